@@ -1,0 +1,46 @@
+"""One typed settings object, read from ``OMS_*`` environment variables (and an optional file).
+
+Nothing else in the code reads the environment: the composition root builds ``Settings`` once and
+passes it down.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.inventory.planning import ShortagePolicy, Strategy
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///oms.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+
+    allocation_strategy: Strategy = Strategy.NEAREST
+    shortage_policy: ShortagePolicy = ShortagePolicy.BACKORDER
+    # Review before confirmation when no workflow rule decides: orders above this total.
+    approval_threshold: Decimal = Decimal("5000")
+    # A salesperson's manual discount above this percentage puts the order on hold (price).
+    max_manual_discount_percent: Decimal = Decimal("15")
+    # SQLite only: how long a writer waits for the lock before giving up.
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    sqlite_synchronous: str = "NORMAL"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite or ":memory:" in self.database_url:
+            return None
+        return Path(self.database_url.split("///", 1)[1])

@@ -1,0 +1,12 @@
+"""Imports every model module so ``Base.metadata`` is complete (for Alembic and tests)."""
+
+from core.audit import models as _audit  # noqa: F401
+from core.catalog import models as _catalog  # noqa: F401
+from core.customers import models as _customers  # noqa: F401
+from core.db.base import Base
+from core.inventory import models as _inventory  # noqa: F401
+from core.orders import models as _orders  # noqa: F401
+from core.pricing import models as _pricing  # noqa: F401
+from core.users import models as _users  # noqa: F401
+
+metadata = Base.metadata

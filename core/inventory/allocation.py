@@ -1,0 +1,137 @@
+"""Allocating an order: plan with the pure planner, then reserve with conditional updates.
+
+If a reservation loses a race (someone took the units between our read and our UPDATE), this
+attempt's reservations are given back and the order is planned again on fresh numbers. Each lost
+race means another order won those units, so the loop always makes progress.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from core.context import Context
+from core.errors import ConcurrencyConflict
+from core.inventory.demand import LineNeed, kit_recipes, line_needs, skus_by_id
+from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
+from core.inventory.planning import Plan, ShortagePolicy, Strategy, WarehouseInfo, plan_allocation
+from core.inventory.reservations import check_safety_stock, movement, stock_matrix, try_reserve, unreserve
+
+MAX_ATTEMPTS = 100
+
+
+@dataclass
+class AllocationOutcome:
+    plan: Plan
+    reserved: dict[str, int] = field(default_factory=dict)  # sku -> units reserved by this call
+
+    @property
+    def shortages(self) -> dict[str, int]:
+        return self.plan.shortages
+
+    @property
+    def complete(self) -> bool:
+        return self.plan.complete
+
+
+async def open_warehouses(ctx: Context) -> list[Warehouse]:
+    rows = await ctx.session.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.code))
+    return list(rows)
+
+
+async def outstanding_needs(ctx: Context, order_id: int, lines: Sequence[tuple[int, int, int]]) -> list[LineNeed]:
+    """What the order's lines still need: their needs less what is already reserved or shipped."""
+    recipes = await kit_recipes(ctx.session, [product_id for _, product_id, _ in lines])
+    held = defaultdict(int)
+    rows = await ctx.session.execute(
+        select(Reservation.order_line_id, Reservation.product_id, func.sum(Reservation.qty))
+        .where(Reservation.order_id == order_id, Reservation.status != ReservationStatus.RELEASED)
+        .group_by(Reservation.order_line_id, Reservation.product_id)
+    )
+    for line_id, product_id, qty in rows:
+        held[(line_id, product_id)] = int(qty)
+    needs = []
+    for need in line_needs(lines, recipes):
+        covered = min(need.qty, held[(need.line_id, need.product_id)])
+        held[(need.line_id, need.product_id)] -= covered
+        if need.qty > covered:
+            needs.append(LineNeed(need.line_id, need.product_id, need.qty - covered))
+    return needs
+
+
+async def allocate_order(ctx: Context, order_id: int, lines: Sequence[tuple[int, int, int]], *,
+                         destination: tuple[float, float] | None, strategy: Strategy,
+                         policy: ShortagePolicy, closed: Collection[str] = ()) -> AllocationOutcome:
+    """Reserve stock for ``lines`` ((line id, product id, qty)) of one order, or plan a backorder."""
+    needs = await outstanding_needs(ctx, order_id, lines)
+    demand_by_id: dict[int, int] = defaultdict(int)
+    for need in needs:
+        demand_by_id[need.product_id] += need.qty
+    sku_of = await skus_by_id(ctx.session, demand_by_id)
+    id_of = {sku: pid for pid, sku in sku_of.items()}
+    warehouses = await open_warehouses(ctx)
+    wh_of = {w.code: w for w in warehouses}
+    infos = [WarehouseInfo(w.code, w.name, w.lat, w.lon, w.priority, w.region) for w in warehouses]
+    demand = {sku_of[pid]: qty for pid, qty in demand_by_id.items()}
+
+    for _ in range(MAX_ATTEMPTS):
+        matrix = await stock_matrix(ctx, demand_by_id)
+        available = {(sku_of[pid], w.code): matrix.get((pid, w.id), 0) for pid in demand_by_id for w in warehouses}
+        plan = plan_allocation(demand, available, infos, strategy=strategy, policy=policy,
+                               destination=destination, closed=closed)
+        picks = sorted(plan.picks, key=lambda p: (id_of[p.sku], wh_of[p.warehouse].id))  # the fixed lock order
+        taken = []
+        for pick in picks:
+            if not await try_reserve(ctx, id_of[pick.sku], wh_of[pick.warehouse].id, pick.qty):
+                break
+            taken.append(pick)
+        else:
+            _record_reservations(ctx, order_id, needs, [(id_of[p.sku], wh_of[p.warehouse].id, p.qty) for p in picks])
+            if picks:
+                await check_safety_stock(ctx, {id_of[p.sku] for p in picks})
+            reserved: dict[str, int] = defaultdict(int)
+            for pick in picks:
+                reserved[pick.sku] += pick.qty
+            return AllocationOutcome(plan, dict(reserved))
+        for pick in reversed(taken):
+            await unreserve(ctx, id_of[pick.sku], wh_of[pick.warehouse].id, pick.qty)
+    raise ConcurrencyConflict(entity="stock for order", key=str(order_id), current="?")
+
+
+def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed],
+                         picks: list[tuple[int, int, int]]) -> None:
+    """Split each (product, warehouse, qty) pick across the lines that need that product, in line order."""
+    remaining = [[need.line_id, need.product_id, need.qty] for need in needs]
+    for product_id, warehouse_id, qty in picks:
+        for slot in remaining:
+            if qty == 0:
+                break
+            if slot[1] != product_id or slot[2] == 0:
+                continue
+            take = min(qty, slot[2])
+            slot[2] -= take
+            qty -= take
+            ctx.session.add(Reservation(order_id=order_id, order_line_id=slot[0], product_id=product_id,
+                                        warehouse_id=warehouse_id, qty=take, status=ReservationStatus.ACTIVE,
+                                        created_at=ctx.now()))
+            movement(ctx, MovementKind.RESERVE, product_id, warehouse_id, reserved=take, order_id=order_id)
+
+
+async def release_order(ctx: Context, order_id: int, reason: str) -> set[int]:
+    """Give back every active reservation of the order; returns the products that got units back."""
+    rows = list(await ctx.session.scalars(
+        select(Reservation).where(Reservation.order_id == order_id, Reservation.status == ReservationStatus.ACTIVE)
+        .order_by(Reservation.product_id, Reservation.warehouse_id, Reservation.id)
+    ))
+    for reservation in rows:
+        await unreserve(ctx, reservation.product_id, reservation.warehouse_id, reservation.qty)
+        reservation.status = ReservationStatus.RELEASED
+        movement(ctx, MovementKind.RELEASE, reservation.product_id, reservation.warehouse_id,
+                 reserved=-reservation.qty, order_id=order_id, reason=reason)
+    freed = {r.product_id for r in rows}
+    if freed:
+        await check_safety_stock(ctx, freed)
+    return freed

@@ -1,0 +1,64 @@
+"""What an order needs from the shelves: kit lines expanded to components, summed per SKU.
+
+Summing before the check is what stops two lines (or a kit and a plain line) that share a SKU
+from each passing the availability check on their own and overselling together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.catalog.models import KitComponent, Product
+
+
+@dataclass(frozen=True)
+class LineNeed:
+    """Units of one stocked product that one order line needs (a kit line has one per component)."""
+
+    line_id: int
+    product_id: int
+    qty: int
+
+
+async def kit_recipes(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    """{kit product id: [(component product id, qty per kit), ...]} for the kits among ``product_ids``."""
+    ids = list(set(product_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(KitComponent.kit_id, KitComponent.component_id, KitComponent.qty)
+        .where(KitComponent.kit_id.in_(ids)).order_by(KitComponent.kit_id, KitComponent.component_id)
+    )
+    recipes: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for kit_id, component_id, qty in rows:
+        recipes[kit_id].append((component_id, qty))
+    return dict(recipes)
+
+
+def line_needs(lines: Sequence[tuple[int, int, int]], recipes: Mapping[int, list[tuple[int, int]]]) -> list[LineNeed]:
+    """Expand (line id, product id, qty) triples into needs of stocked products."""
+    needs: list[LineNeed] = []
+    for line_id, product_id, qty in lines:
+        if product_id in recipes:
+            needs.extend(LineNeed(line_id, component, qty * per_kit) for component, per_kit in recipes[product_id])
+        else:
+            needs.append(LineNeed(line_id, product_id, qty))
+    return needs
+
+
+def total_by_product(needs: Iterable[LineNeed]) -> dict[int, int]:
+    totals: dict[int, int] = defaultdict(int)
+    for need in needs:
+        totals[need.product_id] += need.qty
+    return dict(totals)
+
+
+async def skus_by_id(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(set(product_ids))
+    rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(ids)))
+    return {pid: sku for pid, sku in rows}

@@ -1,0 +1,123 @@
+"""Reserving, releasing and consuming stock with conditional updates: the no-overselling core.
+
+Every change to ``stock_level`` is one UPDATE whose WHERE clause re-checks availability, so the
+database, not Python, decides who gets the last unit. Rows are touched in a fixed order
+(product id, warehouse id) so that two transactions never wait on each other in a cycle. The
+CHECK constraints on ``stock_level`` are the last line of defence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import func, select, update
+
+from core.audit.record import emit
+from core.catalog.models import Product
+from core.context import Context
+from core.inventory.models import MovementKind, StockLevel, StockMovement, Warehouse
+
+
+async def try_reserve(ctx: Context, product_id: int, warehouse_id: int, qty: int) -> bool:
+    """Reserve ``qty`` units if (and only if) that many are available right now."""
+    result = await ctx.session.execute(
+        update(StockLevel)
+        .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id,
+               StockLevel.on_hand - StockLevel.reserved >= qty)
+        .values(reserved=StockLevel.reserved + qty)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def unreserve(ctx: Context, product_id: int, warehouse_id: int, qty: int) -> None:
+    await ctx.session.execute(
+        update(StockLevel)
+        .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+        .values(reserved=StockLevel.reserved - qty)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def ship_out(ctx: Context, product_id: int, warehouse_id: int, qty: int) -> None:
+    """Goods leave: on hand and reserved both fall by the shipped units."""
+    await ctx.session.execute(
+        update(StockLevel)
+        .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+        .values(on_hand=StockLevel.on_hand - qty, reserved=StockLevel.reserved - qty)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def change_on_hand(ctx: Context, product_id: int, warehouse_id: int, delta: int) -> bool:
+    """Add (receipt) or remove (adjustment) units; refuses to take on hand below what is reserved."""
+    stmt = (
+        update(StockLevel)
+        .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+        .values(on_hand=StockLevel.on_hand + delta)
+        .execution_options(synchronize_session=False)
+    )
+    if delta < 0:
+        stmt = stmt.where(StockLevel.on_hand - StockLevel.reserved >= -delta)
+    result = await ctx.session.execute(stmt)
+    return result.rowcount == 1
+
+
+def movement(ctx: Context, kind: MovementKind, product_id: int, warehouse_id: int, *, on_hand: int = 0,
+             reserved: int = 0, order_id: int | None = None, reason: str | None = None) -> None:
+    ctx.session.add(StockMovement(
+        product_id=product_id, warehouse_id=warehouse_id, kind=kind, on_hand_delta=on_hand,
+        reserved_delta=reserved, order_id=order_id, actor=f"{ctx.actor.name} ({ctx.actor.source})",
+        reason=reason, created_at=ctx.now(),
+    ))
+
+
+async def available_by_product(ctx: Context, product_ids: Iterable[int]) -> dict[int, int]:
+    """Total available per product across active warehouses."""
+    ids = sorted(set(product_ids))
+    rows = await ctx.session.execute(
+        select(StockLevel.product_id, func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id.in_(ids), Warehouse.active.is_(True))
+        .group_by(StockLevel.product_id)
+    )
+    found = {pid: int(total) for pid, total in rows}
+    return {pid: found.get(pid, 0) for pid in ids}
+
+
+async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
+    """Emit ``stock.low`` when a product's available total crosses below its safety stock.
+
+    The ``below_safety`` flag is flipped with a conditional UPDATE, so one crossing yields one
+    event even when many orders cross it at once; going back above re-arms the alert.
+    """
+    totals = await available_by_product(ctx, product_ids)
+    if not totals:
+        return
+    rows = await ctx.session.execute(
+        select(Product.id, Product.sku, Product.name, Product.safety_stock)
+        .where(Product.id.in_(list(totals)), Product.safety_stock > 0).order_by(Product.id)
+    )
+    for product_id, sku, name, safety in rows:
+        available = totals[product_id]
+        below = available < safety
+        flipped = await ctx.session.execute(
+            update(Product).where(Product.id == product_id, Product.below_safety.is_(not below))
+            .values(below_safety=below).execution_options(synchronize_session=False)
+        )
+        if below and flipped.rowcount == 1:
+            emit(ctx, "stock.low", sku=sku, name=name, available=available, safety_stock=safety)
+
+
+async def stock_matrix(ctx: Context, product_ids: Iterable[int]) -> Mapping[tuple[int, int], int]:
+    """{(product id, warehouse id): available} for the given products in active warehouses."""
+    rows = await ctx.session.execute(
+        select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand - StockLevel.reserved)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id.in_(sorted(set(product_ids))), Warehouse.active.is_(True))
+    )
+    matrix: dict[tuple[int, int], int] = defaultdict(int)
+    for product_id, warehouse_id, available in rows:
+        matrix[(product_id, warehouse_id)] = int(available)
+    return matrix

@@ -1,0 +1,148 @@
+"""From a valid order to stock on the shelf: review, confirmation (with the credit check),
+allocation, and routing by payment terms.
+
+The credit check is a conditional UPDATE on the customer's outstanding balance, so two credit
+orders confirmed at once cannot together exceed the limit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from core.audit.record import emit
+from core.auth import Permission
+from core.context import Context
+from core.catalog.models import Product
+from core.customers.models import Customer
+from core.errors import DomainError, InvalidInput
+from core.inventory.allocation import allocate_order
+from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
+from core.inventory.planning import ShortagePolicy
+from core.orders.history import change_status
+from core.orders.models import Order, ReconciliationTask
+from core.orders.repository import acting_on
+from core.orders.review import Decision, ThresholdReview
+from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTerms
+from core.orders.validation import Problem
+
+CREDIT_DAYS = 30
+
+
+class CreditLimitExceeded(DomainError):
+    code = "credit_limit"
+    template = "{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."
+
+
+async def confirm_or_review(ctx: Context, order: Order) -> None:
+    policy = ctx.review_policy or ThresholdReview()
+    decision = await policy.decide(ctx, order)
+    if decision.decision == Decision.REVIEW:
+        order.review_reason = decision.reason
+        await change_status(ctx, order, "request_approval", reason=decision.reason, rule=decision.rule)
+        emit(ctx, "approval.requested", order_no=order.order_no, rule=decision.rule, reason=decision.reason,
+             total=str(order.total))
+        return
+    reason = f"auto-approved by rule {decision.rule}" if decision.decision == Decision.AUTO_APPROVE else None
+    await _confirm(ctx, order, "confirm", reason=reason, rule=decision.rule)
+
+
+async def approve(ctx: Context, order_no: str, *, expected_version: int | None = None, note: str | None = None) -> Order:
+    order = await acting_on(ctx, order_no, Permission.ORDER_APPROVE, expected_version)
+    await _confirm(ctx, order, "approve", reason=note, review_reason=order.review_reason)
+    return order
+
+
+async def reject(ctx: Context, order_no: str, reason: str, *, expected_version: int | None = None) -> Order:
+    if not reason.strip():
+        raise InvalidInput(field="reason", reason="say why the order is rejected")
+    order = await acting_on(ctx, order_no, Permission.ORDER_APPROVE, expected_version)
+    await change_status(ctx, order, "reject", reason=reason)
+    return order
+
+
+async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: object) -> None:
+    if order.payment_terms == PaymentTerms.CREDIT and not await _take_credit(ctx, order):
+        customer: Customer = order.customer
+        await ctx.session.refresh(customer, ["outstanding_balance"])
+        if order.status == OrderStatus.RECEIVED:
+            problem = Problem(HoldReason.CREDIT, "payment_terms",
+                              f"Over the credit limit: outstanding {customer.outstanding_balance} of {customer.credit_limit}.")
+            order.hold_reasons = [problem.to_dict()]
+            await change_status(ctx, order, "hold", reason=problem.message, hold_codes=["credit"])
+            return
+        raise CreditLimitExceeded(order_no=order.order_no, customer=customer.code,
+                                  outstanding=customer.outstanding_balance, limit=customer.credit_limit)
+    reason = audit_data.pop("reason", None)
+    await change_status(ctx, order, trigger, reason=reason, **audit_data)
+    if order.payment_terms == PaymentTerms.CREDIT:
+        ctx.session.add(ReconciliationTask(order_id=order.id, amount=order.total,
+                                           due_on=(ctx.now() + timedelta(days=CREDIT_DAYS)).date(),
+                                           created_at=ctx.now()))
+        emit(ctx, "finance.reconciliation_due", order_no=order.order_no, amount=str(order.total))
+    await allocate(ctx, order)
+
+
+async def _take_credit(ctx: Context, order: Order) -> bool:
+    result = await ctx.session.execute(
+        update(Customer)
+        .where(Customer.id == order.customer_id,
+               Customer.outstanding_balance + order.total <= Customer.credit_limit)
+        .values(outstanding_balance=Customer.outstanding_balance + order.total)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def allocate(ctx: Context, order: Order) -> None:
+    """Reserve stock for a confirmed (or backordered) order, then route it by payment."""
+    settings = ctx.settings
+    ship_to = order.ship_to or {}
+    destination = (ship_to["lat"], ship_to["lon"]) if ship_to.get("lat") is not None and ship_to.get("lon") is not None else None
+    lines = [(line.id, line.product_id, line.qty - line.shipped_qty) for line in order.lines
+             if line.product_id is not None and line.qty > line.shipped_qty]
+    outcome = await allocate_order(ctx, order.id, lines, destination=destination,
+                                   strategy=settings.allocation_strategy, policy=settings.shortage_policy)
+    plan = outcome.plan
+    order.allocation_plan = {
+        "strategy": plan.strategy.value, "explanation": plan.explanation,
+        "picks": [{"warehouse": p.warehouse, "sku": p.sku, "qty": p.qty} for p in plan.picks],
+        "shortages": dict(plan.shortages),
+    }
+    if plan.shortages:
+        await _request_purchase(ctx, order, plan.shortages)
+    nothing_reserved = not outcome.reserved
+    if plan.shortages and (settings.shortage_policy == ShortagePolicy.BACKORDER or nothing_reserved):
+        if order.status == OrderStatus.CONFIRMED:
+            await change_status(ctx, order, "backorder", reason=plan.explanation, shortages=dict(plan.shortages))
+            emit(ctx, "order.backordered", order_no=order.order_no, shortages=dict(plan.shortages))
+        return
+    if order.status in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
+        await change_status(ctx, order, "allocate", reason=plan.explanation, picks=order.allocation_plan["picks"])
+        await route_by_payment(ctx, order)
+
+
+async def route_by_payment(ctx: Context, order: Order) -> None:
+    """Prepaid and unpaid orders wait for the money; the rest go to the warehouse."""
+    if order.payment_terms == PaymentTerms.PREPAID and order.payment_status != PaymentStatus.PAID:
+        await change_status(ctx, order, "await_payment")
+        return
+    await change_status(ctx, order, "release_to_pick")
+    emit(ctx, "order.ready_to_pick", order_no=order.order_no,
+         warehouses=sorted({p["warehouse"] for p in order.allocation_plan.get("picks", [])}))
+
+
+async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int]) -> None:
+    """One open purchase request per order and SKU, kept at the current gap."""
+    ids = dict((await ctx.session.execute(select(Product.sku, Product.id).where(Product.sku.in_(list(shortages))))).all())
+    for sku, qty in sorted(shortages.items()):
+        existing = (await ctx.session.scalars(
+            select(PurchaseRequest).where(PurchaseRequest.order_id == order.id, PurchaseRequest.product_id == ids[sku],
+                                          PurchaseRequest.status == PurchaseRequestStatus.OPEN)
+        )).one_or_none()
+        if existing is not None:
+            existing.qty = qty
+            continue
+        ctx.session.add(PurchaseRequest(product_id=ids[sku], order_id=order.id, qty=qty, created_at=ctx.now()))
+        emit(ctx, "purchase.requested", sku=sku, qty=qty, order_no=order.order_no)

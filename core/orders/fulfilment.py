@@ -1,0 +1,217 @@
+"""The warehouse's part: pick, pack, ship (in parts if need be), and the carrier's progress to delivery."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.audit.record import audit, emit
+from core.auth import Permission
+from core.context import Context
+from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.inventory.demand import kit_recipes
+from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
+from core.inventory.reservations import movement, ship_out
+from core.orders.history import change_status
+from core.orders.models import Order, Shipment, ShipmentLine
+from core.orders.repository import acting_on, order_warehouses
+from core.orders.status import OrderStatus, ShipmentStatus
+
+# Carrier events may arrive late or twice; a shipment only moves forward (or into exception).
+_PROGRESS = [ShipmentStatus.LABEL_CREATED, ShipmentStatus.PICKED_UP, ShipmentStatus.IN_TRANSIT,
+             ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERED]
+
+
+async def _warehouse_step(ctx: Context, order_no: str, trigger: str, expected_version: int | None) -> Order:
+    order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
+    await change_status(ctx, order, trigger)
+    return order
+
+
+async def start_picking(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
+    return await _warehouse_step(ctx, order_no, "start_picking", expected_version)
+
+
+async def pack(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
+    return await _warehouse_step(ctx, order_no, "pack", expected_version)
+
+
+@dataclass(frozen=True)
+class ShipRequest:
+    carrier: str
+    tracking_no: str
+    warehouse: str | None = None               # which warehouse's goods leave; needed when the order spans several
+    lines: dict[str, int] | None = None        # sku -> qty; None = everything reserved for this warehouse
+
+
+async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_version: int | None = None) -> Shipment:
+    carrier, tracking = request.carrier.strip().upper(), request.tracking_no.strip()
+    if not carrier or not tracking:
+        raise InvalidInput(field="tracking", reason="a shipment needs a carrier and a tracking number")
+    order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
+    if order.status not in (OrderStatus.PACKED, OrderStatus.PARTIALLY_SHIPPED):
+        raise InvalidTransition(action="ship", entity="order", key=order.order_no, state=order.status.value)
+    warehouse = await _shipping_warehouse(ctx, order, request.warehouse)
+    shippable = await _shippable(ctx, order, warehouse.id)
+    wanted = _wanted(order, shippable, request.lines)
+    existing = await ctx.session.scalar(select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking))
+    if existing is not None:
+        raise InvalidInput(field="tracking", reason=f"{carrier} {tracking} is already used by another shipment")
+    now = ctx.now()
+    shipment = Shipment(order_id=order.id, warehouse_id=warehouse.id, carrier=carrier, tracking_no=tracking,
+                        status=ShipmentStatus.LABEL_CREATED, created_at=now, updated_at=now)
+    shipment.lines = [ShipmentLine(order_line_id=line_id, qty=qty) for line_id, qty in sorted(wanted.items())]
+    ctx.session.add(shipment)
+    await _consume(ctx, order, warehouse.id, wanted)
+    for line in order.lines:
+        line.shipped_qty += wanted.get(line.id, 0)
+    done = all(line.shipped_qty == line.qty for line in order.lines)
+    shipped = {line.sku: wanted[line.id] for line in order.lines if line.id in wanted}
+    await change_status(ctx, order, "ship" if done else "ship_part", carrier=carrier, tracking_no=tracking,
+                        warehouse=warehouse.code, lines=shipped)
+    emit(ctx, "order.shipped", order_no=order.order_no, carrier=carrier, tracking_no=tracking,
+         warehouse=warehouse.code, lines=shipped, complete=done)
+    await ctx.session.flush()
+    return shipment
+
+
+async def _shipping_warehouse(ctx: Context, order: Order, code: str | None) -> Warehouse:
+    held = await order_warehouses(ctx, order.id)
+    if code is None:
+        scoped = held & ctx.actor.warehouses if ctx.actor.only_own_warehouses else held
+        if len(scoped) != 1:
+            raise InvalidInput(field="warehouse", reason=(
+                f"{order.order_no} ships from {', '.join(sorted(held)) or 'no warehouse'}; say which one"))
+        code = next(iter(scoped))
+    ctx.actor.require_warehouses({code.upper()}, Permission.FULFIL)
+    warehouse = (await ctx.session.scalars(select(Warehouse).where(Warehouse.code == code.upper()))).one_or_none()
+    if warehouse is None:
+        raise NotFound(kind="Warehouse", key=code)
+    return warehouse
+
+
+async def _line_recipes(ctx: Context, order: Order) -> dict[int, list[tuple[int, int]]]:
+    """Per line: (stocked product, units per ordered unit); a plain line is its own component."""
+    recipes = await kit_recipes(ctx.session, [line.product_id for line in order.lines if line.product_id])
+    return {line.id: recipes.get(line.product_id, [(line.product_id, 1)]) for line in order.lines if line.product_id}
+
+
+async def _active(ctx: Context, order_id: int, warehouse_id: int) -> list[Reservation]:
+    return list(await ctx.session.scalars(
+        select(Reservation).where(Reservation.order_id == order_id, Reservation.warehouse_id == warehouse_id,
+                                  Reservation.status == ReservationStatus.ACTIVE)
+        .order_by(Reservation.product_id, Reservation.id)))
+
+
+async def _shippable(ctx: Context, order: Order, warehouse_id: int) -> dict[int, int]:
+    """Units per line that this warehouse holds for the order (whole kits only)."""
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    for r in await _active(ctx, order.id, warehouse_id):
+        held[(r.order_line_id, r.product_id)] += r.qty
+    result = {}
+    for line_id, parts in (await _line_recipes(ctx, order)).items():
+        units = min(held[(line_id, product)] // per for product, per in parts)
+        if units:
+            result[line_id] = units
+    return result
+
+
+def _wanted(order: Order, shippable: dict[int, int], lines: dict[str, int] | None) -> dict[int, int]:
+    if lines is None:
+        if not shippable:
+            raise InvalidInput(field="lines", reason=f"nothing of {order.order_no} is reserved in that warehouse")
+        return shippable
+    by_sku = {line.sku: line for line in order.lines}
+    wanted = {}
+    for sku, qty in lines.items():
+        line = by_sku.get(sku.strip().upper())
+        if line is None:
+            raise NotFound(kind=f"Line of {order.order_no} with SKU", key=sku)
+        if qty <= 0 or qty > shippable.get(line.id, 0):
+            raise InvalidInput(field=f"lines.{line.sku}",
+                               reason=f"can ship 1 to {shippable.get(line.id, 0)} of {line.sku}, not {qty}")
+        wanted[line.id] = qty
+    return wanted
+
+
+async def _consume(ctx: Context, order: Order, warehouse_id: int, wanted: dict[int, int]) -> None:
+    """Turn the shipped units' reservations into goods out (split a reservation if only part leaves)."""
+    recipes = await _line_recipes(ctx, order)
+    reservations = await _active(ctx, order.id, warehouse_id)
+    for line_id, qty in sorted(wanted.items()):
+        for product_id, per in recipes[line_id]:
+            need = qty * per
+            for r in (r for r in reservations if r.order_line_id == line_id and r.product_id == product_id):
+                if need == 0:
+                    break
+                take = min(need, r.qty)
+                if take < r.qty:
+                    ctx.session.add(Reservation(order_id=r.order_id, order_line_id=r.order_line_id, product_id=r.product_id,
+                                                warehouse_id=r.warehouse_id, qty=r.qty - take,
+                                                status=ReservationStatus.ACTIVE, created_at=r.created_at))
+                    r.qty = take
+                r.status = ReservationStatus.CONSUMED
+                need -= take
+                await ship_out(ctx, product_id, warehouse_id, take)
+                movement(ctx, MovementKind.SHIP, product_id, warehouse_id, on_hand=-take, reserved=-take, order_id=order.id)
+
+
+async def track(ctx: Context, carrier: str, tracking_no: str, status: ShipmentStatus, *, note: str | None = None) -> Shipment:
+    """A carrier reported progress. Stale or repeated reports change nothing."""
+    ctx.actor.require(Permission.FULFIL)
+    shipment = (await ctx.session.scalars(
+        select(Shipment).where(Shipment.carrier == carrier.strip().upper(), Shipment.tracking_no == tracking_no.strip())
+        .with_for_update())).one_or_none()
+    if shipment is None:
+        raise NotFound(kind="Shipment", key=f"{carrier} {tracking_no}")
+    before = ShipmentStatus(shipment.status)
+    if not _moves_forward(before, status):
+        return shipment
+    shipment.status, shipment.updated_at = status, ctx.now()
+    order = (await ctx.session.scalars(select(Order).where(Order.id == shipment.order_id)
+                                       .options(selectinload(Order.lines), selectinload(Order.customer)))).one()
+    audit(ctx, entity="shipment", key=f"{shipment.carrier} {shipment.tracking_no}", order_id=order.id,
+          action="track", from_state=before, to_state=status, reason=note)
+    emit(ctx, "shipment.status_changed", order_no=order.order_no, carrier=shipment.carrier,
+         tracking_no=shipment.tracking_no, from_status=before.value, to_status=status.value)
+    if status == ShipmentStatus.EXCEPTION:
+        emit(ctx, "shipment.exception", order_no=order.order_no, carrier=shipment.carrier,
+             tracking_no=shipment.tracking_no, note=note)
+    await ctx.session.flush()
+    if order.status == OrderStatus.SHIPPED and await _all_delivered(ctx, order.id):
+        await change_status(ctx, order, "deliver", reason=f"{shipment.carrier} reports delivered")
+    return shipment
+
+
+def _moves_forward(before: ShipmentStatus, after: ShipmentStatus) -> bool:
+    if before == ShipmentStatus.DELIVERED or before == after:
+        return False
+    if after == ShipmentStatus.EXCEPTION or before == ShipmentStatus.EXCEPTION:
+        return True
+    return _PROGRESS.index(after) > _PROGRESS.index(before)
+
+
+async def _all_delivered(ctx: Context, order_id: int) -> bool:
+    statuses = set(await ctx.session.scalars(select(Shipment.status).where(Shipment.order_id == order_id)))
+    return statuses == {ShipmentStatus.DELIVERED}
+
+
+async def confirm_delivery(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
+    """Someone confirms delivery by hand (no carrier feed): every shipment counts as delivered."""
+    order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
+    if order.status != OrderStatus.SHIPPED:
+        raise InvalidTransition(action="deliver", entity="order", key=order.order_no, state=order.status.value)
+    shipments = list(await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id)))
+    for shipment in shipments:
+        shipment.status, shipment.updated_at = ShipmentStatus.DELIVERED, ctx.now()
+    await change_status(ctx, order, "deliver", reason="delivery confirmed")
+    return order
+
+
+async def complete(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
+    order = await acting_on(ctx, order_no, Permission.ORDER_EDIT, expected_version)
+    await change_status(ctx, order, "complete")
+    return order

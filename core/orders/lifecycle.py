@@ -1,0 +1,114 @@
+"""The order lifecycle, declared once.
+
+    received ─hold─▶ on_hold ─revalidate─▶ received
+    received ─request_approval─▶ pending_approval ─approve─▶ confirmed | ─reject─▶ rejected
+    received ─confirm─▶ confirmed
+    confirmed ─allocate─▶ allocated      confirmed ─backorder─▶ backordered ─allocate─▶ allocated
+    allocated ─await_payment─▶ awaiting_payment   (prepaid and unpaid)
+    allocated | awaiting_payment ─release_to_pick─▶ ready_to_pick   (guard: paid, or not prepaid)
+    ready_to_pick | partially_shipped ─start_picking─▶ picking ─pack─▶ packed
+    packed | partially_shipped ─ship_part─▶ partially_shipped
+    packed | partially_shipped ─ship─▶ shipped ─deliver─▶ delivered ─complete─▶ completed
+    anything before shipping ─cancel─▶ cancelled
+
+Guards are pure functions of the order. Callbacks do no I/O: the service records audit rows and
+events after a successful ``fire``. Returns have their own, smaller machine below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from transitions import EventData, Machine, MachineError
+
+from core.errors import InvalidTransition
+from core.orders.status import OrderStatus as S
+from core.orders.status import PaymentStatus, PaymentTerms, ReturnStatus as R
+
+CANCELLABLE = [
+    S.RECEIVED, S.ON_HOLD, S.PENDING_APPROVAL, S.CONFIRMED, S.BACKORDERED, S.ALLOCATED,
+    S.AWAITING_PAYMENT, S.READY_TO_PICK, S.PICKING, S.PACKED,
+]
+
+
+def _may_pick(event: EventData) -> bool:
+    order = event.model
+    return order.payment_terms != PaymentTerms.PREPAID or order.payment_status == PaymentStatus.PAID
+
+
+ORDER_TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "hold", "source": S.RECEIVED, "dest": S.ON_HOLD},
+    {"trigger": "revalidate", "source": S.ON_HOLD, "dest": S.RECEIVED},
+    {"trigger": "request_approval", "source": S.RECEIVED, "dest": S.PENDING_APPROVAL},
+    {"trigger": "confirm", "source": S.RECEIVED, "dest": S.CONFIRMED},
+    {"trigger": "approve", "source": S.PENDING_APPROVAL, "dest": S.CONFIRMED},
+    {"trigger": "reject", "source": S.PENDING_APPROVAL, "dest": S.REJECTED},
+    {"trigger": "allocate", "source": [S.CONFIRMED, S.BACKORDERED], "dest": S.ALLOCATED},
+    {"trigger": "backorder", "source": S.CONFIRMED, "dest": S.BACKORDERED},
+    {"trigger": "await_payment", "source": S.ALLOCATED, "dest": S.AWAITING_PAYMENT},
+    {"trigger": "release_to_pick", "source": [S.ALLOCATED, S.AWAITING_PAYMENT], "dest": S.READY_TO_PICK,
+     "conditions": [_may_pick]},
+    {"trigger": "start_picking", "source": [S.READY_TO_PICK, S.PARTIALLY_SHIPPED], "dest": S.PICKING},
+    {"trigger": "pack", "source": S.PICKING, "dest": S.PACKED},
+    {"trigger": "ship_part", "source": [S.PACKED, S.PARTIALLY_SHIPPED], "dest": S.PARTIALLY_SHIPPED},
+    {"trigger": "ship", "source": [S.PACKED, S.PARTIALLY_SHIPPED], "dest": S.SHIPPED},
+    {"trigger": "deliver", "source": S.SHIPPED, "dest": S.DELIVERED},
+    {"trigger": "complete", "source": S.DELIVERED, "dest": S.COMPLETED},
+    {"trigger": "cancel", "source": CANCELLABLE, "dest": S.CANCELLED},
+]
+
+RETURN_TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "approve", "source": R.REQUESTED, "dest": R.APPROVED},
+    {"trigger": "reject", "source": R.REQUESTED, "dest": R.REJECTED},
+    {"trigger": "receive", "source": R.APPROVED, "dest": R.RECEIVED},
+    {"trigger": "inspect", "source": R.RECEIVED, "dest": R.INSPECTED},
+    {"trigger": "refund", "source": R.INSPECTED, "dest": R.REFUNDED},
+    {"trigger": "exchange", "source": R.INSPECTED, "dest": R.EXCHANGED},
+    {"trigger": "close", "source": [R.REFUNDED, R.EXCHANGED, R.REJECTED, R.INSPECTED], "dest": R.CLOSED},
+]
+
+
+def _machine(states: type, transitions: list[dict[str, Any]]) -> Machine:
+    # One machine per table, with no models attached: rows are passed to ``fire``, so binding a
+    # loaded row costs nothing and its current state is simply its ``status`` column.
+    return Machine(
+        model=None, states=states, transitions=transitions, initial=None,
+        auto_transitions=False, send_event=True, model_attribute="status", ignore_invalid_triggers=False,
+    )
+
+
+ORDER_MACHINE = _machine(S, ORDER_TRANSITIONS)
+RETURN_MACHINE = _machine(R, RETURN_TRANSITIONS)
+
+
+def _fire(machine: Machine, status_type: Callable[[str], Any], entity: str, key: Callable[[Any], str],
+          row: Any, trigger: str) -> tuple[Any, Any]:
+    event = machine.events.get(trigger)
+    if event is None:
+        raise ValueError(f"unknown {entity} trigger {trigger!r}")
+    before = status_type(row.status)
+    row.status = before  # rows load plain strings; the machine looks Enum states up by name
+    refusal = InvalidTransition(action=trigger.replace("_", " "), entity=entity, key=key(row), state=before.value)
+    try:
+        moved = event.trigger(row)
+    except MachineError:
+        raise refusal from None
+    if not moved:  # a guard said no; the row is unchanged
+        raise refusal
+    row.status = status_type(row.status)
+    return before, row.status
+
+
+def fire(order: Any, trigger: str) -> tuple[S, S]:
+    """Move an order by ``trigger`` or raise ``InvalidTransition`` naming its current state."""
+    return _fire(ORDER_MACHINE, S, "order", lambda o: o.order_no, order, trigger)
+
+
+def fire_return(rma: Any, trigger: str) -> tuple[R, R]:
+    return _fire(RETURN_MACHINE, R, "return", lambda r: r.rma_no, rma, trigger)
+
+
+def can_fire(order: Any, trigger: str) -> bool:
+    """Whether ``trigger`` is possible from the order's state (guards not evaluated): for menus and buttons."""
+    event = ORDER_MACHINE.events[trigger]
+    return S(order.status).name in event.transitions

@@ -1,0 +1,35 @@
+"""Human-friendly, gap-tolerant document numbers (``SO-100001``, ``RMA-100001``).
+
+A counter row advanced by one conditional UPDATE works the same on SQLite and PostgreSQL and
+hands out each number once, also to concurrent processes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.context import Context
+from core.orders.models import Counter
+
+FIRST = 100_000
+
+
+async def next_number(ctx: Context, name: str, prefix: str) -> str:
+    session = ctx.session
+    for _ in range(3):
+        value = (await session.execute(
+            update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+        )).scalar_one_or_none()
+        if value is not None:
+            return f"{prefix}-{value}"
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(Counter).values(name=name, value=FIRST))
+        except IntegrityError:
+            pass  # another transaction created it first; advance theirs
+    raise RuntimeError(f"could not advance counter {name}")  # pragma: no cover
+
+
+async def current_value(ctx: Context, name: str) -> int | None:
+    return (await ctx.session.execute(select(Counter.value).where(Counter.name == name))).scalar_one_or_none()

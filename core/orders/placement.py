@@ -1,0 +1,225 @@
+"""Entering an order: price it, validate it, and send it on (hold, review or confirm).
+
+Structural nonsense (no lines, a quantity of zero, an unknown customer) is refused outright and
+nothing is stored. Everything a person can fix (a typo in a SKU, a bad phone number, credit,
+price policy) stores the order ``on_hold`` with typed reasons, so it can be corrected and
+re-validated instead of typed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.audit.record import audit, emit
+from core.auth import Permission
+from core.catalog.models import Product
+from core.context import Context
+from core.customers.models import Customer
+from core.errors import InvalidInput, NotFound, PermissionDenied, PricingError
+from core.orders import validation
+from core.orders.confirmation import confirm_or_review
+from core.orders.history import change_status
+from core.orders.models import Order, OrderLine
+from core.orders.numbering import next_number
+from core.orders.repository import acting_on
+from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTerms
+from core.pricing.lookup import active_promotions, price_entries
+from core.pricing.quote import Quote, QuoteLine, quote
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    customer: str
+    lines: tuple[DraftLine, ...]
+    payment_terms: PaymentTerms = PaymentTerms.PREPAID
+    channel: str = "direct"
+    external_ref: str | None = None       # the channel's own order id: placing it twice returns the first
+    address_label: str | None = None      # which of the customer's addresses; default: the first
+    ship_to: dict[str, object] | None = None  # an explicit address instead of a stored one
+    coupon: str | None = None
+    discount_percent: Decimal = ZERO      # a salesperson's manual discount
+    note: str | None = None
+    paid: bool = False                    # the channel already took the money
+    replaces: str | None = None           # order number this one replaces (an exchange): goods at no charge
+
+
+async def place_order(ctx: Context, draft: OrderDraft) -> Order:
+    ctx.actor.require(Permission.ORDER_CREATE)
+    _check_structure(draft)
+    if draft.external_ref:
+        existing = (await ctx.session.scalars(
+            select(Order).where(Order.channel == draft.channel, Order.external_ref == draft.external_ref)
+            .options(selectinload(Order.lines), selectinload(Order.customer))
+        )).one_or_none()
+        if existing is not None:
+            return existing
+    customer = (await ctx.session.scalars(
+        select(Customer).where(Customer.code == draft.customer.strip()).options(selectinload(Customer.addresses))
+    )).one_or_none()
+    if customer is None:
+        raise NotFound(kind="Customer", key=draft.customer)
+    if ctx.actor.only_own_orders and customer.id != ctx.actor.customer_id:
+        raise PermissionDenied(f"{ctx.actor.name} may only order for themselves.",
+                               actor=ctx.actor.name, permission=Permission.ORDER_CREATE.value)
+
+    now = ctx.now()
+    order = Order(
+        order_no=await next_number(ctx, "order", "SO"), customer_id=customer.id, customer=customer,
+        status=OrderStatus.RECEIVED, payment_status=PaymentStatus.PAID if draft.paid else PaymentStatus.UNPAID,
+        payment_terms=draft.payment_terms, channel=draft.channel, external_ref=draft.external_ref,
+        currency=ctx.settings.currency, ship_to=_ship_to(customer, draft), coupon_code=draft.coupon,
+        manual_discount_percent=draft.discount_percent, note=draft.note, salesperson_id=ctx.actor.user_id,
+        replaces_order_id=await _order_id(ctx, draft.replaces),
+        created_at=now, updated_at=now, status_changed_at=now,
+    )
+    products = await _products(ctx, [line.sku for line in draft.lines])
+    order.lines = [_line(line.sku.strip().upper(), line.qty, products.get(line.sku.strip().upper()))
+                   for line in draft.lines]
+    ctx.session.add(order)
+    await ctx.session.flush()
+    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="create", to_state=OrderStatus.RECEIVED,
+          channel=order.channel, lines=[{"sku": line.sku, "qty": line.qty} for line in draft.lines])
+    emit(ctx, "order.received", order_no=order.order_no, customer=customer.code, channel=order.channel)
+    await validate_and_route(ctx, order)
+    if draft.paid:
+        order.paid_amount = order.total
+    return order
+
+
+async def revalidate(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
+    """A person fixed what held the order; check it again from the top."""
+    order = await acting_on(ctx, order_no, Permission.ORDER_EDIT, expected_version)
+    await change_status(ctx, order, "revalidate")
+    products = await _products(ctx, [line.sku for line in order.lines])
+    for line in order.lines:
+        product = products.get(line.sku)
+        line.product_id = product.id if product else None
+        line.name = product.name if product else line.sku
+    await validate_and_route(ctx, order)
+    return order
+
+
+async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> Order:
+    """Replace a mistyped SKU on a held order, then re-validate (the one-tap fix for a typo)."""
+    order = await acting_on(ctx, order_no, Permission.ORDER_EDIT)
+    if order.status != OrderStatus.ON_HOLD:
+        raise InvalidInput(field="status", reason=f"{order.order_no} is {order.status}, only held orders are edited here")
+    changed = [line for line in order.lines if line.sku.upper() == wrong.strip().upper()]
+    if not changed:
+        raise NotFound(kind="Line with SKU", key=wrong)
+    for line in changed:
+        line.sku = right.strip().upper()
+    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="edit_line",
+          reason=f"{wrong} → {right}")
+    await ctx.session.flush()
+    return await revalidate(ctx, order_no)
+
+
+async def validate_and_route(ctx: Context, order: Order) -> None:
+    """Price, validate, then hold, send to review, or confirm (and allocate)."""
+    customer: Customer = order.customer
+    products = await _products(ctx, [line.sku for line in order.lines])
+    known = set(products) if all(line.sku in products for line in order.lines) else await _all_skus(ctx)
+    problems = validation.check_skus([line.sku for line in order.lines], known,
+                                     [sku for sku, p in products.items() if not p.active])
+    priced = await _price(ctx, order, products, problems)
+    problems += validation.check_address(order.ship_to, customer.phone)
+    if priced is not None and order.replaces_order_id is None:
+        below_cost = [line.sku for line in order.lines
+                      if line.product_id and products[line.sku].cost is not None
+                      and line.unit_price < products[line.sku].cost]
+        problems += validation.check_price_policy(priced.discount_percent(),
+                                                  ctx.settings.max_manual_discount_percent, below_cost)
+        problems += validation.check_credit(order.payment_terms, order.total, customer.outstanding_balance,
+                                            customer.credit_limit)
+    order.hold_reasons = [p.to_dict() for p in problems]
+    if problems:
+        codes = sorted({p.code.value for p in problems})
+        await change_status(ctx, order, "hold", reason="; ".join(p.message for p in problems), hold_codes=codes)
+        return
+    await confirm_or_review(ctx, order)
+
+
+def _check_structure(draft: OrderDraft) -> None:
+    problems = validation.check_required(draft.customer, [(line.sku, line.qty) for line in draft.lines])
+    if problems:
+        raise InvalidInput(field=problems[0].field, reason=problems[0].message)
+    if draft.discount_percent < 0 or draft.discount_percent > 100:
+        raise InvalidInput(field="discount", reason=f"must be between 0 and 100, got {draft.discount_percent}")
+
+
+async def _order_id(ctx: Context, order_no: str | None) -> int | None:
+    if order_no is None:
+        return None
+    found = await ctx.session.scalar(select(Order.id).where(Order.order_no == order_no))
+    if found is None:
+        raise NotFound(kind="Order", key=order_no)
+    return found
+
+
+def _line(sku: str, qty: int, product: Product | None) -> OrderLine:
+    """A line as entered; prices are filled in by pricing, which needs the whole order."""
+    return OrderLine(product_id=product.id if product else None, sku=sku, name=product.name if product else sku,
+                     qty=qty, list_price=ZERO, unit_price=ZERO, line_total=ZERO)
+
+
+def _ship_to(customer: Customer, draft: OrderDraft) -> dict[str, object]:
+    if draft.ship_to is not None:
+        return dict(draft.ship_to)
+    addresses = customer.addresses
+    if draft.address_label:
+        addresses = [a for a in addresses if a.label == draft.address_label]
+        if not addresses:
+            raise NotFound(kind=f"Address of {customer.code}", key=draft.address_label)
+    return addresses[0].snapshot() if addresses else {}
+
+
+async def _products(ctx: Context, skus: list[str]) -> dict[str, Product]:
+    """The named products by SKU (SKUs are stored upper-case, so ``tea-001`` finds ``TEA-001``)."""
+    wanted = {sku.strip().upper() for sku in skus}
+    rows = await ctx.session.scalars(select(Product).where(Product.sku.in_(wanted)))
+    return {p.sku: p for p in rows}
+
+
+async def _all_skus(ctx: Context) -> set[str]:
+    """Every SKU, for typo suggestions; read only when a line names an unknown one."""
+    return set(await ctx.session.scalars(select(Product.sku)))
+
+
+async def _price(ctx: Context, order: Order, products: dict[str, Product],
+                 problems: list[validation.Problem]) -> Quote | None:
+    """Price known lines; an unknown SKU leaves the order unpriced until it is fixed."""
+    if any(line.product_id is None for line in order.lines):
+        return None
+    customer = order.customer
+    lines = [QuoteLine(sku=line.sku, qty=line.qty, base_price=products[line.sku].price, cost=products[line.sku].cost)
+             for line in order.lines]
+    entries = await price_entries(ctx.session, [line.sku for line in order.lines], customer.tier, order.channel)
+    promotions = await active_promotions(ctx.session)
+    if order.replaces_order_id is not None:  # an exchange ships again at no charge
+        lines = [QuoteLine(sku=q.sku, qty=q.qty, base_price=ZERO) for q in lines]
+        entries, promotions = [], []
+    try:
+        priced = quote(lines, tier=customer.tier, channel=order.channel, price_entries=entries, promotions=promotions,
+                       coupon_code=order.coupon_code, manual_discount_percent=order.manual_discount_percent)
+    except PricingError as error:
+        problems.append(validation.Problem(HoldReason.PRICE, "coupon", error.message, error.params))
+        priced = quote(lines, tier=customer.tier, channel=order.channel, price_entries=entries, promotions=promotions,
+                       manual_discount_percent=order.manual_discount_percent)
+    for line, priced_line in zip(order.lines, priced.lines, strict=True):
+        line.list_price, line.unit_price, line.line_total = priced_line.list_price, priced_line.unit_price, priced_line.line_total
+    order.subtotal, order.discount_total, order.total = priced.subtotal, priced.discount_total, priced.total
+    order.price_breakdown = priced.breakdown()
+    return priced

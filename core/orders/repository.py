@@ -1,0 +1,57 @@
+"""Loading orders the way services need them: lines and customer together, locked when acting."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.auth import Permission
+from core.context import Context
+from core.errors import ConcurrencyConflict, NotFound, PermissionDenied
+from core.inventory.models import Reservation, ReservationStatus, Warehouse
+from core.orders.models import Order
+
+
+async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -> Order:
+    """The order with its lines and customer; ``for_update`` locks the row on PostgreSQL so two
+    taps on one card are served one after the other (SQLite's write lock already does that)."""
+    stmt = (select(Order).where(Order.order_no == order_no.strip().upper())
+            .options(selectinload(Order.lines), selectinload(Order.customer)))
+    if for_update:
+        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
+    order = (await ctx.session.scalars(stmt)).one_or_none()
+    if order is None:
+        raise NotFound(kind="Order", key=order_no)
+    return order
+
+
+async def order_warehouses(ctx: Context, order_id: int) -> set[str]:
+    rows = await ctx.session.scalars(
+        select(Warehouse.code).join(Reservation, Reservation.warehouse_id == Warehouse.id)
+        .where(Reservation.order_id == order_id, Reservation.status != ReservationStatus.RELEASED).distinct()
+    )
+    return set(rows)
+
+
+async def authorize(ctx: Context, order: Order, permission: Permission) -> None:
+    """Role check plus scope: customers see their own orders, warehouse staff their warehouses'."""
+    actor = ctx.actor
+    actor.require(permission)
+    if actor.only_own_orders and order.customer_id != actor.customer_id:
+        # Say "not found" rather than "forbidden": a customer must not learn which numbers exist.
+        raise NotFound(kind="Order", key=order.order_no)
+    if actor.only_own_warehouses:
+        codes = await order_warehouses(ctx, order.id)
+        if not codes & actor.warehouses:
+            raise PermissionDenied(f"{actor.name} may not {permission.value} for {order.order_no}: "
+                                   "it is not allocated to their warehouse.",
+                                   actor=actor.name, permission=permission.value)
+
+
+async def acting_on(ctx: Context, order_no: str, permission: Permission, expected_version: int | None = None) -> Order:
+    """Load, lock and authorize an order for a change; refuse a change made against a stale version."""
+    order = await load_order(ctx, order_no, for_update=True)
+    await authorize(ctx, order, permission)
+    if expected_version is not None and order.version != expected_version:
+        raise ConcurrencyConflict(entity="Order", key=order.order_no, current=order.version)
+    return order

@@ -1,0 +1,127 @@
+"""Unit prices from price lists: by customer tier, by sales channel, with quantity breaks.
+
+Prices are never typed by a salesperson; they come from here, and every line says which list
+row produced its price so the order can explain itself later.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from core.errors import PricingError
+
+CENT = Decimal("0.01")
+CATALOGUE = "catalogue price"
+
+
+@dataclass(frozen=True)
+class PriceEntry:
+    """One row of a price list."""
+
+    price_list: str
+    sku: str
+    price: Decimal
+    min_qty: int = 1
+    tier: str | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    """What the customer asks for; ``base_price`` is the fallback when no list applies."""
+
+    sku: str
+    qty: int
+    base_price: Decimal
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    sku: str
+    qty: int
+    list_price: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+    price_source: str
+
+
+def money(value: Decimal | int, what: str) -> Decimal:
+    """Two-place Decimal, refusing floats so binary rounding never reaches a total."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise PricingError(reason=f"{what} must be a Decimal amount, not {type(value).__name__}.")
+    value = Decimal(value)
+    if not value.is_finite() or value < 0:
+        raise PricingError(reason=f"{what} must be a finite amount of at least 0.00, not {value}.")
+    return quantize(value)
+
+
+def quantize(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price_lines(
+    lines: Sequence[QuoteLine], *, tier: str | None, channel: str | None, entries: Sequence[PriceEntry]
+) -> tuple[PricedLine, ...]:
+    """Price each line on its SKU's combined quantity, so splitting a line never loses a break."""
+    for line in lines:
+        if line.qty <= 0:
+            raise PricingError(reason=f"{line.sku}: quantity must be at least 1, not {line.qty}.", sku=line.sku)
+    for entry in entries:
+        money(entry.price, f"Price list {entry.price_list} price for {entry.sku}")
+        if entry.min_qty < 1:
+            raise PricingError(reason=f"Price list {entry.price_list}: min_qty for {entry.sku} must be at least 1.")
+
+    combined = Counter[str]()
+    for line in lines:
+        combined[line.sku] += line.qty
+
+    priced = []
+    for line in lines:
+        list_price = money(line.base_price, f"{line.sku} catalogue price")
+        qty = combined[line.sku]
+        entry = best_entry(line.sku, qty, tier=tier, channel=channel, entries=entries)
+        if entry is None:
+            unit_price, source = list_price, CATALOGUE
+        else:
+            unit_price, source = money(entry.price, "price"), _describe(entry, line, qty)
+        priced.append(PricedLine(line.sku, line.qty, list_price, unit_price, unit_price * line.qty, source))
+    return tuple(priced)
+
+
+def best_entry(
+    sku: str, qty: int, *, tier: str | None, channel: str | None, entries: Sequence[PriceEntry]
+) -> PriceEntry | None:
+    """The row that prices ``qty`` units: most specific list, then highest break, then cheapest.
+
+    Specificity comes first because a list made for this customer's tier and channel is a
+    deliberate commercial decision that a generic list's deeper break must not override.
+    """
+    applicable = [
+        e
+        for e in entries
+        if e.sku == sku
+        and e.tier in (None, tier)
+        and e.channel in (None, channel)
+        and e.min_qty <= qty
+    ]
+    if not applicable:
+        return None
+    return min(applicable, key=lambda e: (-_specificity(e), -e.min_qty, e.price))
+
+
+def _specificity(entry: PriceEntry) -> int:
+    """tier and channel (3) > tier only (2) > channel only (1) > neither (0)."""
+    return 2 * (entry.tier is not None) + (entry.channel is not None)
+
+
+def _describe(entry: PriceEntry, line: QuoteLine, combined_qty: int) -> str:
+    """Name the list and the break, and say when only the order's other lines reached it."""
+    if entry.min_qty == 1:
+        return f"price list {entry.price_list}"
+    if entry.min_qty > line.qty:
+        return f"price list {entry.price_list} (qty ≥ {entry.min_qty}; {combined_qty} {line.sku} in order)"
+    return f"price list {entry.price_list} (qty ≥ {entry.min_qty})"

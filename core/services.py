@@ -1,0 +1,78 @@
+"""The composition root of the core: one object the CLI, the chat layer, the REST API and the
+webhooks all use to run a service function as one unit of work.
+
+It turns lost optimistic-locking races into ``ConcurrencyConflict`` and writes an audit row for
+every refused permission, in a transaction of its own (the refused one is rolled back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.audit.record import audit
+from core.auth import Actor
+from core.clock import Clock, utcnow
+from core.config import Settings
+from core.context import Context
+from core.db.engine import create_engine, session_factory
+from core.errors import ConcurrencyConflict, PermissionDenied
+from core.orders.review import ReviewPolicy
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = utcnow
+    review_policy: ReviewPolicy | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
+        engine = create_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                               synchronous=settings.sqlite_synchronous)
+        return cls(settings=settings, engine=engine, sessions=session_factory(engine), clock=clock)
+
+    @asynccontextmanager
+    async def unit_of_work(self, actor: Actor) -> AsyncIterator[Context]:
+        """A transaction acting as ``actor``: committed if the block succeeds, rolled back if not."""
+        try:
+            async with self.sessions() as session:
+                async with session.begin():
+                    yield Context(session=session, actor=actor, settings=self.settings, clock=self.clock,
+                                  review_policy=self.review_policy)
+        except StaleDataError as error:
+            raise ConcurrencyConflict("Someone else changed this order at the same moment; reload and try again.",
+                                      entity="Order", key="?", current="?") from error
+        except PermissionDenied as denied:
+            await self._audit_refusal(actor, denied)
+            raise
+
+    async def run(self, actor: Actor, action: Callable[[Context], Awaitable[T]]) -> T:
+        async with self.unit_of_work(actor) as ctx:
+            return await action(ctx)
+
+    async def _audit_refusal(self, actor: Actor, denied: PermissionDenied) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                ctx = Context(session=session, actor=actor, settings=self.settings, clock=self.clock)
+                audit(ctx, entity="access", key=actor.name[:64], action="denied", reason=denied.message,
+                      permission=denied.params.get("permission"))
+        except Exception:  # the refusal itself must still reach the caller
+            log.exception("could not audit a refused request by %s", actor.name)
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.engine.dispose()

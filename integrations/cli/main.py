@@ -1,0 +1,292 @@
+"""``oms``: the command line. Every command is a thin call into the service layer.
+
+Bad input exits non-zero with one line on stderr and changes nothing (each command is one
+transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from core.auth import Actor
+from core.config import Settings
+from core.errors import DomainError
+from core.services import Services
+from integrations.cli.parsing import parse_line_items
+
+T = TypeVar("T")
+
+
+class CliFailure(click.ClickException):
+    """One line on stderr, exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return asyncio.run(fn(*args, **kwargs))
+        except DomainError as error:
+            raise CliFailure(error.message) from error
+        except (OperationalError, ProgrammingError) as error:
+            text = str(error.orig if getattr(error, "orig", None) else error)
+            if "no such table" in text or "does not exist" in text:
+                raise CliFailure("the database has no tables yet: run `oms db upgrade` first") from error
+            raise CliFailure(f"database error: {text.splitlines()[0]}") from error
+        except OSError as error:
+            raise CliFailure(str(error)) from error
+    return wrapper
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        try:
+            overrides = {"database_url": obj["database_url"]} if obj.get("database_url") else {}
+            obj["settings"] = Settings(**overrides)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise CliFailure(f"setting OMS_{str(first['loc'][0]).upper()}: {first['msg']}") from error
+    return obj["settings"]
+
+
+async def acting(ctx: click.Context, services: Services) -> Actor:
+    """The CLI acts as an administrator unless ``--as NAME`` names a user."""
+    name = ctx.obj.get("as_user")
+    if not name:
+        return Actor.system("cli")
+    from core.users.actors import actor_by_name
+
+    async with services.sessions() as session:
+        return await actor_by_name(session, name, "cli")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="OMS_DATABASE_URL", help="Database URL (default: SQLite file oms.db; env OMS_DATABASE_URL).")
+@click.option("--as", "as_user", metavar="NAME", help="Act as this user (their roles apply) instead of as an administrator.")
+@click.option("--debug", is_flag=True, help="Show SQL and full tracebacks.")
+@click.version_option(package_name="chatops-oms")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, as_user: str | None, debug: bool) -> None:
+    """Chat-ops order management: orders, stock, prices and approvals.
+
+    \b
+    Quick start:
+      oms db upgrade                 create or update the database schema
+      oms load master.yaml           load warehouses, products, stock, customers, users, rules
+      oms order place C001 TEA-001*2 --pay credit
+      oms order show SO-100001 --json
+      oms stock TEA-001 --json
+      oms receive TEA-001 SH 50      goods in (serves backorders first-in, first-out)
+      oms demo                       a demo database with the web console
+    """
+    ctx.ensure_object(dict).update(database_url=database_url, as_user=as_user, debug=debug)
+    logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+@click.pass_context
+@run_async
+async def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create the schema or bring it up to date (safe to run again)."""
+    from core.db.migrate import current_revision, upgrade
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        await upgrade(services.engine, revision)
+        click.echo(f"database at revision {await current_revision(services.engine)}")
+    finally:
+        await services.close()
+
+
+@cli.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+@run_async
+async def load(ctx: click.Context, file: Path) -> None:
+    """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
+    from core.masterdata.loader import load_file
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            report = await load_file(uow, file)
+        click.echo(report.summary())
+    finally:
+        await services.close()
+
+
+@cli.group()
+def order() -> None:
+    """Place and inspect orders."""
+
+
+@order.command("show")
+@click.argument("order_no")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole order as JSON.")
+@click.pass_context
+@run_async
+async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
+    """Show one order: status, lines, allocations, total and history."""
+    from core.orders.views import order_detail
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            detail = await order_detail(uow, order_no)
+    finally:
+        await services.close()
+    if as_json:
+        emit_json(detail)
+        return
+    click.echo(f"{detail['order_no']}  {detail['status']}  payment {detail['payment_status']} ({detail['payment_terms']})")
+    click.echo(f"customer {detail['customer']['code']} {detail['customer']['name']}  total {detail['total']} {detail['currency']}")
+    for line in detail["lines"]:
+        where = ", ".join(f"{a['warehouse']}×{a['qty']}" for a in line["allocations"]) or "not allocated"
+        click.echo(f"  {line['sku']:<12} ×{line['qty']:<4} @ {line['unit_price']:>10}  {where}")
+    for reason in detail["hold_reasons"]:
+        click.echo(f"  on hold ({reason['code']}): {reason['message']}")
+    if detail["allocation"].get("explanation"):
+        click.echo(f"  allocation: {detail['allocation']['explanation']}")
+
+
+@order.command("place")
+@click.argument("customer")
+@click.argument("items", nargs=-1, required=True)
+@click.option("--pay", "terms", type=click.Choice(["prepaid", "cod", "credit"]), default="prepaid", show_default=True)
+@click.option("--coupon", help="Coupon code.")
+@click.option("--discount", type=Decimal, default=Decimal("0"), help="Manual discount in percent.")
+@click.option("--address", "address_label", help="Which of the customer's addresses (label).")
+@click.option("--channel", default="direct", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the order as JSON.")
+@click.pass_context
+@run_async
+async def order_place(ctx: click.Context, customer: str, items: tuple[str, ...], terms: str, coupon: str | None,
+                      discount: Decimal, address_label: str | None, channel: str, as_json: bool) -> None:
+    """Place an order: ITEMS are SKU*QTY (also SKU x2, SKU×2; a bare SKU means one)."""
+    from core.orders.placement import DraftLine, OrderDraft, place_order
+    from core.orders.status import PaymentTerms
+    from core.orders.views import order_detail
+
+    try:
+        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(items))
+    except ValueError as error:
+        raise CliFailure(str(error)) from error
+    draft = OrderDraft(customer=customer, lines=lines, payment_terms=PaymentTerms(terms), coupon=coupon,
+                       discount_percent=discount, address_label=address_label, channel=channel)
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            placed = await place_order(uow, draft)
+            detail = await order_detail(uow, placed.order_no)
+    finally:
+        await services.close()
+    if as_json:
+        emit_json(detail)
+    else:
+        click.echo(f"{detail['order_no']} {detail['status']} total {detail['total']}")
+        for reason in detail["hold_reasons"]:
+            click.echo(f"  on hold ({reason['code']}): {reason['message']}")
+
+
+@cli.command("stock")
+@click.argument("sku")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@run_async
+async def stock(ctx: click.Context, sku: str, as_json: bool) -> None:
+    """Show a SKU's stock per warehouse: on hand, reserved, available (kits: derived from components)."""
+    from core.inventory.stock import stock_view
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            view = await stock_view(uow, sku)
+    finally:
+        await services.close()
+    if as_json:
+        emit_json(view)
+        return
+    click.echo(f"{view['sku']} {view['name']}{' (kit)' if view['kit'] else ''}")
+    for row in view["warehouses"]:
+        click.echo(f"  {row['warehouse']:<6} on hand {row['on_hand']:>6}  reserved {row['reserved']:>6}  available {row['available']:>6}")
+
+
+@cli.command("receive")
+@click.argument("sku")
+@click.argument("warehouse")
+@click.argument("qty", type=click.IntRange(min=1))
+@click.option("--reason", help="Delivery note, supplier, purchase order...")
+@click.pass_context
+@run_async
+async def stock_receive(ctx: click.Context, sku: str, warehouse: str, qty: int, reason: str | None) -> None:
+    """Book goods in; backordered orders waiting for them are served first-in, first-out."""
+    from core.orders.backorders import receive
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            served = await receive(uow, sku, warehouse, qty, reason)
+    finally:
+        await services.close()
+    click.echo(f"received {qty} {sku.upper()} in {warehouse.upper()}" + (f"; allocated {', '.join(served)}" if served else ""))
+
+
+@cli.command("adjust")
+@click.argument("sku")
+@click.argument("warehouse")
+@click.argument("delta", type=int, metavar="DELTA")
+@click.argument("reason")
+@click.pass_context
+@run_async
+async def stock_adjust(ctx: click.Context, sku: str, warehouse: str, delta: int, reason: str) -> None:
+    """Correct the count on hand by DELTA, with a REASON (for a negative DELTA write ``--`` first:
+    ``oms adjust TEA-001 SH -- -3 "broken"``)."""
+    from core.orders.backorders import adjust
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            await adjust(uow, sku, warehouse, delta, reason)
+    finally:
+        await services.close()
+    click.echo(f"adjusted {sku.upper()} in {warehouse.upper()} by {delta:+d}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli(obj={})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(cli(obj={}))

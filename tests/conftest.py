@@ -1,0 +1,70 @@
+"""Shared fixtures: a fresh SQLite database per test, and a fresh PostgreSQL database for the PG lane.
+
+The PG lane is skipped when PostgreSQL is unreachable, except with ``OMS_REQUIRE_PG=1`` (CI),
+where an unreachable server fails the run: a lane that silently skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from core.config import Settings
+from core.db.registry import metadata
+from core.services import Services
+
+PG_URL = os.environ.get("OMS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("OMS_REQUIRE_PG") == "1"
+
+
+def sqlite_settings(path: os.PathLike[str] | str, **overrides: object) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
+
+
+async def make_services(settings: Settings) -> Services:
+    services = Services.from_settings(settings)
+    async with services.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    return services
+
+
+@pytest.fixture
+async def services(tmp_path) -> AsyncIterator[Services]:
+    svc = await make_services(sqlite_settings(tmp_path / "oms.db"))
+    yield svc
+    await svc.close()
+
+
+def _pg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    base = make_url(PG_URL)
+    try:
+        admin = await asyncpg.connect(_pg_dsn(PG_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL lane required (OMS_REQUIRE_PG=1) but {base.host}:{base.port} is unreachable: {error}")
+        pytest.skip(f"PostgreSQL not reachable at {base.host}:{base.port}: {error}")
+    name = f"oms_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def pg_services(pg_url) -> AsyncIterator[Services]:
+    svc = await make_services(Settings(database_url=pg_url))
+    yield svc
+    await svc.close()
