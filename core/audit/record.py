@@ -22,7 +22,7 @@ def audit(ctx: Context, *, entity: str, key: str, action: str, order_id: int | N
     return record
 
 
-def emit(ctx: Context, name: str, **payload: Any) -> DomainEvent:
+def emit(ctx: Context, name: str, /, **payload: Any) -> DomainEvent:
     """Record an event for the outbox; it is delivered only if this transaction commits."""
     event = DomainEvent(name=name, payload=payload, created_at=ctx.now())
     ctx.session.add(event)

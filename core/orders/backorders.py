@@ -42,12 +42,10 @@ async def release_backorders(ctx: Context, product_ids: Collection[int]) -> list
         needs = await _component_ids(ctx, order)
         if needs & blocked:
             continue
-        shortages_before = dict(order.allocation_plan.get("shortages", {}))
-        await allocate(ctx, order)
+        if await allocate(ctx, order):
+            served.append(order.order_no)
         if order.allocation_plan.get("shortages"):
             blocked |= needs
-        if order.allocation_plan.get("shortages") != shortages_before or order.status != OrderStatus.BACKORDERED:
-            served.append(order.order_no)
     return served
 
 

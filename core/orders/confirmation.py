@@ -95,8 +95,11 @@ async def _take_credit(ctx: Context, order: Order) -> bool:
     return result.rowcount == 1
 
 
-async def allocate(ctx: Context, order: Order) -> None:
-    """Reserve stock for a confirmed (or backordered) order, then route it by payment."""
+async def allocate(ctx: Context, order: Order) -> dict[str, int]:
+    """Reserve stock for a confirmed (or backordered) order, then route it by payment.
+
+    Returns the units reserved now, per SKU (empty when the order keeps waiting).
+    """
     settings = ctx.settings
     ship_to = order.ship_to or {}
     destination = (ship_to["lat"], ship_to["lon"]) if ship_to.get("lat") is not None and ship_to.get("lon") is not None else None
@@ -117,10 +120,11 @@ async def allocate(ctx: Context, order: Order) -> None:
         if order.status == OrderStatus.CONFIRMED:
             await change_status(ctx, order, "backorder", reason=plan.explanation, shortages=dict(plan.shortages))
             emit(ctx, "order.backordered", order_no=order.order_no, shortages=dict(plan.shortages))
-        return
+        return {}
     if order.status in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
         await change_status(ctx, order, "allocate", reason=plan.explanation, picks=order.allocation_plan["picks"])
         await route_by_payment(ctx, order)
+    return outcome.reserved
 
 
 async def route_by_payment(ctx: Context, order: Order) -> None:

@@ -24,7 +24,7 @@ from core.auth import Actor
 from core.config import Settings
 from core.errors import DomainError
 from core.services import Services
-from integrations.cli.parsing import parse_line_items
+from bot.items import parse_line_items
 
 T = TypeVar("T")
 
@@ -122,6 +122,18 @@ async def db_upgrade(ctx: click.Context, revision: str) -> None:
         click.echo(f"database at revision {await current_revision(services.engine)}")
     finally:
         await services.close()
+
+
+@db.command("revision")
+@click.argument("message")
+@click.pass_context
+def db_revision(ctx: click.Context, message: str) -> None:
+    """Autogenerate a migration from the models against an up-to-date database (for developers)."""
+    from alembic import command
+
+    from core.db.migrate import alembic_config
+
+    command.revision(alembic_config(settings_from(ctx).database_url), message=message, autogenerate=True)
 
 
 @cli.command("load")
@@ -282,6 +294,59 @@ async def stock_adjust(ctx: click.Context, sku: str, warehouse: str, delta: int,
     finally:
         await services.close()
     click.echo(f"adjusted {sku.upper()} in {warehouse.upper()} by {delta:+d}")
+
+
+@cli.command("serve")
+@click.option("--host", envvar="OMS_HOST", default=None, help="Interface to listen on (env OMS_HOST, default 127.0.0.1).")
+@click.option("--port", envvar="OMS_PORT", type=int, default=None, help="Port (env OMS_PORT, default 8080).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the server: /healthz now; the chat adapters and the console mount here as they arrive."""
+    from aiohttp import web
+
+    from integrations.web.app import build_app
+
+    settings = settings_from(ctx)
+    host, port = host or settings.host, port or settings.port
+    app, enabled = build_app(Services.from_settings(settings))
+    click.echo(f"oms listening on http://{host}:{port}  database {settings.database_url}")
+    click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
+    web.run_app(app, host=host, port=port, print=None)
+
+
+@cli.command("demo")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("oms-demo.db"),
+              show_default=True, help="Demo database file; it is recreated on every run.")
+@click.option("--host", envvar="OMS_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="OMS_PORT", type=int, default=8080, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
+@click.pass_context
+def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool) -> None:
+    """A fresh demo database (warehouses, kits, two customer tiers, one user per role, a few
+    orders in different states), then the server. Needs no configuration."""
+    from integrations.cli.demo import DEMO_DATA, build_demo
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    ctx.obj["database_url"] = f"sqlite+aiosqlite:///{db_path.resolve()}"
+    ctx.obj.pop("settings", None)
+    settings = settings_from(ctx)
+
+    async def build() -> list[str]:
+        services = Services.from_settings(settings)
+        try:
+            return await build_demo(services)
+        finally:
+            await services.close()
+
+    orders = run_async(build)()
+    click.echo(f"demo database {db_path} built from {DEMO_DATA.name}")
+    click.echo("demo orders: " + ", ".join(orders))
+    click.echo("identities (console): wangfang (approver, finance), lilei (sales), zhaojl (manager), "
+               "zhangcang (warehouse SH), chencang (warehouse GZ, BJ), liukf (service), admin, c001, c002 (customers)")
+    click.echo(f"try: oms --database-url {settings.database_url} order show SO-100001")
+    if not no_serve:
+        ctx.invoke(serve, host=host, port=port)
 
 
 def main() -> None:  # pragma: no cover - console entry point
