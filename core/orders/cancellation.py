@@ -8,7 +8,6 @@ from core.errors import InvalidInput
 from core.inventory.allocation import release_order
 from core.orders.backorders import release_backorders
 from core.orders.history import change_status
-from core.orders.lifecycle import can_fire
 from core.orders.models import Order
 from core.orders.payments import refund, release_credit
 from core.orders.repository import acting_on
@@ -19,12 +18,11 @@ async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: 
     if not reason or not reason.strip():
         raise InvalidInput(field="reason", reason="say why the order is cancelled")
     order = await acting_on(ctx, order_no, Permission.ORDER_CANCEL, expected_version)
-    freed_products: set[int] = set()
-    if can_fire(order, "cancel"):
-        freed_products = await release_order(ctx, order.id, f"{order.order_no} cancelled: {reason}")
     await change_status(ctx, order, "cancel", reason=reason)
+    # Customer row before stock rows: the order placement takes its locks in, so no deadlock.
     if order.payment_terms == PaymentTerms.CREDIT:
         await release_credit(ctx, order)
+    freed_products = await release_order(ctx, order.id, f"{order.order_no} cancelled: {reason}")
     refund(ctx, order, order.paid_amount, f"cancelled: {reason}")
     if freed_products:
         await release_backorders(ctx, freed_products)

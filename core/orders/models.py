@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Sequence, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.catalog.models import Product
@@ -155,8 +155,16 @@ class ReconciliationTask(Base):
     created_at: Mapped[datetime]
 
 
+# On PostgreSQL, numbers come from sequences: nextval takes no lock, so concurrent placements do
+# not queue behind one counter row. SQLite has one writer anyway and uses ``Counter``.
+NUMBER_SEQUENCES = {
+    "order": Sequence("order_no_seq", start=100_001, metadata=Base.metadata),
+    "rma": Sequence("rma_no_seq", start=100_001, metadata=Base.metadata),
+}
+
+
 class Counter(Base):
-    """Named sequences (order and RMA numbers) advanced with one conditional UPDATE, on any database."""
+    """Named counters (order and RMA numbers) advanced with one conditional UPDATE (SQLite)."""
 
     __tablename__ = "counter"
 

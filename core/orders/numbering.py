@@ -1,7 +1,7 @@
 """Human-friendly, gap-tolerant document numbers (``SO-100001``, ``RMA-100001``).
 
-A counter row advanced by one conditional UPDATE works the same on SQLite and PostgreSQL and
-hands out each number once, also to concurrent processes.
+PostgreSQL hands them out from a sequence (no lock, so placements run in parallel); SQLite,
+which has a single writer anyway, advances a counter row with one conditional UPDATE.
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
-from core.orders.models import Counter
+from core.orders.models import NUMBER_SEQUENCES, Counter
 
 FIRST = 100_000
 
 
 async def next_number(ctx: Context, name: str, prefix: str) -> str:
     session = ctx.session
+    if session.bind.dialect.name == "postgresql":
+        return f"{prefix}-{await session.scalar(select(NUMBER_SEQUENCES[name].next_value()))}"
     for _ in range(3):
         value = (await session.execute(
             update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
