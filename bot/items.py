@@ -1,4 +1,4 @@
-"""The forgiving line-item grammar people type in chat and the CLI: ``TEA-001*2``, ``TEA-001 x2``, ``TEA-001×2``, ``TEA-001``."""
+"""The forgiving line-item grammar of chat and the CLI: ``TEA-001*2``, ``TEA-001 x2``, ``TEA-001×2``, ``TEA-001``."""
 
 from __future__ import annotations
 

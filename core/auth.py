@@ -42,8 +42,18 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.APPROVER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.STOCK_VIEW}),
     Role.MANAGER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.ORDER_CANCEL, P.STOCK_VIEW}),
     Role.WAREHOUSE: frozenset({P.ORDER_VIEW, P.FULFIL, P.STOCK_VIEW, P.STOCK_MOVE, P.RETURN_MANAGE}),
-    Role.SERVICE: frozenset({P.ORDER_VIEW, P.ORDER_CREATE, P.ORDER_EDIT, P.ORDER_CANCEL, P.RETURN_REQUEST,
-                             P.RETURN_MANAGE, P.REFUND, P.STOCK_VIEW}),
+    Role.SERVICE: frozenset(
+        {
+            P.ORDER_VIEW,
+            P.ORDER_CREATE,
+            P.ORDER_EDIT,
+            P.ORDER_CANCEL,
+            P.RETURN_REQUEST,
+            P.RETURN_MANAGE,
+            P.REFUND,
+            P.STOCK_VIEW,
+        }
+    ),
     Role.FINANCE: frozenset({P.ORDER_VIEW, P.PAYMENT_CONFIRM, P.REFUND, P.ORDER_APPROVE, P.STOCK_VIEW}),
     Role.CUSTOMER: frozenset({P.ORDER_VIEW, P.ORDER_CREATE, P.RETURN_REQUEST}),
     Role.ADMIN: frozenset(Permission),
@@ -89,5 +99,6 @@ class Actor:
             where = ", ".join(sorted(codes)) or "no warehouse"
             raise PermissionDenied(
                 f"{self.name} may not {permission.value} for {where}: not their warehouse.",
-                actor=self.name, permission=permission.value,
+                actor=self.name,
+                permission=permission.value,
             )

@@ -26,7 +26,9 @@ class DomainError(Exception):
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in params.items()}
+    return {
+        k: (v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)) for k, v in params.items()
+    }
 
 
 class NotFound(DomainError):

@@ -40,8 +40,11 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
-        engine = create_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                               synchronous=settings.sqlite_synchronous)
+        engine = create_engine(
+            settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            synchronous=settings.sqlite_synchronous,
+        )
         return cls(settings=settings, engine=engine, sessions=session_factory(engine), clock=clock)
 
     @asynccontextmanager
@@ -50,11 +53,20 @@ class Services:
         try:
             async with self.sessions() as session:
                 async with session.begin():
-                    yield Context(session=session, actor=actor, settings=self.settings, clock=self.clock,
-                                  review_policy=self.review_policy)
+                    yield Context(
+                        session=session,
+                        actor=actor,
+                        settings=self.settings,
+                        clock=self.clock,
+                        review_policy=self.review_policy,
+                    )
         except StaleDataError as error:
-            raise ConcurrencyConflict("Someone else changed this order at the same moment; reload and try again.",
-                                      entity="Order", key="?", current="?") from error
+            raise ConcurrencyConflict(
+                "Someone else changed this order at the same moment; reload and try again.",
+                entity="Order",
+                key="?",
+                current="?",
+            ) from error
         except PermissionDenied as denied:
             await self._audit_refusal(actor, denied)
             raise
@@ -67,8 +79,14 @@ class Services:
         try:
             async with self.sessions() as session, session.begin():
                 ctx = Context(session=session, actor=actor, settings=self.settings, clock=self.clock)
-                audit(ctx, entity="access", key=actor.name[:64], action="denied", reason=denied.message,
-                      permission=denied.params.get("permission"))
+                audit(
+                    ctx,
+                    entity="access",
+                    key=actor.name[:64],
+                    action="denied",
+                    reason=denied.message,
+                    permission=denied.params.get("permission"),
+                )
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not audit a refused request by %s", actor.name)
 

@@ -19,7 +19,9 @@ def _url() -> str:
 
 def _configure(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=metadata, render_as_batch=connection.dialect.name == "sqlite",
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
     with context.begin_transaction():
@@ -35,7 +37,9 @@ async def _run_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=_url().startswith("sqlite"))
+    context.configure(
+        url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=_url().startswith("sqlite")
+    )
     with context.begin_transaction():
         context.run_migrations()
 elif config.attributes.get("connection") is not None:  # handed in by core.db.migrate

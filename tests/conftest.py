@@ -52,7 +52,9 @@ async def pg_url() -> AsyncIterator[str]:
         admin = await asyncpg.connect(_pg_dsn(PG_URL), timeout=5)
     except (OSError, asyncpg.PostgresError) as error:
         if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL lane required (OMS_REQUIRE_PG=1) but {base.host}:{base.port} is unreachable: {error}")
+            pytest.fail(
+                f"PostgreSQL lane required (OMS_REQUIRE_PG=1) but {base.host}:{base.port} is unreachable: {error}"
+            )
         pytest.skip(f"PostgreSQL not reachable at {base.host}:{base.port}: {error}")
     name = f"oms_test_{uuid.uuid4().hex[:12]}"
     await admin.execute(f'CREATE DATABASE "{name}"')

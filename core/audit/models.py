@@ -15,15 +15,15 @@ class AuditRecord(Base):
     __tablename__ = "audit_record"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entity: Mapped[str] = mapped_column(String(32))   # order, return, shipment, stock, ...
+    entity: Mapped[str] = mapped_column(String(32))  # order, return, shipment, stock, ...
     entity_key: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"))
     action: Mapped[str] = mapped_column(String(64))
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str | None] = mapped_column(String(32))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    actor: Mapped[str] = mapped_column(String(200))    # display name or "system"
-    source: Mapped[str] = mapped_column(String(64))    # cli, console:lilei, api, webhook:shopify, ...
+    actor: Mapped[str] = mapped_column(String(200))  # display name or "system"
+    source: Mapped[str] = mapped_column(String(64))  # cli, console:lilei, api, webhook:shopify, ...
     reason: Mapped[str | None] = mapped_column(String(1000))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]

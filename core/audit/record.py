@@ -8,15 +8,31 @@ from core.audit.models import AuditRecord, DomainEvent
 from core.context import Context
 
 
-def audit(ctx: Context, *, entity: str, key: str, action: str, order_id: int | None = None,
-          from_state: str | None = None, to_state: str | None = None, reason: str | None = None,
-          **data: Any) -> AuditRecord:
+def audit(
+    ctx: Context,
+    *,
+    entity: str,
+    key: str,
+    action: str,
+    order_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    **data: Any,
+) -> AuditRecord:
     record = AuditRecord(
-        entity=entity, entity_key=key, order_id=order_id, action=action,
+        entity=entity,
+        entity_key=key,
+        order_id=order_id,
+        action=action,
         from_state=str(from_state) if from_state is not None else None,
         to_state=str(to_state) if to_state is not None else None,
-        actor_user_id=ctx.actor.user_id, actor=ctx.actor.name, source=ctx.actor.source,
-        reason=reason, data=data, created_at=ctx.now(),
+        actor_user_id=ctx.actor.user_id,
+        actor=ctx.actor.name,
+        source=ctx.actor.source,
+        reason=reason,
+        data=data,
+        created_at=ctx.now(),
     )
     ctx.session.add(record)
     return record

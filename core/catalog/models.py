@@ -26,7 +26,10 @@ class Product(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
     components: Mapped[list[KitComponent]] = relationship(
-        foreign_keys="KitComponent.kit_id", lazy="raise", cascade="all, delete-orphan", order_by="KitComponent.component_id"
+        foreign_keys="KitComponent.kit_id",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="KitComponent.component_id",
     )
 
     __table_args__ = (CheckConstraint("safety_stock >= 0", name="safety_stock_non_negative"),)

@@ -46,6 +46,13 @@ class Address(Base):
     def snapshot(self) -> dict[str, object]:
         """The address as copied onto an order, so later edits to the customer don't move shipped goods."""
         return {
-            "label": self.label, "contact": self.contact, "phone": self.phone, "province": self.province,
-            "city": self.city, "line": self.line, "postcode": self.postcode, "lat": self.lat, "lon": self.lon,
+            "label": self.label,
+            "contact": self.contact,
+            "phone": self.phone,
+            "province": self.province,
+            "city": self.city,
+            "line": self.line,
+            "postcode": self.postcode,
+            "lat": self.lat,
+            "lon": self.lon,
         }

@@ -20,7 +20,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "NORMAL", echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "NORMAL", echo: bool = False
+) -> AsyncEngine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)

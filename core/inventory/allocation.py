@@ -62,9 +62,16 @@ async def outstanding_needs(ctx: Context, order_id: int, lines: Sequence[tuple[i
     return needs
 
 
-async def allocate_order(ctx: Context, order_id: int, lines: Sequence[tuple[int, int, int]], *,
-                         destination: tuple[float, float] | None, strategy: Strategy,
-                         policy: ShortagePolicy, closed: Collection[str] = ()) -> AllocationOutcome:
+async def allocate_order(
+    ctx: Context,
+    order_id: int,
+    lines: Sequence[tuple[int, int, int]],
+    *,
+    destination: tuple[float, float] | None,
+    strategy: Strategy,
+    policy: ShortagePolicy,
+    closed: Collection[str] = (),
+) -> AllocationOutcome:
     """Reserve stock for ``lines`` ((line id, product id, qty)) of one order, or plan a backorder."""
     needs = await outstanding_needs(ctx, order_id, lines)
     demand_by_id: dict[int, int] = defaultdict(int)
@@ -80,8 +87,9 @@ async def allocate_order(ctx: Context, order_id: int, lines: Sequence[tuple[int,
     for _ in range(MAX_ATTEMPTS):
         matrix = await stock_matrix(ctx, demand_by_id)
         available = {(sku_of[pid], w.code): matrix.get((pid, w.id), 0) for pid in demand_by_id for w in warehouses}
-        plan = plan_allocation(demand, available, infos, strategy=strategy, policy=policy,
-                               destination=destination, closed=closed)
+        plan = plan_allocation(
+            demand, available, infos, strategy=strategy, policy=policy, destination=destination, closed=closed
+        )
         picks = sorted(plan.picks, key=lambda p: (id_of[p.sku], wh_of[p.warehouse].id))  # the fixed lock order
         taken = []
         for pick in picks:
@@ -101,8 +109,7 @@ async def allocate_order(ctx: Context, order_id: int, lines: Sequence[tuple[int,
     raise ConcurrencyConflict(entity="stock for order", key=str(order_id), current="?")
 
 
-def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed],
-                         picks: list[tuple[int, int, int]]) -> None:
+def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed], picks: list[tuple[int, int, int]]) -> None:
     """Split each (product, warehouse, qty) pick across the lines that need that product, in line order."""
     remaining = [[need.line_id, need.product_id, need.qty] for need in needs]
     for product_id, warehouse_id, qty in picks:
@@ -114,23 +121,41 @@ def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed],
             take = min(qty, slot[2])
             slot[2] -= take
             qty -= take
-            ctx.session.add(Reservation(order_id=order_id, order_line_id=slot[0], product_id=product_id,
-                                        warehouse_id=warehouse_id, qty=take, status=ReservationStatus.ACTIVE,
-                                        created_at=ctx.now()))
+            ctx.session.add(
+                Reservation(
+                    order_id=order_id,
+                    order_line_id=slot[0],
+                    product_id=product_id,
+                    warehouse_id=warehouse_id,
+                    qty=take,
+                    status=ReservationStatus.ACTIVE,
+                    created_at=ctx.now(),
+                )
+            )
             movement(ctx, MovementKind.RESERVE, product_id, warehouse_id, reserved=take, order_id=order_id)
 
 
 async def release_order(ctx: Context, order_id: int, reason: str) -> set[int]:
     """Give back every active reservation of the order; returns the products that got units back."""
-    rows = list(await ctx.session.scalars(
-        select(Reservation).where(Reservation.order_id == order_id, Reservation.status == ReservationStatus.ACTIVE)
-        .order_by(Reservation.product_id, Reservation.warehouse_id, Reservation.id)
-    ))
+    rows = list(
+        await ctx.session.scalars(
+            select(Reservation)
+            .where(Reservation.order_id == order_id, Reservation.status == ReservationStatus.ACTIVE)
+            .order_by(Reservation.product_id, Reservation.warehouse_id, Reservation.id)
+        )
+    )
     for reservation in rows:
         await unreserve(ctx, reservation.product_id, reservation.warehouse_id, reservation.qty)
         reservation.status = ReservationStatus.RELEASED
-        movement(ctx, MovementKind.RELEASE, reservation.product_id, reservation.warehouse_id,
-                 reserved=-reservation.qty, order_id=order_id, reason=reason)
+        movement(
+            ctx,
+            MovementKind.RELEASE,
+            reservation.product_id,
+            reservation.warehouse_id,
+            reserved=-reservation.qty,
+            order_id=order_id,
+            reason=reason,
+        )
     freed = {r.product_id for r in rows}
     if freed:
         await check_safety_stock(ctx, freed)

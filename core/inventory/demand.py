@@ -32,7 +32,8 @@ async def kit_recipes(session: AsyncSession, product_ids: Iterable[int]) -> dict
         return {}
     rows = await session.execute(
         select(KitComponent.kit_id, KitComponent.component_id, KitComponent.qty)
-        .where(KitComponent.kit_id.in_(ids)).order_by(KitComponent.kit_id, KitComponent.component_id)
+        .where(KitComponent.kit_id.in_(ids))
+        .order_by(KitComponent.kit_id, KitComponent.component_id)
     )
     recipes: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for kit_id, component_id, qty in rows:

@@ -54,12 +54,12 @@ class StockLevel(Base):
 
 
 class MovementKind(StrEnum):
-    RECEIPT = "receipt"        # goods in
+    RECEIPT = "receipt"  # goods in
     ADJUSTMENT = "adjustment"  # stock count correction, damage, master-data load
-    RESERVE = "reserve"        # allocated to an order (reserved +)
-    RELEASE = "release"        # reservation given back (cancel, re-allocation)
-    SHIP = "ship"              # goods out (on_hand − and reserved −)
-    RESTOCK = "restock"        # a returned item passed inspection
+    RESERVE = "reserve"  # allocated to an order (reserved +)
+    RELEASE = "release"  # reservation given back (cancel, re-allocation)
+    SHIP = "ship"  # goods out (on_hand − and reserved −)
+    RESTOCK = "restock"  # a returned item passed inspection
 
 
 class StockMovement(Base):

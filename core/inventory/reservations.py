@@ -23,8 +23,11 @@ async def try_reserve(ctx: Context, product_id: int, warehouse_id: int, qty: int
     """Reserve ``qty`` units if (and only if) that many are available right now."""
     result = await ctx.session.execute(
         update(StockLevel)
-        .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id,
-               StockLevel.on_hand - StockLevel.reserved >= qty)
+        .where(
+            StockLevel.product_id == product_id,
+            StockLevel.warehouse_id == warehouse_id,
+            StockLevel.on_hand - StockLevel.reserved >= qty,
+        )
         .values(reserved=StockLevel.reserved + qty)
         .execution_options(synchronize_session=False)
     )
@@ -64,13 +67,30 @@ async def change_on_hand(ctx: Context, product_id: int, warehouse_id: int, delta
     return result.rowcount == 1
 
 
-def movement(ctx: Context, kind: MovementKind, product_id: int, warehouse_id: int, *, on_hand: int = 0,
-             reserved: int = 0, order_id: int | None = None, reason: str | None = None) -> None:
-    ctx.session.add(StockMovement(
-        product_id=product_id, warehouse_id=warehouse_id, kind=kind, on_hand_delta=on_hand,
-        reserved_delta=reserved, order_id=order_id, actor=f"{ctx.actor.name} ({ctx.actor.source})",
-        reason=reason, created_at=ctx.now(),
-    ))
+def movement(
+    ctx: Context,
+    kind: MovementKind,
+    product_id: int,
+    warehouse_id: int,
+    *,
+    on_hand: int = 0,
+    reserved: int = 0,
+    order_id: int | None = None,
+    reason: str | None = None,
+) -> None:
+    ctx.session.add(
+        StockMovement(
+            product_id=product_id,
+            warehouse_id=warehouse_id,
+            kind=kind,
+            on_hand_delta=on_hand,
+            reserved_delta=reserved,
+            order_id=order_id,
+            actor=f"{ctx.actor.name} ({ctx.actor.source})",
+            reason=reason,
+            created_at=ctx.now(),
+        )
+    )
 
 
 async def available_by_product(ctx: Context, product_ids: Iterable[int]) -> dict[int, int]:
@@ -97,14 +117,17 @@ async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
         return
     rows = await ctx.session.execute(
         select(Product.id, Product.sku, Product.name, Product.safety_stock)
-        .where(Product.id.in_(list(totals)), Product.safety_stock > 0).order_by(Product.id)
+        .where(Product.id.in_(list(totals)), Product.safety_stock > 0)
+        .order_by(Product.id)
     )
     for product_id, sku, name, safety in rows:
         available = totals[product_id]
         below = available < safety
         flipped = await ctx.session.execute(
-            update(Product).where(Product.id == product_id, Product.below_safety.is_(not below))
-            .values(below_safety=below).execution_options(synchronize_session=False)
+            update(Product)
+            .where(Product.id == product_id, Product.below_safety.is_(not below))
+            .values(below_safety=below)
+            .execution_options(synchronize_session=False)
         )
         if below and flipped.rowcount == 1:
             emit(ctx, "stock.low", sku=sku, name=name, available=available, safety_stock=safety)

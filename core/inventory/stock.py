@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from core.audit.record import audit
 from core.auth import Permission
 from core.catalog.models import KitComponent, Product
+from core.catalog.search import nearest_sku
 from core.context import Context
 from core.errors import InvalidInput, NotFound, UnknownSku
 from core.inventory.models import MovementKind, StockLevel, Warehouse
 from core.inventory.reservations import change_on_hand, check_safety_stock, movement
-from core.catalog.search import nearest_sku
 
 
 async def product_by_sku(ctx: Context, sku: str) -> Product:
@@ -26,7 +26,9 @@ async def product_by_sku(ctx: Context, sku: str) -> Product:
 
 
 async def warehouse_by_code(ctx: Context, code: str) -> Warehouse:
-    warehouse = (await ctx.session.scalars(select(Warehouse).where(Warehouse.code == code.strip().upper()))).one_or_none()
+    warehouse = (
+        await ctx.session.scalars(select(Warehouse).where(Warehouse.code == code.strip().upper()))
+    ).one_or_none()
     if warehouse is None:
         raise NotFound(kind="Warehouse", key=code)
     return warehouse
@@ -34,8 +36,9 @@ async def warehouse_by_code(ctx: Context, code: str) -> Warehouse:
 
 async def ensure_level(ctx: Context, product_id: int, warehouse_id: int) -> None:
     """Create the stock row if it is missing (a SKU's first receipt in a warehouse)."""
-    exists = await ctx.session.scalar(select(StockLevel.id).where(
-        StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id))
+    exists = await ctx.session.scalar(
+        select(StockLevel.id).where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+    )
     if exists is None:
         try:
             async with ctx.session.begin_nested():
@@ -44,8 +47,9 @@ async def ensure_level(ctx: Context, product_id: int, warehouse_id: int) -> None
             pass  # created by a concurrent receipt
 
 
-async def move_stock(ctx: Context, sku: str, warehouse_code: str, delta: int, *, kind: MovementKind,
-                     reason: str | None) -> Product:
+async def move_stock(
+    ctx: Context, sku: str, warehouse_code: str, delta: int, *, kind: MovementKind, reason: str | None
+) -> Product:
     """Receive (positive) or adjust (either sign) the units on hand in one warehouse."""
     product = await product_by_sku(ctx, sku)
     if product.is_kit:
@@ -59,9 +63,13 @@ async def move_stock(ctx: Context, sku: str, warehouse_code: str, delta: int, *,
     await ensure_level(ctx, product.id, warehouse.id)
     if not await change_on_hand(ctx, product.id, warehouse.id, delta):
         level = await _level(ctx, product.id, warehouse.id)
-        raise InvalidInput(field="qty", reason=(
-            f"cannot remove {-delta} {product.sku} from {warehouse.code}: {level.on_hand} on hand, "
-            f"{level.reserved} reserved, {level.available} free"))
+        raise InvalidInput(
+            field="qty",
+            reason=(
+                f"cannot remove {-delta} {product.sku} from {warehouse.code}: {level.on_hand} on hand, "
+                f"{level.reserved} reserved, {level.available} free"
+            ),
+        )
     movement(ctx, kind, product.id, warehouse.id, on_hand=delta, reason=reason)
     audit(ctx, entity="stock", key=f"{product.sku}@{warehouse.code}", action=kind.value, reason=reason, delta=delta)
     await check_safety_stock(ctx, {product.id})
@@ -69,10 +77,13 @@ async def move_stock(ctx: Context, sku: str, warehouse_code: str, delta: int, *,
 
 
 async def _level(ctx: Context, product_id: int, warehouse_id: int) -> StockLevel:
-    return (await ctx.session.scalars(
-        select(StockLevel).where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
-        .execution_options(populate_existing=True)
-    )).one()
+    return (
+        await ctx.session.scalars(
+            select(StockLevel)
+            .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
 
 
 @dataclass(frozen=True)
@@ -84,44 +95,79 @@ class WarehouseStock:
     available: int
 
     def to_dict(self) -> dict[str, object]:
-        return {"warehouse": self.warehouse, "name": self.name, "on_hand": self.on_hand,
-                "reserved": self.reserved, "available": self.available}
+        return {
+            "warehouse": self.warehouse,
+            "name": self.name,
+            "on_hand": self.on_hand,
+            "reserved": self.reserved,
+            "available": self.available,
+        }
 
 
 async def stock_view(ctx: Context, sku: str) -> dict[str, object]:
     """Per-warehouse stock of a SKU; for a kit, what its components allow, warehouse by warehouse."""
     ctx.actor.require(Permission.STOCK_VIEW)
     product = await product_by_sku(ctx, sku)
-    warehouses = list(await ctx.session.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.code)))
+    warehouses = list(
+        await ctx.session.scalars(select(Warehouse).where(Warehouse.active.is_(True)).order_by(Warehouse.code))
+    )
     if product.is_kit:
         rows = await _kit_rows(ctx, product, warehouses)
     else:
-        levels = {lvl.warehouse_id: lvl for lvl in await ctx.session.scalars(
-            select(StockLevel).where(StockLevel.product_id == product.id))}
-        rows = [WarehouseStock(w.code, w.name, levels[w.id].on_hand if w.id in levels else 0,
-                               levels[w.id].reserved if w.id in levels else 0,
-                               levels[w.id].available if w.id in levels else 0) for w in warehouses]
+        levels = {
+            lvl.warehouse_id: lvl
+            for lvl in await ctx.session.scalars(select(StockLevel).where(StockLevel.product_id == product.id))
+        }
+        rows = [
+            WarehouseStock(
+                w.code,
+                w.name,
+                levels[w.id].on_hand if w.id in levels else 0,
+                levels[w.id].reserved if w.id in levels else 0,
+                levels[w.id].available if w.id in levels else 0,
+            )
+            for w in warehouses
+        ]
     if ctx.actor.only_own_warehouses:
         rows = [r for r in rows if r.warehouse in ctx.actor.warehouses]
     return {
-        "sku": product.sku, "name": product.name, "kit": product.is_kit, "safety_stock": product.safety_stock,
+        "sku": product.sku,
+        "name": product.name,
+        "kit": product.is_kit,
+        "safety_stock": product.safety_stock,
         "warehouses": [r.to_dict() for r in rows],
-        "total": {"on_hand": sum(r.on_hand for r in rows), "reserved": sum(r.reserved for r in rows),
-                  "available": sum(r.available for r in rows)},
+        "total": {
+            "on_hand": sum(r.on_hand for r in rows),
+            "reserved": sum(r.reserved for r in rows),
+            "available": sum(r.available for r in rows),
+        },
     }
 
 
 async def _kit_rows(ctx: Context, kit: Product, warehouses: list[Warehouse]) -> list[WarehouseStock]:
     """A kit's stock is derived: in each warehouse, the number of whole kits its components make."""
-    recipe = list((await ctx.session.execute(
-        select(KitComponent.component_id, KitComponent.qty).where(KitComponent.kit_id == kit.id))).all())
-    levels = {(lvl.product_id, lvl.warehouse_id): lvl for lvl in await ctx.session.scalars(
-        select(StockLevel).where(StockLevel.product_id.in_([c for c, _ in recipe])))}
+    recipe = list(
+        (
+            await ctx.session.execute(
+                select(KitComponent.component_id, KitComponent.qty).where(KitComponent.kit_id == kit.id)
+            )
+        ).all()
+    )
+    levels = {
+        (lvl.product_id, lvl.warehouse_id): lvl
+        for lvl in await ctx.session.scalars(
+            select(StockLevel).where(StockLevel.product_id.in_([c for c, _ in recipe]))
+        )
+    }
+
+    def whole_kits(warehouse_id: int, attr: str) -> int:
+        counts = [
+            getattr(levels[(c, warehouse_id)], attr) // per if (c, warehouse_id) in levels else 0 for c, per in recipe
+        ]
+        return min(counts) if counts else 0
+
     rows = []
     for w in warehouses:
-        def kits(attr: str) -> int:
-            counts = [getattr(levels[(c, w.id)], attr) // q if (c, w.id) in levels else 0 for c, q in recipe]
-            return min(counts) if counts else 0
-        on_hand, available = kits("on_hand"), kits("available")
+        on_hand, available = whole_kits(w.id, "on_hand"), whole_kits(w.id, "available")
         rows.append(WarehouseStock(w.code, w.name, on_hand, on_hand - available, available))
     return rows

@@ -57,11 +57,15 @@ async def _waiting(ctx: Context, product_ids: Collection[int]) -> list[Order]:
     """
     kits = select(KitComponent.kit_id).where(KitComponent.component_id.in_(list(product_ids)))
     wanted = select(OrderLine.order_id).where(
-        (OrderLine.product_id.in_(list(product_ids))) | (OrderLine.product_id.in_(kits)))
-    stmt = (select(Order).where(Order.id.in_(wanted), Order.status.in_((OrderStatus.BACKORDERED, *_TOP_UP)))
-            .order_by(Order.created_at, Order.id)
-            .options(selectinload(Order.lines), selectinload(Order.customer))
-            .with_for_update(of=Order, skip_locked=True))
+        (OrderLine.product_id.in_(list(product_ids))) | (OrderLine.product_id.in_(kits))
+    )
+    stmt = (
+        select(Order)
+        .where(Order.id.in_(wanted), Order.status.in_((OrderStatus.BACKORDERED, *_TOP_UP)))
+        .order_by(Order.created_at, Order.id)
+        .options(selectinload(Order.lines), selectinload(Order.customer))
+        .with_for_update(of=Order, skip_locked=True)
+    )
     orders = list(await ctx.session.scalars(stmt))
     return [o for o in orders if o.status == OrderStatus.BACKORDERED or o.allocation_plan.get("shortages")]
 

@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 
 from core.audit.record import emit
 from core.auth import Permission
-from core.context import Context
 from core.catalog.models import Product
+from core.context import Context
 from core.customers.models import Customer
 from core.errors import DomainError, InvalidInput
 from core.inventory.allocation import allocate_order
@@ -41,14 +41,22 @@ async def confirm_or_review(ctx: Context, order: Order) -> None:
     if decision.decision == Decision.REVIEW:
         order.review_reason = decision.reason
         await change_status(ctx, order, "request_approval", reason=decision.reason, rule=decision.rule)
-        emit(ctx, "approval.requested", order_no=order.order_no, rule=decision.rule, reason=decision.reason,
-             total=str(order.total))
+        emit(
+            ctx,
+            "approval.requested",
+            order_no=order.order_no,
+            rule=decision.rule,
+            reason=decision.reason,
+            total=str(order.total),
+        )
         return
     reason = f"auto-approved by rule {decision.rule}" if decision.decision == Decision.AUTO_APPROVE else None
     await _confirm(ctx, order, "confirm", reason=reason, rule=decision.rule)
 
 
-async def approve(ctx: Context, order_no: str, *, expected_version: int | None = None, note: str | None = None) -> Order:
+async def approve(
+    ctx: Context, order_no: str, *, expected_version: int | None = None, note: str | None = None
+) -> Order:
     order = await acting_on(ctx, order_no, Permission.ORDER_APPROVE, expected_version)
     await _confirm(ctx, order, "approve", reason=note, review_reason=order.review_reason)
     return order
@@ -67,19 +75,31 @@ async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: objec
         customer: Customer = order.customer
         await ctx.session.refresh(customer, ["outstanding_balance"])
         if order.status == OrderStatus.RECEIVED:
-            problem = Problem(HoldReason.CREDIT, "payment_terms",
-                              f"Over the credit limit: outstanding {customer.outstanding_balance} of {customer.credit_limit}.")
+            problem = Problem(
+                HoldReason.CREDIT,
+                "payment_terms",
+                f"Over the credit limit: outstanding {customer.outstanding_balance} of {customer.credit_limit}.",
+            )
             order.hold_reasons = [problem.to_dict()]
             await change_status(ctx, order, "hold", reason=problem.message, hold_codes=["credit"])
             return
-        raise CreditLimitExceeded(order_no=order.order_no, customer=customer.code,
-                                  outstanding=customer.outstanding_balance, limit=customer.credit_limit)
+        raise CreditLimitExceeded(
+            order_no=order.order_no,
+            customer=customer.code,
+            outstanding=customer.outstanding_balance,
+            limit=customer.credit_limit,
+        )
     reason = audit_data.pop("reason", None)
     await change_status(ctx, order, trigger, reason=reason, **audit_data)
     if order.payment_terms == PaymentTerms.CREDIT:
-        ctx.session.add(ReconciliationTask(order_id=order.id, amount=order.total,
-                                           due_on=(ctx.now() + timedelta(days=CREDIT_DAYS)).date(),
-                                           created_at=ctx.now()))
+        ctx.session.add(
+            ReconciliationTask(
+                order_id=order.id,
+                amount=order.total,
+                due_on=(ctx.now() + timedelta(days=CREDIT_DAYS)).date(),
+                created_at=ctx.now(),
+            )
+        )
         emit(ctx, "finance.reconciliation_due", order_no=order.order_no, amount=str(order.total))
     await allocate(ctx, order)
 
@@ -87,8 +107,7 @@ async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: objec
 async def _take_credit(ctx: Context, order: Order) -> bool:
     result = await ctx.session.execute(
         update(Customer)
-        .where(Customer.id == order.customer_id,
-               Customer.outstanding_balance + order.total <= Customer.credit_limit)
+        .where(Customer.id == order.customer_id, Customer.outstanding_balance + order.total <= Customer.credit_limit)
         .values(outstanding_balance=Customer.outstanding_balance + order.total)
         .execution_options(synchronize_session=False)
     )
@@ -102,14 +121,26 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
     """
     settings = ctx.settings
     ship_to = order.ship_to or {}
-    destination = (ship_to["lat"], ship_to["lon"]) if ship_to.get("lat") is not None and ship_to.get("lon") is not None else None
-    lines = [(line.id, line.product_id, line.qty - line.shipped_qty) for line in order.lines
-             if line.product_id is not None and line.qty > line.shipped_qty]
-    outcome = await allocate_order(ctx, order.id, lines, destination=destination,
-                                   strategy=settings.allocation_strategy, policy=settings.shortage_policy)
+    destination = (
+        (ship_to["lat"], ship_to["lon"]) if ship_to.get("lat") is not None and ship_to.get("lon") is not None else None
+    )
+    lines = [
+        (line.id, line.product_id, line.qty - line.shipped_qty)
+        for line in order.lines
+        if line.product_id is not None and line.qty > line.shipped_qty
+    ]
+    outcome = await allocate_order(
+        ctx,
+        order.id,
+        lines,
+        destination=destination,
+        strategy=settings.allocation_strategy,
+        policy=settings.shortage_policy,
+    )
     plan = outcome.plan
     order.allocation_plan = {
-        "strategy": plan.strategy.value, "explanation": plan.explanation,
+        "strategy": plan.strategy.value,
+        "explanation": plan.explanation,
         "picks": [{"warehouse": p.warehouse, "sku": p.sku, "qty": p.qty} for p in plan.picks],
         "shortages": dict(plan.shortages),
     }
@@ -133,18 +164,29 @@ async def route_by_payment(ctx: Context, order: Order) -> None:
         await change_status(ctx, order, "await_payment")
         return
     await change_status(ctx, order, "release_to_pick")
-    emit(ctx, "order.ready_to_pick", order_no=order.order_no,
-         warehouses=sorted({p["warehouse"] for p in order.allocation_plan.get("picks", [])}))
+    emit(
+        ctx,
+        "order.ready_to_pick",
+        order_no=order.order_no,
+        warehouses=sorted({p["warehouse"] for p in order.allocation_plan.get("picks", [])}),
+    )
 
 
 async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int]) -> None:
     """One open purchase request per order and SKU, kept at the current gap."""
-    ids = dict((await ctx.session.execute(select(Product.sku, Product.id).where(Product.sku.in_(list(shortages))))).all())
+    ids = dict(
+        (await ctx.session.execute(select(Product.sku, Product.id).where(Product.sku.in_(list(shortages))))).all()
+    )
     for sku, qty in sorted(shortages.items()):
-        existing = (await ctx.session.scalars(
-            select(PurchaseRequest).where(PurchaseRequest.order_id == order.id, PurchaseRequest.product_id == ids[sku],
-                                          PurchaseRequest.status == PurchaseRequestStatus.OPEN)
-        )).one_or_none()
+        existing = (
+            await ctx.session.scalars(
+                select(PurchaseRequest).where(
+                    PurchaseRequest.order_id == order.id,
+                    PurchaseRequest.product_id == ids[sku],
+                    PurchaseRequest.status == PurchaseRequestStatus.OPEN,
+                )
+            )
+        ).one_or_none()
         if existing is not None:
             existing.qty = qty
             continue

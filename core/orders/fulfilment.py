@@ -21,8 +21,13 @@ from core.orders.repository import acting_on, order_warehouses
 from core.orders.status import OrderStatus, ShipmentStatus
 
 # Carrier events may arrive late or twice; a shipment only moves forward (or into exception).
-_PROGRESS = [ShipmentStatus.LABEL_CREATED, ShipmentStatus.PICKED_UP, ShipmentStatus.IN_TRANSIT,
-             ShipmentStatus.OUT_FOR_DELIVERY, ShipmentStatus.DELIVERED]
+_PROGRESS = [
+    ShipmentStatus.LABEL_CREATED,
+    ShipmentStatus.PICKED_UP,
+    ShipmentStatus.IN_TRANSIT,
+    ShipmentStatus.OUT_FOR_DELIVERY,
+    ShipmentStatus.DELIVERED,
+]
 
 
 async def _warehouse_step(ctx: Context, order_no: str, trigger: str, expected_version: int | None) -> Order:
@@ -43,8 +48,8 @@ async def pack(ctx: Context, order_no: str, *, expected_version: int | None = No
 class ShipRequest:
     carrier: str
     tracking_no: str
-    warehouse: str | None = None               # which warehouse's goods leave; needed when the order spans several
-    lines: dict[str, int] | None = None        # sku -> qty; None = everything reserved for this warehouse
+    warehouse: str | None = None  # which warehouse's goods leave; needed when the order spans several
+    lines: dict[str, int] | None = None  # sku -> qty; None = everything reserved for this warehouse
 
 
 async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_version: int | None = None) -> Shipment:
@@ -57,12 +62,21 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
     warehouse = await _shipping_warehouse(ctx, order, request.warehouse)
     shippable = await _shippable(ctx, order, warehouse.id)
     wanted = _wanted(order, shippable, request.lines)
-    existing = await ctx.session.scalar(select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking))
+    existing = await ctx.session.scalar(
+        select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking)
+    )
     if existing is not None:
         raise InvalidInput(field="tracking", reason=f"{carrier} {tracking} is already used by another shipment")
     now = ctx.now()
-    shipment = Shipment(order_id=order.id, warehouse_id=warehouse.id, carrier=carrier, tracking_no=tracking,
-                        status=ShipmentStatus.LABEL_CREATED, created_at=now, updated_at=now)
+    shipment = Shipment(
+        order_id=order.id,
+        warehouse_id=warehouse.id,
+        carrier=carrier,
+        tracking_no=tracking,
+        status=ShipmentStatus.LABEL_CREATED,
+        created_at=now,
+        updated_at=now,
+    )
     shipment.lines = [ShipmentLine(order_line_id=line_id, qty=qty) for line_id, qty in sorted(wanted.items())]
     ctx.session.add(shipment)
     await _consume(ctx, order, warehouse.id, wanted)
@@ -70,10 +84,25 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
         line.shipped_qty += wanted.get(line.id, 0)
     done = all(line.shipped_qty == line.qty for line in order.lines)
     shipped = {line.sku: wanted[line.id] for line in order.lines if line.id in wanted}
-    await change_status(ctx, order, "ship" if done else "ship_part", carrier=carrier, tracking_no=tracking,
-                        warehouse=warehouse.code, lines=shipped)
-    emit(ctx, "order.shipped", order_no=order.order_no, carrier=carrier, tracking_no=tracking,
-         warehouse=warehouse.code, lines=shipped, complete=done)
+    await change_status(
+        ctx,
+        order,
+        "ship" if done else "ship_part",
+        carrier=carrier,
+        tracking_no=tracking,
+        warehouse=warehouse.code,
+        lines=shipped,
+    )
+    emit(
+        ctx,
+        "order.shipped",
+        order_no=order.order_no,
+        carrier=carrier,
+        tracking_no=tracking,
+        warehouse=warehouse.code,
+        lines=shipped,
+        complete=done,
+    )
     await ctx.session.flush()
     return shipment
 
@@ -83,8 +112,10 @@ async def _shipping_warehouse(ctx: Context, order: Order, code: str | None) -> W
     if code is None:
         scoped = held & ctx.actor.warehouses if ctx.actor.only_own_warehouses else held
         if len(scoped) != 1:
-            raise InvalidInput(field="warehouse", reason=(
-                f"{order.order_no} ships from {', '.join(sorted(held)) or 'no warehouse'}; say which one"))
+            raise InvalidInput(
+                field="warehouse",
+                reason=(f"{order.order_no} ships from {', '.join(sorted(held)) or 'no warehouse'}; say which one"),
+            )
         code = next(iter(scoped))
     ctx.actor.require_warehouses({code.upper()}, Permission.FULFIL)
     warehouse = (await ctx.session.scalars(select(Warehouse).where(Warehouse.code == code.upper()))).one_or_none()
@@ -100,10 +131,17 @@ async def _line_recipes(ctx: Context, order: Order) -> dict[int, list[tuple[int,
 
 
 async def _active(ctx: Context, order_id: int, warehouse_id: int) -> list[Reservation]:
-    return list(await ctx.session.scalars(
-        select(Reservation).where(Reservation.order_id == order_id, Reservation.warehouse_id == warehouse_id,
-                                  Reservation.status == ReservationStatus.ACTIVE)
-        .order_by(Reservation.product_id, Reservation.id)))
+    return list(
+        await ctx.session.scalars(
+            select(Reservation)
+            .where(
+                Reservation.order_id == order_id,
+                Reservation.warehouse_id == warehouse_id,
+                Reservation.status == ReservationStatus.ACTIVE,
+            )
+            .order_by(Reservation.product_id, Reservation.id)
+        )
+    )
 
 
 async def _shippable(ctx: Context, order: Order, warehouse_id: int) -> dict[int, int]:
@@ -131,8 +169,9 @@ def _wanted(order: Order, shippable: dict[int, int], lines: dict[str, int] | Non
         if line is None:
             raise NotFound(kind=f"Line of {order.order_no} with SKU", key=sku)
         if qty <= 0 or qty > shippable.get(line.id, 0):
-            raise InvalidInput(field=f"lines.{line.sku}",
-                               reason=f"can ship 1 to {shippable.get(line.id, 0)} of {line.sku}, not {qty}")
+            raise InvalidInput(
+                field=f"lines.{line.sku}", reason=f"can ship 1 to {shippable.get(line.id, 0)} of {line.sku}, not {qty}"
+            )
         wanted[line.id] = qty
     return wanted
 
@@ -149,37 +188,79 @@ async def _consume(ctx: Context, order: Order, warehouse_id: int, wanted: dict[i
                     break
                 take = min(need, r.qty)
                 if take < r.qty:
-                    ctx.session.add(Reservation(order_id=r.order_id, order_line_id=r.order_line_id, product_id=r.product_id,
-                                                warehouse_id=r.warehouse_id, qty=r.qty - take,
-                                                status=ReservationStatus.ACTIVE, created_at=r.created_at))
+                    ctx.session.add(
+                        Reservation(
+                            order_id=r.order_id,
+                            order_line_id=r.order_line_id,
+                            product_id=r.product_id,
+                            warehouse_id=r.warehouse_id,
+                            qty=r.qty - take,
+                            status=ReservationStatus.ACTIVE,
+                            created_at=r.created_at,
+                        )
+                    )
                     r.qty = take
                 r.status = ReservationStatus.CONSUMED
                 need -= take
                 await ship_out(ctx, product_id, warehouse_id, take)
-                movement(ctx, MovementKind.SHIP, product_id, warehouse_id, on_hand=-take, reserved=-take, order_id=order.id)
+                movement(
+                    ctx, MovementKind.SHIP, product_id, warehouse_id, on_hand=-take, reserved=-take, order_id=order.id
+                )
 
 
-async def track(ctx: Context, carrier: str, tracking_no: str, status: ShipmentStatus, *, note: str | None = None) -> Shipment:
+async def track(
+    ctx: Context, carrier: str, tracking_no: str, status: ShipmentStatus, *, note: str | None = None
+) -> Shipment:
     """A carrier reported progress. Stale or repeated reports change nothing."""
     ctx.actor.require(Permission.FULFIL)
-    shipment = (await ctx.session.scalars(
-        select(Shipment).where(Shipment.carrier == carrier.strip().upper(), Shipment.tracking_no == tracking_no.strip())
-        .with_for_update())).one_or_none()
+    shipment = (
+        await ctx.session.scalars(
+            select(Shipment)
+            .where(Shipment.carrier == carrier.strip().upper(), Shipment.tracking_no == tracking_no.strip())
+            .with_for_update()
+        )
+    ).one_or_none()
     if shipment is None:
         raise NotFound(kind="Shipment", key=f"{carrier} {tracking_no}")
     before = ShipmentStatus(shipment.status)
     if not _moves_forward(before, status):
         return shipment
     shipment.status, shipment.updated_at = status, ctx.now()
-    order = (await ctx.session.scalars(select(Order).where(Order.id == shipment.order_id)
-                                       .options(selectinload(Order.lines), selectinload(Order.customer)))).one()
-    audit(ctx, entity="shipment", key=f"{shipment.carrier} {shipment.tracking_no}", order_id=order.id,
-          action="track", from_state=before, to_state=status, reason=note)
-    emit(ctx, "shipment.status_changed", order_no=order.order_no, carrier=shipment.carrier,
-         tracking_no=shipment.tracking_no, from_status=before.value, to_status=status.value)
+    order = (
+        await ctx.session.scalars(
+            select(Order)
+            .where(Order.id == shipment.order_id)
+            .options(selectinload(Order.lines), selectinload(Order.customer))
+        )
+    ).one()
+    audit(
+        ctx,
+        entity="shipment",
+        key=f"{shipment.carrier} {shipment.tracking_no}",
+        order_id=order.id,
+        action="track",
+        from_state=before,
+        to_state=status,
+        reason=note,
+    )
+    emit(
+        ctx,
+        "shipment.status_changed",
+        order_no=order.order_no,
+        carrier=shipment.carrier,
+        tracking_no=shipment.tracking_no,
+        from_status=before.value,
+        to_status=status.value,
+    )
     if status == ShipmentStatus.EXCEPTION:
-        emit(ctx, "shipment.exception", order_no=order.order_no, carrier=shipment.carrier,
-             tracking_no=shipment.tracking_no, note=note)
+        emit(
+            ctx,
+            "shipment.exception",
+            order_no=order.order_no,
+            carrier=shipment.carrier,
+            tracking_no=shipment.tracking_no,
+            note=note,
+        )
     await ctx.session.flush()
     if order.status == OrderStatus.SHIPPED and await _all_delivered(ctx, order.id):
         await change_status(ctx, order, "deliver", reason=f"{shipment.carrier} reports delivered")

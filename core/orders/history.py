@@ -11,15 +11,33 @@ from core.orders.models import Order
 from core.orders.status import OrderStatus
 
 
-async def change_status(ctx: Context, order: Order, trigger: str, *, reason: str | None = None,
-                        **data: Any) -> tuple[OrderStatus, OrderStatus]:
+async def change_status(
+    ctx: Context, order: Order, trigger: str, *, reason: str | None = None, **data: Any
+) -> tuple[OrderStatus, OrderStatus]:
     before, after = fire(order, trigger)
     now = ctx.now()
     order.updated_at = now
     order.status_changed_at = now
-    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action=trigger,
-          from_state=before, to_state=after, reason=reason, **data)
-    emit(ctx, "order.status_changed", order_no=order.order_no, from_status=before.value, to_status=after.value,
-         trigger=trigger, actor=ctx.actor.name, reason=reason)
+    audit(
+        ctx,
+        entity="order",
+        key=order.order_no,
+        order_id=order.id,
+        action=trigger,
+        from_state=before,
+        to_state=after,
+        reason=reason,
+        **data,
+    )
+    emit(
+        ctx,
+        "order.status_changed",
+        order_no=order.order_no,
+        from_status=before.value,
+        to_status=after.value,
+        trigger=trigger,
+        actor=ctx.actor.name,
+        reason=reason,
+    )
     await ctx.session.flush()
     return before, after

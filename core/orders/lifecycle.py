@@ -17,17 +17,27 @@ events after a successful ``fire``. Returns have their own, smaller machine belo
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
 from core.errors import InvalidTransition
 from core.orders.status import OrderStatus as S
-from core.orders.status import PaymentStatus, PaymentTerms, ReturnStatus as R
+from core.orders.status import PaymentStatus, PaymentTerms
+from core.orders.status import ReturnStatus as R
 
 CANCELLABLE = [
-    S.RECEIVED, S.ON_HOLD, S.PENDING_APPROVAL, S.CONFIRMED, S.BACKORDERED, S.ALLOCATED,
-    S.AWAITING_PAYMENT, S.READY_TO_PICK, S.PICKING, S.PACKED,
+    S.RECEIVED,
+    S.ON_HOLD,
+    S.PENDING_APPROVAL,
+    S.CONFIRMED,
+    S.BACKORDERED,
+    S.ALLOCATED,
+    S.AWAITING_PAYMENT,
+    S.READY_TO_PICK,
+    S.PICKING,
+    S.PACKED,
 ]
 
 
@@ -46,8 +56,12 @@ ORDER_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "allocate", "source": [S.CONFIRMED, S.BACKORDERED], "dest": S.ALLOCATED},
     {"trigger": "backorder", "source": S.CONFIRMED, "dest": S.BACKORDERED},
     {"trigger": "await_payment", "source": S.ALLOCATED, "dest": S.AWAITING_PAYMENT},
-    {"trigger": "release_to_pick", "source": [S.ALLOCATED, S.AWAITING_PAYMENT], "dest": S.READY_TO_PICK,
-     "conditions": [_may_pick]},
+    {
+        "trigger": "release_to_pick",
+        "source": [S.ALLOCATED, S.AWAITING_PAYMENT],
+        "dest": S.READY_TO_PICK,
+        "conditions": [_may_pick],
+    },
     {"trigger": "start_picking", "source": [S.READY_TO_PICK, S.PARTIALLY_SHIPPED], "dest": S.PICKING},
     {"trigger": "pack", "source": S.PICKING, "dest": S.PACKED},
     {"trigger": "ship_part", "source": [S.PACKED, S.PARTIALLY_SHIPPED], "dest": S.PARTIALLY_SHIPPED},
@@ -72,8 +86,14 @@ def _machine(states: type, transitions: list[dict[str, Any]]) -> Machine:
     # One machine per table, with no models attached: rows are passed to ``fire``, so binding a
     # loaded row costs nothing and its current state is simply its ``status`` column.
     return Machine(
-        model=None, states=states, transitions=transitions, initial=None,
-        auto_transitions=False, send_event=True, model_attribute="status", ignore_invalid_triggers=False,
+        model=None,
+        states=states,
+        transitions=transitions,
+        initial=None,
+        auto_transitions=False,
+        send_event=True,
+        model_attribute="status",
+        ignore_invalid_triggers=False,
     )
 
 
@@ -81,8 +101,9 @@ ORDER_MACHINE = _machine(S, ORDER_TRANSITIONS)
 RETURN_MACHINE = _machine(R, RETURN_TRANSITIONS)
 
 
-def _fire(machine: Machine, status_type: Callable[[str], Any], entity: str, key: Callable[[Any], str],
-          row: Any, trigger: str) -> tuple[Any, Any]:
+def _fire(
+    machine: Machine, status_type: Callable[[str], Any], entity: str, key: Callable[[Any], str], row: Any, trigger: str
+) -> tuple[Any, Any]:
     event = machine.events.get(trigger)
     if event is None:
         raise ValueError(f"unknown {entity} trigger {trigger!r}")

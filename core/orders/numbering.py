@@ -20,9 +20,11 @@ async def next_number(ctx: Context, name: str, prefix: str) -> str:
     if session.bind.dialect.name == "postgresql":
         return f"{prefix}-{await session.scalar(select(NUMBER_SEQUENCES[name].next_value()))}"
     for _ in range(3):
-        value = (await session.execute(
-            update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-        )).scalar_one_or_none()
+        value = (
+            await session.execute(
+                update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+            )
+        ).scalar_one_or_none()
         if value is not None:
             return f"{prefix}-{value}"
         try:

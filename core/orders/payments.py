@@ -14,22 +14,33 @@ from core.errors import InvalidInput
 from core.orders.confirmation import route_by_payment
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
-from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, TERMINAL
+from core.orders.status import TERMINAL, OrderStatus, PaymentStatus, PaymentTerms
 
 
-async def confirm_payment(ctx: Context, order_no: str, *, reference: str | None = None,
-                          expected_version: int | None = None) -> Order:
+async def confirm_payment(
+    ctx: Context, order_no: str, *, reference: str | None = None, expected_version: int | None = None
+) -> Order:
     """Finance confirms the order is paid in full (offline transfer, channel settlement, invoice)."""
     order = await acting_on(ctx, order_no, Permission.PAYMENT_CONFIRM, expected_version)
     if order.payment_status != PaymentStatus.UNPAID:
         raise InvalidInput(field="payment", reason=f"{order.order_no} is already {order.payment_status}")
-    if order.status in TERMINAL - {OrderStatus.COMPLETED} or order.status in (OrderStatus.RECEIVED, OrderStatus.ON_HOLD):
+    if order.status in TERMINAL - {OrderStatus.COMPLETED} or order.status in (
+        OrderStatus.RECEIVED,
+        OrderStatus.ON_HOLD,
+    ):
         raise InvalidInput(field="payment", reason=f"{order.order_no} is {order.status}; nothing to pay for yet")
     order.payment_status = PaymentStatus.PAID
     order.paid_amount = order.total
     order.updated_at = ctx.now()
-    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="payment_confirmed",
-          reason=reference, amount=str(order.total))
+    audit(
+        ctx,
+        entity="order",
+        key=order.order_no,
+        order_id=order.id,
+        action="payment_confirmed",
+        reason=reference,
+        amount=str(order.total),
+    )
     emit(ctx, "order.paid", order_no=order.order_no, amount=str(order.total))
     if order.payment_terms == PaymentTerms.CREDIT:
         await settle_credit(ctx, order)
@@ -42,23 +53,29 @@ async def confirm_payment(ctx: Context, order_no: str, *, reference: str | None 
 async def settle_credit(ctx: Context, order: Order) -> None:
     """A credit order's invoice is paid: free the customer's credit and close finance's task."""
     await ctx.session.execute(
-        update(Customer).where(Customer.id == order.customer_id)
+        update(Customer)
+        .where(Customer.id == order.customer_id)
         .values(outstanding_balance=Customer.outstanding_balance - order.total)
         .execution_options(synchronize_session=False)
     )
-    task = (await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))).one_or_none()
+    task = (
+        await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
+    ).one_or_none()
     if task is not None:
         task.status = "settled"
 
 
 async def release_credit(ctx: Context, order: Order) -> None:
     """An unpaid credit order was cancelled: the customer no longer owes it."""
-    task = (await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))).one_or_none()
+    task = (
+        await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
+    ).one_or_none()
     if task is None or task.status != "open":
         return
     task.status = "void"
     await ctx.session.execute(
-        update(Customer).where(Customer.id == order.customer_id)
+        update(Customer)
+        .where(Customer.id == order.customer_id)
         .values(outstanding_balance=Customer.outstanding_balance - task.amount)
         .execution_options(synchronize_session=False)
     )
@@ -71,22 +88,28 @@ def refund(ctx: Context, order: Order, amount: Decimal, reason: str) -> Decimal:
     if amount <= 0:
         return Decimal("0.00")
     order.refunded_amount += amount
-    order.payment_status = (PaymentStatus.REFUNDED if order.refunded_amount >= order.paid_amount
-                            else PaymentStatus.PARTIALLY_REFUNDED)
-    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="refund", reason=reason, amount=str(amount))
+    order.payment_status = (
+        PaymentStatus.REFUNDED if order.refunded_amount >= order.paid_amount else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    audit(
+        ctx, entity="order", key=order.order_no, order_id=order.id, action="refund", reason=reason, amount=str(amount)
+    )
     emit(ctx, "order.refunded", order_no=order.order_no, amount=str(amount), reason=reason)
     return amount
 
 
 async def reduce_credit_invoice(ctx: Context, order: Order, amount: Decimal) -> None:
     """Goods returned before a credit invoice was paid: the customer owes that much less."""
-    task = (await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))).one_or_none()
+    task = (
+        await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
+    ).one_or_none()
     if task is None or task.status != "open":
         return
     amount = min(amount, task.amount)
     task.amount -= amount
     await ctx.session.execute(
-        update(Customer).where(Customer.id == order.customer_id)
+        update(Customer)
+        .where(Customer.id == order.customer_id)
         .values(outstanding_balance=Customer.outstanding_balance - amount)
         .execution_options(synchronize_session=False)
     )

@@ -8,7 +8,7 @@ re-validated instead of typed again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -45,52 +45,80 @@ class OrderDraft:
     lines: tuple[DraftLine, ...]
     payment_terms: PaymentTerms = PaymentTerms.PREPAID
     channel: str = "direct"
-    external_ref: str | None = None       # the channel's own order id: placing it twice returns the first
-    address_label: str | None = None      # which of the customer's addresses; default: the first
+    external_ref: str | None = None  # the channel's own order id: placing it twice returns the first
+    address_label: str | None = None  # which of the customer's addresses; default: the first
     ship_to: dict[str, object] | None = None  # an explicit address instead of a stored one
     coupon: str | None = None
-    discount_percent: Decimal = ZERO      # a salesperson's manual discount
+    discount_percent: Decimal = ZERO  # a salesperson's manual discount
     note: str | None = None
-    paid: bool = False                    # the channel already took the money
-    replaces: str | None = None           # order number this one replaces (an exchange): goods at no charge
+    paid: bool = False  # the channel already took the money
+    replaces: str | None = None  # order number this one replaces (an exchange): goods at no charge
 
 
 async def place_order(ctx: Context, draft: OrderDraft) -> Order:
     ctx.actor.require(Permission.ORDER_CREATE)
     _check_structure(draft)
     if draft.external_ref:
-        existing = (await ctx.session.scalars(
-            select(Order).where(Order.channel == draft.channel, Order.external_ref == draft.external_ref)
-            .options(selectinload(Order.lines), selectinload(Order.customer))
-        )).one_or_none()
+        existing = (
+            await ctx.session.scalars(
+                select(Order)
+                .where(Order.channel == draft.channel, Order.external_ref == draft.external_ref)
+                .options(selectinload(Order.lines), selectinload(Order.customer))
+            )
+        ).one_or_none()
         if existing is not None:
             return existing
-    customer = (await ctx.session.scalars(
-        select(Customer).where(Customer.code == draft.customer.strip()).options(selectinload(Customer.addresses))
-    )).one_or_none()
+    customer = (
+        await ctx.session.scalars(
+            select(Customer).where(Customer.code == draft.customer.strip()).options(selectinload(Customer.addresses))
+        )
+    ).one_or_none()
     if customer is None:
         raise NotFound(kind="Customer", key=draft.customer)
     if ctx.actor.only_own_orders and customer.id != ctx.actor.customer_id:
-        raise PermissionDenied(f"{ctx.actor.name} may only order for themselves.",
-                               actor=ctx.actor.name, permission=Permission.ORDER_CREATE.value)
+        raise PermissionDenied(
+            f"{ctx.actor.name} may only order for themselves.",
+            actor=ctx.actor.name,
+            permission=Permission.ORDER_CREATE.value,
+        )
 
     now = ctx.now()
     order = Order(
-        order_no=await next_number(ctx, "order", "SO"), customer_id=customer.id, customer=customer,
-        status=OrderStatus.RECEIVED, payment_status=PaymentStatus.PAID if draft.paid else PaymentStatus.UNPAID,
-        payment_terms=draft.payment_terms, channel=draft.channel, external_ref=draft.external_ref,
-        currency=ctx.settings.currency, ship_to=_ship_to(customer, draft), coupon_code=draft.coupon,
-        manual_discount_percent=draft.discount_percent, note=draft.note, salesperson_id=ctx.actor.user_id,
+        order_no=await next_number(ctx, "order", "SO"),
+        customer_id=customer.id,
+        customer=customer,
+        status=OrderStatus.RECEIVED,
+        payment_status=PaymentStatus.PAID if draft.paid else PaymentStatus.UNPAID,
+        payment_terms=draft.payment_terms,
+        channel=draft.channel,
+        external_ref=draft.external_ref,
+        currency=ctx.settings.currency,
+        ship_to=_ship_to(customer, draft),
+        coupon_code=draft.coupon,
+        manual_discount_percent=draft.discount_percent,
+        note=draft.note,
+        salesperson_id=ctx.actor.user_id,
         replaces_order_id=await _order_id(ctx, draft.replaces),
-        created_at=now, updated_at=now, status_changed_at=now,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
     )
     products = await _products(ctx, [line.sku for line in draft.lines])
-    order.lines = [_line(line.sku.strip().upper(), line.qty, products.get(line.sku.strip().upper()))
-                   for line in draft.lines]
+    order.lines = [
+        _line(line.sku.strip().upper(), line.qty, products.get(line.sku.strip().upper())) for line in draft.lines
+    ]
     ctx.session.add(order)
     await ctx.session.flush()
-    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="create", to_state=OrderStatus.RECEIVED,
-          channel=order.channel, lines=[{"sku": line.sku, "qty": line.qty} for line in draft.lines])
+    audit(
+        ctx,
+        entity="order",
+        key=order.order_no,
+        order_id=order.id,
+        action="create",
+        to_state=OrderStatus.RECEIVED,
+        channel=order.channel,
+        lines=[{"sku": line.sku, "qty": line.qty} for line in draft.lines],
+    )
     emit(ctx, "order.received", order_no=order.order_no, customer=customer.code, channel=order.channel)
     await validate_and_route(ctx, order)
     if draft.paid:
@@ -115,14 +143,15 @@ async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> O
     """Replace a mistyped SKU on a held order, then re-validate (the one-tap fix for a typo)."""
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT)
     if order.status != OrderStatus.ON_HOLD:
-        raise InvalidInput(field="status", reason=f"{order.order_no} is {order.status}, only held orders are edited here")
+        raise InvalidInput(
+            field="status", reason=f"{order.order_no} is {order.status}, only held orders are edited here"
+        )
     changed = [line for line in order.lines if line.sku.upper() == wrong.strip().upper()]
     if not changed:
         raise NotFound(kind="Line with SKU", key=wrong)
     for line in changed:
         line.sku = right.strip().upper()
-    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="edit_line",
-          reason=f"{wrong} → {right}")
+    audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="edit_line", reason=f"{wrong} → {right}")
     await ctx.session.flush()
     return await revalidate(ctx, order_no)
 
@@ -132,18 +161,23 @@ async def validate_and_route(ctx: Context, order: Order) -> None:
     customer: Customer = order.customer
     products = await _products(ctx, [line.sku for line in order.lines])
     known = set(products) if all(line.sku in products for line in order.lines) else await _all_skus(ctx)
-    problems = validation.check_skus([line.sku for line in order.lines], known,
-                                     [sku for sku, p in products.items() if not p.active])
+    problems = validation.check_skus(
+        [line.sku for line in order.lines], known, [sku for sku, p in products.items() if not p.active]
+    )
     priced = await _price(ctx, order, products, problems)
     problems += validation.check_address(order.ship_to, customer.phone)
     if priced is not None and order.replaces_order_id is None:
-        below_cost = [line.sku for line in order.lines
-                      if line.product_id and products[line.sku].cost is not None
-                      and line.unit_price < products[line.sku].cost]
-        problems += validation.check_price_policy(priced.discount_percent(),
-                                                  ctx.settings.max_manual_discount_percent, below_cost)
-        problems += validation.check_credit(order.payment_terms, order.total, customer.outstanding_balance,
-                                            customer.credit_limit)
+        below_cost = [
+            line.sku
+            for line in order.lines
+            if line.product_id and products[line.sku].cost is not None and line.unit_price < products[line.sku].cost
+        ]
+        problems += validation.check_price_policy(
+            priced.discount_percent(), ctx.settings.max_manual_discount_percent, below_cost
+        )
+        problems += validation.check_credit(
+            order.payment_terms, order.total, customer.outstanding_balance, customer.credit_limit
+        )
     order.hold_reasons = [p.to_dict() for p in problems]
     if problems:
         codes = sorted({p.code.value for p in problems})
@@ -171,8 +205,15 @@ async def _order_id(ctx: Context, order_no: str | None) -> int | None:
 
 def _line(sku: str, qty: int, product: Product | None) -> OrderLine:
     """A line as entered; prices are filled in by pricing, which needs the whole order."""
-    return OrderLine(product_id=product.id if product else None, sku=sku, name=product.name if product else sku,
-                     qty=qty, list_price=ZERO, unit_price=ZERO, line_total=ZERO)
+    return OrderLine(
+        product_id=product.id if product else None,
+        sku=sku,
+        name=product.name if product else sku,
+        qty=qty,
+        list_price=ZERO,
+        unit_price=ZERO,
+        line_total=ZERO,
+    )
 
 
 def _ship_to(customer: Customer, draft: OrderDraft) -> dict[str, object]:
@@ -198,28 +239,48 @@ async def _all_skus(ctx: Context) -> set[str]:
     return set(await ctx.session.scalars(select(Product.sku)))
 
 
-async def _price(ctx: Context, order: Order, products: dict[str, Product],
-                 problems: list[validation.Problem]) -> Quote | None:
+async def _price(
+    ctx: Context, order: Order, products: dict[str, Product], problems: list[validation.Problem]
+) -> Quote | None:
     """Price known lines; an unknown SKU leaves the order unpriced until it is fixed."""
     if any(line.product_id is None for line in order.lines):
         return None
     customer = order.customer
-    lines = [QuoteLine(sku=line.sku, qty=line.qty, base_price=products[line.sku].price, cost=products[line.sku].cost)
-             for line in order.lines]
+    lines = [
+        QuoteLine(sku=line.sku, qty=line.qty, base_price=products[line.sku].price, cost=products[line.sku].cost)
+        for line in order.lines
+    ]
     entries = await price_entries(ctx.session, [line.sku for line in order.lines], customer.tier, order.channel)
     promotions = await active_promotions(ctx.session)
     if order.replaces_order_id is not None:  # an exchange ships again at no charge
         lines = [QuoteLine(sku=q.sku, qty=q.qty, base_price=ZERO) for q in lines]
         entries, promotions = [], []
     try:
-        priced = quote(lines, tier=customer.tier, channel=order.channel, price_entries=entries, promotions=promotions,
-                       coupon_code=order.coupon_code, manual_discount_percent=order.manual_discount_percent)
+        priced = quote(
+            lines,
+            tier=customer.tier,
+            channel=order.channel,
+            price_entries=entries,
+            promotions=promotions,
+            coupon_code=order.coupon_code,
+            manual_discount_percent=order.manual_discount_percent,
+        )
     except PricingError as error:
         problems.append(validation.Problem(HoldReason.PRICE, "coupon", error.message, error.params))
-        priced = quote(lines, tier=customer.tier, channel=order.channel, price_entries=entries, promotions=promotions,
-                       manual_discount_percent=order.manual_discount_percent)
+        priced = quote(
+            lines,
+            tier=customer.tier,
+            channel=order.channel,
+            price_entries=entries,
+            promotions=promotions,
+            manual_discount_percent=order.manual_discount_percent,
+        )
     for line, priced_line in zip(order.lines, priced.lines, strict=True):
-        line.list_price, line.unit_price, line.line_total = priced_line.list_price, priced_line.unit_price, priced_line.line_total
+        line.list_price, line.unit_price, line.line_total = (
+            priced_line.list_price,
+            priced_line.unit_price,
+            priced_line.line_total,
+        )
     order.subtotal, order.discount_total, order.total = priced.subtotal, priced.discount_total, priced.total
     order.price_breakdown = priced.breakdown()
     return priced

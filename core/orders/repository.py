@@ -15,8 +15,11 @@ from core.orders.models import Order
 async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -> Order:
     """The order with its lines and customer; ``for_update`` locks the row on PostgreSQL so two
     taps on one card are served one after the other (SQLite's write lock already does that)."""
-    stmt = (select(Order).where(Order.order_no == order_no.strip().upper())
-            .options(selectinload(Order.lines), selectinload(Order.customer)))
+    stmt = (
+        select(Order)
+        .where(Order.order_no == order_no.strip().upper())
+        .options(selectinload(Order.lines), selectinload(Order.customer))
+    )
     if for_update:
         stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
     order = (await ctx.session.scalars(stmt)).one_or_none()
@@ -27,8 +30,10 @@ async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -
 
 async def order_warehouses(ctx: Context, order_id: int) -> set[str]:
     rows = await ctx.session.scalars(
-        select(Warehouse.code).join(Reservation, Reservation.warehouse_id == Warehouse.id)
-        .where(Reservation.order_id == order_id, Reservation.status != ReservationStatus.RELEASED).distinct()
+        select(Warehouse.code)
+        .join(Reservation, Reservation.warehouse_id == Warehouse.id)
+        .where(Reservation.order_id == order_id, Reservation.status != ReservationStatus.RELEASED)
+        .distinct()
     )
     return set(rows)
 
@@ -43,9 +48,12 @@ async def authorize(ctx: Context, order: Order, permission: Permission) -> None:
     if actor.only_own_warehouses:
         codes = await order_warehouses(ctx, order.id)
         if not codes & actor.warehouses:
-            raise PermissionDenied(f"{actor.name} may not {permission.value} for {order.order_no}: "
-                                   "it is not allocated to their warehouse.",
-                                   actor=actor.name, permission=permission.value)
+            raise PermissionDenied(
+                f"{actor.name} may not {permission.value} for {order.order_no}: "
+                "it is not allocated to their warehouse.",
+                actor=actor.name,
+                permission=permission.value,
+            )
 
 
 async def acting_on(ctx: Context, order_no: str, permission: Permission, expected_version: int | None = None) -> Order:

@@ -31,8 +31,9 @@ from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnS
 RETURNABLE = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
-async def request_return(ctx: Context, order_no: str, lines: dict[str, int], reason: str,
-                         resolution: str = "refund") -> ReturnRequest:
+async def request_return(
+    ctx: Context, order_no: str, lines: dict[str, int], reason: str, resolution: str = "refund"
+) -> ReturnRequest:
     if resolution not in ("refund", "exchange"):
         raise InvalidInput(field="resolution", reason="choose refund or exchange")
     if not lines:
@@ -40,7 +41,9 @@ async def request_return(ctx: Context, order_no: str, lines: dict[str, int], rea
     order = await load_order(ctx, order_no, for_update=True)
     await authorize(ctx, order, Permission.RETURN_REQUEST)
     if order.status not in RETURNABLE:
-        raise InvalidInput(field="order", reason=f"{order.order_no} is {order.status}; only shipped goods can be returned")
+        raise InvalidInput(
+            field="order", reason=f"{order.order_no} is {order.status}; only shipped goods can be returned"
+        )
     open_qty = await _pending_return_qty(ctx, order.id)
     by_sku = {line.sku: line for line in order.lines}
     rma_lines = []
@@ -50,15 +53,34 @@ async def request_return(ctx: Context, order_no: str, lines: dict[str, int], rea
             raise NotFound(kind=f"Line of {order.order_no} with SKU", key=sku)
         returnable = line.shipped_qty - line.returned_qty - open_qty.get(line.id, 0)
         if qty <= 0 or qty > returnable:
-            raise InvalidInput(field=f"lines.{line.sku}", reason=f"can return 1 to {returnable} of {line.sku}, not {qty}")
+            raise InvalidInput(
+                field=f"lines.{line.sku}", reason=f"can return 1 to {returnable} of {line.sku}, not {qty}"
+            )
         rma_lines.append(ReturnLine(order_line_id=line.id, qty=qty))
     now = ctx.now()
-    rma = ReturnRequest(rma_no=await next_number(ctx, "rma", "RMA"), order_id=order.id, status=ReturnStatus.REQUESTED,
-                        reason=reason, resolution=resolution, created_at=now, updated_at=now, lines=rma_lines)
+    rma = ReturnRequest(
+        rma_no=await next_number(ctx, "rma", "RMA"),
+        order_id=order.id,
+        status=ReturnStatus.REQUESTED,
+        reason=reason,
+        resolution=resolution,
+        created_at=now,
+        updated_at=now,
+        lines=rma_lines,
+    )
     ctx.session.add(rma)
     await ctx.session.flush()
-    audit(ctx, entity="return", key=rma.rma_no, order_id=order.id, action="request", to_state=ReturnStatus.REQUESTED,
-          reason=reason, lines={sku.upper(): qty for sku, qty in lines.items()}, resolution=resolution)
+    audit(
+        ctx,
+        entity="return",
+        key=rma.rma_no,
+        order_id=order.id,
+        action="request",
+        to_state=ReturnStatus.REQUESTED,
+        reason=reason,
+        lines={sku.upper(): qty for sku, qty in lines.items()},
+        resolution=resolution,
+    )
     emit(ctx, "return.requested", rma_no=rma.rma_no, order_no=order.order_no, reason=reason)
     return rma
 
@@ -67,8 +89,10 @@ async def _pending_return_qty(ctx: Context, order_id: int) -> dict[int, int]:
     """Units already in a return that has not finished (so they cannot be returned twice)."""
     done = (ReturnStatus.REJECTED, ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED, ReturnStatus.CLOSED)
     rows = await ctx.session.execute(
-        select(ReturnLine.order_line_id, ReturnLine.qty).join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
-        .where(ReturnRequest.order_id == order_id, ReturnRequest.status.not_in(done)))
+        select(ReturnLine.order_line_id, ReturnLine.qty)
+        .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
+        .where(ReturnRequest.order_id == order_id, ReturnRequest.status.not_in(done))
+    )
     pending: dict[int, int] = {}
     for line_id, qty in rows:
         pending[line_id] = pending.get(line_id, 0) + qty
@@ -76,24 +100,51 @@ async def _pending_return_qty(ctx: Context, order_id: int) -> dict[int, int]:
 
 
 async def _acting_on_return(ctx: Context, rma_no: str, permission: Permission) -> tuple[ReturnRequest, Order]:
-    rma = (await ctx.session.scalars(
-        select(ReturnRequest).where(ReturnRequest.rma_no == rma_no.strip().upper())
-        .options(selectinload(ReturnRequest.lines)).with_for_update(of=ReturnRequest))).one_or_none()
+    rma = (
+        await ctx.session.scalars(
+            select(ReturnRequest)
+            .where(ReturnRequest.rma_no == rma_no.strip().upper())
+            .options(selectinload(ReturnRequest.lines))
+            .with_for_update(of=ReturnRequest)
+        )
+    ).one_or_none()
     if rma is None:
         raise NotFound(kind="Return", key=rma_no)
-    order = (await ctx.session.scalars(select(Order).where(Order.id == rma.order_id)
-                                       .options(selectinload(Order.lines), selectinload(Order.customer)))).one()
+    order = (
+        await ctx.session.scalars(
+            select(Order)
+            .where(Order.id == rma.order_id)
+            .options(selectinload(Order.lines), selectinload(Order.customer))
+        )
+    ).one()
     await authorize(ctx, order, permission)
     return rma, order
 
 
-async def _step(ctx: Context, rma: ReturnRequest, order: Order, trigger: str, reason: str | None = None, **data: object) -> None:
+async def _step(
+    ctx: Context, rma: ReturnRequest, order: Order, trigger: str, reason: str | None = None, **data: object
+) -> None:
     before, after = fire_return(rma, trigger)
     rma.updated_at = ctx.now()
-    audit(ctx, entity="return", key=rma.rma_no, order_id=order.id, action=trigger, from_state=before, to_state=after,
-          reason=reason, **data)
-    emit(ctx, "return.status_changed", rma_no=rma.rma_no, order_no=order.order_no, from_status=before.value,
-         to_status=after.value)
+    audit(
+        ctx,
+        entity="return",
+        key=rma.rma_no,
+        order_id=order.id,
+        action=trigger,
+        from_state=before,
+        to_state=after,
+        reason=reason,
+        **data,
+    )
+    emit(
+        ctx,
+        "return.status_changed",
+        rma_no=rma.rma_no,
+        order_no=order.order_no,
+        from_status=before.value,
+        to_status=after.value,
+    )
     await ctx.session.flush()
 
 
@@ -138,8 +189,15 @@ async def _restock(ctx: Context, rma: ReturnRequest, order: Order) -> set[int]:
         for component, per in recipes.get(product_id, [(product_id, 1)]):
             await ensure_level(ctx, component, rma.received_warehouse_id)
             await change_on_hand(ctx, component, rma.received_warehouse_id, rl.qty * per)
-            movement(ctx, MovementKind.RESTOCK, component, rma.received_warehouse_id, on_hand=rl.qty * per, order_id=order.id,
-                     reason=f"{rma.rma_no} passed inspection")
+            movement(
+                ctx,
+                MovementKind.RESTOCK,
+                component,
+                rma.received_warehouse_id,
+                on_hand=rl.qty * per,
+                order_id=order.id,
+                reason=f"{rma.rma_no} passed inspection",
+            )
             restocked.add(component)
     return restocked
 
@@ -182,11 +240,16 @@ async def exchange_return(ctx: Context, rma_no: str) -> tuple[ReturnRequest, Ord
     await _step(ctx, rma, order, "exchange")
     _mark_returned(rma, order)
     lines: dict[int, OrderLine] = {line.id: line for line in order.lines}
-    draft = OrderDraft(customer=order.customer.code,
-                       lines=tuple(DraftLine(lines[rl.order_line_id].sku, rl.qty) for rl in rma.lines),
-                       ship_to=order.ship_to, channel=order.channel, payment_terms=PaymentTerms.PREPAID,
-                       note=f"replacement for {order.order_no} ({rma.rma_no})", replaces=order.order_no,
-                       paid=True)
+    draft = OrderDraft(
+        customer=order.customer.code,
+        lines=tuple(DraftLine(lines[rl.order_line_id].sku, rl.qty) for rl in rma.lines),
+        ship_to=order.ship_to,
+        channel=order.channel,
+        payment_terms=PaymentTerms.PREPAID,
+        note=f"replacement for {order.order_no} ({rma.rma_no})",
+        replaces=order.order_no,
+        paid=True,
+    )
     replacement = await place_order(ctx, draft)
     rma.replacement_order_id = replacement.id
     return rma, replacement

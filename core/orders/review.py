@@ -37,6 +37,9 @@ class ThresholdReview:
     async def decide(self, ctx: Context, order: Order) -> ReviewDecision:
         threshold = ctx.settings.approval_threshold
         if order.total > threshold:
-            return ReviewDecision(Decision.REVIEW, "approval_threshold",
-                                  f"total {order.total} is above the approval threshold {threshold}")
+            return ReviewDecision(
+                Decision.REVIEW,
+                "approval_threshold",
+                f"total {order.total} is above the approval threshold {threshold}",
+            )
         return ReviewDecision(Decision.CONFIRM)

@@ -9,22 +9,22 @@ from enum import StrEnum
 
 
 class OrderStatus(StrEnum):
-    RECEIVED = "received"                  # entered, not yet validated
-    ON_HOLD = "on_hold"                    # failed validation; a person fixes it and re-validates
+    RECEIVED = "received"  # entered, not yet validated
+    ON_HOLD = "on_hold"  # failed validation; a person fixes it and re-validates
     PENDING_APPROVAL = "pending_approval"  # a rule asked for review
-    CONFIRMED = "confirmed"                # accepted; allocation comes next
-    REJECTED = "rejected"                  # terminal: review said no
-    BACKORDERED = "backordered"            # waits for stock; a purchase request is raised
-    ALLOCATED = "allocated"                # stock reserved
+    CONFIRMED = "confirmed"  # accepted; allocation comes next
+    REJECTED = "rejected"  # terminal: review said no
+    BACKORDERED = "backordered"  # waits for stock; a purchase request is raised
+    ALLOCATED = "allocated"  # stock reserved
     AWAITING_PAYMENT = "awaiting_payment"  # prepaid and not yet paid
-    READY_TO_PICK = "ready_to_pick"        # the warehouse may start
+    READY_TO_PICK = "ready_to_pick"  # the warehouse may start
     PICKING = "picking"
     PACKED = "packed"
     PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
-    COMPLETED = "completed"                # terminal
-    CANCELLED = "cancelled"                # terminal; reservations released, refund if paid
+    COMPLETED = "completed"  # terminal
+    CANCELLED = "cancelled"  # terminal; reservations released, refund if paid
 
 
 TERMINAL = frozenset({OrderStatus.REJECTED, OrderStatus.COMPLETED, OrderStatus.CANCELLED})
@@ -39,8 +39,8 @@ class PaymentStatus(StrEnum):
 
 class PaymentTerms(StrEnum):
     PREPAID = "prepaid"  # pay before picking
-    COD = "cod"          # cash on delivery
-    CREDIT = "credit"    # invoice later, within the customer's credit limit
+    COD = "cod"  # cash on delivery
+    CREDIT = "credit"  # invoice later, within the customer's credit limit
 
 
 class HoldReason(StrEnum):

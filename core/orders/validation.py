@@ -49,9 +49,14 @@ def check_required(customer_code: str | None, lines: Sequence[tuple[str, int]]) 
         problems.append(Problem(HoldReason.DATA, "lines", "The order has no lines."))
     for index, (sku, qty) in enumerate(lines, 1):
         if qty <= 0:
-            problems.append(Problem(HoldReason.DATA, f"lines[{index}].qty",
-                                    f"Line {index} ({sku}): quantity must be at least 1, got {qty}.",
-                                    {"sku": sku, "qty": qty}))
+            problems.append(
+                Problem(
+                    HoldReason.DATA,
+                    f"lines[{index}].qty",
+                    f"Line {index} ({sku}): quantity must be at least 1, got {qty}.",
+                    {"sku": sku, "qty": qty},
+                )
+            )
     return problems
 
 
@@ -59,13 +64,18 @@ def check_skus(skus: Sequence[str], known: Collection[str], inactive: Collection
     problems = []
     for index, sku in enumerate(skus, 1):
         if sku in inactive:
-            problems.append(Problem(HoldReason.STOCK, f"lines[{index}].sku",
-                                    f"{sku} is no longer sold.", {"sku": sku}))
+            problems.append(Problem(HoldReason.STOCK, f"lines[{index}].sku", f"{sku} is no longer sold.", {"sku": sku}))
         elif sku not in known:
             suggestion = nearest_sku(sku, known)
             hint = f" Did you mean {suggestion}?" if suggestion else ""
-            problems.append(Problem(HoldReason.DATA, f"lines[{index}].sku", f"Unknown SKU {sku}.{hint}",
-                                    {"sku": sku, "suggestion": suggestion}))
+            problems.append(
+                Problem(
+                    HoldReason.DATA,
+                    f"lines[{index}].sku",
+                    f"Unknown SKU {sku}.{hint}",
+                    {"sku": sku, "suggestion": suggestion},
+                )
+            )
     return problems
 
 
@@ -78,13 +88,18 @@ def check_address(ship_to: Mapping[str, Any], customer_phone: str | None) -> lis
             problems.append(Problem(HoldReason.ADDRESS, f"ship_to.{key}", f"The delivery address has no {label}."))
     line = str(ship_to.get("line") or "").strip()
     if line and len(line) < 4:
-        problems.append(Problem(HoldReason.ADDRESS, "ship_to.line", f"The street address {line!r} is too short to deliver to."))
+        problems.append(
+            Problem(HoldReason.ADDRESS, "ship_to.line", f"The street address {line!r} is too short to deliver to.")
+        )
     phone = ship_to.get("phone") or customer_phone
     if not phone:
         problems.append(Problem(HoldReason.ADDRESS, "ship_to.phone", "No contact phone for the delivery."))
     elif not valid_phone(str(phone)):
-        problems.append(Problem(HoldReason.ADDRESS, "ship_to.phone", f"The phone number {phone} is not valid.",
-                                {"phone": str(phone)}))
+        problems.append(
+            Problem(
+                HoldReason.ADDRESS, "ship_to.phone", f"The phone number {phone} is not valid.", {"phone": str(phone)}
+            )
+        )
     return problems
 
 
@@ -95,20 +110,35 @@ def check_credit(terms: PaymentTerms, total: Decimal, outstanding: Decimal, limi
     headroom = limit - outstanding
     if total <= headroom:
         return []
-    return [Problem(HoldReason.CREDIT, "payment_terms",
-                    f"Over the credit limit: order {total}, outstanding {outstanding}, limit {limit}.",
-                    {"total": str(total), "outstanding": str(outstanding), "limit": str(limit),
-                     "headroom": str(max(headroom, Decimal("0.00")))})]
+    return [
+        Problem(
+            HoldReason.CREDIT,
+            "payment_terms",
+            f"Over the credit limit: order {total}, outstanding {outstanding}, limit {limit}.",
+            {
+                "total": str(total),
+                "outstanding": str(outstanding),
+                "limit": str(limit),
+                "headroom": str(max(headroom, Decimal("0.00"))),
+            },
+        )
+    ]
 
 
-def check_price_policy(discount_percent: Decimal, max_discount_percent: Decimal,
-                       lines_below_cost: Sequence[str]) -> list[Problem]:
+def check_price_policy(
+    discount_percent: Decimal, max_discount_percent: Decimal, lines_below_cost: Sequence[str]
+) -> list[Problem]:
     """Discounts beyond the limit, or selling below cost, need someone to look at the price."""
     problems = []
     if discount_percent > max_discount_percent:
-        problems.append(Problem(HoldReason.PRICE, "discount",
-                                f"Discount {discount_percent}% is above the {max_discount_percent}% limit.",
-                                {"discount_percent": str(discount_percent), "limit": str(max_discount_percent)}))
+        problems.append(
+            Problem(
+                HoldReason.PRICE,
+                "discount",
+                f"Discount {discount_percent}% is above the {max_discount_percent}% limit.",
+                {"discount_percent": str(discount_percent), "limit": str(max_discount_percent)},
+            )
+        )
     for sku in lines_below_cost:
         problems.append(Problem(HoldReason.PRICE, "unit_price", f"{sku} would be sold below cost.", {"sku": sku}))
     return problems

@@ -30,10 +30,17 @@ async def order_detail(ctx: Context, order_no: str) -> dict[str, Any]:
         "customer": {"code": order.customer.code, "name": order.customer.name, "tier": order.customer.tier},
         "ship_to": order.ship_to,
         "lines": [
-            {"sku": line.sku, "name": line.name, "qty": line.qty, "list_price": str(line.list_price),
-             "unit_price": str(line.unit_price), "line_total": str(line.line_total),
-             "shipped_qty": line.shipped_qty, "returned_qty": line.returned_qty,
-             "allocations": allocations.get(line.id, [])}
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "qty": line.qty,
+                "list_price": str(line.list_price),
+                "unit_price": str(line.unit_price),
+                "line_total": str(line.line_total),
+                "shipped_qty": line.shipped_qty,
+                "returned_qty": line.returned_qty,
+                "allocations": allocations.get(line.id, []),
+            }
             for line in order.lines
         ],
         "subtotal": str(order.subtotal),
@@ -65,29 +72,68 @@ async def _allocations(ctx: Context, order: Order) -> dict[int, list[dict[str, A
     )
     result: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for line_id, code, sku, status, qty in rows:
-        result[line_id].append({"warehouse": code, "sku": sku, "qty": int(qty),
-                                "state": "shipped" if status == ReservationStatus.CONSUMED else "reserved"})
+        result[line_id].append(
+            {
+                "warehouse": code,
+                "sku": sku,
+                "qty": int(qty),
+                "state": "shipped" if status == ReservationStatus.CONSUMED else "reserved",
+            }
+        )
     return dict(result)
 
 
 async def _shipments(ctx: Context, order: Order) -> list[dict[str, Any]]:
-    shipments = list(await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)))
+    shipments = list(
+        await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id))
+    )
     skus = {line.id: line.sku for line in order.lines}
     out = []
     for s in shipments:
-        lines = await ctx.session.execute(select(ShipmentLine.order_line_id, ShipmentLine.qty).where(ShipmentLine.shipment_id == s.id))
-        out.append({"carrier": s.carrier, "tracking_no": s.tracking_no, "status": str(s.status),
-                    "lines": {skus[line_id]: qty for line_id, qty in lines}})
+        lines = await ctx.session.execute(
+            select(ShipmentLine.order_line_id, ShipmentLine.qty).where(ShipmentLine.shipment_id == s.id)
+        )
+        out.append(
+            {
+                "carrier": s.carrier,
+                "tracking_no": s.tracking_no,
+                "status": str(s.status),
+                "lines": {skus[line_id]: qty for line_id, qty in lines},
+            }
+        )
     return out
 
 
 async def _returns(ctx: Context, order: Order) -> list[dict[str, Any]]:
-    rows = await ctx.session.scalars(select(ReturnRequest).where(ReturnRequest.order_id == order.id).order_by(ReturnRequest.id))
-    return [{"rma_no": r.rma_no, "status": str(r.status), "resolution": r.resolution,
-             "refund_amount": str(r.refund_amount), "reason": r.reason} for r in rows]
+    rows = await ctx.session.scalars(
+        select(ReturnRequest).where(ReturnRequest.order_id == order.id).order_by(ReturnRequest.id)
+    )
+    return [
+        {
+            "rma_no": r.rma_no,
+            "status": str(r.status),
+            "resolution": r.resolution,
+            "refund_amount": str(r.refund_amount),
+            "reason": r.reason,
+        }
+        for r in rows
+    ]
 
 
 async def _history(ctx: Context, order: Order) -> list[dict[str, Any]]:
-    rows = await ctx.session.scalars(select(AuditRecord).where(AuditRecord.order_id == order.id).order_by(AuditRecord.id))
-    return [{"at": r.created_at.isoformat(), "action": r.action, "from": r.from_state, "to": r.to_state,
-             "actor": r.actor, "source": r.source, "reason": r.reason, "entity": r.entity} for r in rows]
+    rows = await ctx.session.scalars(
+        select(AuditRecord).where(AuditRecord.order_id == order.id).order_by(AuditRecord.id)
+    )
+    return [
+        {
+            "at": r.created_at.isoformat(),
+            "action": r.action,
+            "from": r.from_state,
+            "to": r.to_state,
+            "actor": r.actor,
+            "source": r.source,
+            "reason": r.reason,
+            "entity": r.entity,
+        }
+        for r in rows
+    ]

@@ -13,17 +13,25 @@ from core.pricing.models import PriceList, PriceListItem, PromotionRow
 from core.pricing.quote import PriceEntry, Promotion
 
 
-async def price_entries(session: AsyncSession, skus: Iterable[str], tier: str | None, channel: str | None) -> list[PriceEntry]:
+async def price_entries(
+    session: AsyncSession, skus: Iterable[str], tier: str | None, channel: str | None
+) -> list[PriceEntry]:
     rows = await session.execute(
-        select(PriceList.name, PriceList.tier, PriceList.channel, Product.sku, PriceListItem.min_qty, PriceListItem.price)
+        select(
+            PriceList.name, PriceList.tier, PriceList.channel, Product.sku, PriceListItem.min_qty, PriceListItem.price
+        )
         .join(PriceListItem, PriceListItem.price_list_id == PriceList.id)
         .join(Product, Product.id == PriceListItem.product_id)
-        .where(Product.sku.in_(list(set(skus))),
-               or_(PriceList.tier.is_(None), PriceList.tier == tier),
-               or_(PriceList.channel.is_(None), PriceList.channel == channel))
+        .where(
+            Product.sku.in_(list(set(skus))),
+            or_(PriceList.tier.is_(None), PriceList.tier == tier),
+            or_(PriceList.channel.is_(None), PriceList.channel == channel),
+        )
     )
-    return [PriceEntry(price_list=name, sku=sku, price=price, min_qty=min_qty, tier=t, channel=c)
-            for name, t, c, sku, min_qty, price in rows]
+    return [
+        PriceEntry(price_list=name, sku=sku, price=price, min_qty=min_qty, tier=t, channel=c)
+        for name, t, c, sku, min_qty, price in rows
+    ]
 
 
 def to_promotion(row: PromotionRow) -> Promotion:
@@ -33,10 +41,18 @@ def to_promotion(row: PromotionRow) -> Promotion:
         return Decimal(terms[key]) if terms.get(key) is not None else None
 
     return Promotion(
-        kind=row.kind, name=row.name, code=row.code, percent_off=dec("percent_off"), amount_off=dec("amount_off"),
-        spend=dec("spend"), save=dec("save"), repeat=bool(terms.get("repeat", False)),
+        kind=row.kind,
+        name=row.name,
+        code=row.code,
+        percent_off=dec("percent_off"),
+        amount_off=dec("amount_off"),
+        spend=dec("spend"),
+        save=dec("save"),
+        repeat=bool(terms.get("repeat", False)),
         bundle={k: int(v) for k, v in terms["bundle"].items()} if terms.get("bundle") else None,
-        bundle_price=dec("bundle_price"), min_spend=dec("min_spend"), active=row.active,
+        bundle_price=dec("bundle_price"),
+        min_spend=dec("min_spend"),
+        active=row.active,
     )
 
 

@@ -103,10 +103,7 @@ def best_entry(
     applicable = [
         e
         for e in entries
-        if e.sku == sku
-        and e.tier in (None, tier)
-        and e.channel in (None, channel)
-        and e.min_qty <= qty
+        if e.sku == sku and e.tier in (None, tier) and e.channel in (None, channel) and e.min_qty <= qty
     ]
     if not applicable:
         return None

@@ -108,9 +108,7 @@ def spend_save_adjustment(merchandise: Decimal, promotions: Sequence[Promotion])
     return Adjustment("spend_save", promo.name, -saving, detail)
 
 
-def coupon_adjustment(
-    code: str, running: Decimal, merchandise: Decimal, promotions: Sequence[Promotion]
-) -> Adjustment:
+def coupon_adjustment(code: str, running: Decimal, merchandise: Decimal, promotions: Sequence[Promotion]) -> Adjustment:
     """The coupon's reduction of what bundles and spend-save left; ``min_spend`` is checked
     against the merchandise total (sum of line totals), the figure a customer sees on the shelf."""
     wanted = code.strip().casefold()
@@ -122,7 +120,8 @@ def coupon_adjustment(
         min_spend = money(promo.min_spend, f"Coupon {label} min_spend")
         if merchandise < min_spend:
             raise PricingError(
-                reason=f"Coupon {label} needs a merchandise total of at least {min_spend}; this order has {merchandise}.",
+                reason=f"Coupon {label} needs a merchandise total of at least {min_spend}; "
+                f"this order has {merchandise}.",
                 coupon=label,
                 min_spend=str(min_spend),
                 merchandise_total=str(merchandise),

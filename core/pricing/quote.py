@@ -48,8 +48,7 @@ class Quote:
                 for line in self.lines
             ],
             "adjustments": [
-                {"kind": a.kind, "name": a.name, "amount": str(a.amount), "detail": a.detail}
-                for a in self.adjustments
+                {"kind": a.kind, "name": a.name, "amount": str(a.amount), "detail": a.detail} for a in self.adjustments
             ],
             "subtotal": str(self.subtotal),
             "discount_total": str(self.discount_total),

@@ -11,16 +11,27 @@ from core.users.models import ChatIdentity, User
 
 
 def actor_for(user: User, source: str) -> Actor:
-    return Actor(name=user.name, roles=frozenset(Role(r) for r in user.roles), source=source, user_id=user.id,
-                 warehouses=frozenset(user.warehouses or ()), customer_id=user.customer_id)
+    return Actor(
+        name=user.name,
+        roles=frozenset(Role(r) for r in user.roles),
+        source=source,
+        user_id=user.id,
+        warehouses=frozenset(user.warehouses or ()),
+        customer_id=user.customer_id,
+    )
 
 
 async def actor_by_identity(session: AsyncSession, platform: str, external_id: str) -> Actor:
     """The user bound to a chat identity; ``NotFound`` tells the chat layer to explain binding."""
-    user = (await session.scalars(
-        select(User).join(ChatIdentity, ChatIdentity.user_id == User.id)
-        .where(ChatIdentity.platform == platform, ChatIdentity.external_id == str(external_id), User.active.is_(True))
-    )).one_or_none()
+    user = (
+        await session.scalars(
+            select(User)
+            .join(ChatIdentity, ChatIdentity.user_id == User.id)
+            .where(
+                ChatIdentity.platform == platform, ChatIdentity.external_id == str(external_id), User.active.is_(True)
+            )
+        )
+    ).one_or_none()
     if user is None:
         raise NotFound(kind=f"{platform} identity", key=external_id)
     return actor_for(user, f"{platform}:{external_id}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.masterdata.loader import load_file
+
 from core.auth import Actor
 from core.db.migrate import upgrade
-from core.masterdata.loader import load_file
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.orders.status import PaymentTerms
 from core.services import Services
@@ -16,10 +17,10 @@ DEMO_DATA = Path(__file__).resolve().parents[2] / "core" / "demo" / "demo.yaml"
 
 # (who enters it, customer, lines, terms): one order per interesting state.
 DEMO_ORDERS = [
-    ("李雷", "C001", {"TEA-001": 2, "CUP-01": 2}, PaymentTerms.CREDIT),    # VIP on credit: straight to the warehouse
-    ("李雷", "C002", {"TEA-003": 20}, PaymentTerms.PREPAID),               # 5,360.00: waits for an approver
-    ("李雷", "C003", {"TEA-002": 3}, PaymentTerms.PREPAID),                # waits for payment
-    ("李雷", "C002", {"TEA-01": 1}, PaymentTerms.PREPAID),                 # typo: on hold, with a suggestion
+    ("李雷", "C001", {"TEA-001": 2, "CUP-01": 2}, PaymentTerms.CREDIT),  # VIP on credit: straight to the warehouse
+    ("李雷", "C002", {"TEA-003": 20}, PaymentTerms.PREPAID),  # 5,360.00: waits for an approver
+    ("李雷", "C003", {"TEA-002": 3}, PaymentTerms.PREPAID),  # waits for payment
+    ("李雷", "C002", {"TEA-01": 1}, PaymentTerms.PREPAID),  # typo: on hold, with a suggestion
 ]
 
 

@@ -20,11 +20,11 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot.items import parse_line_items
 from core.auth import Actor
 from core.config import Settings
 from core.errors import DomainError
 from core.services import Services
-from bot.items import parse_line_items
 
 T = TypeVar("T")
 
@@ -50,6 +50,7 @@ def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
             raise CliFailure(f"database error: {text.splitlines()[0]}") from error
         except OSError as error:
             raise CliFailure(str(error)) from error
+
     return wrapper
 
 
@@ -81,8 +82,14 @@ def emit_json(data: Any) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="OMS_DATABASE_URL", help="Database URL (default: SQLite file oms.db; env OMS_DATABASE_URL).")
-@click.option("--as", "as_user", metavar="NAME", help="Act as this user (their roles apply) instead of as an administrator.")
+@click.option(
+    "--database-url",
+    envvar="OMS_DATABASE_URL",
+    help="Database URL (default: SQLite file oms.db; env OMS_DATABASE_URL).",
+)
+@click.option(
+    "--as", "as_user", metavar="NAME", help="Act as this user (their roles apply) instead of as an administrator."
+)
 @click.option("--debug", is_flag=True, help="Show SQL and full tracebacks.")
 @click.version_option(package_name="chatops-oms")
 @click.pass_context
@@ -178,8 +185,11 @@ async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
     if as_json:
         emit_json(detail)
         return
-    click.echo(f"{detail['order_no']}  {detail['status']}  payment {detail['payment_status']} ({detail['payment_terms']})")
-    click.echo(f"customer {detail['customer']['code']} {detail['customer']['name']}  total {detail['total']} {detail['currency']}")
+    click.echo(
+        f"{detail['order_no']}  {detail['status']}  payment {detail['payment_status']} ({detail['payment_terms']})"
+    )
+    customer = detail["customer"]
+    click.echo(f"customer {customer['code']} {customer['name']}  total {detail['total']} {detail['currency']}")
     for line in detail["lines"]:
         where = ", ".join(f"{a['warehouse']}×{a['qty']}" for a in line["allocations"]) or "not allocated"
         click.echo(f"  {line['sku']:<12} ×{line['qty']:<4} @ {line['unit_price']:>10}  {where}")
@@ -200,8 +210,17 @@ async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the order as JSON.")
 @click.pass_context
 @run_async
-async def order_place(ctx: click.Context, customer: str, items: tuple[str, ...], terms: str, coupon: str | None,
-                      discount: Decimal, address_label: str | None, channel: str, as_json: bool) -> None:
+async def order_place(
+    ctx: click.Context,
+    customer: str,
+    items: tuple[str, ...],
+    terms: str,
+    coupon: str | None,
+    discount: Decimal,
+    address_label: str | None,
+    channel: str,
+    as_json: bool,
+) -> None:
     """Place an order: ITEMS are SKU*QTY (also SKU x2, SKU×2; a bare SKU means one)."""
     from core.orders.placement import DraftLine, OrderDraft, place_order
     from core.orders.status import PaymentTerms
@@ -211,8 +230,15 @@ async def order_place(ctx: click.Context, customer: str, items: tuple[str, ...],
         lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(items))
     except ValueError as error:
         raise CliFailure(str(error)) from error
-    draft = OrderDraft(customer=customer, lines=lines, payment_terms=PaymentTerms(terms), coupon=coupon,
-                       discount_percent=discount, address_label=address_label, channel=channel)
+    draft = OrderDraft(
+        customer=customer,
+        lines=lines,
+        payment_terms=PaymentTerms(terms),
+        coupon=coupon,
+        discount_percent=discount,
+        address_label=address_label,
+        channel=channel,
+    )
     services = Services.from_settings(settings_from(ctx))
     try:
         actor = await acting(ctx, services)
@@ -250,7 +276,8 @@ async def stock(ctx: click.Context, sku: str, as_json: bool) -> None:
         return
     click.echo(f"{view['sku']} {view['name']}{' (kit)' if view['kit'] else ''}")
     for row in view["warehouses"]:
-        click.echo(f"  {row['warehouse']:<6} on hand {row['on_hand']:>6}  reserved {row['reserved']:>6}  available {row['available']:>6}")
+        counts = f"on hand {row['on_hand']:>6}  reserved {row['reserved']:>6}  available {row['available']:>6}"
+        click.echo(f"  {row['warehouse']:<6} {counts}")
 
 
 @cli.command("receive")
@@ -271,7 +298,9 @@ async def stock_receive(ctx: click.Context, sku: str, warehouse: str, qty: int, 
             served = await receive(uow, sku, warehouse, qty, reason)
     finally:
         await services.close()
-    click.echo(f"received {qty} {sku.upper()} in {warehouse.upper()}" + (f"; allocated {', '.join(served)}" if served else ""))
+    click.echo(
+        f"received {qty} {sku.upper()} in {warehouse.upper()}" + (f"; allocated {', '.join(served)}" if served else "")
+    )
 
 
 @cli.command("adjust")
@@ -297,7 +326,9 @@ async def stock_adjust(ctx: click.Context, sku: str, warehouse: str, delta: int,
 
 
 @cli.command("serve")
-@click.option("--host", envvar="OMS_HOST", default=None, help="Interface to listen on (env OMS_HOST, default 127.0.0.1).")
+@click.option(
+    "--host", envvar="OMS_HOST", default=None, help="Interface to listen on (env OMS_HOST, default 127.0.0.1)."
+)
 @click.option("--port", envvar="OMS_PORT", type=int, default=None, help="Port (env OMS_PORT, default 8080).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
@@ -315,8 +346,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 
 @cli.command("demo")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("oms-demo.db"),
-              show_default=True, help="Demo database file; it is recreated on every run.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("oms-demo.db"),
+    show_default=True,
+    help="Demo database file; it is recreated on every run.",
+)
 @click.option("--host", envvar="OMS_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="OMS_PORT", type=int, default=8080, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
@@ -342,8 +379,10 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
     orders = run_async(build)()
     click.echo(f"demo database {db_path} built from {DEMO_DATA.name}")
     click.echo("demo orders: " + ", ".join(orders))
-    click.echo("identities (console): wangfang (approver, finance), lilei (sales), zhaojl (manager), "
-               "zhangcang (warehouse SH), chencang (warehouse GZ, BJ), liukf (service), admin, c001, c002 (customers)")
+    click.echo(
+        "identities (console): wangfang (approver, finance), lilei (sales), zhaojl (manager), "
+        "zhangcang (warehouse SH), chencang (warehouse GZ, BJ), liukf (service), admin, c001, c002 (customers)"
+    )
     click.echo(f"try: oms --database-url {settings.database_url} order show SO-100001")
     if not no_serve:
         ctx.invoke(serve, host=host, port=port)

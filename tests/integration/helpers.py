@@ -25,8 +25,13 @@ async def as_user(services: Services, name: str | None, fn: Callable[[Context], 
         return await fn(ctx)
 
 
-async def place(services: Services, customer: str = "C001", items: dict[str, int] | None = None,
-                by: str | None = "李雷", **draft: Any) -> str:
+async def place(
+    services: Services,
+    customer: str = "C001",
+    items: dict[str, int] | None = None,
+    by: str | None = "李雷",
+    **draft: Any,
+) -> str:
     lines = tuple(DraftLine(sku, qty) for sku, qty in (items or {"TEA-001": 2}).items())
     order = await as_user(services, by, lambda ctx: place_order(ctx, OrderDraft(customer, lines, **draft)))
     return order.order_no
@@ -38,16 +43,27 @@ async def detail(services: Services, order_no: str) -> dict[str, Any]:
 
 async def stock(services: Services, sku: str, warehouse: str) -> tuple[int, int]:
     async def read(ctx: Context) -> tuple[int, int]:
-        row = (await ctx.session.execute(
-            select(StockLevel.on_hand, StockLevel.reserved).join(Product).join(Warehouse)
-            .where(Product.sku == sku, Warehouse.code == warehouse))).one_or_none()
+        row = (
+            await ctx.session.execute(
+                select(StockLevel.on_hand, StockLevel.reserved)
+                .join(Product)
+                .join(Warehouse)
+                .where(Product.sku == sku, Warehouse.code == warehouse)
+            )
+        ).one_or_none()
         return (row[0], row[1]) if row else (0, 0)
+
     return await as_user(services, None, read)
 
 
 async def events(services: Services, name: str) -> list[dict[str, Any]]:
     async def read(ctx: Context) -> list[dict[str, Any]]:
-        return list(await ctx.session.scalars(select(DomainEvent.payload).where(DomainEvent.name == name).order_by(DomainEvent.id)))
+        return list(
+            await ctx.session.scalars(
+                select(DomainEvent.payload).where(DomainEvent.name == name).order_by(DomainEvent.id)
+            )
+        )
+
     return await as_user(services, None, read)
 
 

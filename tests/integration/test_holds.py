@@ -19,15 +19,26 @@ async def test_unknown_sku_holds_with_a_suggestion_and_a_fix_revalidates(service
     no = await place(services, items={"TEA-01": 2})
     order = await detail(services, no)
     assert order["status"] == "on_hold"
-    assert order["hold_reasons"] == [{"code": "data", "field": "lines[1].sku",
-                                      "message": "Unknown SKU TEA-01. Did you mean TEA-001?",
-                                      "params": {"sku": "TEA-01", "suggestion": "TEA-001"}}]
+    assert order["hold_reasons"] == [
+        {
+            "code": "data",
+            "field": "lines[1].sku",
+            "message": "Unknown SKU TEA-01. Did you mean TEA-001?",
+            "params": {"sku": "TEA-01", "suggestion": "TEA-001"},
+        }
+    ]
     await as_user(services, "李雷", lambda ctx: placement.fix_line_sku(ctx, no, "TEA-01", "TEA-001"))
     fixed = await detail(services, no)
     assert fixed["status"] == "awaiting_payment"
     assert fixed["hold_reasons"] == []
     assert fixed["total"] == "256.00"
-    assert [h["action"] for h in fixed["history"]][-5:] == ["edit_line", "revalidate", "confirm", "allocate", "await_payment"]
+    assert [h["action"] for h in fixed["history"]][-5:] == [
+        "edit_line",
+        "revalidate",
+        "confirm",
+        "allocate",
+        "await_payment",
+    ]
 
 
 async def test_bad_phone_holds_for_address(services):
@@ -56,9 +67,9 @@ async def test_credit_limit_holds_and_nothing_is_reserved(services):
 
 async def test_credit_is_checked_against_what_is_already_owed(services):
     await seed(services, credit_limit="600")
-    first = await place(services, payment_terms="credit")   # 256 owed
+    first = await place(services, payment_terms="credit")  # 256 owed
     second = await place(services, payment_terms="credit")  # 512 owed
-    third = await place(services, payment_terms="credit")   # would be 768 > 600
+    third = await place(services, payment_terms="credit")  # would be 768 > 600
     statuses = [(await detail(services, no))["status"] for no in (first, second, third)]
     assert statuses == ["ready_to_pick", "ready_to_pick", "on_hold"]
 

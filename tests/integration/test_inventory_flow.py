@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.config import Settings
 from core.errors import InvalidInput, UnknownSku
 from core.inventory.models import PurchaseRequest
 from core.inventory.planning import ShortagePolicy, Strategy
@@ -37,7 +36,10 @@ async def test_receipt_serves_backorders_first_in_first_out(services):
     assert [(await detail(services, no))["status"] for no in (first, second)] == ["backordered", "backordered"]
     served = await as_user(services, "张仓", lambda ctx: backorders.receive(ctx, "TEA-001", "SH", 2))
     assert served == [first, second]
-    assert [(await detail(services, no))["status"] for no in (first, second)] == ["awaiting_payment", "awaiting_payment"]
+    assert [(await detail(services, no))["status"] for no in (first, second)] == [
+        "awaiting_payment",
+        "awaiting_payment",
+    ]
     assert await stock(services, "TEA-001", "SH") == (4, 4)
 
 
@@ -88,12 +90,12 @@ async def test_priority_strategy_ignores_distance(tmp_path):
 
 async def test_safety_stock_alerts_once_per_crossing(services):
     await seed(services, stock={("TEA-001", "SH"): 25}, safety={"TEA-001": 20})
-    await place(services, items={"TEA-001": 3})   # 22 left: above
-    await place(services, items={"TEA-001": 3})   # 19: crosses below → alert
-    await place(services, items={"TEA-001": 1})   # 18: still below → no new alert
+    await place(services, items={"TEA-001": 3})  # 22 left: above
+    await place(services, items={"TEA-001": 3})  # 19: crosses below → alert
+    await place(services, items={"TEA-001": 1})  # 18: still below → no new alert
     assert [e["available"] for e in await events(services, "stock.low")] == [19]
     await as_user(services, "张仓", lambda ctx: backorders.receive(ctx, "TEA-001", "SH", 10))  # 28: re-armed
-    await place(services, items={"TEA-001": 9})   # 19 again: second crossing
+    await place(services, items={"TEA-001": 9})  # 19 again: second crossing
     assert [e["available"] for e in await events(services, "stock.low")] == [19, 19]
 
 

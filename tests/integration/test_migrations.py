@@ -19,7 +19,8 @@ async def _diff_after_upgrade(url: str) -> tuple[list, str | None, set[str]]:
         await upgrade(engine)  # running it again is harmless
         async with engine.connect() as connection:
             diff = await connection.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata))
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
+            )
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         return diff, await current_revision(engine), tables
     finally:

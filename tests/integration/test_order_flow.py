@@ -53,9 +53,16 @@ async def test_full_lifecycle_from_entry_to_completion(services):
     assert final["payment_status"] == "paid"
     steps = [(h["from"], h["to"]) for h in final["history"] if h["entity"] == "order" and h["to"]]
     assert steps == [
-        (None, "received"), ("received", "confirmed"), ("confirmed", "allocated"), ("allocated", "awaiting_payment"),
-        ("awaiting_payment", "ready_to_pick"), ("ready_to_pick", "picking"), ("picking", "packed"),
-        ("packed", "partially_shipped"), ("partially_shipped", "shipped"), ("shipped", "delivered"),
+        (None, "received"),
+        ("received", "confirmed"),
+        ("confirmed", "allocated"),
+        ("allocated", "awaiting_payment"),
+        ("awaiting_payment", "ready_to_pick"),
+        ("ready_to_pick", "picking"),
+        ("picking", "packed"),
+        ("packed", "partially_shipped"),
+        ("partially_shipped", "shipped"),
+        ("shipped", "delivered"),
         ("delivered", "completed"),
     ]
     tracked = [(h["from"], h["to"]) for h in final["history"] if h["entity"] == "shipment"]
@@ -75,7 +82,12 @@ async def test_credit_order_goes_straight_to_picking_and_creates_a_finance_task(
     from sqlalchemy import select
 
     from core.customers.models import Customer
-    balance = await as_user(services, None, lambda ctx: ctx.session.scalar(select(Customer.outstanding_balance).where(Customer.code == "C001")))
+
+    balance = await as_user(
+        services,
+        None,
+        lambda ctx: ctx.session.scalar(select(Customer.outstanding_balance).where(Customer.code == "C001")),
+    )
     assert balance == Decimal("0.00")
 
 

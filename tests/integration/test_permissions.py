@@ -35,8 +35,9 @@ async def test_sales_may_not_approve_and_the_refusal_is_audited(services):
     with pytest.raises(PermissionDenied, match="李雷 may not approve"):
         await as_user(services, "李雷", lambda ctx: confirmation.approve(ctx, no))
     assert (await detail(services, no))["status"] == "pending_approval"
-    denied = await as_user(services, None, lambda ctx: ctx.session.scalars(
-        select(AuditRecord).where(AuditRecord.action == "denied")))
+    denied = await as_user(
+        services, None, lambda ctx: ctx.session.scalars(select(AuditRecord).where(AuditRecord.action == "denied"))
+    )
     assert [(r.actor, r.source) for r in denied] == [("李雷", "test:李雷")]
 
 

@@ -32,6 +32,10 @@ def test_layers_only_import_inward():
 
 def test_core_knows_no_chat_platform():
     words = ("dingtalk", "wecom", "slack", "telegram")
-    offences = [f"{p.relative_to(ROOT)}: {name}" for p in (ROOT / "core").rglob("*.py")
-                for name in imported_modules(p) if any(w in name.lower() for w in words)]
+    offences = [
+        f"{p.relative_to(ROOT)}: {name}"
+        for p in (ROOT / "core").rglob("*.py")
+        for name in imported_modules(p)
+        if any(w in name.lower() for w in words)
+    ]
     assert offences == []

@@ -20,12 +20,25 @@ def test_every_status_is_declared_in_the_machine():
     assert {s.name for s in S} == set(ORDER_MACHINE.states)
 
 
-@pytest.mark.parametrize("path", [
-    ["confirm", "allocate", "await_payment", "release_to_pick", "start_picking", "pack", "ship", "deliver", "complete"],
-    ["request_approval", "approve", "backorder", "allocate", "release_to_pick"],
-    ["hold", "revalidate", "confirm"],
-    ["request_approval", "reject"],
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        [
+            "confirm",
+            "allocate",
+            "await_payment",
+            "release_to_pick",
+            "start_picking",
+            "pack",
+            "ship",
+            "deliver",
+            "complete",
+        ],
+        ["request_approval", "approve", "backorder", "allocate", "release_to_pick"],
+        ["hold", "revalidate", "confirm"],
+        ["request_approval", "reject"],
+    ],
+)
 def test_paths_of_the_spec_are_possible(path):
     o = order(S.RECEIVED, terms=PaymentTerms.CREDIT)
     for trigger in path:
@@ -49,8 +62,21 @@ def test_cancel_after_shipping_is_refused_with_the_state_named(state):
     assert S(o.status) == state
 
 
-@pytest.mark.parametrize("state", [S.RECEIVED, S.ON_HOLD, S.PENDING_APPROVAL, S.CONFIRMED, S.BACKORDERED, S.ALLOCATED,
-                                   S.AWAITING_PAYMENT, S.READY_TO_PICK, S.PICKING, S.PACKED])
+@pytest.mark.parametrize(
+    "state",
+    [
+        S.RECEIVED,
+        S.ON_HOLD,
+        S.PENDING_APPROVAL,
+        S.CONFIRMED,
+        S.BACKORDERED,
+        S.ALLOCATED,
+        S.AWAITING_PAYMENT,
+        S.READY_TO_PICK,
+        S.PICKING,
+        S.PACKED,
+    ],
+)
 def test_anything_before_shipping_can_be_cancelled(state):
     assert can_fire(order(state), "cancel")
     assert fire(order(state), "cancel")[1] == S.CANCELLED

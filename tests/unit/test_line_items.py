@@ -7,21 +7,30 @@ import pytest
 from bot.items import parse_line_items
 
 
-@pytest.mark.parametrize("tokens, expected", [
-    (["TEA-001*2"], [("TEA-001", 2)]),
-    (["tea-001", "x2"], [("TEA-001", 2)]),
-    (["TEA-001×2", "CUP-01x3"], [("TEA-001", 2), ("CUP-01", 3)]),
-    (["TEA-001 * 2"], [("TEA-001", 2)]),
-    (["GIFT-01"], [("GIFT-01", 1)]),
-])
+@pytest.mark.parametrize(
+    "tokens, expected",
+    [
+        (["TEA-001*2"], [("TEA-001", 2)]),
+        (["tea-001", "x2"], [("TEA-001", 2)]),
+        (["TEA-001×2", "CUP-01x3"], [("TEA-001", 2), ("CUP-01", 3)]),
+        (["TEA-001 * 2"], [("TEA-001", 2)]),
+        (["GIFT-01"], [("GIFT-01", 1)]),
+    ],
+)
 def test_item_forms(tokens, expected):
     assert parse_line_items(tokens) == expected
 
 
-@pytest.mark.parametrize("tokens, message", [
-    (["TEA-001*0"], "at least 1"), (["TEA-001*-2"], "at least 1"), (["x2"], "before any SKU"),
-    (["TEA 001!"], "cannot read"), ([], "no items"),
-])
+@pytest.mark.parametrize(
+    "tokens, message",
+    [
+        (["TEA-001*0"], "at least 1"),
+        (["TEA-001*-2"], "at least 1"),
+        (["x2"], "before any SKU"),
+        (["TEA 001!"], "cannot read"),
+        ([], "no items"),
+    ],
+)
 def test_bad_items_say_why(tokens, message):
     with pytest.raises(ValueError, match=message):
         parse_line_items(tokens)

@@ -36,8 +36,9 @@ def item(price: str, qty: int = 1) -> QuoteLine:
     return QuoteLine("ITEM", qty, D(price))
 
 
-def price(*lines: QuoteLine, tier: str | None = "vip", channel: str | None = None,
-          entries=VIP_LIST, promotions=(), **kwargs) -> Quote:
+def price(
+    *lines: QuoteLine, tier: str | None = "vip", channel: str | None = None, entries=VIP_LIST, promotions=(), **kwargs
+) -> Quote:
     return quote(list(lines), tier=tier, channel=channel, price_entries=entries, promotions=promotions, **kwargs)
 
 
@@ -327,8 +328,9 @@ def test_unknown_or_inactive_coupon_is_refused(code):
 
 
 def test_manual_discount_applies_last_on_the_running_total():
-    q = price(tea(10), promotions=[SPRING10, SPEND_1000_SAVE_100], coupon_code="SPRING10",
-              manual_discount_percent=D("5"))
+    q = price(
+        tea(10), promotions=[SPRING10, SPEND_1000_SAVE_100], coupon_code="SPRING10", manual_discount_percent=D("5")
+    )
 
     # 1080 − 100 = 980; − 98 = 882; 5 % of 882 = 44.10
     assert amounts(q)[-1] == ("manual_discount", D("-44.10"))
@@ -351,8 +353,9 @@ def test_coupon_percent_outside_0_to_100_is_refused(bad):
 
 def test_total_never_goes_below_zero():
     everything = Promotion("coupon", "ALL", code="ALL", amount_off=D("10000"))
-    q = price(tea(20), promotions=[SPEND_1000_SAVE_100, everything], coupon_code="ALL",
-              manual_discount_percent=D("100"))
+    q = price(
+        tea(20), promotions=[SPEND_1000_SAVE_100, everything], coupon_code="ALL", manual_discount_percent=D("100")
+    )
 
     assert q.total == D("0.00")
     assert q.discount_total == -q.subtotal

@@ -29,7 +29,10 @@ def test_nearest_sku_for_typos_and_none_for_strangers():
 
 def test_unknown_and_discontinued_skus():
     problems = v.check_skus(["TEA-01", "OLD-1"], known={"TEA-001", "OLD-1"}, inactive={"OLD-1"})
-    assert [(p.code, p.field) for p in problems] == [(HoldReason.DATA, "lines[1].sku"), (HoldReason.STOCK, "lines[2].sku")]
+    assert [(p.code, p.field) for p in problems] == [
+        (HoldReason.DATA, "lines[1].sku"),
+        (HoldReason.STOCK, "lines[2].sku"),
+    ]
     assert problems[0].params["suggestion"] == "TEA-001"
 
 
