@@ -325,6 +325,36 @@ async def stock_adjust(ctx: click.Context, sku: str, warehouse: str, delta: int,
     click.echo(f"adjusted {sku.upper()} in {warehouse.upper()} by {delta:+d}")
 
 
+@cli.command("dry-run")
+@click.argument("order_nos", nargs=-1)
+@click.option("--close", "closed", multiple=True, metavar="WAREHOUSE", help="Pretend this warehouse is closed.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@run_async
+async def dry_run(ctx: click.Context, order_nos: tuple[str, ...], closed: tuple[str, ...], as_json: bool) -> None:
+    """How orders would be allocated now (default: all not yet allocated), reserving nothing.
+
+    \b
+      oms dry-run --close GZ            what if Guangzhou were closed?
+    """
+    from core.inventory.dry_run import simulate
+
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        async with services.unit_of_work(actor) as uow:
+            results = await simulate(uow, closed={c.upper() for c in closed}, order_nos=[n.upper() for n in order_nos])
+    finally:
+        await services.close()
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+        return
+    for result in results:
+        click.echo(f"{result.order_no}: {result.plan.explanation}")
+    if not results:
+        click.echo("no orders to allocate")
+
+
 @cli.command("serve")
 @click.option(
     "--host", envvar="OMS_HOST", default=None, help="Interface to listen on (env OMS_HOST, default 127.0.0.1)."
