@@ -21,6 +21,7 @@ from core.auth import Actor
 from core.clock import Clock, utcnow
 from core.config import Settings
 from core.context import Context
+from core.db import registry  # noqa: F401  (every model mapped before the first query)
 from core.db.engine import create_engine, session_factory
 from core.errors import ConcurrencyConflict, PermissionDenied
 from core.orders.review import ReviewPolicy

@@ -1,0 +1,351 @@
+"""Loading master data: idempotent upserts in dependency order, all inside the caller's transaction.
+
+A bad reference raises ``MasterDataError`` naming the row; the caller's unit of work then rolls
+everything back, so a file is loaded whole or not at all. Rows that did not change write nothing
+(no audit row, no stock movement), so loading the same file twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.audit.record import audit
+from core.auth import Permission
+from core.catalog.models import KitComponent, Product
+from core.catalog.search import nearest_sku
+from core.context import Context
+from core.customers.models import Address, Customer
+from core.inventory.models import MovementKind, StockLevel, Warehouse
+from core.inventory.reservations import check_safety_stock, movement
+from core.masterdata import schema
+from core.masterdata.schema import MasterData, MasterDataError, where
+from core.pricing.models import PriceList, PriceListItem
+from core.pricing.models import PromotionRow as Promotion
+from core.users.models import ChatIdentity, User
+
+
+@dataclass
+class LoadReport:
+    counts: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
+    )
+    workflows: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, section: str, outcome: str) -> None:
+        self.counts[section][outcome] += 1
+
+    def summary(self) -> str:
+        parts = []
+        for section, counts in self.counts.items():
+            said = [f"{n} {what}" for what, n in counts.items() if n]
+            parts.append(f"{section}: {', '.join(said) or 'nothing'}")
+        return "; ".join(parts) or "nothing to load"
+
+
+async def load_file(ctx: Context, path: Path | str) -> LoadReport:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise MasterDataError(f"cannot read {path}: {error.strerror}", where=str(path), reason="unreadable") from None
+    except UnicodeDecodeError:
+        raise MasterDataError(f"{path} is not UTF-8 text", where=str(path), reason="encoding") from None
+    return await load_master_data(ctx, schema.parse_document(text))
+
+
+async def load_master_data(ctx: Context, data: MasterData) -> LoadReport:
+    ctx.actor.require(Permission.MASTER_DATA)
+    loader = _Loader(ctx, LoadReport())
+    await loader.warehouses(data.warehouses)
+    await loader.products(data.products)
+    await loader.stock(data.stock)
+    await loader.customers(data.customers)
+    await loader.price_lists(data.price_lists)
+    await loader.promotions(data.promotions)
+    await loader.users(data.users)
+    loader.report.workflows = [row.model_dump(by_alias=True) for row in data.workflows]
+    if data.workflows:
+        loader.report.count("workflows", "unchanged")  # kept in the report; the workflow engine stores them
+    await ctx.session.flush()
+    return loader.report
+
+
+def _fail(section: str, index: int, row: Any, reason: str) -> MasterDataError:
+    location = where(section, index, row)
+    return MasterDataError(f"{location}: {reason}", where=location, reason=reason)
+
+
+def _apply(entity: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Set the values that differ; return {field: [old, new]} for the audit row."""
+    changes = {}
+    for name, value in values.items():
+        old = getattr(entity, name)
+        if old != value:
+            changes[name] = [str(old) if old is not None else None, str(value) if value is not None else None]
+            setattr(entity, name, value)
+    return changes
+
+
+class _Loader:
+    def __init__(self, ctx: Context, report: LoadReport) -> None:
+        self.ctx, self.report, self.session = ctx, report, ctx.session
+
+    def _record(self, section: str, entity: str, key: str, created: bool, changes: dict[str, Any]) -> None:
+        if created:
+            self.report.count(section, "created")
+            audit(self.ctx, entity=entity, key=key, action="load", reason="created by master data load")
+        elif changes:
+            self.report.count(section, "updated")
+            audit(
+                self.ctx, entity=entity, key=key, action="load", reason="updated by master data load", changes=changes
+            )
+        else:
+            self.report.count(section, "unchanged")
+
+    async def _by(self, model: Any, column: Any, keys: list[str], *options: Any) -> dict[str, Any]:
+        if not keys:
+            return {}
+        rows = await self.session.scalars(select(model).where(column.in_(keys)).options(*options))
+        return {getattr(row, column.key): row for row in rows}
+
+    async def warehouses(self, rows: list[schema.WarehouseRow]) -> None:
+        existing = await self._by(Warehouse, Warehouse.code, [r.code for r in rows])
+        for row in rows:
+            values = row.model_dump()
+            warehouse = existing.get(row.code)
+            if warehouse is None:
+                self.session.add(Warehouse(**values))
+                self._record("warehouses", "warehouse", row.code, True, {})
+            else:
+                self._record("warehouses", "warehouse", row.code, False, _apply(warehouse, values))
+        await self.session.flush()
+
+    async def _skus(self) -> dict[str, Product]:
+        return {p.sku: p for p in await self.session.scalars(select(Product).options(selectinload(Product.components)))}
+
+    async def _warehouse_ids(self) -> dict[str, int]:
+        return dict((await self.session.execute(select(Warehouse.code, Warehouse.id))).all())
+
+    def _unknown_sku(self, section: str, index: int, row: Any, sku: str, known: set[str], where_: str) -> None:
+        if sku not in known:
+            suggestion = nearest_sku(sku, known)
+            hint = f"; did you mean {suggestion}?" if suggestion else ""
+            raise _fail(section, index, row, f"{where_}: unknown SKU {sku}{hint}")
+
+    async def products(self, rows: list[schema.ProductRow]) -> None:
+        products = await self._skus()
+        created: set[str] = set()
+        changes: dict[str, dict[str, Any]] = defaultdict(dict)
+        for row in rows:  # every product first, so a kit may name components from the same file
+            values = {
+                "name": row.name,
+                "cost": row.cost,
+                "safety_stock": row.safety_stock,
+                "product_line": row.product_line,
+                "is_kit": bool(row.kit),
+                "active": row.active,
+            }
+            if row.price is not None:
+                values["price"] = row.price
+            product = products.get(row.sku)
+            if product is None:
+                product = Product(sku=row.sku, components=[], **{"price": Decimal("0.00"), **values})
+                self.session.add(product)
+                products[row.sku] = product
+                created.add(row.sku)
+            else:
+                changes[row.sku].update(_apply(product, values))
+        await self.session.flush()
+        known = set(products)
+        for index, row in enumerate(rows):
+            if row.kit:
+                changes[row.sku].update(self._set_kit(index, row, products, known))
+        for row in rows:
+            self._record("products", "product", row.sku, row.sku in created, changes.get(row.sku, {}))
+        await self.session.flush()
+
+    def _set_kit(self, index: int, row: schema.ProductRow, products: dict[str, Product], known: set[str]) -> dict:
+        kit = products[row.sku]
+        wanted = {}
+        for sku, qty in (row.kit or {}).items():
+            self._unknown_sku("products", index, row, sku, known, f"kit.{sku}")
+            if products[sku].is_kit:
+                raise _fail("products", index, row, f"kit.{sku}: {sku} is itself a kit")
+            wanted[products[sku].id] = qty
+        changes: dict[str, Any] = {}
+        if {c.component_id: c.qty for c in kit.components} != wanted:
+            kit.components = [KitComponent(component_id=pid, qty=qty) for pid, qty in sorted(wanted.items())]
+            changes["kit"] = dict(row.kit or {})
+        if row.price is None:  # unpriced kit: the sum of its parts
+            total = sum((products[sku].price * qty for sku, qty in (row.kit or {}).items()), Decimal("0.00"))
+            changes.update(_apply(kit, {"price": total}))
+        return changes
+
+    async def stock(self, rows: list[schema.StockRow]) -> None:
+        if not rows:
+            return
+        products = await self._skus()
+        warehouse_ids = await self._warehouse_ids()
+        known = set(products)
+        touched: set[int] = set()
+        for index, row in enumerate(rows):
+            self._unknown_sku("stock", index, row, row.sku, known, "sku")
+            if row.warehouse not in warehouse_ids:
+                raise _fail("stock", index, row, f"warehouse: unknown warehouse {row.warehouse}")
+            product = products[row.sku]
+            if product.is_kit:
+                raise _fail("stock", index, row, f"sku: {row.sku} is a kit; stock its components")
+            warehouse_id = warehouse_ids[row.warehouse]
+            level = (
+                await self.session.scalars(
+                    select(StockLevel).where(
+                        StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse_id
+                    )
+                )
+            ).one_or_none()
+            if level is None:
+                level = StockLevel(product_id=product.id, warehouse_id=warehouse_id, on_hand=0, reserved=0)
+                self.session.add(level)
+                created = True
+            else:
+                created = False
+            if row.on_hand < level.reserved:
+                raise _fail("stock", index, row, f"on_hand: {row.on_hand} is below the {level.reserved} units reserved")
+            delta = row.on_hand - level.on_hand
+            if delta:
+                level.on_hand = row.on_hand
+                await self.session.flush()
+                movement(
+                    self.ctx,
+                    MovementKind.ADJUSTMENT,
+                    product.id,
+                    warehouse_id,
+                    on_hand=delta,
+                    reason="master data load",
+                )
+                touched.add(product.id)
+            self._record("stock", "stock", row.key, created, {"on_hand": delta} if delta else {})
+        await self.session.flush()
+        if touched:
+            await check_safety_stock(self.ctx, touched)
+
+    async def customers(self, rows: list[schema.CustomerRow]) -> None:
+        existing = await self._by(Customer, Customer.code, [r.code for r in rows], selectinload(Customer.addresses))
+        for row in rows:
+            values = row.model_dump(exclude={"addresses"})
+            customer = existing.get(row.code)
+            created = customer is None
+            if created:
+                customer = Customer(**values, addresses=[])
+                self.session.add(customer)
+                changes: dict[str, Any] = {}
+            else:
+                changes = _apply(customer, values)
+            by_label = {a.label: a for a in customer.addresses}
+            for address in row.addresses:
+                fields = address.model_dump()
+                if address.label in by_label:
+                    if moved := _apply(by_label[address.label], fields):
+                        changes[f"address.{address.label}"] = moved
+                else:
+                    customer.addresses.append(Address(**fields))
+                    changes[f"address.{address.label}"] = "added"
+            self._record("customers", "customer", row.code, created, changes)
+        await self.session.flush()
+
+    async def price_lists(self, rows: list[schema.PriceListRow]) -> None:
+        if not rows:
+            return
+        products = await self._skus()
+        known = set(products)
+        existing = await self._by(PriceList, PriceList.name, [r.name for r in rows], selectinload(PriceList.items))
+        for index, row in enumerate(rows):
+            for item in row.items:
+                self._unknown_sku("price_lists", index, row, item.sku, known, f"items.{item.sku}")
+            wanted = {(products[i.sku].id, i.min_qty): i.price for i in row.items}
+            price_list = existing.get(row.name)
+            created = price_list is None
+            if created:
+                price_list = PriceList(name=row.name, tier=row.tier, channel=row.channel, items=[])
+                self.session.add(price_list)
+                changes: dict[str, Any] = {}
+            else:
+                changes = _apply(price_list, {"tier": row.tier, "channel": row.channel})
+            current = {(i.product_id, i.min_qty): i.price for i in price_list.items}
+            if current != wanted:
+                price_list.items = [PriceListItem(product_id=pid, min_qty=q, price=p) for (pid, q), p in wanted.items()]
+                changes["items"] = len(wanted)
+            self._record("price_lists", "price_list", row.name, created, changes)
+        await self.session.flush()
+
+    async def promotions(self, rows: list[schema.PromotionRow]) -> None:
+        if not rows:
+            return
+        known = set(await self._skus())
+        existing = await self._by(Promotion, Promotion.name, [r.key for r in rows])
+        for index, row in enumerate(rows):
+            for sku in row.bundle or {}:
+                self._unknown_sku("promotions", index, row, sku, known, f"bundle.{sku}")
+            values = {"code": row.code, "kind": row.kind, "terms": row.terms(), "active": row.active}
+            promotion = existing.get(row.key)
+            if promotion is None:
+                self.session.add(Promotion(name=row.key, **values))
+                self._record("promotions", "promotion", row.key, True, {})
+            else:
+                self._record("promotions", "promotion", row.key, False, _apply(promotion, values))
+        await self.session.flush()
+
+    async def users(self, rows: list[schema.UserRow]) -> None:
+        if not rows:
+            return
+        warehouses = set(await self._warehouse_ids())
+        customers = dict((await self.session.execute(select(Customer.code, Customer.id))).all())
+        existing = await self._by(User, User.name, [r.name for r in rows], selectinload(User.identities))
+        bound = {
+            (i.platform, i.external_id): name
+            for i, name in (
+                await self.session.execute(select(ChatIdentity, User.name).join(User, User.id == ChatIdentity.user_id))
+            ).all()
+        }
+        for index, row in enumerate(rows):
+            for code in row.warehouses:
+                if code not in warehouses:
+                    raise _fail("users", index, row, f"warehouses: unknown warehouse {code}")
+            if row.customer and row.customer not in customers:
+                raise _fail("users", index, row, f"customer: unknown customer {row.customer}")
+            for platform, external_id in row.identities.items():
+                owner = bound.get((platform, external_id))
+                if owner is not None and owner != row.name:
+                    raise _fail(
+                        "users", index, row, f"identities.{platform}: {external_id} is already bound to {owner}"
+                    )
+                bound[(platform, external_id)] = row.name
+            values = {
+                "roles": [r.value for r in row.roles],
+                "warehouses": list(row.warehouses),
+                "customer_id": customers.get(row.customer) if row.customer else None,
+                "locale": row.locale,
+                "active": row.active,
+            }
+            user = existing.get(row.name)
+            created = user is None
+            if created:
+                user = User(name=row.name, identities=[], **values)
+                self.session.add(user)
+                changes: dict[str, Any] = {}
+            else:
+                changes = _apply(user, values)
+            wanted = dict(row.identities)
+            current = {i.platform: i.external_id for i in user.identities}
+            if current != wanted:
+                user.identities = [ChatIdentity(platform=p, external_id=e) for p, e in sorted(wanted.items())]
+                changes["identities"] = wanted
+                await self.session.flush()  # free the old (platform, id) pairs before another user takes them
+            self._record("users", "user", row.name, created, changes)
+        await self.session.flush()

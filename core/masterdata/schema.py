@@ -1,0 +1,343 @@
+"""The master-data file (SPEC §10) as typed rows, with errors that point at section, row and field.
+
+Parsing checks each row on its own (types, ranges, required keys); references between rows and to
+what is already in the database are checked by the loader, which knows both.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.auth import Role
+from core.errors import DomainError
+from core.money import money
+
+PLATFORMS = ("console", "dingtalk", "wecom", "slack", "telegram")
+
+
+class MasterDataError(DomainError):
+    code = "master_data"
+    template = "{where}: {reason}"
+
+
+def _money(value: Any) -> Decimal:
+    amount = money(value)
+    if amount < 0:
+        raise ValueError(f"must not be negative, got {amount}")
+    return amount
+
+
+def _upper(value: Any) -> str:
+    if not isinstance(value, str | int):
+        raise ValueError("must be text")
+    text = str(value).strip().upper()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("must be text")
+    return str(value).strip()
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+Code = Annotated[str, BeforeValidator(_upper)]
+Text = Annotated[str, BeforeValidator(_text)]
+Qty = Annotated[int, Field(strict=True)]
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseRow(Row):
+    code: Code
+    name: Text
+    region: Text | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    priority: int = 100
+    active: bool = True
+
+    @property
+    def key(self) -> str:
+        return self.code
+
+
+class ProductRow(Row):
+    sku: Code
+    name: Text
+    price: Money | None = None
+    cost: Money | None = None
+    safety_stock: Qty = Field(default=0, ge=0)
+    product_line: Text | None = None
+    kit: dict[Code, Annotated[int, Field(strict=True, ge=1)]] | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _priced(self) -> ProductRow:
+        if self.price is None and not self.kit:
+            raise ValueError("price: a product needs a price (only a kit may leave it out)")
+        if self.kit is not None and not self.kit:
+            raise ValueError("kit: a kit needs at least one component")
+        if self.kit and self.sku in self.kit:
+            raise ValueError("kit: a kit cannot contain itself")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.sku
+
+
+class StockRow(Row):
+    sku: Code
+    warehouse: Code
+    on_hand: Qty = Field(ge=0)
+
+    @property
+    def key(self) -> str:
+        return f"{self.sku}@{self.warehouse}"
+
+
+class AddressRow(Row):
+    label: Text = "default"
+    contact: Text | None = None
+    phone: Text | None = None
+    province: Text | None = None
+    city: Text | None = None
+    line: Text | None = None
+    postcode: Text | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class CustomerRow(Row):
+    code: Code
+    name: Text
+    tier: Text = "standard"
+    phone: Text | None = None
+    email: Text | None = None
+    credit_limit: Money = Decimal("0.00")
+    addresses: list[AddressRow] = []
+
+    @field_validator("addresses")
+    @classmethod
+    def _unique_labels(cls, addresses: list[AddressRow]) -> list[AddressRow]:
+        labels = [a.label for a in addresses]
+        if len(labels) != len(set(labels)):
+            raise ValueError("two addresses share a label")
+        return addresses
+
+    @property
+    def key(self) -> str:
+        return self.code
+
+
+class PriceItemRow(Row):
+    sku: Code
+    price: Money
+    min_qty: Qty = Field(default=1, ge=1)
+
+
+class PriceListRow(Row):
+    name: Text
+    tier: Text | None = None
+    channel: Text | None = None
+    items: list[PriceItemRow] = []
+
+    @field_validator("items")
+    @classmethod
+    def _unique_breaks(cls, items: list[PriceItemRow]) -> list[PriceItemRow]:
+        seen = set()
+        for item in items:
+            if (item.sku, item.min_qty) in seen:
+                raise ValueError(f"{item.sku} has two prices for min_qty {item.min_qty}")
+            seen.add((item.sku, item.min_qty))
+        return items
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+class PromotionRow(Row):
+    kind: Literal["coupon", "spend_save", "bundle"]
+    name: Text | None = None
+    code: Code | None = None
+    percent_off: Decimal | None = Field(default=None, gt=0, le=100)
+    amount_off: Money | None = None
+    min_spend: Money | None = None
+    spend: Money | None = None
+    save: Money | None = None
+    repeat: bool = False
+    bundle: dict[Code, Annotated[int, Field(strict=True, ge=1)]] | None = None
+    bundle_price: Money | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _terms(self) -> PromotionRow:
+        if self.kind == "coupon":
+            if not self.code:
+                raise ValueError("code: a coupon needs a code")
+            if (self.percent_off is None) == (self.amount_off is None):
+                raise ValueError("a coupon needs exactly one of percent_off and amount_off")
+        elif self.kind == "spend_save":
+            if not self.spend or not self.save:
+                raise ValueError("spend_save needs spend and save, both above 0")
+        elif not self.bundle or self.bundle_price is None:
+            raise ValueError("a bundle needs bundle: {SKU: qty} and bundle_price")
+        if self.kind != "coupon" and not self.name:
+            raise ValueError("name: this promotion needs a name")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name or self.code or ""
+
+    def terms(self) -> dict[str, Any]:
+        fields = ("percent_off", "amount_off", "min_spend", "spend", "save", "bundle_price")
+        terms: dict[str, Any] = {f: str(getattr(self, f)) for f in fields if getattr(self, f) is not None}
+        if self.repeat:
+            terms["repeat"] = True
+        if self.bundle:
+            terms["bundle"] = dict(self.bundle)
+        return terms
+
+
+class UserRow(Row):
+    name: Text
+    roles: list[Role] = Field(min_length=1)
+    warehouses: list[Code] = []
+    customer: Code | None = None
+    locale: Literal["zh-CN", "en"] | None = None
+    identities: dict[Literal[PLATFORMS], Text] = {}  # type: ignore[valid-type]
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _scope(self) -> UserRow:
+        if Role.CUSTOMER in self.roles and not self.customer:
+            raise ValueError("customer: a user with the customer role must name their customer code")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+class WorkflowRow(BaseModel):
+    """Only what identifies a rule is checked here; the workflow engine validates the rest."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    name: Text
+    on: Text
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "warehouses": WarehouseRow,
+    "products": ProductRow,
+    "stock": StockRow,
+    "customers": CustomerRow,
+    "price_lists": PriceListRow,
+    "promotions": PromotionRow,
+    "users": UserRow,
+    "workflows": WorkflowRow,
+}
+
+
+class MasterData(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    warehouses: list[WarehouseRow] = []
+    products: list[ProductRow] = []
+    stock: list[StockRow] = []
+    customers: list[CustomerRow] = []
+    price_lists: list[PriceListRow] = []
+    promotions: list[PromotionRow] = []
+    users: list[UserRow] = []
+    workflows: list[WorkflowRow] = []
+
+
+def where(section: str, index: int, row: Any) -> str:
+    """``stock row 2 (TEA-001@SH)``: the location every error message starts with."""
+    key = getattr(row, "key", None) if not isinstance(row, dict) else _raw_key(section, row)
+    return f"{section} row {index + 1}" + (f" ({key})" if key else "")
+
+
+def _raw_key(section: str, row: dict[str, Any]) -> str | None:
+    if section == "stock" and row.get("sku") and row.get("warehouse"):
+        return f"{str(row['sku']).upper()}@{str(row['warehouse']).upper()}"
+    for field in ("code", "sku", "name"):
+        if row.get(field) not in (None, ""):
+            return str(row[field]).upper() if field in ("code", "sku") else str(row[field])
+    return None
+
+
+def parse_document(text: str) -> MasterData:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise MasterDataError(f"malformed YAML{at}: {problem}", where="yaml", reason=problem) from None
+    if document is None:
+        return MasterData()
+    if not isinstance(document, dict):
+        raise MasterDataError(
+            "the file must be a mapping of sections (warehouses:, products:, ...)", where="file", reason="not a mapping"
+        )
+    unknown = sorted(set(document) - set(SECTIONS))
+    if unknown:
+        raise MasterDataError(
+            f"unknown section {unknown[0]!r}; expected one of {', '.join(SECTIONS)}",
+            where=str(unknown[0]),
+            reason="unknown section",
+        )
+    parsed: dict[str, list[BaseModel]] = {}
+    for section, model in SECTIONS.items():
+        rows = document.get(section) or []
+        if not isinstance(rows, list):
+            raise MasterDataError(f"{section}: must be a list of rows", where=section, reason="not a list")
+        parsed[section] = [_row(section, index, raw, model) for index, raw in enumerate(rows)]
+    _check_unique(parsed)
+    return MasterData(**parsed)
+
+
+def _row(section: str, index: int, raw: Any, model: type[BaseModel]) -> BaseModel:
+    location = where(section, index, raw if isinstance(raw, dict) else {})
+    if not isinstance(raw, dict):
+        raise MasterDataError(f"{location}: must be a mapping of fields", where=location, reason="not a mapping")
+    # YAML 1.1 reads a bare ``on:`` key as the boolean true; a workflow's trigger is written that way.
+    raw = {("on" if key is True else key): value for key, value in raw.items()}
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        reason = f"{field}: {message}" if field else message
+        if message.startswith(f"{field}:"):
+            reason = message
+        raise MasterDataError(f"{location}: {reason}", where=location, reason=reason) from None
+
+
+def _check_unique(parsed: dict[str, list[BaseModel]]) -> None:
+    for section, rows in parsed.items():
+        seen: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            key = row.key  # type: ignore[attr-defined]
+            if key in seen:
+                location = where(section, index, row)
+                raise MasterDataError(f"{location}: repeats row {seen[key] + 1}", where=location, reason="duplicate")
+            seen[key] = index

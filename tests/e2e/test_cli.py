@@ -1,0 +1,131 @@
+"""The ``oms`` command as a user runs it: a real process, a real database file, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MASTER = ROOT / "tests" / "data" / "master.yaml"
+OMS = shutil.which("oms", path=str(Path(sys.executable).parent)) or "oms"
+
+
+def oms(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMS_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    result = subprocess.run([OMS, *args], capture_output=True, text=True, env=env, timeout=60, cwd=db.parent)
+    if check and result.returncode != 0:
+        raise AssertionError(f"oms {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    path = tmp_path / "cli.db"
+    oms(path, "db", "upgrade")
+    return path
+
+
+@pytest.fixture
+def loaded(db) -> Path:
+    oms(db, "load", str(MASTER))
+    return db
+
+
+def refused(result: subprocess.CompletedProcess[str], text: str) -> None:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert text in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_commands(tmp_path):
+    out = oms(tmp_path / "x.db", "--help").stdout
+    for command in ("db", "load", "order", "stock", "serve", "demo"):
+        assert command in out
+
+
+def test_upgrade_twice_is_harmless(db):
+    assert "revision" in oms(db, "db", "upgrade").stdout
+
+
+def test_commands_before_upgrade_say_what_to_do(tmp_path):
+    refused(oms(tmp_path / "fresh.db", "order", "show", "SO-100001", check=False), "oms db upgrade")
+
+
+def test_unknown_order_is_one_line(db):
+    refused(oms(db, "order", "show", "SO-999999", check=False), "Order SO-999999 does not exist")
+
+
+def test_load_place_show_and_stock(loaded):
+    placed = json.loads(
+        oms(loaded, "order", "place", "C001", "TEA-001*2", "CUP-01", "x3", "--pay", "credit", "--json").stdout
+    )
+    assert placed["order_no"] == "SO-100001"
+    shown = json.loads(oms(loaded, "order", "show", "SO-100001", "--json").stdout)
+    for key in ("order_no", "status", "payment_status", "customer", "lines", "total", "history"):
+        assert key in shown
+    line = shown["lines"][0]
+    assert {"sku", "qty", "unit_price", "allocations"} <= set(line)
+    assert line["unit_price"] == "118.00"  # the VIP price list
+    assert shown["history"][0]["actor"] == "system"
+    stock = json.loads(oms(loaded, "stock", "TEA-001", "--json").stdout)
+    sh = {w["warehouse"]: w for w in stock["warehouses"]}["SH"]
+    assert (sh["on_hand"], sh["reserved"], sh["available"]) == (100, 2, 98)
+    kit = json.loads(oms(loaded, "stock", "GIFT-01", "--json").stdout)
+    assert kit["kit"] is True
+
+
+def test_loading_twice_changes_nothing(loaded):
+    out = oms(loaded, "load", str(MASTER)).stdout
+    assert "created" not in out.replace("0 created", "")
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("warehouses: [ {code: SH, name: x", "line"),
+        ("stock:\n  - {sku: TEA-001, warehouse: XX, on_hand: 5}\n", "warehouse"),
+        ("stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: -5}\n", "on_hand"),
+        ("products:\n  - {sku: NEW-1, name: New, price: abc}\n", "price"),
+    ],
+)
+def test_bad_master_data_exits_non_zero_with_one_line_and_changes_nothing(loaded, tmp_path, yaml_text, message):
+    before = oms(loaded, "stock", "TEA-001", "--json").stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "products:\n  - {sku: NEW-0, name: Fine, price: '1.00'}\n" + yaml_text
+        if not yaml_text.startswith("products")
+        else yaml_text,
+        encoding="utf-8",
+    )
+    refused(oms(loaded, "load", str(bad), check=False), message)
+    assert oms(loaded, "stock", "TEA-001", "--json").stdout == before
+    refused(oms(loaded, "stock", "NEW-0", check=False), "Unknown SKU NEW-0")
+
+
+def test_negative_quantity_in_an_order_is_refused(loaded):
+    refused(oms(loaded, "order", "place", "C001", "TEA-001*-2", check=False), "at least 1")
+
+
+def test_acting_as_a_user_applies_their_roles(loaded):
+    oms(loaded, "order", "place", "C001", "TEA-001*1")
+    refused(
+        oms(loaded, "--as", "李雷", "receive", "TEA-001", "SH", "5", check=False), "may not receive or adjust stock"
+    )
+
+
+def test_demo_builds_without_configuration(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    result = subprocess.run(
+        [OMS, "demo", "--no-serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SO-100001" in result.stdout and "wangfang" in result.stdout
+    assert (tmp_path / "oms-demo.db").exists()

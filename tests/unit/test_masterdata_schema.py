@@ -1,0 +1,61 @@
+"""Parsing the master-data file: one-line errors that say where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.masterdata.schema import MasterDataError, parse_document
+
+MASTER = Path(__file__).resolve().parents[1] / "data" / "master.yaml"
+
+
+def test_the_spec_example_parses():
+    data = parse_document(MASTER.read_text(encoding="utf-8"))
+    assert [p.sku for p in data.products] == ["TEA-001", "CUP-01", "GIFT-01"]
+    assert data.products[2].kit == {"TEA-001": 2, "CUP-01": 2}
+    assert str(data.customers[0].credit_limit) == "50000.00"
+    assert data.users[0].identities["dingtalk"] == "0123456789"
+    assert data.workflows[0].on == "order.received"
+    assert data.promotions[0].terms() == {"percent_off": "10"}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("warehouses: [ {code: SH, name: x", "malformed YAML at line 1"),
+        ("- just a list", "must be a mapping of sections"),
+        ("orders: []", "unknown section 'orders'"),
+        ("products:\n  - {sku: A-1, name: x, price: '1', colour: red}", "products row 1 (A-1): colour: unknown field"),
+        (
+            "stock:\n  - {sku: A-1, warehouse: SH, on_hand: -5}",
+            "stock row 1 (A-1@SH): on_hand: Input should be greater",
+        ),
+        ("products:\n  - {sku: A-1, name: x, price: abc}", "products row 1 (A-1): price: not a number: 'abc'"),
+        ("products:\n  - {sku: A-1, name: x}", "price: a product needs a price"),
+        ("users:\n  - {name: x, roles: [boss]}", "users row 1 (x): roles.0: Input should be"),
+        ("promotions:\n  - {kind: coupon, percent_off: 5}", "promotions row 1: code: a coupon needs a code"),
+        ("promotions:\n  - {kind: coupon, code: X, percent_off: 5, amount_off: 3}", "exactly one of"),
+        ("warehouses:\n  - {code: X, name: y, lat: 100}", "warehouses row 1 (X): lat: Input should be less than"),
+        (
+            "products:\n  - {sku: a, name: b, price: 1}\n  - {sku: A, name: c, price: 2}",
+            "products row 2 (A): repeats row 1",
+        ),
+        ("stock:\n  - {sku: A, warehouse: B, on_hand: 1.5}", "on_hand: Input should be a valid integer"),
+    ],
+)
+def test_bad_input_says_where_in_one_line(text, message):
+    with pytest.raises(MasterDataError) as error:
+        parse_document(text)
+    assert message in error.value.message
+    assert "\n" not in error.value.message
+
+
+def test_prices_are_exact_decimals():
+    data = parse_document("products:\n  - {sku: a, name: b, price: 0.1}\n  - {sku: c, name: d, price: '19.999'}")
+    assert [str(p.price) for p in data.products] == ["0.10", "20.00"]
+
+
+def test_empty_file_loads_nothing():
+    assert parse_document("").products == []
