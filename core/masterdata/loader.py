@@ -46,6 +46,8 @@ class LoadReport:
         for section, counts in self.counts.items():
             said = [f"{n} {what}" for what, n in counts.items() if n]
             parts.append(f"{section}: {', '.join(said) or 'nothing'}")
+        if self.workflows and "workflows" not in self.counts:
+            parts.append(f"workflows: {len(self.workflows)} read")
         return "; ".join(parts) or "nothing to load"
 
 
@@ -69,9 +71,8 @@ async def load_master_data(ctx: Context, data: MasterData) -> LoadReport:
     await loader.price_lists(data.price_lists)
     await loader.promotions(data.promotions)
     await loader.users(data.users)
+    # Not stored here: the workflow engine validates and stores them, and may count them in the report.
     loader.report.workflows = [row.model_dump(by_alias=True) for row in data.workflows]
-    if data.workflows:
-        loader.report.count("workflows", "unchanged")  # kept in the report; the workflow engine stores them
     await ctx.session.flush()
     return loader.report
 
@@ -166,9 +167,32 @@ class _Loader:
         for index, row in enumerate(rows):
             if row.kit:
                 changes[row.sku].update(self._set_kit(index, row, products, known))
+            elif products[row.sku].components:
+                products[row.sku].components = []
+                changes[row.sku]["kit"] = None
+        await self.session.flush()
+        await self._no_nested_kits(rows, products)
         for row in rows:
             self._record("products", "product", row.sku, row.sku in created, changes.get(row.sku, {}))
         await self.session.flush()
+
+    async def _no_nested_kits(self, rows: list[schema.ProductRow], products: dict[str, Product]) -> None:
+        """A kit named in this file may already be a component of another kit in the database."""
+        kit_ids = {products[row.sku].id: index for index, row in enumerate(rows) if row.kit}
+        if not kit_ids:
+            return
+        used = (
+            await self.session.execute(
+                select(KitComponent.component_id, Product.sku)
+                .join(Product, Product.id == KitComponent.kit_id)
+                .where(KitComponent.component_id.in_(kit_ids))
+                .order_by(KitComponent.component_id, Product.sku)
+            )
+        ).first()
+        if used is not None:
+            index = kit_ids[used.component_id]
+            row = rows[index]
+            raise _fail("products", index, row, f"kit: {row.sku} is a component of kit {used.sku}; kits cannot nest")
 
     def _set_kit(self, index: int, row: schema.ProductRow, products: dict[str, Product], known: set[str]) -> dict:
         kit = products[row.sku]
@@ -277,9 +301,7 @@ class _Loader:
                 changes: dict[str, Any] = {}
             else:
                 changes = _apply(price_list, {"tier": row.tier, "channel": row.channel})
-            current = {(i.product_id, i.min_qty): i.price for i in price_list.items}
-            if current != wanted:
-                price_list.items = [PriceListItem(product_id=pid, min_qty=q, price=p) for (pid, q), p in wanted.items()]
+            if _replace_items(price_list, wanted):
                 changes["items"] = len(wanted)
             self._record("price_lists", "price_list", row.name, created, changes)
         await self.session.flush()
@@ -289,9 +311,15 @@ class _Loader:
             return
         known = set(await self._skus())
         existing = await self._by(Promotion, Promotion.name, [r.key for r in rows])
+        codes = await self._by(Promotion, Promotion.code, [r.code for r in rows if r.code])
+        holders = {code: promotion.name for code, promotion in codes.items()}
         for index, row in enumerate(rows):
             for sku in row.bundle or {}:
                 self._unknown_sku("promotions", index, row, sku, known, f"bundle.{sku}")
+            if row.code and holders.get(row.code, row.key) != row.key:
+                raise _fail("promotions", index, row, f"code: {row.code} is already used by {holders[row.code]}")
+            if row.code:
+                holders[row.code] = row.key
             values = {"code": row.code, "kind": row.kind, "terms": row.terms(), "active": row.active}
             promotion = existing.get(row.key)
             if promotion is None:
@@ -341,11 +369,41 @@ class _Loader:
                 changes: dict[str, Any] = {}
             else:
                 changes = _apply(user, values)
-            wanted = dict(row.identities)
-            current = {i.platform: i.external_id for i in user.identities}
-            if current != wanted:
-                user.identities = [ChatIdentity(platform=p, external_id=e) for p, e in sorted(wanted.items())]
-                changes["identities"] = wanted
+            wanted = set(row.identities.items())
+            current = {(i.platform, i.external_id): i for i in user.identities}
+            if set(current) != wanted:
+                for pair, identity in current.items():
+                    if pair not in wanted:
+                        user.identities.remove(identity)
+                        bound.pop(pair, None)
+                added = sorted(wanted - set(current))
+                user.identities.extend(ChatIdentity(platform=p, external_id=e) for p, e in added)
+                changes["identities"] = dict(row.identities)
                 await self.session.flush()  # free the old (platform, id) pairs before another user takes them
             self._record("users", "user", row.name, created, changes)
         await self.session.flush()
+
+
+def _replace_items(price_list: PriceList, wanted: dict[tuple[int, int], Decimal]) -> bool:
+    """Make the list's items exactly ``wanted`` ({(product_id, min_qty): price}); True if anything changed.
+
+    Items are changed in place: deleting a break and inserting it again in one flush would insert
+    first and trip the (list, product, min_qty) unique constraint.
+    """
+    changed = False
+    kept = set()
+    for item in list(price_list.items):
+        key = (item.product_id, item.min_qty)
+        if key not in wanted:
+            price_list.items.remove(item)
+            changed = True
+            continue
+        kept.add(key)
+        if item.price != wanted[key]:
+            item.price = wanted[key]
+            changed = True
+    for (product_id, min_qty), price in wanted.items():
+        if (product_id, min_qty) not in kept:
+            price_list.items.append(PriceListItem(product_id=product_id, min_qty=min_qty, price=price))
+            changed = True
+    return changed

@@ -6,6 +6,7 @@ what is already in the database are checked by the loader, which knows both.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -40,6 +41,14 @@ def _upper(value: Any) -> str:
     return text
 
 
+def _key(value: Any) -> str:
+    """A customer code: trimmed, case kept, because orders look customers up exactly as typed."""
+    text = _text(value)
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError("must be text")
@@ -48,6 +57,7 @@ def _text(value: Any) -> str:
 
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Code = Annotated[str, BeforeValidator(_upper)]
+Key = Annotated[str, BeforeValidator(_key)]
 Text = Annotated[str, BeforeValidator(_text)]
 Qty = Annotated[int, Field(strict=True)]
 
@@ -118,7 +128,7 @@ class AddressRow(Row):
 
 
 class CustomerRow(Row):
-    code: Code
+    code: Key
     name: Text
     tier: Text = "standard"
     phone: Text | None = None
@@ -214,7 +224,7 @@ class UserRow(Row):
     name: Text
     roles: list[Role] = Field(min_length=1)
     warehouses: list[Code] = []
-    customer: Code | None = None
+    customer: Key | None = None
     locale: Literal["zh-CN", "en"] | None = None
     identities: dict[Literal[PLATFORMS], Text] = {}  # type: ignore[valid-type]
     active: bool = True
@@ -277,13 +287,35 @@ def _raw_key(section: str, row: dict[str, Any]) -> str | None:
         return f"{str(row['sku']).upper()}@{str(row['warehouse']).upper()}"
     for field in ("code", "sku", "name"):
         if row.get(field) not in (None, ""):
-            return str(row[field]).upper() if field in ("code", "sku") else str(row[field])
+            upper = field == "sku" or (field == "code" and section != "customers")
+            return str(row[field]).strip().upper() if upper else str(row[field]).strip()
     return None
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 scalars: only true/false are booleans and a leading zero keeps a number text.
+
+    Under PyYAML's YAML 1.1 rules ``province: ON`` becomes ``True`` and ``phone: 057112345``
+    becomes the octal number 12358885: silently wrong master data.
+    """
+
+
+_YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_ONLY]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789")
+)
 
 
 def parse_document(text: str) -> MasterData:
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

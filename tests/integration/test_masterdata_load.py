@@ -124,3 +124,70 @@ async def test_updates_are_audited_with_what_changed(services):
     async with services.unit_of_work(SYSTEM) as ctx:
         last = (await ctx.session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1))).one()
     assert last.entity_key == "CUP-01" and last.data["changes"]["price"] == ["45.00", "49.00"]
+
+
+async def test_changing_one_price_break_updates_the_list(services):
+    await load_text(services, MASTER.read_text(encoding="utf-8"))
+    report = await load_text(
+        services,
+        "price_lists:\n  - {name: vip, tier: vip, items: [{sku: TEA-001, price: 115}, {sku: CUP-01, price: 40}]}\n",
+    )
+    assert report.counts["price_lists"]["updated"] == 1
+    no = await place(services, items={"TEA-001": 10}, by="李雷")
+    from tests.integration.helpers import detail
+
+    assert (await detail(services, no))["lines"][0]["unit_price"] == "115.00"  # the 10+ break is gone
+
+
+async def test_changing_one_identity_keeps_the_others(services):
+    await load_text(services, MASTER.read_text(encoding="utf-8"))
+    report = await load_text(
+        services, "users:\n  - {name: 王芳, roles: [approver, finance], identities: {console: wangfang, slack: U999}}\n"
+    )
+    assert report.counts["users"]["updated"] == 1
+    from core.users.models import ChatIdentity
+
+    async with services.unit_of_work(SYSTEM) as ctx:
+        pairs = set((await ctx.session.execute(select(ChatIdentity.platform, ChatIdentity.external_id))).all())
+    assert {("console", "wangfang"), ("slack", "U999")} <= pairs
+    assert ("dingtalk", "0123456789") not in pairs
+
+
+async def test_an_identity_given_up_earlier_in_the_file_may_be_taken_later(services):
+    await load_text(services, MASTER.read_text(encoding="utf-8"))
+    report = await load_text(
+        services,
+        "users:\n  - {name: 李雷, roles: [sales], identities: {console: lilei2}}\n"
+        "  - {name: 韩梅梅, roles: [sales], identities: {console: lilei}}\n",
+    )
+    assert report.counts["users"] == {"created": 1, "updated": 1, "unchanged": 0}
+
+
+async def test_a_kit_made_plain_loses_its_components(services):
+    from core.catalog.models import KitComponent
+
+    await load_text(services, MASTER.read_text(encoding="utf-8"))
+    await load_text(services, "products:\n  - {sku: GIFT-01, name: 茶礼盒, price: '300'}\n")
+    async with services.unit_of_work(SYSTEM) as ctx:
+        assert await ctx.session.scalar(select(func.count()).select_from(KitComponent)) == 0
+
+
+async def test_a_kit_component_cannot_become_a_kit(services):
+    await load_text(services, MASTER.read_text(encoding="utf-8"))
+    with pytest.raises(MasterDataError, match=r"products row 1 \(CUP-01\): kit: CUP-01 is a component of kit GIFT-01"):
+        await load_text(services, "products:\n  - {sku: CUP-01, name: 青瓷杯, kit: {TEA-001: 1}}\n")
+
+
+async def test_a_coupon_code_held_by_another_promotion_is_refused(services):
+    await load_text(services, MASTER.read_text(encoding="utf-8"))
+    with pytest.raises(
+        MasterDataError, match=r"promotions row 1 \(other\): code: SPRING10 is already used by SPRING10"
+    ):
+        await load_text(services, "promotions:\n  - {name: other, code: SPRING10, kind: coupon, percent_off: 5}\n")
+
+
+async def test_workflows_are_reported_not_counted_as_unchanged(services):
+    async with services.unit_of_work(SYSTEM) as ctx:
+        report = await load_file(ctx, MASTER)
+    assert "workflows" not in report.counts
+    assert report.summary().endswith("workflows: 2 read")

@@ -59,3 +59,17 @@ def test_prices_are_exact_decimals():
 
 def test_empty_file_loads_nothing():
     assert parse_document("").products == []
+
+
+def test_yaml_1_1_traps_stay_text():
+    """``ON`` (Ontario), ``no`` and a leading-zero phone are text, not booleans or octal numbers."""
+    data = parse_document(
+        "customers:\n  - code: c9\n    name: n\n    phone: 057112345\n"
+        "    addresses: [{province: ON, city: NO, postcode: 01234}]\n"
+        "products:\n  - {sku: A-1, name: x, price: 1, active: no}\n"
+    )
+    customer = data.customers[0]
+    assert (customer.code, customer.phone) == ("c9", "057112345")
+    address = customer.addresses[0]
+    assert (address.province, address.city, address.postcode) == ("ON", "NO", "01234")
+    assert data.products[0].active is False
