@@ -1,8 +1,10 @@
 """Allocating an order: plan with the pure planner, then reserve with conditional updates.
 
-If a reservation loses a race (someone took the units between our read and our UPDATE), this
-attempt's reservations are given back and the order is planned again on fresh numbers. Each lost
-race means another order won those units, so the loop always makes progress.
+On PostgreSQL the candidate stock rows are locked (in product, warehouse order) before planning,
+so the plan holds and the reservations succeed. On SQLite the transaction already holds the
+database's write lock. The conditional UPDATE re-checks availability all the same; should one
+ever lose (a future code path that plans without the lock), the attempt is undone and planned
+again on fresh numbers, and each lost race means another order won those units.
 """
 
 from __future__ import annotations
@@ -42,14 +44,23 @@ async def open_warehouses(ctx: Context) -> list[Warehouse]:
     return list(rows)
 
 
-async def outstanding_needs(ctx: Context, order_id: int, lines: Sequence[tuple[int, int, int]]) -> list[LineNeed]:
-    """What the order's lines still need: their needs less what is already reserved or shipped."""
+async def outstanding_needs(
+    ctx: Context, order_id: int, lines: Sequence[tuple[int, int, int]], *, fresh: bool = False
+) -> list[LineNeed]:
+    """What the order's lines still need: their needs less what is already reserved or shipped.
+
+    ``fresh`` says the order has never been allocated, so there is nothing to subtract.
+    """
     recipes = await kit_recipes(ctx.session, [product_id for _, product_id, _ in lines])
-    held = defaultdict(int)
-    rows = await ctx.session.execute(
-        select(Reservation.order_line_id, Reservation.product_id, func.sum(Reservation.qty))
-        .where(Reservation.order_id == order_id, Reservation.status != ReservationStatus.RELEASED)
-        .group_by(Reservation.order_line_id, Reservation.product_id)
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    rows = (
+        []
+        if fresh
+        else await ctx.session.execute(
+            select(Reservation.order_line_id, Reservation.product_id, func.sum(Reservation.qty))
+            .where(Reservation.order_id == order_id, Reservation.status != ReservationStatus.RELEASED)
+            .group_by(Reservation.order_line_id, Reservation.product_id)
+        )
     )
     for line_id, product_id, qty in rows:
         held[(line_id, product_id)] = int(qty)
@@ -71,9 +82,10 @@ async def allocate_order(
     strategy: Strategy,
     policy: ShortagePolicy,
     closed: Collection[str] = (),
+    fresh: bool = False,
 ) -> AllocationOutcome:
     """Reserve stock for ``lines`` ((line id, product id, qty)) of one order, or plan a backorder."""
-    needs = await outstanding_needs(ctx, order_id, lines)
+    needs = await outstanding_needs(ctx, order_id, lines, fresh=fresh)
     demand_by_id: dict[int, int] = defaultdict(int)
     for need in needs:
         demand_by_id[need.product_id] += need.qty
@@ -85,7 +97,7 @@ async def allocate_order(
     demand = {sku_of[pid]: qty for pid, qty in demand_by_id.items()}
 
     for _ in range(MAX_ATTEMPTS):
-        matrix = await stock_matrix(ctx, demand_by_id)
+        matrix = await stock_matrix(ctx, demand_by_id, lock=True)
         available = {(sku_of[pid], w.code): matrix.get((pid, w.id), 0) for pid in demand_by_id for w in warehouses}
         plan = plan_allocation(
             demand, available, infos, strategy=strategy, policy=policy, destination=destination, closed=closed

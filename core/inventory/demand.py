@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from core.catalog.models import KitComponent, Product
 
@@ -28,8 +29,9 @@ class LineNeed:
 async def kit_recipes(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
     """{kit product id: [(component product id, qty per kit), ...]} for the kits among ``product_ids``."""
     ids = list(set(product_ids))
-    if not ids:
-        return {}
+    loaded = _loaded(session, ids)
+    if len(loaded) == len(ids) and not any(p.is_kit for p in loaded.values()):
+        return {}  # no kits among products this transaction already read: nothing to expand
     rows = await session.execute(
         select(KitComponent.kit_id, KitComponent.component_id, KitComponent.qty)
         .where(KitComponent.kit_id.in_(ids))
@@ -60,6 +62,21 @@ def total_by_product(needs: Iterable[LineNeed]) -> dict[int, int]:
 
 
 async def skus_by_id(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, str]:
-    ids = list(set(product_ids))
-    rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(ids)))
-    return {pid: sku for pid, sku in rows}
+    ids = set(product_ids)
+    found = {pid: product.sku for pid, product in _loaded(session, ids).items()}
+    missing = ids - set(found)
+    if missing:
+        rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(missing)))
+        found.update({pid: sku for pid, sku in rows})
+    return found
+
+
+def _loaded(session: AsyncSession, ids: Iterable[int]) -> dict[int, Product]:
+    """Products this session already holds, so a placement does not read them twice."""
+    identity_map = session.sync_session.identity_map
+    loaded = {}
+    for pid in ids:
+        product = identity_map.get(identity_key(Product, pid))
+        if product is not None:
+            loaded[pid] = product
+    return loaded

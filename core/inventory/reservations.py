@@ -112,17 +112,21 @@ async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
     The ``below_safety`` flag is flipped with a conditional UPDATE, so one crossing yields one
     event even when many orders cross it at once; going back above re-arms the alert.
     """
-    totals = await available_by_product(ctx, product_ids)
-    if not totals:
+    rows = (
+        await ctx.session.execute(
+            select(Product.id, Product.sku, Product.name, Product.safety_stock, Product.below_safety)
+            .where(Product.id.in_(sorted(set(product_ids))), Product.safety_stock > 0)
+            .order_by(Product.id)
+        )
+    ).all()
+    if not rows:
         return
-    rows = await ctx.session.execute(
-        select(Product.id, Product.sku, Product.name, Product.safety_stock)
-        .where(Product.id.in_(list(totals)), Product.safety_stock > 0)
-        .order_by(Product.id)
-    )
-    for product_id, sku, name, safety in rows:
+    totals = await available_by_product(ctx, [row[0] for row in rows])
+    for product_id, sku, name, safety, flagged in rows:
         available = totals[product_id]
         below = available < safety
+        if below == flagged:
+            continue  # no crossing as far as we can see; the conditional UPDATE decides races
         flipped = await ctx.session.execute(
             update(Product)
             .where(Product.id == product_id, Product.below_safety.is_(not below))
@@ -133,13 +137,23 @@ async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
             emit(ctx, "stock.low", sku=sku, name=name, available=available, safety_stock=safety)
 
 
-async def stock_matrix(ctx: Context, product_ids: Iterable[int]) -> Mapping[tuple[int, int], int]:
-    """{(product id, warehouse id): available} for the given products in active warehouses."""
-    rows = await ctx.session.execute(
+async def stock_matrix(
+    ctx: Context, product_ids: Iterable[int], *, lock: bool = False
+) -> Mapping[tuple[int, int], int]:
+    """{(product id, warehouse id): available} for the given products in active warehouses.
+
+    With ``lock`` (PostgreSQL) the rows are locked in (product, warehouse) order before anyone
+    plans on them, so the plan cannot be overtaken and every allocation locks in the same order.
+    """
+    stmt = (
         select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand - StockLevel.reserved)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .where(StockLevel.product_id.in_(sorted(set(product_ids))), Warehouse.active.is_(True))
+        .order_by(StockLevel.product_id, StockLevel.warehouse_id)
     )
+    if lock and ctx.session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=StockLevel)
+    rows = await ctx.session.execute(stmt)
     matrix: dict[tuple[int, int], int] = defaultdict(int)
     for product_id, warehouse_id, available in rows:
         matrix[(product_id, warehouse_id)] = int(available)

@@ -136,6 +136,7 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
         destination=destination,
         strategy=settings.allocation_strategy,
         policy=settings.shortage_policy,
+        fresh=not order.allocation_plan,
     )
     plan = outcome.plan
     order.allocation_plan = {

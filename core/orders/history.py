@@ -39,5 +39,5 @@ async def change_status(
         actor=ctx.actor.name,
         reason=reason,
     )
-    await ctx.session.flush()
+    # No flush here: the next query autoflushes, so several steps in one command cost one UPDATE.
     return before, after

@@ -120,7 +120,7 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         lines=[{"sku": line.sku, "qty": line.qty} for line in draft.lines],
     )
     emit(ctx, "order.received", order_no=order.order_no, customer=customer.code, channel=order.channel)
-    await validate_and_route(ctx, order)
+    await validate_and_route(ctx, order, products)
     if draft.paid:
         order.paid_amount = order.total
     return order
@@ -156,10 +156,11 @@ async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> O
     return await revalidate(ctx, order_no)
 
 
-async def validate_and_route(ctx: Context, order: Order) -> None:
+async def validate_and_route(ctx: Context, order: Order, products: dict[str, Product] | None = None) -> None:
     """Price, validate, then hold, send to review, or confirm (and allocate)."""
     customer: Customer = order.customer
-    products = await _products(ctx, [line.sku for line in order.lines])
+    if products is None:
+        products = await _products(ctx, [line.sku for line in order.lines])
     known = set(products) if all(line.sku in products for line in order.lines) else await _all_skus(ctx)
     problems = validation.check_skus(
         [line.sku for line in order.lines], known, [sku for sku, p in products.items() if not p.active]
