@@ -7,12 +7,14 @@ every refused permission, in a transaction of its own (the refused one is rolled
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,9 +74,20 @@ class Services:
             await self._audit_refusal(actor, denied)
             raise
 
-    async def run(self, actor: Actor, action: Callable[[Context], Awaitable[T]]) -> T:
-        async with self.unit_of_work(actor) as ctx:
-            return await action(ctx)
+    async def run(self, actor: Actor, action: Callable[[Context], Awaitable[T]], *, attempts: int = 3) -> T:
+        """Run ``action`` as one unit of work, again from the start if the database chose it as a
+        deadlock or serialization victim (PostgreSQL aborts one of two transactions that wait on
+        each other; the other has committed, so a fresh attempt sees its result)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.unit_of_work(actor) as ctx:
+                    return await action(ctx)
+            except DBAPIError as error:
+                if attempt == attempts or not _retryable(error):
+                    raise
+                log.info("retrying after %s (attempt %d)", type(error.orig).__name__, attempt)
+                await asyncio.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _audit_refusal(self, actor: Actor, denied: PermissionDenied) -> None:
         try:
@@ -95,3 +108,12 @@ class Services:
         if not self._closed:
             self._closed = True
             await self.engine.dispose()
+
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _retryable(error: DBAPIError) -> bool:
+    orig = error.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in RETRYABLE_SQLSTATES

@@ -154,8 +154,7 @@ async def load(ctx: click.Context, file: Path) -> None:
     services = Services.from_settings(settings_from(ctx))
     try:
         actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
-            report = await load_file(uow, file)
+        report = await services.run(actor, lambda uow: load_file(uow, file))
         click.echo(report.summary())
     finally:
         await services.close()
@@ -242,9 +241,12 @@ async def order_place(
     services = Services.from_settings(settings_from(ctx))
     try:
         actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
+
+        async def place(uow: Any) -> dict[str, Any]:
             placed = await place_order(uow, draft)
-            detail = await order_detail(uow, placed.order_no)
+            return await order_detail(uow, placed.order_no)
+
+        detail = await services.run(actor, place)
     finally:
         await services.close()
     if as_json:
@@ -294,8 +296,7 @@ async def stock_receive(ctx: click.Context, sku: str, warehouse: str, qty: int, 
     services = Services.from_settings(settings_from(ctx))
     try:
         actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
-            served = await receive(uow, sku, warehouse, qty, reason)
+        served = await services.run(actor, lambda uow: receive(uow, sku, warehouse, qty, reason))
     finally:
         await services.close()
     click.echo(
@@ -318,8 +319,7 @@ async def stock_adjust(ctx: click.Context, sku: str, warehouse: str, delta: int,
     services = Services.from_settings(settings_from(ctx))
     try:
         actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
-            await adjust(uow, sku, warehouse, delta, reason)
+        await services.run(actor, lambda uow: adjust(uow, sku, warehouse, delta, reason))
     finally:
         await services.close()
     click.echo(f"adjusted {sku.upper()} in {warehouse.upper()} by {delta:+d}")

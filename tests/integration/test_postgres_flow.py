@@ -59,3 +59,32 @@ async def test_backorder_release_and_cancel_on_postgres(pg_services):
     assert (await detail(services, first))["status"] == "ready_to_pick"
     await as_user(services, "李雷", lambda ctx: cancellation.cancel(ctx, first, "no longer needed"))
     assert await stock(services, "TEA-001", "SH") == (2, 0)
+
+
+async def test_a_deadlock_victim_is_run_again(pg_services):
+    """Two units of work lock two rows in opposite order; PostgreSQL aborts one, ``run`` retries it."""
+    from sqlalchemy import text
+
+    from tests.builders import SYSTEM
+
+    await seed(pg_services)
+    both_hold_one = asyncio.Barrier(2)
+    attempts: list[str] = []
+
+    def crossing(first: str, second: str):
+        async def action(ctx):
+            attempts.append(first)
+            lock = text("UPDATE warehouse SET priority = priority + 1 WHERE code = :code")
+            await ctx.session.execute(lock, {"code": first})
+            if attempts.count(first) == 1:
+                await both_hold_one.wait()
+            await ctx.session.execute(lock, {"code": second})
+            return first
+
+        return action
+
+    done = await asyncio.gather(
+        pg_services.run(SYSTEM, crossing("SH", "GZ")), pg_services.run(SYSTEM, crossing("GZ", "SH"))
+    )
+    assert sorted(done) == ["GZ", "SH"]
+    assert len(attempts) == 3  # one of the two ran twice
