@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from core.db.engine import create_engine, normalise_url
+import bot.models  # noqa: F401  (the chat layer's tables)
 from core.db.registry import metadata
 
 config = context.config

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+import bot.models  # noqa: F401  (chat tables in the metadata)
 from core.config import Settings
 from core.db.registry import metadata
 from core.services import Services

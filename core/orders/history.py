@@ -37,6 +37,7 @@ async def change_status(
         to_status=after.value,
         trigger=trigger,
         actor=ctx.actor.name,
+        actor_id=ctx.actor.user_id,
         reason=reason,
     )
     # No flush here: the next query autoflushes, so several steps in one command cost one UPDATE.

@@ -365,14 +365,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Run the server: /healthz now; the chat adapters and the console mount here as they arrive."""
     from aiohttp import web
 
+    from integrations.console.api import mount as console
     from integrations.web.app import build_app
 
     settings = settings_from(ctx)
     host, port = host or settings.host, port or settings.port
-    app, enabled = build_app(Services.from_settings(settings))
-    click.echo(f"oms listening on http://{host}:{port}  database {settings.database_url}")
+    app, enabled = build_app(Services.from_settings(settings), [console])
+    click.echo(f"oms listening on http://{host}:{port}  (console: http://{host}:{port}/console)")
+    click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
-    web.run_app(app, host=host, port=port, print=None)
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
 
 
 @cli.command("demo")

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+import bot.models  # noqa: F401
 from core.db.engine import create_engine
 from core.db.migrate import current_revision, upgrade
 from core.db.registry import metadata

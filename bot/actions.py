@@ -1,0 +1,26 @@
+"""Compact action ids for buttons: ``verb:card:version``, well inside Telegram's 64 bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERBS = {"ap": "approve", "rj": "reject", "pk": "picked", "pd": "packed"}
+CODES = {name: code for code, name in VERBS.items()}
+
+
+@dataclass(frozen=True)
+class ActionId:
+    verb: str  # approve | reject | picked | packed
+    card_id: int
+    version: int
+
+    def encode(self) -> str:
+        return f"{CODES[self.verb]}:{self.card_id}:{self.version}"
+
+    @classmethod
+    def decode(cls, text: str) -> ActionId:
+        try:
+            code, card, version = text.split(":")
+            return cls(VERBS[code], int(card), int(version))
+        except (ValueError, KeyError):
+            raise ValueError(f"not an action id: {text!r}") from None

@@ -1,0 +1,141 @@
+"""Cards: opened for an order, rendered per reader, and kept in step with the order's status.
+
+``sync_cards`` is the one place that closes or advances a card when its order moves, whether the
+move came from a tap, a typed command, or anything else; a closed card says who acted and when.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.actions import ActionId
+from bot.i18n import Translator
+from bot.labels import DONE, clock, money, payment, status
+from bot.models import Card, CardKind, CardState
+from bot.views import Button, CardView
+from core.context import Context
+from core.orders.models import Order
+from core.orders.status import OrderStatus
+
+PICK_STAGES = (OrderStatus.READY_TO_PICK, OrderStatus.PICKING)
+
+
+def _order_payload(order: Order) -> dict[str, Any]:
+    return {
+        "customer": order.customer.name,
+        "customer_code": order.customer.code,
+        "total": str(order.total),
+        "currency": order.currency,
+        "payment_terms": str(order.payment_terms),
+        "lines": [{"sku": line.sku, "name": line.name, "qty": line.qty} for line in order.lines],
+    }
+
+
+def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
+    now = ctx.now()
+    card = Card(
+        kind=kind,
+        order_id=order.id,
+        order_no=order.order_no,
+        version=order.version,
+        state=CardState.OPEN,
+        payload={**_order_payload(order), "stage": str(order.status), **extra},
+        created_at=now,
+        updated_at=now,
+    )
+    ctx.session.add(card)
+    return card
+
+
+async def sync_cards(ctx: Context, order: Order, *, trigger: str, actor: str, at: str, reason: str | None) -> None:
+    """Bring the order's open cards up to date with its status (and version)."""
+    cards = list(
+        await ctx.session.scalars(
+            select(Card).where(Card.order_id == order.id, Card.state == CardState.OPEN).with_for_update()
+        )
+    )
+    for card in cards:
+        current = OrderStatus(order.status)
+        if card.kind == CardKind.PICK and current in PICK_STAGES:
+            if card.payload.get("stage") != current.value:
+                card.payload = {
+                    **card.payload,
+                    "stage": current.value,
+                    "last": {"action": trigger, "actor": actor, "at": at},
+                }
+        elif card.kind == CardKind.APPROVAL and current == OrderStatus.PENDING_APPROVAL:
+            pass
+        else:
+            card.state = CardState.CLOSED
+            card.outcome = {"action": trigger, "actor": actor, "at": at, "status": current.value, "reason": reason}
+        card.version = order.version
+        card.updated_at = ctx.now()
+
+
+def render(card: Card, _: Translator, timezone: str) -> CardView:
+    p = card.payload
+    lines = ", ".join(f"{line['sku']} ×{line['qty']}" for line in p.get("lines", []))
+    if card.kind == CardKind.APPROVAL:
+        title = _("Approval needed: {order_no}", order_no=card.order_no)
+        fields = [
+            (_("Customer"), p["customer"]),
+            (_("Total"), f"{money(p['total'])} {p.get('currency', '')}".strip()),
+            (_("Payment"), payment(_, p.get("payment_terms", ""))),
+            (_("Lines"), lines),
+        ]
+        notes = [_("Why: {reason}", reason=p["reason"])] if p.get("reason") else []
+        if p.get("rule"):
+            notes.append(_("Rule: {rule}", rule=p["rule"]))
+        buttons = [
+            Button(_("Approve"), ActionId("approve", card.id, card.version).encode(), "primary"),
+            Button(_("Reject"), ActionId("reject", card.id, card.version).encode(), "danger"),
+        ]
+    else:
+        title = _("Pick: {order_no}", order_no=card.order_no)
+        fields = [
+            (_("Warehouse"), ", ".join(p.get("warehouses", []))),
+            (_("Customer"), p["customer"]),
+            (_("Lines"), lines),
+            (_("Stage"), status(_, p.get("stage", ""))),
+        ]
+        notes = [
+            _("{sku} {name}: {qty}", sku=line["sku"], name=line["name"], qty=line["qty"]) for line in p.get("lines", [])
+        ]
+        stage = p.get("stage")
+        verb = "picked" if stage == OrderStatus.READY_TO_PICK else "packed"
+        label = _("Picked") if verb == "picked" else _("Packed")
+        buttons = [Button(label, ActionId(verb, card.id, card.version).encode(), "primary")]
+        if p.get("last"):
+            last = p["last"]
+            notes.append(
+                _(
+                    "{action} by {actor} at {time}",
+                    action=_(DONE.get(last["action"], last["action"])),
+                    actor=last["actor"],
+                    time=clock(last["at"], timezone),
+                )
+            )
+    outcome = None
+    if card.state == CardState.CLOSED:
+        buttons = []
+        outcome = describe_outcome(card, _, timezone)
+    return CardView(card.id, str(card.kind), title, fields, notes, buttons, outcome, str(card.state), card.version)
+
+
+def describe_outcome(card: Card, _: Translator, timezone: str) -> str:
+    o = card.outcome or {}
+    time = clock(o["at"], timezone) if o.get("at") else ""
+    if o.get("action") in DONE:
+        text = _("{action} by {actor} at {time}", action=_(DONE[o["action"]]), actor=o.get("actor"), time=time)
+    else:
+        text = _(
+            "Closed: the order is now {status} ({actor}, {time})",
+            status=status(_, o.get("status", "")),
+            actor=o.get("actor"),
+            time=time,
+        )
+    if o.get("reason") and o.get("action") in ("reject", "cancel"):
+        text += " · " + o["reason"]
+    return text

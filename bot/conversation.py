@@ -1,0 +1,146 @@
+"""The platform-neutral front door: a message or a tap in, replies out, the timeline kept.
+
+Adapters call ``handle_text`` and ``handle_tap`` with a neutral identity; everything a person
+sees (replies, cards, errors) is translated for them here, and a stack trace never reaches chat.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import bot.handlers.general  # noqa: F401  (registers commands)
+import bot.handlers.orders  # noqa: F401
+import bot.handlers.warehouse  # noqa: F401
+from bot.i18n import DEFAULT_BY_PLATFORM, Translator
+from bot.models import ChatMessage, Direction
+from bot.notify import deliver_pending
+from bot.router import COMMANDS, Chat, split
+from bot.taps import tap
+from bot.texts import error_text
+from bot.views import Reply
+from core.auth import Actor
+from core.errors import DomainError
+from core.services import Services
+from core.users.actors import actor_for
+from core.users.models import ChatIdentity, User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Identity:
+    platform: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Speaker:
+    user_id: int
+    actor: Actor
+    locale: str
+
+
+async def who(services: Services, identity: Identity) -> Speaker | None:
+    async with services.sessions() as session:
+        user = (
+            await session.scalars(
+                select(User)
+                .join(ChatIdentity, ChatIdentity.user_id == User.id)
+                .where(
+                    ChatIdentity.platform == identity.platform,
+                    ChatIdentity.external_id == identity.external_id,
+                    User.active.is_(True),
+                )
+                .options(selectinload(User.identities))
+            )
+        ).one_or_none()
+    if user is None:
+        return None
+    source = f"{identity.platform}:{identity.external_id}"
+    return Speaker(user.id, actor_for(user, source), user.locale or DEFAULT_BY_PLATFORM.get(identity.platform, "en"))
+
+
+def unknown_identity(identity: Identity) -> list[Reply]:
+    _ = Translator(DEFAULT_BY_PLATFORM.get(identity.platform, "en"))
+    return [
+        Reply(
+            text=_(
+                "I don't know you yet. Ask an admin to add `{platform}: {id}` to your user in the "
+                "master-data file and run `oms load`.",
+                platform=identity.platform,
+                id=identity.external_id,
+            )
+        )
+    ]
+
+
+async def handle_text(services: Services, identity: Identity, text: str) -> tuple[Speaker | None, list[Reply]]:
+    speaker = await who(services, identity)
+    if speaker is None:
+        return None, unknown_identity(identity)
+    await record(services, speaker.user_id, identity.platform, [(Direction.IN, text, None)])
+    chat = Chat(services, speaker.actor, speaker.user_id, identity.platform, speaker.locale)
+    replies = await _guarded(chat, lambda: _dispatch(chat, text))
+    await deliver_pending(services)
+    return speaker, replies
+
+
+async def handle_tap(
+    services: Services, identity: Identity, card_id: int, action: str
+) -> tuple[Speaker | None, list[Reply]]:
+    speaker = await who(services, identity)
+    if speaker is None:
+        return None, unknown_identity(identity)
+    chat = Chat(services, speaker.actor, speaker.user_id, identity.platform, speaker.locale)
+    replies = await _guarded(chat, lambda: tap(chat, card_id, action))
+    await deliver_pending(services)
+    return speaker, replies
+
+
+async def _dispatch(chat: Chat, text: str) -> list[Reply]:
+    parsed = split(text)
+    if parsed is None:
+        return chat.say("Commands start with /. Send /help to see what you can do.")
+    name, args = parsed
+    command = COMMANDS.get(name)
+    if command is None:
+        return chat.say("Unknown command /{name}. Send /help to see what you can do.", name=name)
+    if not command.allowed(chat.actor):
+        first = command.permission[0] if isinstance(command.permission, tuple) else command.permission
+        chat.actor.require(first)  # raises PermissionDenied, translated below
+    return await command.handler(chat, args)
+
+
+async def _guarded(chat: Chat, run: Any) -> list[Reply]:
+    try:
+        return await run()
+    except DomainError as error:
+        return [Reply(text=error_text(chat._, error))]
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("unexpected error [%s] for %s", reference, chat.actor.source)
+        return chat.say("Sorry, something went wrong on our side (reference {ref}).", ref=reference)
+
+
+async def record(
+    services: Services, user_id: int, platform: str, entries: list[tuple[Direction, str | None, int | None]]
+) -> list[ChatMessage]:
+    async with services.unit_of_work(Actor.system("chat")) as ctx:
+        rows = [
+            ChatMessage(user_id=user_id, platform=platform, direction=d, text=t, card_id=c, created_at=ctx.now())
+            for d, t, c in entries
+        ]
+        ctx.session.add_all(rows)
+    return rows
+
+
+async def record_replies(
+    services: Services, speaker: Speaker, platform: str, replies: list[Reply]
+) -> list[ChatMessage]:
+    return await record(services, speaker.user_id, platform, [(Direction.OUT, r.text, r.card_id) for r in replies])

@@ -1,0 +1,234 @@
+"""Order commands: enter, look up, approve, reject, pay, cancel, return."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.cards import open_card
+from bot.items import parse_line_items
+from bot.labels import money, payment, status
+from bot.models import Card, CardKind, CardState
+from bot.router import Chat, command
+from bot.views import Reply
+from core.auth import Permission
+from core.errors import InvalidInput
+from core.orders import cancellation, confirmation, fulfilment, payments, returns
+from core.orders.models import Order
+from core.orders.placement import DraftLine, OrderDraft, place_order
+from core.orders.repository import load_order
+from core.orders.status import OrderStatus, PaymentTerms
+from core.orders.views import order_detail
+
+ORDER_NO = "SO-"
+
+
+def order_text(chat: Chat, d: dict[str, Any]) -> str:
+    _ = chat._
+    head = _("*{order_no}* · {status}", order_no=d["order_no"], status=status(_, d["status"]))
+    terms = payment(_, d["payment_terms"])
+    body = _(
+        "Customer: {customer} · Total: {total} {currency} · Payment: {payment} ({terms})",
+        customer=d["customer"]["name"],
+        total=money(d["total"]),
+        currency=d["currency"],
+        payment=payment(_, d["payment_status"]),
+        terms=terms,
+    )
+    lines = []
+    for line in d["lines"]:
+        where = ", ".join(f"{a['warehouse']}×{a['qty']}" for a in line["allocations"])
+        lines.append(
+            f"{line['sku']} {line['name']} ×{line['qty']} @ {money(line['unit_price'])}"
+            + (f" ({where})" if where else "")
+        )
+    extra = [_("On hold ({code}): {message}", code=r["code"], message=r["message"]) for r in d["hold_reasons"]]
+    if d["status"] == "pending_approval" and d.get("review_reason"):
+        extra.append(_("Waiting for approval: {reason}", reason=d["review_reason"]))
+    for s in d["shipments"]:
+        extra.append(
+            _(
+                "Shipment {carrier} {tracking_no}: {status}",
+                carrier=s["carrier"],
+                tracking_no=s["tracking_no"],
+                status=s["status"].replace("_", " "),
+            )
+        )
+    return "\n".join([head, body, *lines, *extra])
+
+
+async def show(chat: Chat, order_no: str) -> list[Reply]:
+    detail = await chat.services.run(chat.actor, lambda ctx: order_detail(ctx, order_no))
+    return [Reply(text=order_text(chat, detail))]
+
+
+def _order_no(chat: Chat, args: list[str], usage: str) -> str:
+    if not args or not args[0].upper().startswith(ORDER_NO):
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="order_no", reason=usage)
+    return args[0].upper()
+
+
+@command(
+    "neworder",
+    "下单",
+    usage="/neworder C001 TEA-001*2 CUP-01*1 pay=credit coupon=SPRING10",
+    permission=Permission.ORDER_CREATE,
+)
+async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
+    usage = "/neworder C001 TEA-001*2 CUP-01*1 pay=credit"
+    options = dict(a.split("=", 1) for a in args if "=" in a)
+    words = [a for a in args if "=" not in a]
+    if len(words) < 2:
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+    try:
+        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words[1:]))
+        terms = PaymentTerms(options.get("pay", options.get("付款", "prepaid")).lower())
+        discount = Decimal(options.get("discount", "0"))
+    except (ValueError, InvalidOperation) as error:
+        raise InvalidInput(str(error), field="items", reason=str(error)) from None
+    draft = OrderDraft(
+        customer=words[0],
+        lines=lines,
+        payment_terms=terms,
+        coupon=options.get("coupon"),
+        discount_percent=discount,
+        note=options.get("note"),
+    )
+    order = await chat.services.run(chat.actor, lambda ctx: place_order(ctx, draft))
+    return await show(chat, order.order_no)
+
+
+@command("order", "查单", usage="/order SO-100001", permission=Permission.ORDER_VIEW)
+async def order(chat: Chat, args: list[str]) -> list[Reply]:
+    if args:
+        return await show(chat, _order_no(chat, args, "/order SO-100001"))
+
+    async def recent(ctx: Any) -> list[tuple[str, str, Decimal]]:
+        stmt = select(Order.order_no, Order.status, Order.total).order_by(Order.id.desc()).limit(5)
+        if chat.actor.only_own_orders:
+            stmt = stmt.where(Order.customer_id == chat.actor.customer_id)
+        return list((await ctx.session.execute(stmt)).all())
+
+    rows = await chat.services.run(chat.actor, recent)
+    if not rows:
+        return chat.say("No orders yet. Try /neworder or /help.")
+    lines = [f"{no} · {status(chat._, st)} · {money(total)}" for no, st, total in rows]
+    return [Reply(text=chat._("Recent orders:") + "\n" + "\n".join(lines))]
+
+
+@command("approvals", "待审批", usage="/approvals", permission=Permission.ORDER_APPROVE)
+async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
+    async def open_cards(ctx: Any) -> list[int]:
+        orders = list(
+            await ctx.session.scalars(
+                select(Order).where(Order.status == OrderStatus.PENDING_APPROVAL).order_by(Order.id).limit(20)
+            )
+        )
+        ids = []
+        for o in orders:
+            card = (
+                await ctx.session.scalars(
+                    select(Card).where(
+                        Card.order_id == o.id, Card.kind == CardKind.APPROVAL, Card.state == CardState.OPEN
+                    )
+                )
+            ).first()
+            if card is None:  # e.g. sent before this reader was an approver: make one now
+                loaded = await load_order(ctx, o.order_no)
+                card = open_card(ctx, CardKind.APPROVAL, loaded, reason=loaded.review_reason)
+                await ctx.session.flush()
+            ids.append(card.id)
+        return ids
+
+    ids = await chat.services.run(chat.actor, open_cards)
+    if not ids:
+        return chat.say("Nothing waits for approval.")
+    return [Reply(text=chat._("{count} orders wait for approval:", count=len(ids)))] + [Reply(card_id=i) for i in ids]
+
+
+@command("approve", "批准", "审批", usage="/approve SO-100001", permission=Permission.ORDER_APPROVE)
+async def approve(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/approve SO-100001")
+    await chat.services.run(chat.actor, lambda ctx: confirmation.approve(ctx, no, note=" ".join(args[1:]) or None))
+    return chat.say("Approved {order_no}.", order_no=no) + await show(chat, no)
+
+
+@command("reject", "驳回", usage="/reject SO-100001 reason", permission=Permission.ORDER_APPROVE)
+async def reject(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/reject SO-100001 reason")
+    reason = " ".join(args[1:])
+    await chat.services.run(chat.actor, lambda ctx: confirmation.reject(ctx, no, reason))
+    return chat.say("Rejected {order_no}: {reason}", order_no=no, reason=reason)
+
+
+@command("pay", "付款", usage="/pay SO-100001 [reference]", permission=Permission.PAYMENT_CONFIRM)
+async def pay(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/pay SO-100001")
+    await chat.services.run(
+        chat.actor, lambda ctx: payments.confirm_payment(ctx, no, reference=" ".join(args[1:]) or None)
+    )
+    return chat.say("Payment for {order_no} confirmed.", order_no=no) + await show(chat, no)
+
+
+@command("complete", "完成", usage="/complete SO-100001", permission=Permission.ORDER_EDIT)
+async def complete(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/complete SO-100001")
+    await chat.services.run(chat.actor, lambda ctx: fulfilment.complete(ctx, no))
+    return chat.say("{order_no} is completed.", order_no=no)
+
+
+@command("cancel", "取消", usage="/cancel SO-100001 reason", permission=Permission.ORDER_CANCEL)
+async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/cancel SO-100001 reason")
+    reason = " ".join(args[1:])
+    await chat.services.run(chat.actor, lambda ctx: cancellation.cancel(ctx, no, reason))
+    return chat.say("Cancelled {order_no}; its stock is released.", order_no=no)
+
+
+@command("return", "退货", usage="/return SO-100001 TEA-001*1 reason", permission=Permission.RETURN_REQUEST)
+async def return_(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/return SO-100001 TEA-001*1 reason")
+    items = [a for a in args[1:] if any(ch in a for ch in "*×xX") and a[0].isalnum()]
+    reason = " ".join(a for a in args[1:] if a not in items) or "-"
+    try:
+        lines = dict(parse_line_items(items))
+    except ValueError as error:
+        raise InvalidInput(str(error), field="items", reason=str(error)) from None
+    rma = await chat.services.run(chat.actor, lambda ctx: returns.request_return(ctx, no, lines, reason))
+    return chat.say("Return {rma_no} requested for {order_no}.", rma_no=rma.rma_no, order_no=no)
+
+
+RMA_STEPS = {"approve": returns.approve_return, "close": returns.close_return, "refund": returns.refund_return}
+
+
+@command(
+    "rma",
+    "退货处理",
+    usage="/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close",
+    permission=(Permission.RETURN_MANAGE, Permission.REFUND),
+)
+async def rma(chat: Chat, args: list[str]) -> list[Reply]:
+    usage = "/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close"
+    if len(args) < 2 or not args[0].upper().startswith("RMA-"):
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+    rma_no, step, rest = args[0].upper(), args[1].lower(), args[2:]
+    if step in RMA_STEPS:
+        result = await chat.services.run(chat.actor, lambda ctx: RMA_STEPS[step](ctx, rma_no))
+        if step == "refund":
+            return chat.say("{rma_no} refunded: {amount}.", rma_no=rma_no, amount=money(result.refund_amount))
+    elif step == "reject":
+        await chat.services.run(chat.actor, lambda ctx: returns.reject_return(ctx, rma_no, " ".join(rest) or "-"))
+    elif step == "receive" and rest:
+        await chat.services.run(chat.actor, lambda ctx: returns.receive_return(ctx, rma_no, rest[0]))
+    elif step == "inspect" and rest and rest[0].lower() in ("pass", "fail", "通过", "不通过"):
+        passed = rest[0].lower() in ("pass", "通过")
+        note = " ".join(rest[1:]) or None
+        await chat.services.run(chat.actor, lambda ctx: returns.inspect_return(ctx, rma_no, passed=passed, note=note))
+    elif step == "exchange":
+        _, replacement = await chat.services.run(chat.actor, lambda ctx: returns.exchange_return(ctx, rma_no))
+        return chat.say("{rma_no}: replacement order {order_no} created.", rma_no=rma_no, order_no=replacement.order_no)
+    else:
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+    return chat.say("{rma_no}: {step} done.", rma_no=rma_no, step=step)

@@ -1,0 +1,109 @@
+"""Warehouse commands: the pick queue, picked/packed, shipping, delivery, goods in, stock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.handlers.orders import _order_no, show
+from bot.models import Card, CardKind, CardState
+from bot.router import Chat, command
+from bot.views import Reply
+from core.auth import Permission
+from core.errors import InvalidInput
+from core.inventory.stock import stock_view
+from core.orders import fulfilment
+from core.orders.backorders import receive
+from core.orders.fulfilment import ShipRequest
+from core.orders.models import Order
+from core.orders.status import OrderStatus
+
+
+@command("pick", "拣货", usage="/pick [SO-100001]", permission=Permission.FULFIL)
+async def pick(chat: Chat, args: list[str]) -> list[Reply]:
+    if args:
+        no = _order_no(chat, args, "/pick SO-100001")
+        await chat.services.run(chat.actor, lambda ctx: fulfilment.start_picking(ctx, no))
+        return chat.say("{order_no} is being picked.", order_no=no)
+
+    async def queue(ctx: Any) -> list[int]:
+        rows = await ctx.session.execute(
+            select(Card.id, Card.payload)
+            .join(Order, Order.id == Card.order_id)
+            .where(
+                Card.kind == CardKind.PICK,
+                Card.state == CardState.OPEN,
+                Order.status.in_((OrderStatus.READY_TO_PICK, OrderStatus.PICKING)),
+            )
+            .order_by(Card.id)
+            .limit(20)
+        )
+        mine = chat.actor.warehouses
+        return [
+            cid
+            for cid, payload in rows
+            if not chat.actor.only_own_warehouses or set(payload.get("warehouses", [])) & mine
+        ]
+
+    ids = await chat.services.run(chat.actor, queue)
+    if not ids:
+        return chat.say("Nothing to pick right now.")
+    return [Reply(text=chat._("{count} orders to pick:", count=len(ids)))] + [Reply(card_id=i) for i in ids]
+
+
+@command("packed", "打包", usage="/packed SO-100001", permission=Permission.FULFIL)
+async def packed(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/packed SO-100001")
+    await chat.services.run(chat.actor, lambda ctx: fulfilment.pack(ctx, no))
+    return chat.say("{order_no} is packed.", order_no=no)
+
+
+@command("ship", "发货", usage="/ship SO-100001 SF 1234567890", permission=Permission.FULFIL)
+async def ship(chat: Chat, args: list[str]) -> list[Reply]:
+    usage = "/ship SO-100001 SF 1234567890"
+    no = _order_no(chat, args, usage)
+    if len(args) < 3:
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="tracking", reason=usage)
+    request = ShipRequest(carrier=args[1], tracking_no=args[2], warehouse=args[3] if len(args) > 3 else None)
+    await chat.services.run(chat.actor, lambda ctx: fulfilment.ship(ctx, no, request))
+    return chat.say(
+        "{order_no} shipped with {carrier} {tracking_no}.",
+        order_no=no,
+        carrier=request.carrier.upper(),
+        tracking_no=request.tracking_no,
+    ) + await show(chat, no)
+
+
+@command("delivered", "签收", usage="/delivered SO-100001", permission=Permission.FULFIL)
+async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
+    no = _order_no(chat, args, "/delivered SO-100001")
+    await chat.services.run(chat.actor, lambda ctx: fulfilment.confirm_delivery(ctx, no))
+    return chat.say("{order_no} is delivered.", order_no=no)
+
+
+@command("receive", "入库", usage="/receive TEA-001 SH 50", permission=Permission.STOCK_MOVE)
+async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
+    usage = "/receive TEA-001 SH 50"
+    if len(args) < 3 or not args[2].isdigit():
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+    sku, warehouse, qty = args[0], args[1], int(args[2])
+    served = await chat.services.run(chat.actor, lambda ctx: receive(ctx, sku, warehouse, qty, "chat receipt"))
+    replies = chat.say("Received {qty} {sku} in {warehouse}.", qty=qty, sku=sku.upper(), warehouse=warehouse.upper())
+    if served:
+        replies += chat.say("Allocated waiting orders: {orders}", orders=", ".join(served))
+    return replies
+
+
+@command("stock", "库存", usage="/stock TEA-001", permission=Permission.STOCK_VIEW)
+async def stock(chat: Chat, args: list[str]) -> list[Reply]:
+    if not args:
+        raise InvalidInput(chat._("Usage: {usage}", usage="/stock TEA-001"), field="sku", reason="/stock TEA-001")
+    view = await chat.services.run(chat.actor, lambda ctx: stock_view(ctx, args[0]))
+    _ = chat._
+    head = f"*{view['sku']}* {view['name']}" + (" " + _("(kit, from its components)") if view["kit"] else "")
+    rows = [
+        _("{warehouse}: {available} available ({on_hand} on hand, {reserved} reserved)", **row)
+        for row in view["warehouses"]
+    ]
+    return [Reply(text="\n".join([head, *rows]))]

@@ -1,0 +1,65 @@
+"""What the chat layer stores: each person's timeline, and cards as live objects.
+
+A card is one row however many people received it; a tap changes the row, and every
+recipient's view is rendered from it, so "updated in place for everyone" holds by construction.
+Platform adapters later record their own message ids per recipient to edit the copies they sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.base import Base
+
+
+class CardKind(StrEnum):
+    APPROVAL = "approval"
+    PICK = "pick"
+
+
+class CardState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Card(Base):
+    __tablename__ = "chat_card"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CardKind] = mapped_column(String(16))
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    order_no: Mapped[str] = mapped_column(String(32))
+    # The order version the buttons act on; a tap carrying another version is stale.
+    version: Mapped[int]
+    state: Mapped[CardState] = mapped_column(String(16), default=CardState.OPEN)
+    # {"action": "approve", "actor": "王芳", "at": iso time} once someone acted (or the order moved on).
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class ChatMessage(Base):
+    """One entry of a person's timeline on one platform: what they typed or what they were sent."""
+
+    __tablename__ = "chat_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[Direction] = mapped_column(String(4))
+    text: Mapped[str | None] = mapped_column(Text)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("chat_card.id"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_chat_message_user_platform", "user_id", "platform", "id"),)

@@ -1,0 +1,257 @@
+"""Who hears what: turns committed domain events into timeline entries and cards.
+
+Events are claimed with a conditional UPDATE (``processed_at IS NULL``), so two server processes
+never deliver the same event twice, and delivery happens in the transaction that claims them:
+either the messages exist and the event is marked, or neither.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from bot.cards import open_card, sync_cards
+from bot.i18n import DEFAULT_BY_PLATFORM, N_, Translator
+from bot.labels import money
+from bot.models import Card, CardKind, ChatMessage, Direction
+from core.audit.models import DomainEvent
+from core.auth import Actor
+from core.context import Context
+from core.orders.models import Order
+from core.services import Services
+from core.users.models import User
+
+log = logging.getLogger(__name__)
+BATCH = 200
+SALES_HEARS = {"confirmed", "rejected", "on_hold", "backordered", "allocated", "cancelled", "delivered"}
+CUSTOMER_HEARS = {"confirmed", "cancelled", "delivered"}
+
+
+async def deliver_pending(services: Services) -> int:
+    """Deliver every undelivered event; returns how many were handled."""
+    handled = 0
+    while True:
+        async with services.unit_of_work(Actor.system("notifier")) as ctx:
+            events = await _claim(ctx)
+            for event in events:
+                try:
+                    async with ctx.session.begin_nested():
+                        await _deliver(ctx, event)
+                except Exception:  # one bad event must not block the others; it stays marked, logged
+                    log.exception("could not deliver event %s %s", event.id, event.name)
+        handled += len(events)
+        if len(events) < BATCH:
+            return handled
+
+
+async def _claim(ctx: Context) -> list[DomainEvent]:
+    ids = list(
+        await ctx.session.scalars(
+            select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).order_by(DomainEvent.id).limit(BATCH)
+        )
+    )
+    if not ids:
+        return []
+    claimed = await ctx.session.execute(
+        update(DomainEvent)
+        .where(DomainEvent.id.in_(ids), DomainEvent.processed_at.is_(None))
+        .values(processed_at=ctx.now())
+        .returning(DomainEvent.id)
+        .execution_options(synchronize_session=False)
+    )
+    mine = sorted(row[0] for row in claimed)
+    return list(await ctx.session.scalars(select(DomainEvent).where(DomainEvent.id.in_(mine)).order_by(DomainEvent.id)))
+
+
+async def _deliver(ctx: Context, event: DomainEvent) -> None:
+    handler = HANDLERS.get(event.name)
+    if handler is not None:
+        await handler(ctx, {**event.payload, "at": event.created_at.isoformat()})
+
+
+# --- recipients -------------------------------------------------------------------------------
+
+
+async def users_with_role(ctx: Context, *roles: str) -> list[User]:
+    users = await ctx.session.scalars(select(User).where(User.active.is_(True)).options(selectinload(User.identities)))
+    return [u for u in users if set(u.roles) & set(roles)]
+
+
+async def users_by_id(ctx: Context, ids: Iterable[int | None]) -> list[User]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return []
+    return list(
+        await ctx.session.scalars(
+            select(User).where(User.id.in_(wanted), User.active.is_(True)).options(selectinload(User.identities))
+        )
+    )
+
+
+async def customer_users(ctx: Context, customer_id: int) -> list[User]:
+    return list(
+        await ctx.session.scalars(
+            select(User)
+            .where(User.customer_id == customer_id, User.active.is_(True))
+            .options(selectinload(User.identities))
+        )
+    )
+
+
+def locale_for(user: User, platform: str) -> str:
+    return user.locale or DEFAULT_BY_PLATFORM.get(platform, "en")
+
+
+def tell(
+    ctx: Context,
+    users: Iterable[User],
+    message: str,
+    *,
+    card: Card | None = None,
+    skip: int | None = None,
+    **params: Any,
+) -> None:
+    """Put a message (translated per reader and platform) or a card on each user's timelines."""
+    for user in {u.id: u for u in users}.values():
+        if user.id == skip:
+            continue
+        for identity in user.identities:
+            text = Translator(locale_for(user, identity.platform))(message, **params) if message else None
+            ctx.session.add(
+                ChatMessage(
+                    user_id=user.id,
+                    platform=identity.platform,
+                    direction=Direction.OUT,
+                    text=text,
+                    card_id=card.id if card else None,
+                    created_at=ctx.now(),
+                )
+            )
+
+
+async def _order(ctx: Context, order_no: str) -> Order | None:
+    return (
+        await ctx.session.scalars(
+            select(Order)
+            .where(Order.order_no == order_no)
+            .options(selectinload(Order.lines), selectinload(Order.customer))
+        )
+    ).one_or_none()
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+async def on_status_changed(ctx: Context, event: dict[str, Any]) -> None:
+    order = await _order(ctx, event["order_no"])
+    if order is None:
+        return
+    await ctx.session.flush()
+    await sync_cards(
+        ctx,
+        order,
+        trigger=event["trigger"],
+        actor=event.get("actor") or "system",
+        at=event.get("at") or ctx.now().isoformat(),
+        reason=event.get("reason"),
+    )
+    to = event["to_status"]
+    params = {"order_no": order.order_no, "total": money(order.total)}
+    actor_id = event.get("actor_id")
+    if to in SALES_HEARS and order.salesperson_id:
+        sales = await users_by_id(ctx, [order.salesperson_id])
+        tell(
+            ctx,
+            sales,
+            _SALES_TEXT.get(to, "{order_no} is now {status}"),
+            skip=actor_id,
+            status=to,
+            reason=event.get("reason") or "",
+            **params,
+        )
+    if to in CUSTOMER_HEARS:
+        tell(ctx, await customer_users(ctx, order.customer_id), _CUSTOMER_TEXT[to], skip=actor_id, **params)
+
+
+_SALES_TEXT = {
+    "confirmed": N_("{order_no} was confirmed."),
+    "rejected": N_("{order_no} was rejected: {reason}"),
+    "on_hold": N_("{order_no} is on hold: {reason}"),
+    "backordered": N_("{order_no} waits for stock ({reason}); a purchase request is raised."),
+    "allocated": N_("{order_no} has its stock reserved."),
+    "cancelled": N_("{order_no} was cancelled: {reason}"),
+    "delivered": N_("{order_no} was delivered."),
+}
+_CUSTOMER_TEXT = {
+    "confirmed": N_("Your order {order_no} is confirmed (total {total})."),
+    "cancelled": N_("Your order {order_no} was cancelled."),
+    "delivered": N_("Your order {order_no} was delivered. Thank you!"),
+}
+
+
+async def on_approval_requested(ctx: Context, event: dict[str, Any]) -> None:
+    order = await _order(ctx, event["order_no"])
+    if order is None or order.status != "pending_approval":
+        return
+    await ctx.session.flush()
+    card = open_card(ctx, CardKind.APPROVAL, order, reason=event.get("reason"), rule=event.get("rule"))
+    await ctx.session.flush()
+    tell(ctx, await users_with_role(ctx, "approver"), "", card=card)
+
+
+async def on_ready_to_pick(ctx: Context, event: dict[str, Any]) -> None:
+    order = await _order(ctx, event["order_no"])
+    if order is None:
+        return
+    await ctx.session.flush()
+    warehouses = set(event.get("warehouses") or [])
+    card = open_card(ctx, CardKind.PICK, order, warehouses=sorted(warehouses))
+    await ctx.session.flush()
+    staff = [u for u in await users_with_role(ctx, "warehouse") if set(u.warehouses or []) & warehouses]
+    tell(ctx, staff, "", card=card)
+
+
+async def on_shipped(ctx: Context, event: dict[str, Any]) -> None:
+    order = await _order(ctx, event["order_no"])
+    if order is None:
+        return
+    params = {"order_no": order.order_no, "carrier": event["carrier"], "tracking_no": event["tracking_no"]}
+    tell(
+        ctx,
+        await customer_users(ctx, order.customer_id),
+        "Your order {order_no} has shipped with {carrier}, tracking number {tracking_no}.",
+        **params,
+    )
+    tell(
+        ctx,
+        await users_by_id(ctx, [order.salesperson_id]),
+        "{order_no} shipped with {carrier} {tracking_no}.",
+        **params,
+    )
+
+
+async def on_stock_low(ctx: Context, event: dict[str, Any]) -> None:
+    tell(
+        ctx,
+        await users_with_role(ctx, "warehouse", "admin"),
+        "Low stock: {sku} {name} has {available} available (safety stock {safety_stock}).",
+        **event,
+    )
+
+
+async def on_return_requested(ctx: Context, event: dict[str, Any]) -> None:
+    tell(ctx, await users_with_role(ctx, "service"), "Return {rma_no} requested for {order_no}: {reason}", **event)
+
+
+HANDLERS = {
+    "order.status_changed": on_status_changed,
+    "approval.requested": on_approval_requested,
+    "order.ready_to_pick": on_ready_to_pick,
+    "order.shipped": on_shipped,
+    "stock.low": on_stock_low,
+    "return.requested": on_return_requested,
+}

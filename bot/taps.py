@@ -1,0 +1,75 @@
+"""A tap on a card button: exactly one transition, however many taps arrive.
+
+The card row is locked for the tap's transaction (SQLite's write lock does the same), so of two
+approvers tapping at once the second finds the card closed and is told who acted first; a tap
+carrying an older order version than the card is refused as stale.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.actions import ActionId
+from bot.cards import describe_outcome, sync_cards
+from bot.i18n import N_
+from bot.models import Card, CardState
+from bot.router import Chat
+from bot.views import Reply
+from core.context import Context
+from core.errors import ConcurrencyConflict
+from core.orders import confirmation, fulfilment
+from core.orders.repository import load_order
+
+PERFORM = {
+    "approve": lambda ctx, no, v: confirmation.approve(ctx, no, expected_version=v),
+    "reject": lambda ctx, no, v: confirmation.reject(ctx, no, "rejected on the approval card", expected_version=v),
+    "picked": lambda ctx, no, v: fulfilment.start_picking(ctx, no, expected_version=v),
+    "packed": lambda ctx, no, v: fulfilment.pack(ctx, no, expected_version=v),
+}
+DONE_TEXT = {
+    "approve": N_("Approved {order_no}."),
+    "reject": N_("Rejected {order_no}."),
+    "picked": N_("{order_no} is picked."),
+    "packed": N_("{order_no} is packed."),
+}
+
+
+async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
+    try:
+        action = ActionId.decode(action_text)
+    except ValueError:
+        return chat.say("That button is not valid any more.")
+    if action.card_id != card_id:
+        return chat.say("That button is not valid any more.")
+
+    async def run(ctx: Context) -> list[Reply]:
+        card = (await ctx.session.scalars(select(Card).where(Card.id == card_id).with_for_update())).one_or_none()
+        if card is None:
+            return chat.say("That card no longer exists.")
+        if card.state == CardState.CLOSED:
+            tz = ctx.settings.timezone
+            return [
+                Reply(text=chat._("Already done: {outcome}", outcome=describe_outcome(card, chat._, tz))),
+                Reply(card_id=card.id),
+            ]
+        if action.version != card.version:
+            return chat.say(
+                "This card is out of date: {order_no} changed. Send /order {order_no} to see it now.",
+                order_no=card.order_no,
+            )
+        order = await PERFORM[action.verb](ctx, card.order_no, card.version)
+        await ctx.session.flush()
+        order = await load_order(ctx, order.order_no)
+        await sync_cards(
+            ctx, order, trigger=_trigger(action.verb), actor=chat.actor.name, at=ctx.now().isoformat(), reason=None
+        )
+        return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no)), Reply(card_id=card.id)]
+
+    try:
+        return await chat.services.run(chat.actor, run)
+    except ConcurrencyConflict:
+        return chat.say("This card is out of date: the order changed. Send /order to see it now.")
+
+
+def _trigger(verb: str) -> str:
+    return {"picked": "start_picking", "packed": "pack"}.get(verb, verb)

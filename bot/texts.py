@@ -1,0 +1,34 @@
+"""Domain errors in the reader's language: a template per error code, filled from its params."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, Translator
+from bot.labels import status
+from core.errors import DomainError
+
+TEMPLATES = {
+    "invalid_transition": N_("Cannot {action} {key}: it is {state}."),
+    "not_found": N_("{kind} {key} does not exist."),
+    "forbidden": N_("You may not {permission}."),
+    "stale": N_("{key} changed meanwhile; send /order {key} to see it now."),
+    "unknown_sku": N_("Unknown SKU {sku}."),
+    "credit_limit": N_("{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."),
+}
+
+
+def error_text(_: Translator, error: DomainError) -> str:
+    params = dict(error.params)
+    template = TEMPLATES.get(error.code)
+    if error.code == "invalid_transition":
+        params["state"] = status(_, params.get("state", ""))
+        params["action"] = _(params.get("action", ""))
+    if error.code == "forbidden":
+        params["permission"] = _(params.get("permission", ""))
+    if error.code == "unknown_sku" and params.get("suggestion"):
+        return _("Unknown SKU {sku}. Did you mean {suggestion}?", **params)
+    if template is None:
+        return _(error.message)
+    try:
+        return _(template, **params)
+    except (KeyError, IndexError):
+        return _(error.message)

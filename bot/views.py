@@ -1,0 +1,39 @@
+"""The neutral card and reply model every adapter renders (DingTalk, WeCom, Slack, Telegram, console)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str  # compact action id, e.g. "ap:12:3" (verb, card, order version): Telegram allows 64 bytes
+    style: str = "default"  # primary | danger | default
+
+
+@dataclass(frozen=True)
+class CardView:
+    card_id: int
+    kind: str
+    title: str
+    fields: list[tuple[str, str]]
+    notes: list[str] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    outcome: str | None = None
+    state: str = "open"
+    version: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["fields"] = [{"label": label, "value": value} for label, value in self.fields]
+        return data
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One thing the bot says back: text, or a card (by id; rendered per reader)."""
+
+    text: str | None = None
+    card_id: int | None = None

@@ -1,0 +1,287 @@
+"""The web console, the fifth "platform": a page, its JSON API (SPEC §9) and a live event stream.
+
+The API speaks for a console identity (``user`` is its id); it adds nothing of its own to the
+product: every message and tap goes through the neutral chat layer like any other platform's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.cards import render
+from bot.conversation import Identity, Speaker, handle_tap, handle_text, record_replies, who
+from bot.i18n import Translator, normalise
+from bot.models import Card, ChatMessage
+from bot.notify import deliver_pending
+from core.services import Services
+from core.users.models import ChatIdentity, User
+from integrations.web.app import SERVICES
+
+log = logging.getLogger(__name__)
+PLATFORM = "console"
+STATIC = Path(__file__).resolve().parent / "static"
+class Waker:
+    """Wakes every open event stream at once when something was written."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def wake(self) -> None:
+        self.event.set()
+        self.event = asyncio.Event()
+
+
+CHANGED = web.AppKey("console_changed", Waker)
+CLOSING = web.AppKey("console_closing", asyncio.Event)
+POLL_SECONDS = 0.5
+PING_SECONDS = 15.0
+
+
+def _bad(message: str, status: int = 400) -> web.HTTPException:
+    """A JSON error the page can show: ``{"error": "..."}`` with 400 (bad request) or 404."""
+    kind = web.HTTPNotFound if status == 404 else web.HTTPBadRequest
+    return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise _bad("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise _bad("the body must be a JSON object")
+    return body
+
+
+def _user(value: Any) -> Identity:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad("'user' must name a console identity")
+    return Identity(PLATFORM, value.strip())
+
+
+def _wake(app: web.Application) -> None:
+    app[CHANGED].wake()
+
+
+async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: list[int] | None = None) -> list[dict]:
+    async with services.sessions() as session:
+        stmt = select(ChatMessage).where(ChatMessage.user_id == speaker.user_id, ChatMessage.platform == PLATFORM)
+        stmt = stmt.where(ChatMessage.id.in_(ids)) if ids is not None else stmt.where(ChatMessage.id > after)
+        rows = list(await session.scalars(stmt.order_by(ChatMessage.id)))
+        card_ids = {r.card_id for r in rows if r.card_id}
+        cards = {c.id: c for c in await session.scalars(select(Card).where(Card.id.in_(card_ids)))} if card_ids else {}
+    _ = Translator(speaker.locale)
+    tz = services.settings.timezone
+    return [
+        {
+            "id": r.id,
+            "direction": str(r.direction),
+            "text": r.text,
+            "card": render(cards[r.card_id], _, tz).to_dict() if r.card_id in cards else None,
+            "at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+async def identities(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.sessions() as session:
+        rows = (
+            await session.execute(
+                select(ChatIdentity.external_id, User)
+                .join(User, User.id == ChatIdentity.user_id)
+                .where(ChatIdentity.platform == PLATFORM, User.active.is_(True))
+                .order_by(User.id)
+            )
+        ).all()
+    return web.json_response(
+        {
+            "identities": [
+                {
+                    "id": external_id,
+                    "name": user.name,
+                    "roles": user.roles,
+                    "warehouses": user.warehouses,
+                    "locale": normalise(user.locale or "en"),
+                }
+                for external_id, user in rows
+            ]
+        }
+    )
+
+
+async def _speaker(request: web.Request, user: str) -> Speaker:
+    speaker = await who(request.app[SERVICES], _user(user))
+    if speaker is None:
+        raise _bad(f"no console identity {user!r}", 404)
+    return speaker
+
+
+async def inbox(request: web.Request) -> web.Response:
+    user = request.query.get("user", "")
+    speaker = await _speaker(request, user)
+    after = _int(request.query.get("after", "0"))
+    items = await entries(request.app[SERVICES], speaker, after=after)
+    last = items[-1]["id"] if items else after
+    return web.json_response({"user": user, "locale": speaker.locale, "entries": items, "last_id": last})
+
+
+async def messages(request: web.Request) -> web.Response:
+    body = await _json(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _bad("'text' must be a non-empty string")
+    services = request.app[SERVICES]
+    identity = _user(body.get("user"))
+    speaker, replies = await handle_text(services, identity, text.strip())
+    return await _answer(request, speaker, replies)
+
+
+async def actions(request: web.Request) -> web.Response:
+    body = await _json(request)
+    card_id, action = body.get("card_id"), body.get("action")
+    if not isinstance(card_id, int) or not isinstance(action, str):
+        raise _bad("'card_id' (a number) and 'action' (a string) are required")
+    speaker, replies = await handle_tap(request.app[SERVICES], _user(body.get("user")), card_id, action)
+    return await _answer(request, speaker, replies)
+
+
+async def _answer(request: web.Request, speaker: Speaker | None, replies: list) -> web.Response:
+    services = request.app[SERVICES]
+    if speaker is None:  # unknown identity: say how to get bound, keep no timeline
+        return web.json_response(
+            {
+                "replies": [
+                    {
+                        "id": None,
+                        "direction": "out",
+                        "text": r.text,
+                        "card": None,
+                        "at": datetime.now().astimezone().isoformat(),
+                    }
+                    for r in replies
+                ]
+            }
+        )
+    rows = await record_replies(services, speaker, PLATFORM, replies)
+    _wake(request.app)
+    return web.json_response({"replies": await entries(services, speaker, ids=[r.id for r in rows])})
+
+
+async def locale(request: web.Request) -> web.Response:
+    body = await _json(request)
+    speaker = await _speaker(request, body.get("user", ""))
+    if body.get("locale") not in ("en", "zh-CN"):
+        raise _bad("'locale' must be 'en' or 'zh-CN'")
+    async with request.app[SERVICES].sessions() as session, session.begin():
+        user = await session.get(User, speaker.user_id)
+        user.locale = body["locale"]
+    return web.json_response({"ok": True})
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: new timeline entries, and cards in the timeline that changed."""
+    services = request.app[SERVICES]
+    speaker = await _speaker(request, request.query.get("user", ""))
+    after = _int(request.query.get("after", "0"))
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+    await response.prepare(request)
+    seen_at = datetime.now().astimezone()
+    idle = 0.0
+    try:
+        while not request.app[CLOSING].is_set():
+            new = await entries(services, speaker, after=after)
+            for entry in new:
+                await response.write(f"event: entry\ndata: {json.dumps(entry, ensure_ascii=False)}\n\n".encode())
+                after = entry["id"]
+            changed, seen_at = await _changed_cards(
+                services, speaker, seen_at, {e["card"]["card_id"] for e in new if e["card"]}
+            )
+            for card in changed:
+                await response.write(f"event: card\ndata: {json.dumps(card, ensure_ascii=False)}\n\n".encode())
+            if idle >= PING_SECONDS:
+                await response.write(b": ping\n\n")
+                idle = 0.0
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(request.app[CHANGED].event.wait(), POLL_SECONDS)
+            idle += POLL_SECONDS
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return response
+
+
+async def _changed_cards(
+    services: Services, speaker: Speaker, since: datetime, just_sent: set[int]
+) -> tuple[list[dict], datetime]:
+    async with services.sessions() as session:
+        now = datetime.now().astimezone()
+        mine = select(ChatMessage.card_id).where(
+            ChatMessage.user_id == speaker.user_id, ChatMessage.platform == PLATFORM, ChatMessage.card_id.is_not(None)
+        )
+        cards = list(await session.scalars(select(Card).where(Card.id.in_(mine), Card.updated_at > since)))
+    _ = Translator(speaker.locale)
+    return [render(c, _, services.settings.timezone).to_dict() for c in cards if c.id not in just_sent], now
+
+
+def _int(value: str) -> int:
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise _bad("'after' must be a number") from None
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def _deliver_loop(app: web.Application) -> None:
+    """Events from outside a console request (CLI, other processes, timers) still reach timelines."""
+    services = app[SERVICES]
+    while True:
+        try:
+            if await deliver_pending(services):
+                _wake(app)
+        except Exception:
+            log.exception("delivering events failed; trying again")
+        await asyncio.sleep(1.0)
+
+
+def mount(app: web.Application) -> str:
+    app[CHANGED] = Waker()
+    app[CLOSING] = asyncio.Event()
+
+    async def closing(app: web.Application) -> None:  # let open event streams end for a quick shutdown
+        app[CLOSING].set()
+        _wake(app)
+
+    app.on_shutdown.append(closing)
+    app.router.add_get("/console", page)
+    app.router.add_static("/console/static", STATIC)
+    app.router.add_get("/console/api/identities", identities)
+    app.router.add_get("/console/api/inbox", inbox)
+    app.router.add_post("/console/api/messages", messages)
+    app.router.add_post("/console/api/actions", actions)
+    app.router.add_post("/console/api/locale", locale)
+    app.router.add_get("/console/api/stream", stream)
+
+    async def start(app: web.Application) -> Any:
+        task = asyncio.create_task(_deliver_loop(app))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(start)
+    return "console"
