@@ -47,7 +47,7 @@ class Speaker:
 
 
 async def who(services: Services, identity: Identity) -> Speaker | None:
-    async with services.sessions() as session:
+    async with services.reading() as session:
         user = (
             await session.scalars(
                 select(User)
@@ -84,7 +84,6 @@ async def handle_text(services: Services, identity: Identity, text: str) -> tupl
     speaker = await who(services, identity)
     if speaker is None:
         return None, unknown_identity(identity)
-    await record(services, speaker.user_id, identity.platform, [(Direction.IN, text, None)])
     chat = Chat(services, speaker.actor, speaker.user_id, identity.platform, speaker.locale)
     replies = await _guarded(chat, lambda: _dispatch(chat, text))
     await deliver_pending(services)
@@ -129,18 +128,26 @@ async def _guarded(chat: Chat, run: Any) -> list[Reply]:
 
 
 async def record(
-    services: Services, user_id: int, platform: str, entries: list[tuple[Direction, str | None, int | None]]
+    services: Services, speaker: Speaker, platform: str, said: str | None, replies: list[Reply]
 ) -> list[ChatMessage]:
+    """Keep one exchange on the speaker's timeline (what they said, then the replies) in one write."""
     async with services.unit_of_work(Actor.system("chat")) as ctx:
-        rows = [
-            ChatMessage(user_id=user_id, platform=platform, direction=d, text=t, card_id=c, created_at=ctx.now())
-            for d, t, c in entries
+        now = ctx.now()
+        rows = (
+            [ChatMessage(user_id=speaker.user_id, platform=platform, direction=Direction.IN, text=said, created_at=now)]
+            if said is not None
+            else []
+        )
+        rows += [
+            ChatMessage(
+                user_id=speaker.user_id,
+                platform=platform,
+                direction=Direction.OUT,
+                text=r.text,
+                card_id=r.card_id,
+                created_at=now,
+            )
+            for r in replies
         ]
         ctx.session.add_all(rows)
     return rows
-
-
-async def record_replies(
-    services: Services, speaker: Speaker, platform: str, replies: list[Reply]
-) -> list[ChatMessage]:
-    return await record(services, speaker.user_id, platform, [(Direction.OUT, r.text, r.card_id) for r in replies])

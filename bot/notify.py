@@ -33,6 +33,9 @@ CUSTOMER_HEARS = {"confirmed", "cancelled", "delivered"}
 
 async def deliver_pending(services: Services) -> int:
     """Deliver every undelivered event; returns how many were handled."""
+    async with services.reading() as session:  # the usual answer is "nothing", without the write lock
+        if await session.scalar(select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).limit(1)) is None:
+            return 0
     handled = 0
     while True:
         async with services.unit_of_work(Actor.system("notifier")) as ctx:

@@ -37,18 +37,40 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # Reads: on SQLite a second engine whose transactions begin deferred (WAL lets them run beside
+    # the one writer); on PostgreSQL the same engine.
+    readers: async_sessionmaker[AsyncSession] | None = None
     clock: Clock = utcnow
     review_policy: ReviewPolicy | None = None
     _closed: bool = field(default=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
-        engine = create_engine(
-            settings.database_url,
-            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-            synchronous=settings.sqlite_synchronous,
-        )
-        return cls(settings=settings, engine=engine, sessions=session_factory(engine), clock=clock)
+        options = {"busy_timeout_ms": settings.sqlite_busy_timeout_ms, "synchronous": settings.sqlite_synchronous}
+        engine = create_engine(settings.database_url, **options)
+        readers = None
+        if engine.dialect.name == "sqlite":
+            readers = session_factory(create_engine(settings.database_url, read_only=True, **options))
+        return cls(settings=settings, engine=engine, sessions=session_factory(engine), readers=readers, clock=clock)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: closing it ends its transaction without committing, and what it
+        loaded stays readable (detached) afterwards."""
+        async with (self.readers or self.sessions)() as session:
+            yield session
+
+    async def query(self, actor: Actor, action: Callable[[Context], Awaitable[T]]) -> T:
+        """Run a read-only service call (order lookups, stock views) without taking the write lock."""
+        async with self.reading() as session:
+            ctx = Context(
+                session=session, actor=actor, settings=self.settings, clock=self.clock, review_policy=self.review_policy
+            )
+            try:
+                return await action(ctx)
+            except PermissionDenied as denied:
+                await self._audit_refusal(actor, denied)
+                raise
 
     @asynccontextmanager
     async def unit_of_work(self, actor: Actor) -> AsyncIterator[Context]:
@@ -108,6 +130,8 @@ class Services:
         if not self._closed:
             self._closed = True
             await self.engine.dispose()
+            if self.readers is not None:
+                await self.readers.kw["bind"].dispose()
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure

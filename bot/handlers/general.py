@@ -71,7 +71,7 @@ async def report(chat: Chat, args: list[str]) -> list[Reply]:
         )
         return by_status, Decimal(str(sales)), sum(n for _, n in by_status)
 
-    by_status, sales, count = await chat.services.run(chat.actor, figures)
+    by_status, sales, count = await chat.services.query(chat.actor, figures)
     lines = [chat._("Today: {count} orders, sales {sales}", count=count, sales=money(sales))]
     lines += [f"  {status(chat._, s)}: {n}" for s, n in sorted(by_status, key=lambda r: -r[1])]
     return [Reply(text="\n".join(lines))]

@@ -60,7 +60,7 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
 
 
 async def show(chat: Chat, order_no: str) -> list[Reply]:
-    detail = await chat.services.run(chat.actor, lambda ctx: order_detail(ctx, order_no))
+    detail = await chat.services.query(chat.actor, lambda ctx: order_detail(ctx, order_no))
     return [Reply(text=order_text(chat, detail))]
 
 
@@ -111,7 +111,7 @@ async def order(chat: Chat, args: list[str]) -> list[Reply]:
             stmt = stmt.where(Order.customer_id == chat.actor.customer_id)
         return list((await ctx.session.execute(stmt)).all())
 
-    rows = await chat.services.run(chat.actor, recent)
+    rows = await chat.services.query(chat.actor, recent)
     if not rows:
         return chat.say("No orders yet. Try /neworder or /help.")
     lines = [f"{no} · {status(chat._, st)} · {money(total)}" for no, st, total in rows]

@@ -46,7 +46,7 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
             if not chat.actor.only_own_warehouses or set(payload.get("warehouses", [])) & mine
         ]
 
-    ids = await chat.services.run(chat.actor, queue)
+    ids = await chat.services.query(chat.actor, queue)
     if not ids:
         return chat.say("Nothing to pick right now.")
     return [Reply(text=chat._("{count} orders to pick:", count=len(ids)))] + [Reply(card_id=i) for i in ids]
@@ -99,7 +99,7 @@ async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
 async def stock(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise InvalidInput(chat._("Usage: {usage}", usage="/stock TEA-001"), field="sku", reason="/stock TEA-001")
-    view = await chat.services.run(chat.actor, lambda ctx: stock_view(ctx, args[0]))
+    view = await chat.services.query(chat.actor, lambda ctx: stock_view(ctx, args[0]))
     _ = chat._
     head = f"*{view['sku']}* {view['name']}" + (" " + _("(kit, from its components)") if view["kit"] else "")
     rows = [

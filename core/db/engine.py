@@ -21,17 +21,23 @@ def normalise_url(url: str) -> str:
 
 
 def create_engine(
-    url: str, *, busy_timeout_ms: int = 10_000, synchronous: str = "NORMAL", echo: bool = False
+    url: str,
+    *,
+    busy_timeout_ms: int = 10_000,
+    synchronous: str = "NORMAL",
+    echo: bool = False,
+    read_only: bool = False,
 ) -> AsyncEngine:
+    """``read_only`` (SQLite): transactions begin deferred, so readers never queue for the write lock."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)
-        _tune_sqlite(engine, busy_timeout_ms, synchronous)
+        _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str) -> None:
+def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str, begin: str) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE.
 
     A deferred transaction that reads and then writes can fail at once with SQLITE_BUSY, which
@@ -52,7 +58,7 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str) ->
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

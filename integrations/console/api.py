@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.cards import render
-from bot.conversation import Identity, Speaker, handle_tap, handle_text, record_replies, who
+from bot.conversation import Identity, Speaker, handle_tap, handle_text, record, who
 from bot.i18n import Translator, normalise
 from bot.models import Card, ChatMessage
 from bot.notify import deliver_pending
@@ -29,6 +29,8 @@ from integrations.web.app import SERVICES
 log = logging.getLogger(__name__)
 PLATFORM = "console"
 STATIC = Path(__file__).resolve().parent / "static"
+
+
 class Waker:
     """Wakes every open event stream at once when something was written."""
 
@@ -73,7 +75,7 @@ def _wake(app: web.Application) -> None:
 
 
 async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: list[int] | None = None) -> list[dict]:
-    async with services.sessions() as session:
+    async with services.reading() as session:
         stmt = select(ChatMessage).where(ChatMessage.user_id == speaker.user_id, ChatMessage.platform == PLATFORM)
         stmt = stmt.where(ChatMessage.id.in_(ids)) if ids is not None else stmt.where(ChatMessage.id > after)
         rows = list(await session.scalars(stmt.order_by(ChatMessage.id)))
@@ -95,7 +97,7 @@ async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: 
 
 async def identities(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.sessions() as session:
+    async with services.reading() as session:
         rows = (
             await session.execute(
                 select(ChatIdentity.external_id, User)
@@ -144,7 +146,7 @@ async def messages(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     identity = _user(body.get("user"))
     speaker, replies = await handle_text(services, identity, text.strip())
-    return await _answer(request, speaker, replies)
+    return await _answer(request, speaker, replies, said=text.strip())
 
 
 async def actions(request: web.Request) -> web.Response:
@@ -156,7 +158,9 @@ async def actions(request: web.Request) -> web.Response:
     return await _answer(request, speaker, replies)
 
 
-async def _answer(request: web.Request, speaker: Speaker | None, replies: list) -> web.Response:
+async def _answer(
+    request: web.Request, speaker: Speaker | None, replies: list, said: str | None = None
+) -> web.Response:
     services = request.app[SERVICES]
     if speaker is None:  # unknown identity: say how to get bound, keep no timeline
         return web.json_response(
@@ -173,9 +177,11 @@ async def _answer(request: web.Request, speaker: Speaker | None, replies: list) 
                 ]
             }
         )
-    rows = await record_replies(services, speaker, PLATFORM, replies)
+    rows = await record(services, speaker, PLATFORM, said, replies)
     _wake(request.app)
-    return web.json_response({"replies": await entries(services, speaker, ids=[r.id for r in rows])})
+    return web.json_response(
+        {"replies": await entries(services, speaker, ids=[r.id for r in rows if r.direction == "out"])}
+    )
 
 
 async def locale(request: web.Request) -> web.Response:
@@ -225,7 +231,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
 async def _changed_cards(
     services: Services, speaker: Speaker, since: datetime, just_sent: set[int]
 ) -> tuple[list[dict], datetime]:
-    async with services.sessions() as session:
+    async with services.reading() as session:
         now = datetime.now().astimezone()
         mine = select(ChatMessage.card_id).where(
             ChatMessage.user_id == speaker.user_id, ChatMessage.platform == PLATFORM, ChatMessage.card_id.is_not(None)
