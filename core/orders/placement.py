@@ -8,6 +8,7 @@ re-validated instead of typed again.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -256,26 +257,20 @@ async def _price(
     if order.replaces_order_id is not None:  # an exchange ships again at no charge
         lines = [QuoteLine(sku=q.sku, qty=q.qty, base_price=ZERO) for q in lines]
         entries, promotions = [], []
+    price = functools.partial(
+        quote,
+        lines,
+        tier=customer.tier,
+        channel=order.channel,
+        price_entries=entries,
+        promotions=promotions,
+        manual_discount_percent=order.manual_discount_percent,
+    )
     try:
-        priced = quote(
-            lines,
-            tier=customer.tier,
-            channel=order.channel,
-            price_entries=entries,
-            promotions=promotions,
-            coupon_code=order.coupon_code,
-            manual_discount_percent=order.manual_discount_percent,
-        )
-    except PricingError as error:
+        priced = price(coupon_code=order.coupon_code)
+    except PricingError as error:  # a bad coupon holds the order (price) and prices it without
         problems.append(validation.Problem(HoldReason.PRICE, "coupon", error.message, error.params))
-        priced = quote(
-            lines,
-            tier=customer.tier,
-            channel=order.channel,
-            price_entries=entries,
-            promotions=promotions,
-            manual_discount_percent=order.manual_discount_percent,
-        )
+        priced = price()
     for line, priced_line in zip(order.lines, priced.lines, strict=True):
         line.list_price, line.unit_price, line.line_total = (
             priced_line.list_price,

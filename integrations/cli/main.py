@@ -77,6 +77,16 @@ async def acting(ctx: click.Context, services: Services) -> Actor:
         return await actor_by_name(session, name, "cli")
 
 
+async def call(ctx: click.Context, action: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
+    """One service call as the acting user, in its own unit of work (reads take no write lock)."""
+    services = Services.from_settings(settings_from(ctx))
+    try:
+        actor = await acting(ctx, services)
+        return await (services.run(actor, action) if write else services.query(actor, action))
+    finally:
+        await services.close()
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -151,13 +161,8 @@ async def load(ctx: click.Context, file: Path) -> None:
     """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
     from core.masterdata.loader import load_file
 
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
-        report = await services.run(actor, lambda uow: load_file(uow, file))
-        click.echo(report.summary())
-    finally:
-        await services.close()
+    report = await call(ctx, lambda uow: load_file(uow, file))
+    click.echo(report.summary())
 
 
 @cli.group()
@@ -174,13 +179,7 @@ async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
     """Show one order: status, lines, allocations, total and history."""
     from core.orders.views import order_detail
 
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
-            detail = await order_detail(uow, order_no)
-    finally:
-        await services.close()
+    detail = await call(ctx, lambda c: order_detail(c, order_no), write=False)
     if as_json:
         emit_json(detail)
         return
@@ -238,17 +237,12 @@ async def order_place(
         address_label=address_label,
         channel=channel,
     )
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
 
-        async def place(uow: Any) -> dict[str, Any]:
-            placed = await place_order(uow, draft)
-            return await order_detail(uow, placed.order_no)
+    async def place(uow: Any) -> dict[str, Any]:
+        placed = await place_order(uow, draft)
+        return await order_detail(uow, placed.order_no)
 
-        detail = await services.run(actor, place)
-    finally:
-        await services.close()
+    detail = await call(ctx, place)
     if as_json:
         emit_json(detail)
     else:
@@ -266,13 +260,7 @@ async def stock(ctx: click.Context, sku: str, as_json: bool) -> None:
     """Show a SKU's stock per warehouse: on hand, reserved, available (kits: derived from components)."""
     from core.inventory.stock import stock_view
 
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
-            view = await stock_view(uow, sku)
-    finally:
-        await services.close()
+    view = await call(ctx, lambda c: stock_view(c, sku), write=False)
     if as_json:
         emit_json(view)
         return
@@ -293,12 +281,7 @@ async def stock_receive(ctx: click.Context, sku: str, warehouse: str, qty: int, 
     """Book goods in; backordered orders waiting for them are served first-in, first-out."""
     from core.orders.backorders import receive
 
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
-        served = await services.run(actor, lambda uow: receive(uow, sku, warehouse, qty, reason))
-    finally:
-        await services.close()
+    served = await call(ctx, lambda uow: receive(uow, sku, warehouse, qty, reason))
     click.echo(
         f"received {qty} {sku.upper()} in {warehouse.upper()}" + (f"; allocated {', '.join(served)}" if served else "")
     )
@@ -316,12 +299,7 @@ async def stock_adjust(ctx: click.Context, sku: str, warehouse: str, delta: int,
     ``oms adjust TEA-001 SH -- -3 "broken"``)."""
     from core.orders.backorders import adjust
 
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
-        await services.run(actor, lambda uow: adjust(uow, sku, warehouse, delta, reason))
-    finally:
-        await services.close()
+    await call(ctx, lambda uow: adjust(uow, sku, warehouse, delta, reason))
     click.echo(f"adjusted {sku.upper()} in {warehouse.upper()} by {delta:+d}")
 
 
@@ -339,13 +317,9 @@ async def dry_run(ctx: click.Context, order_nos: tuple[str, ...], closed: tuple[
     """
     from core.inventory.dry_run import simulate
 
-    services = Services.from_settings(settings_from(ctx))
-    try:
-        actor = await acting(ctx, services)
-        async with services.unit_of_work(actor) as uow:
-            results = await simulate(uow, closed={c.upper() for c in closed}, order_nos=[n.upper() for n in order_nos])
-    finally:
-        await services.close()
+    shut = {code.upper() for code in closed}
+    wanted = [no.upper() for no in order_nos]
+    results = await call(ctx, lambda uow: simulate(uow, closed=shut, order_nos=wanted), write=False)
     if as_json:
         emit_json([r.to_dict() for r in results])
         return
