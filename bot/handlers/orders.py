@@ -145,7 +145,7 @@ async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
     ids = await chat.services.run(chat.actor, open_cards)
     if not ids:
         return chat.say("Nothing waits for approval.")
-    return [Reply(text=chat._("{count} orders wait for approval:", count=len(ids)))] + [Reply(card_id=i) for i in ids]
+    return [Reply(text=chat._("Waiting for approval: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
 
 
 @command("approve", "批准", "审批", usage="/approve SO-100001", permission=Permission.ORDER_APPROVE)

@@ -49,7 +49,7 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
     ids = await chat.services.query(chat.actor, queue)
     if not ids:
         return chat.say("Nothing to pick right now.")
-    return [Reply(text=chat._("{count} orders to pick:", count=len(ids)))] + [Reply(card_id=i) for i in ids]
+    return [Reply(text=chat._("To pick: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
 
 
 @command("packed", "打包", usage="/packed SO-100001", permission=Permission.FULFIL)

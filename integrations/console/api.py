@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,18 +204,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
     await response.prepare(request)
-    seen_at = datetime.now().astimezone()
+    cards = CardWatch(services, speaker)
+    await cards.changed()  # what the reader has now is the baseline
     idle = 0.0
     try:
         while not request.app[CLOSING].is_set():
-            new = await entries(services, speaker, after=after)
-            for entry in new:
+            for entry in await entries(services, speaker, after=after):
                 await response.write(f"event: entry\ndata: {json.dumps(entry, ensure_ascii=False)}\n\n".encode())
                 after = entry["id"]
-            changed, seen_at = await _changed_cards(
-                services, speaker, seen_at, {e["card"]["card_id"] for e in new if e["card"]}
-            )
-            for card in changed:
+            for card in await cards.changed():
                 await response.write(f"event: card\ndata: {json.dumps(card, ensure_ascii=False)}\n\n".encode())
             if idle >= PING_SECONDS:
                 await response.write(b": ping\n\n")
@@ -228,17 +225,38 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _changed_cards(
-    services: Services, speaker: Speaker, since: datetime, just_sent: set[int]
-) -> tuple[list[dict], datetime]:
-    async with services.reading() as session:
-        now = datetime.now().astimezone()
-        mine = select(ChatMessage.card_id).where(
-            ChatMessage.user_id == speaker.user_id, ChatMessage.platform == PLATFORM, ChatMessage.card_id.is_not(None)
-        )
-        cards = list(await session.scalars(select(Card).where(Card.id.in_(mine), Card.updated_at > since)))
-    _ = Translator(speaker.locale)
-    return [render(c, _, services.settings.timezone).to_dict() for c in cards if c.id not in just_sent], now
+class CardWatch:
+    """Which cards on one reader's timeline changed since last asked.
+
+    It looks back a margin behind its last look, because a card's ``updated_at`` is stamped before
+    its transaction commits; what it already sent is remembered, so nothing is sent twice.
+    """
+
+    MARGIN = timedelta(seconds=30)
+
+    def __init__(self, services: Services, speaker: Speaker) -> None:
+        self.services, self.speaker = services, speaker
+        self.sent: dict[int, tuple[str, int, str]] = {}
+        self.since = datetime.now(UTC) - self.MARGIN
+
+    async def changed(self) -> list[dict[str, Any]]:
+        async with self.services.reading() as session:
+            looked_at = datetime.now(UTC)
+            mine = select(ChatMessage.card_id).where(
+                ChatMessage.user_id == self.speaker.user_id,
+                ChatMessage.platform == PLATFORM,
+                ChatMessage.card_id.is_not(None),
+            )
+            cards = list(await session.scalars(select(Card).where(Card.id.in_(mine), Card.updated_at > self.since)))
+        self.since = looked_at - self.MARGIN
+        _ = Translator(self.speaker.locale)
+        fresh = []
+        for card in cards:
+            fingerprint = (str(card.state), card.version, card.updated_at.isoformat())
+            if self.sent.get(card.id) != fingerprint:
+                self.sent[card.id] = fingerprint
+                fresh.append(render(card, _, self.services.settings.timezone).to_dict())
+        return fresh
 
 
 def _int(value: str) -> int:
