@@ -154,3 +154,12 @@ async def test_garbage_is_answered_not_crashed(chat):
     assert "Unknown SKU" in (await chat.say("lilei", "/stock NOPE-1"))[0]
     response = await chat.client.post("/console/api/messages", data=b"not json")
     assert response.status == 400 and "JSON" in (await response.json())["error"]
+
+
+async def test_low_stock_alerts_reach_warehouse_and_admin_once(chat):
+    # The demo's TEA-003 (safety stock 5) is loaded with 4 units: one crossing, one alert.
+    await chat.say("lilei", "/help")  # any request delivers what is pending
+    for user in ("chencang", "zhangcang", "admin"):
+        alerts = [t for t in await chat.texts(user) if t.startswith("Low stock: TEA-003")]
+        assert len(alerts) == 1, (user, alerts)
+    assert not [t for t in await chat.texts("lilei") if t.startswith("Low stock")]
