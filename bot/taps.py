@@ -1,5 +1,7 @@
 """A tap on a card button: exactly one transition, however many taps arrive.
 
+The reply is text only: the card itself changes in place on every recipient's timeline.
+
 The card row is locked for the tap's transaction (SQLite's write lock does the same), so of two
 approvers tapping at once the second finds the card closed and is told who acted first; a tap
 carrying an older order version than the card is refused as stale.
@@ -48,10 +50,7 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
             return chat.say("That card no longer exists.")
         if card.state == CardState.CLOSED:
             tz = ctx.settings.timezone
-            return [
-                Reply(text=chat._("Already done: {outcome}", outcome=describe_outcome(card, chat._, tz))),
-                Reply(card_id=card.id),
-            ]
+            return [Reply(text=chat._("Already done: {outcome}", outcome=describe_outcome(card, chat._, tz)))]
         if action.version != card.version:
             return chat.say(
                 "This card is out of date: {order_no} changed. Send /order {order_no} to see it now.",
@@ -63,7 +62,7 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         await sync_cards(
             ctx, order, trigger=_trigger(action.verb), actor=chat.actor.name, at=ctx.now().isoformat(), reason=None
         )
-        return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no)), Reply(card_id=card.id)]
+        return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no))]  # the card updates in place
 
     try:
         return await chat.services.run(chat.actor, run)

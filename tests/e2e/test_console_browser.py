@@ -1,0 +1,207 @@
+"""The web console in a real browser: a salesperson's large order reaches an approver live, the
+approver taps Approve, and both screens update without a reload.
+
+Needs the ``playwright`` package and a system Chromium at /usr/bin/chromium (never downloaded by
+``playwright install``). Skipped when either is missing, except with ``OMS_REQUIRE_BROWSER=1`` (CI),
+where a missing browser fails the run: a browser lane that silently skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REQUIRE_BROWSER = os.environ.get("OMS_REQUIRE_BROWSER") == "1"
+OMS = shutil.which("oms", path=str(Path(sys.executable).parent)) or "oms"
+START_TIMEOUT_S = 30
+LIVE_TIMEOUT_MS = 15_000
+
+# What a message about the approved order may say, in either language.
+APPROVED = r"approved|confirmed|已批准|已审批|审批通过|已通过|已确认"
+APPROVE_BUTTON = re.compile(r"^\s*(approve|批准|同意|通过)\s*$", re.IGNORECASE)
+
+
+def unavailable(reason: str) -> None:
+    if REQUIRE_BROWSER:
+        pytest.fail(f"browser test required (OMS_REQUIRE_BROWSER=1) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed (pip install playwright)")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@pytest.fixture
+def console(tmp_path) -> Iterator[str]:
+    """``oms demo`` on a free port, serving a fresh demo database; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [OMS, "demo", "--db", str(tmp_path / "demo.db"), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not healthy(url):
+            if process.poll() is not None:
+                pytest.fail(f"oms demo exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"oms demo did not answer /healthz in {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def open_as(browser, contexts: list, base_url: str, user: str, errors: list[str]):
+    """A page in its own browser context (its own storage), signed in as one console identity."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"{user}: {error}"))
+    page.goto(f"{base_url}/console?user={user}")
+    expect(page.get_by_test_id(f"identity-{user}")).to_have_attribute("aria-current", "true")
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT_MS)
+    page.evaluate("window.__notReloaded = true")
+    return page
+
+
+def entry_ids(page) -> list[str]:
+    return (
+        page.get_by_test_id("timeline")
+        .locator("[data-entry-id]")
+        .evaluate_all("nodes => nodes.map(n => n.dataset.entryId)")
+    )
+
+
+def wait_for_new_entry(page, seen: list[str], pattern: str, direction: str = "out") -> str:
+    """The text of the first timeline entry not in ``seen`` whose text matches ``pattern``."""
+    handle = page.wait_for_function(
+        """([seen, source, direction]) => {
+            const pattern = new RegExp(source, "i");
+            const selector = `[data-testid=timeline] [data-direction=${direction}][data-entry-id]`;
+            const nodes = document.querySelectorAll(selector);
+            for (const node of nodes) {
+                if (!seen.includes(node.dataset.entryId) && pattern.test(node.textContent)) return node.textContent;
+            }
+            return null;
+        }""",
+        arg=[seen, pattern, direction],
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    return handle.json_value()
+
+
+def send(page, text: str) -> None:
+    box = page.get_by_test_id("message-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_a_large_order_is_approved_live_across_two_screens(browser, console, tmp_path):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    contexts = []
+    try:
+        approver = open_as(browser, contexts, console, "wangfang", errors)
+        sales = open_as(browser, contexts, console, "lilei", errors)
+
+        # Given: 李雷 places an order above the approval threshold of 5,000 (20 × 268.00, less a promotion)
+        seen = entry_ids(sales)
+        send(sales, "/neworder C002 TEA-003*20")
+        reply = wait_for_new_entry(sales, seen, r"SO-\d+")
+        order_no = re.search(r"SO-\d+", reply).group(0)
+
+        # When: the approval card reaches 王芳 live, and she taps Approve
+        card = (
+            approver.locator("[data-testid^=card-]")
+            .filter(has_text=order_no)
+            .filter(has=approver.get_by_role("button", name=APPROVE_BUTTON))
+            .first
+        )
+        expect(card).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        assert approver.evaluate("window.__notReloaded === true"), "the approver's page reloaded"
+        card_id = card.get_attribute("data-card-id")
+        seen = entry_ids(sales)
+        card.get_by_role("button", name=APPROVE_BUTTON).click()
+
+        # Then: every copy of the card shows who approved it, and its buttons are gone
+        outcome = approver.get_by_test_id(f"outcome-{card_id}").first
+        expect(outcome).to_contain_text("王芳", timeout=LIVE_TIMEOUT_MS)
+        copies = approver.get_by_test_id(f"card-{card_id}")
+        expect(copies.get_by_role("button", name=APPROVE_BUTTON)).to_have_count(0)
+        expect(copies.locator("[data-testid^=action-]")).to_have_count(0)
+
+        # And: 李雷 hears about it without reloading
+        news = wait_for_new_entry(sales, seen, rf"{order_no}[\s\S]*({APPROVED})|({APPROVED})[\s\S]*{order_no}")
+        assert order_no in news
+        assert sales.evaluate("window.__notReloaded === true"), "the salesperson's page reloaded"
+
+        for name, page in (("approver", approver), ("sales", sales)):
+            shot = tmp_path / f"console-{name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 0
+        assert errors == []
+    finally:
+        for context in contexts:
+            context.close()
