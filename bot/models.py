@@ -63,3 +63,16 @@ class ChatMessage(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_chat_message_user_platform", "user_id", "platform", "id"),)
+
+
+class WorkflowRule(Base):
+    """One rule of the workflows file, in file order (the first matching review rule decides)."""
+
+    __tablename__ = "workflow_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int]
+    trigger: Mapped[str] = mapped_column(String(32), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]

@@ -18,6 +18,9 @@ from bot.cards import open_card, sync_cards
 from bot.i18n import DEFAULT_BY_PLATFORM, N_, Translator
 from bot.labels import money
 from bot.models import Card, CardKind, ChatMessage, Direction
+from bot.workflows.review import facts, holds
+from bot.workflows.schema import Trigger
+from bot.workflows.store import rules_for
 from core.audit.models import DomainEvent
 from core.auth import Actor
 from core.context import Context
@@ -71,9 +74,50 @@ async def _claim(ctx: Context) -> list[DomainEvent]:
 
 
 async def _deliver(ctx: Context, event: DomainEvent) -> None:
+    payload = {**event.payload, "at": event.created_at.isoformat()}
     handler = HANDLERS.get(event.name)
     if handler is not None:
-        await handler(ctx, {**event.payload, "at": event.created_at.isoformat()})
+        await handler(ctx, payload)
+    await run_notify_rules(ctx, event.name, payload)
+
+
+def _trigger(event_name: str, payload: dict[str, Any]) -> Trigger | None:
+    if event_name == "order.status_changed":
+        return Trigger.ORDER_CONFIRMED if payload.get("to_status") == "confirmed" else None
+    return {
+        "order.received": Trigger.ORDER_RECEIVED,
+        "stock.low": Trigger.STOCK_LOW,
+        "shipment.exception": Trigger.SHIPMENT_EXCEPTION,
+    }.get(event_name)
+
+
+async def run_notify_rules(ctx: Context, event_name: str, payload: dict[str, Any]) -> None:
+    """``notify:`` steps of workflow rules whose trigger this event is and whose condition holds."""
+    trigger = _trigger(event_name, payload)
+    if trigger is None:
+        return
+    rules = [rule for rule in await rules_for(ctx, trigger) if rule.notify]
+    if not rules:
+        return
+    order = await _order(ctx, payload["order_no"]) if payload.get("order_no") else None
+    activation = {**(facts(order) if order else {}), "event": {k: v for k, v in payload.items() if v is not None}}
+    subject = payload.get("order_no") or payload.get("sku") or ""
+    for rule in rules:
+        if not holds(rule, activation):
+            continue
+        for target in rule.notify:
+            who = target.model_dump(mode="json", exclude_none=True, exclude={"message"})
+            if target.message:
+                tell(ctx, await approvers(ctx, who), f"{rule.name}: {target.message} ({subject})")
+            else:
+                tell(
+                    ctx,
+                    await approvers(ctx, who),
+                    N_("Rule {rule}: {event} {subject}"),
+                    rule=rule.name,
+                    event=trigger.value,
+                    subject=subject,
+                )
 
 
 # --- recipients -------------------------------------------------------------------------------
@@ -203,7 +247,20 @@ async def on_approval_requested(ctx: Context, event: dict[str, Any]) -> None:
     await ctx.session.flush()
     card = open_card(ctx, CardKind.APPROVAL, order, reason=event.get("reason"), rule=event.get("rule"))
     await ctx.session.flush()
-    tell(ctx, await users_with_role(ctx, "approver"), "", card=card)
+    tell(ctx, await approvers(ctx, event.get("approvers") or {"role": "approver"}), "", card=card)
+
+
+async def approvers(ctx: Context, target: dict[str, str]) -> list[User]:
+    """The role's members, or the one named user (a workflow rule's ``approve:``)."""
+    if "user" in target:
+        return list(
+            await ctx.session.scalars(
+                select(User)
+                .where(User.name == target["user"], User.active.is_(True))
+                .options(selectinload(User.identities))
+            )
+        )
+    return await users_with_role(ctx, target["role"])
 
 
 async def on_ready_to_pick(ctx: Context, event: dict[str, Any]) -> None:

@@ -48,6 +48,7 @@ async def confirm_or_review(ctx: Context, order: Order) -> None:
             rule=decision.rule,
             reason=decision.reason,
             total=str(order.total),
+            approvers=decision.approvers or {"role": "approver"},
         )
         return
     reason = f"auto-approved by rule {decision.rule}" if decision.decision == Decision.AUTO_APPROVE else None

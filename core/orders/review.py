@@ -25,6 +25,7 @@ class ReviewDecision:
     decision: Decision
     rule: str | None = None
     reason: str | None = None
+    approvers: dict[str, str] | None = None  # {"role": "approver"} or {"user": "王芳"}; None: the approver role
 
 
 class ReviewPolicy(Protocol):

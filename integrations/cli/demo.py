@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.masterdata.loader import load_file
-
+from bot.wiring import load_master_file
 from core.auth import Actor
 from core.db.migrate import upgrade
 from core.orders.placement import DraftLine, OrderDraft, place_order
@@ -28,7 +27,7 @@ async def build_demo(services: Services) -> list[str]:
     """Schema, demo master data, and the demo orders; returns their numbers."""
     await upgrade(services.engine)
     async with services.unit_of_work(Actor.system("demo")) as ctx:
-        await load_file(ctx, DEMO_DATA)
+        await load_master_file(ctx, DEMO_DATA)
     numbers = []
     for who, customer, items, terms in DEMO_ORDERS:
         async with services.unit_of_work(Actor.system("demo")) as ctx:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.items import parse_line_items
+from bot.wiring import services_for
 from core.auth import Actor
 from core.config import Settings
 from core.errors import DomainError
@@ -79,7 +80,7 @@ async def acting(ctx: click.Context, services: Services) -> Actor:
 
 async def call(ctx: click.Context, action: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """One service call as the acting user, in its own unit of work (reads take no write lock)."""
-    services = Services.from_settings(settings_from(ctx))
+    services = services_for(settings_from(ctx))
     try:
         actor = await acting(ctx, services)
         return await (services.run(actor, action) if write else services.query(actor, action))
@@ -133,7 +134,7 @@ async def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Create the schema or bring it up to date (safe to run again)."""
     from core.db.migrate import current_revision, upgrade
 
-    services = Services.from_settings(settings_from(ctx))
+    services = services_for(settings_from(ctx))
     try:
         await upgrade(services.engine, revision)
         click.echo(f"database at revision {await current_revision(services.engine)}")
@@ -148,9 +149,11 @@ def db_revision(ctx: click.Context, message: str) -> None:
     """Autogenerate a migration from the models against an up-to-date database (for developers)."""
     from alembic import command
 
-    from core.db.migrate import alembic_config
+    from core.db.migrate import MIGRATIONS_DIR, alembic_config
 
-    command.revision(alembic_config(settings_from(ctx).database_url), message=message, autogenerate=True)
+    numbers = [int(p.name[:4]) for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    rev_id = f"{max(numbers, default=0) + 1:04d}"
+    command.revision(alembic_config(settings_from(ctx).database_url), message=message, autogenerate=True, rev_id=rev_id)
 
 
 @cli.command("load")
@@ -159,9 +162,9 @@ def db_revision(ctx: click.Context, message: str) -> None:
 @run_async
 async def load(ctx: click.Context, file: Path) -> None:
     """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
-    from core.masterdata.loader import load_file
+    from bot.wiring import load_master_file
 
-    report = await call(ctx, lambda uow: load_file(uow, file))
+    report = await call(ctx, lambda uow: load_master_file(uow, file))
     click.echo(report.summary())
 
 
@@ -344,7 +347,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = settings_from(ctx)
     host, port = host or settings.host, port or settings.port
-    app, enabled = build_app(Services.from_settings(settings), [console])
+    app, enabled = build_app(services_for(settings), [console])
     click.echo(f"oms listening on http://{host}:{port}  (console: http://{host}:{port}/console)")
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
@@ -376,7 +379,7 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
     settings = settings_from(ctx)
 
     async def build() -> list[str]:
-        services = Services.from_settings(settings)
+        services = services_for(settings)
         try:
             return await build_demo(services)
         finally:

@@ -1,0 +1,83 @@
+"""The workflow rules as the review policy: the first ``order.received`` rule whose condition
+holds decides (auto-approve, or ask a role or a named user); no rule, no review.
+
+Until any review rule is loaded, the settings' approval threshold decides, so a fresh install
+still sends large orders to an approver.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+import celpy
+
+from bot.workflows.schema import Rule, Trigger, compile_condition
+from bot.workflows.store import rules_for
+from core.context import Context
+from core.orders.models import Order
+from core.orders.review import Decision, ReviewDecision, ThresholdReview
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=256)
+def _program(expression: str) -> celpy.Runner:
+    return compile_condition(expression)
+
+
+def facts(order: Order) -> dict[str, Any]:
+    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers)."""
+    customer = order.customer
+    return {
+        "order": {
+            "order_no": order.order_no,
+            "total": float(order.total),
+            "subtotal": float(order.subtotal),
+            "discount": float(-order.discount_total),
+            "payment_terms": str(order.payment_terms),
+            "payment_method": "offline" if str(order.payment_terms) in ("credit", "cod") else "online",
+            "channel": order.channel,
+            "line_count": len(order.lines),
+            "skus": [line.sku for line in order.lines],
+            "quantity": sum(line.qty for line in order.lines),
+        },
+        "customer": {
+            "code": customer.code,
+            "tier": customer.tier,
+            "credit_limit": float(customer.credit_limit),
+            "outstanding_balance": float(customer.outstanding_balance),
+        },
+    }
+
+
+def holds(rule: Rule, activation: dict[str, Any]) -> bool:
+    """Whether the rule's condition is true; a condition that fails to evaluate (a field the order
+    lacks, a type mismatch) counts as not holding and is logged, so one bad rule blocks nobody."""
+    if rule.when is None:
+        return True
+    try:
+        result = _program(rule.when).evaluate({k: celpy.json_to_cel(v) for k, v in activation.items()})
+    except celpy.CELEvalError as error:
+        result = error
+    if isinstance(result, celpy.celtypes.BoolType):
+        return bool(result)
+    log.warning("workflow rule %s: condition %r gave %r, treated as false", rule.name, rule.when, result)
+    return False
+
+
+class WorkflowReview:
+    async def decide(self, ctx: Context, order: Order) -> ReviewDecision:
+        rules = [r for r in await rules_for(ctx, Trigger.ORDER_RECEIVED) if r.auto_approve or r.approve]
+        if not rules:
+            return await ThresholdReview().decide(ctx, order)
+        activation = facts(order)
+        for rule in rules:
+            if not holds(rule, activation):
+                continue
+            if rule.auto_approve:
+                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, f"rule {rule.name}: {rule.when or 'always'}")
+            target = rule.approve.model_dump(mode="json", exclude_none=True) if rule.approve else None
+            return ReviewDecision(Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", target)
+        return ReviewDecision(Decision.CONFIRM)

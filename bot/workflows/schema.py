@@ -1,0 +1,157 @@
+"""Workflow rules as admins write them (the ``workflows:`` section of the master-data file).
+
+Conditions are CEL (Common Expression Language): a safe, side-effect-free language with a
+maintained Python implementation, so a rule can never run code. Every expression is compiled
+when the file is loaded; an error names the rule and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import celpy
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.auth import Role
+from core.errors import DomainError
+
+
+class WorkflowError(DomainError):
+    code = "workflow"
+    template = "{where}: {reason}"
+
+
+class Trigger(StrEnum):
+    ORDER_RECEIVED = "order.received"
+    ORDER_CONFIRMED = "order.confirmed"
+    PAYMENT_OVERDUE = "payment.overdue"
+    SHIPMENT_EXCEPTION = "shipment.exception"
+    STOCK_LOW = "stock.low"
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``4h``, ``30m``, ``2d``, ``90s``."""
+    match = _DURATION.match(str(text))
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"{text!r} is not a duration like 30m, 4h or 2d")
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+class Target(BaseModel):
+    """Who: everyone with a role, or one named user."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    role: Role | None = None
+    user: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        if (self.role is None) == (self.user is None):
+            raise ValueError("name exactly one of role or user")
+        return self
+
+
+class Notify(Target):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    role: Role | None = None
+    user: str | None = None
+    message: str | None = None
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    on: Trigger
+    when: str | None = None
+    auto_approve: bool = False
+    approve: Target | None = None
+    notify: list[Notify] = []
+    remind_after: str | None = None
+    escalate_after: str | None = None
+    escalate_to: Target | None = None
+
+    @field_validator("when")
+    @classmethod
+    def _compiles(cls, expression: str | None) -> str | None:
+        if expression is not None:
+            compile_condition(expression)
+        return expression
+
+    @field_validator("remind_after", "escalate_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Rule:
+        if self.auto_approve and self.approve:
+            raise ValueError("a rule either approves automatically or asks for approval, not both")
+        if (self.auto_approve or self.approve) and self.on != Trigger.ORDER_RECEIVED:
+            raise ValueError("approval steps belong to order.received rules")
+        if self.escalate_to and not self.escalate_after:
+            raise ValueError("escalate_to needs escalate_after")
+        if (self.remind_after or self.escalate_after) and not self.approve:
+            raise ValueError("reminders and escalation follow an approval step")
+        if (
+            self.remind_after
+            and self.escalate_after
+            and parse_duration(self.remind_after) >= parse_duration(self.escalate_after)
+        ):
+            raise ValueError("remind_after must come before escalate_after")
+        if not (self.auto_approve or self.approve or self.notify):
+            raise ValueError("a rule needs at least one step: auto_approve, approve or notify")
+        return self
+
+
+_ENV = celpy.Environment()
+
+
+def compile_condition(expression: str) -> celpy.Runner:
+    try:
+        return _ENV.program(_ENV.compile(expression))
+    except celpy.CELParseError as error:
+        first = str(error).splitlines()[0] if str(error) else "cannot parse"
+        raise ValueError(f"not a valid condition: {first}") from None
+
+
+def parse_rules(rows: list[dict[str, Any]]) -> list[Rule]:
+    """Validate the rows; the first bad one raises ``WorkflowError`` naming rule and field."""
+    rules, seen = [], set()
+    for index, row in enumerate(rows):
+        if isinstance(row, dict):  # a YAML 1.1 reader turns the key ``on`` into true
+            row = {("on" if key is True else key): value for key, value in row.items()}
+        name = row.get("name") if isinstance(row, dict) else None
+        where = f"workflows row {index + 1}" + (f" ({name})" if name else "")
+        try:
+            rule = Rule.model_validate(row)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                message = (
+                    "unknown field (known: name, on, when, auto_approve, approve, notify, remind_after, "
+                    "escalate_after, escalate_to)"
+                )
+            reason = f"{field}: {message}" if field else message
+            raise WorkflowError(f"{where}: {reason}", where=where, reason=reason) from None
+        if rule.name in seen:
+            raise WorkflowError(f"{where}: a rule with this name comes earlier", where=where, reason="duplicate")
+        seen.add(rule.name)
+        rules.append(rule)
+    return rules
