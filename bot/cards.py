@@ -20,6 +20,7 @@ from core.orders.models import Order
 from core.orders.status import OrderStatus
 
 PICK_STAGES = (OrderStatus.READY_TO_PICK, OrderStatus.PICKING)
+ENDS_APPROVAL = {"approve", "reject", "cancel", "edit"}
 
 
 def _order_payload(order: Order) -> dict[str, Any]:
@@ -50,27 +51,32 @@ def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
 
 
 async def sync_cards(ctx: Context, order: Order, *, trigger: str, actor: str, at: str, reason: str | None) -> None:
-    """Bring the order's open cards up to date with its status (and version)."""
+    """Bring the order's open cards up to date with its status.
+
+    A pick card follows the order through picking and takes the order's new version with each
+    step. An approval card belongs to one request for approval: anything that ends it (approve,
+    reject, cancel, an edit that voids it) closes the card, and its version is never moved on,
+    so a tap can only ever approve what the card showed.
+    """
     cards = list(
         await ctx.session.scalars(
             select(Card).where(Card.order_id == order.id, Card.state == CardState.OPEN).with_for_update()
         )
     )
+    current = OrderStatus(order.status)
     for card in cards:
-        current = OrderStatus(order.status)
         if card.kind == CardKind.PICK and current in PICK_STAGES:
             if card.payload.get("stage") != current.value:
-                card.payload = {
-                    **card.payload,
-                    "stage": current.value,
-                    "last": {"action": trigger, "actor": actor, "at": at},
-                }
-        elif card.kind == CardKind.APPROVAL and current == OrderStatus.PENDING_APPROVAL:
-            pass
+                last = {"action": trigger, "actor": actor, "at": at}
+                card.payload = {**card.payload, "stage": current.value, "last": last}
+            card.version = order.version
+        elif (
+            card.kind == CardKind.APPROVAL and current == OrderStatus.PENDING_APPROVAL and trigger not in ENDS_APPROVAL
+        ):
+            continue
         else:
             card.state = CardState.CLOSED
             card.outcome = {"action": trigger, "actor": actor, "at": at, "status": current.value, "reason": reason}
-        card.version = order.version
         card.updated_at = ctx.now()
 
 
@@ -127,6 +133,12 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
 def describe_outcome(card: Card, _: Translator, timezone: str) -> str:
     o = card.outcome or {}
     time = clock(o["at"], timezone) if o.get("at") else ""
+    if o.get("action") == "edit":
+        return _(
+            "Void: {actor} edited the order at {time}; a new request follows if it still needs review",
+            actor=o.get("actor"),
+            time=time,
+        )
     if o.get("action") in DONE:
         text = _("{action} by {actor} at {time}", action=_(DONE[o["action"]]), actor=o.get("actor"), time=time)
     else:

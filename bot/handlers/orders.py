@@ -17,7 +17,7 @@ from core.auth import Permission
 from core.errors import InvalidInput
 from core.orders import cancellation, confirmation, fulfilment, payments, returns
 from core.orders.models import Order
-from core.orders.placement import DraftLine, OrderDraft, place_order
+from core.orders.placement import DraftLine, OrderDraft, OrderEdit, edit_order, place_order
 from core.orders.repository import load_order
 from core.orders.status import OrderStatus, PaymentTerms
 from core.orders.views import order_detail
@@ -170,6 +170,25 @@ async def pay(chat: Chat, args: list[str]) -> list[Reply]:
         chat.actor, lambda ctx: payments.confirm_payment(ctx, no, reference=" ".join(args[1:]) or None)
     )
     return chat.say("Payment for {order_no} confirmed.", order_no=no) + await show(chat, no)
+
+
+@command("edit", "改单", usage="/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]", permission=Permission.ORDER_EDIT)
+async def edit(chat: Chat, args: list[str]) -> list[Reply]:
+    usage = "/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]"
+    no = _order_no(chat, args, usage)
+    options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
+    words = [a for a in args[1:] if "=" not in a]
+    try:
+        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words)) if words else None
+        terms = PaymentTerms(options["pay"].lower()) if "pay" in options else None
+    except ValueError as error:
+        raise InvalidInput(str(error), field="items", reason=str(error)) from None
+    if lines is None and terms is None:
+        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+    await chat.services.run(chat.actor, lambda ctx: edit_order(ctx, no, OrderEdit(lines=lines, payment_terms=terms)))
+    return chat.say(
+        "{order_no} was changed and checked again; any pending approval is void.", order_no=no
+    ) + await show(chat, no)
 
 
 @command("complete", "完成", usage="/complete SO-100001", permission=Permission.ORDER_EDIT)

@@ -1,6 +1,7 @@
 """The order lifecycle, declared once.
 
     received ─hold─▶ on_hold ─revalidate─▶ received
+    on_hold | pending_approval ─edit─▶ received   (lines, address or terms changed; rules run again)
     received ─request_approval─▶ pending_approval ─approve─▶ confirmed | ─reject─▶ rejected
     received ─confirm─▶ confirmed
     confirmed ─allocate─▶ allocated      confirmed ─backorder─▶ backordered ─allocate─▶ allocated
@@ -49,6 +50,8 @@ def _may_pick(event: EventData) -> bool:
 ORDER_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "hold", "source": S.RECEIVED, "dest": S.ON_HOLD},
     {"trigger": "revalidate", "source": S.ON_HOLD, "dest": S.RECEIVED},
+    # An edit (lines, address, terms) voids pending approvals: the order is checked from the top.
+    {"trigger": "edit", "source": [S.ON_HOLD, S.PENDING_APPROVAL], "dest": S.RECEIVED},
     {"trigger": "request_approval", "source": S.RECEIVED, "dest": S.PENDING_APPROVAL},
     {"trigger": "confirm", "source": S.RECEIVED, "dest": S.CONFIRMED},
     {"trigger": "approve", "source": S.PENDING_APPROVAL, "dest": S.CONFIRMED},

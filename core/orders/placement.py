@@ -140,6 +140,46 @@ async def revalidate(ctx: Context, order_no: str, *, expected_version: int | Non
     return order
 
 
+@dataclass(frozen=True)
+class OrderEdit:
+    """What may change before an order is confirmed; None leaves a part as it is."""
+
+    lines: tuple[DraftLine, ...] | None = None
+    ship_to: dict[str, object] | None = None
+    payment_terms: PaymentTerms | None = None
+
+
+async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected_version: int | None = None) -> Order:
+    """Change a held or pending order and run validation and the rules again.
+
+    Pending approvals are void: the approval card closes (its version no longer matches) and the
+    rules decide afresh, so nobody approves one order and ships another.
+    """
+    order = await acting_on(ctx, order_no, Permission.ORDER_EDIT, expected_version)
+    before = {
+        "lines": [(line.sku, line.qty) for line in order.lines],
+        "ship_to": order.ship_to,
+        "payment_terms": str(order.payment_terms),
+    }
+    if change.lines is not None:
+        _check_structure(OrderDraft(order.customer.code, change.lines))
+        products = await _products(ctx, [line.sku for line in change.lines])
+        order.lines.clear()
+        await ctx.session.flush()
+        order.lines.extend(
+            _line(line.sku.strip().upper(), line.qty, products.get(line.sku.strip().upper())) for line in change.lines
+        )
+    if change.ship_to is not None:
+        order.ship_to = dict(change.ship_to)
+    if change.payment_terms is not None:
+        order.payment_terms = change.payment_terms
+    order.review_reason = None
+    await change_status(ctx, order, "edit", reason="order edited; pending approvals void", before=before)
+    await ctx.session.flush()
+    await validate_and_route(ctx, order)
+    return order
+
+
 async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> Order:
     """Replace a mistyped SKU on a held order, then re-validate (the one-tap fix for a typo)."""
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT)

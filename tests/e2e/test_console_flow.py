@@ -163,3 +163,16 @@ async def test_low_stock_alerts_reach_warehouse_and_admin_once(chat):
         alerts = [t for t in await chat.texts(user) if t.startswith("Low stock: TEA-003")]
         assert len(alerts) == 1, (user, alerts)
     assert not [t for t in await chat.texts("lilei") if t.startswith("Low stock")]
+
+
+async def test_editing_a_pending_order_voids_the_approval_card(chat):
+    no = order_no(await chat.say("lilei", "/neworder C002 TEA-001*45"))
+    [before] = await chat.cards("wangfang", no)
+    replies = await chat.say("lilei", f"/edit {no} TEA-001*2")
+    assert replies[0] == f"{no} was changed and checked again; any pending approval is void."
+    [card] = await chat.cards("wangfang", no)
+    assert card["state"] == "closed" and card["outcome"].startswith("Void: 李雷 edited the order")
+    assert card["buttons"] == []
+    [late] = await chat.tap("wangfang", before, "Approve")  # a tap on a copy shown before the edit
+    assert late.startswith("Already done: Void")
+    assert "awaiting payment" in (await chat.say("lilei", f"/order {no}"))[0]

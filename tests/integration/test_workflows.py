@@ -172,3 +172,36 @@ async def test_notify_steps_follow_their_trigger_and_condition(services):
     async with services.sessions() as session:
         said = [m.text for m in await session.scalars(select(ChatMessage))]
     assert said.count("Rule low-stock-to-finance: stock.low TEA-001") == 1
+
+
+async def test_editing_a_pending_order_voids_its_approval_and_runs_the_rules_again(services):
+    from core.errors import ConcurrencyConflict
+    from core.orders import confirmation
+    from core.orders.placement import DraftLine, OrderEdit, edit_order
+    from tests.integration.helpers import as_user
+
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    await rules(services, SPEC_RULES)
+    no = await place(services, customer="C002", items={"TEA-001": 40})
+    seen = (await detail(services, no))["version"]  # what the approver's card was bound to
+    # Sales cuts the order below the review limit: the rules now confirm it without review
+    await as_user(services, "李雷", lambda ctx: edit_order(ctx, no, OrderEdit(lines=(DraftLine("TEA-001", 4),))))
+    order = await detail(services, no)
+    assert order["status"] == "awaiting_payment"
+    assert [line["qty"] for line in order["lines"]] == [4]
+    assert [h["action"] for h in order["history"]][2:4] == ["edit", "confirm"]
+    # A tap on the old approval is refused: it approved something else
+    with pytest.raises(ConcurrencyConflict):
+        await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no, expected_version=seen))
+
+
+async def test_an_edit_that_still_needs_review_asks_again(services):
+    from core.orders.placement import DraftLine, OrderEdit, edit_order
+    from tests.integration.helpers import as_user
+
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    await rules(services, SPEC_RULES)
+    no = await place(services, customer="C002", items={"TEA-001": 40})
+    await as_user(services, "李雷", lambda ctx: edit_order(ctx, no, OrderEdit(lines=(DraftLine("TEA-001", 45),))))
+    assert (await detail(services, no))["status"] == "pending_approval"
+    assert len(await approval_requests(services)) == 2  # a fresh request for the new content
