@@ -18,6 +18,7 @@ from bot.views import Button, CardView
 from core.context import Context
 from core.orders.models import Order
 from core.orders.status import OrderStatus
+from core.timers.service import cancel
 
 PICK_STAGES = (OrderStatus.READY_TO_PICK, OrderStatus.PICKING)
 ENDS_APPROVAL = {"approve", "reject", "cancel", "edit"}
@@ -77,6 +78,9 @@ async def sync_cards(ctx: Context, order: Order, *, trigger: str, actor: str, at
         else:
             card.state = CardState.CLOSED
             card.outcome = {"action": trigger, "actor": actor, "at": at, "status": current.value, "reason": reason}
+            if card.kind == CardKind.APPROVAL:  # its reminders and escalation have nothing left to chase
+                await cancel(ctx, f"approval.remind:{card.order_no}:{card.id}")
+                await cancel(ctx, f"approval.escalate:{card.order_no}:{card.id}")
         card.updated_at = ctx.now()
 
 

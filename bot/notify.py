@@ -8,25 +8,25 @@ either the messages exist and the event is marked, or neither.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from bot.cards import open_card, sync_cards
-from bot.i18n import DEFAULT_BY_PLATFORM, N_, Translator
+from bot.delivery import approvers, customer_users, tell, users_by_id, users_with_role
+from bot.i18n import N_
 from bot.labels import money
-from bot.models import Card, CardKind, ChatMessage, Direction
+from bot.models import CardKind
 from bot.workflows.review import facts, holds
 from bot.workflows.schema import Trigger
-from bot.workflows.store import rules_for
+from bot.workflows.store import rule_named, rules_for
+from bot.workflows.timers import schedule_for_approval
 from core.audit.models import DomainEvent
 from core.auth import Actor
 from core.context import Context
 from core.orders.models import Order
 from core.services import Services
-from core.users.models import User
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -120,66 +120,6 @@ async def run_notify_rules(ctx: Context, event_name: str, payload: dict[str, Any
                 )
 
 
-# --- recipients -------------------------------------------------------------------------------
-
-
-async def users_with_role(ctx: Context, *roles: str) -> list[User]:
-    users = await ctx.session.scalars(select(User).where(User.active.is_(True)).options(selectinload(User.identities)))
-    return [u for u in users if set(u.roles) & set(roles)]
-
-
-async def users_by_id(ctx: Context, ids: Iterable[int | None]) -> list[User]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return []
-    return list(
-        await ctx.session.scalars(
-            select(User).where(User.id.in_(wanted), User.active.is_(True)).options(selectinload(User.identities))
-        )
-    )
-
-
-async def customer_users(ctx: Context, customer_id: int) -> list[User]:
-    return list(
-        await ctx.session.scalars(
-            select(User)
-            .where(User.customer_id == customer_id, User.active.is_(True))
-            .options(selectinload(User.identities))
-        )
-    )
-
-
-def locale_for(user: User, platform: str) -> str:
-    return user.locale or DEFAULT_BY_PLATFORM.get(platform, "en")
-
-
-def tell(
-    ctx: Context,
-    users: Iterable[User],
-    message: str,
-    *,
-    card: Card | None = None,
-    skip: int | None = None,
-    **params: Any,
-) -> None:
-    """Put a message (translated per reader and platform) or a card on each user's timelines."""
-    for user in {u.id: u for u in users}.values():
-        if user.id == skip:
-            continue
-        for identity in user.identities:
-            text = Translator(locale_for(user, identity.platform))(message, **params) if message else None
-            ctx.session.add(
-                ChatMessage(
-                    user_id=user.id,
-                    platform=identity.platform,
-                    direction=Direction.OUT,
-                    text=text,
-                    card_id=card.id if card else None,
-                    created_at=ctx.now(),
-                )
-            )
-
-
 async def _order(ctx: Context, order_no: str) -> Order | None:
     return (
         await ctx.session.scalars(
@@ -248,19 +188,8 @@ async def on_approval_requested(ctx: Context, event: dict[str, Any]) -> None:
     card = open_card(ctx, CardKind.APPROVAL, order, reason=event.get("reason"), rule=event.get("rule"))
     await ctx.session.flush()
     tell(ctx, await approvers(ctx, event.get("approvers") or {"role": "approver"}), "", card=card)
-
-
-async def approvers(ctx: Context, target: dict[str, str]) -> list[User]:
-    """The role's members, or the one named user (a workflow rule's ``approve:``)."""
-    if "user" in target:
-        return list(
-            await ctx.session.scalars(
-                select(User)
-                .where(User.name == target["user"], User.active.is_(True))
-                .options(selectinload(User.identities))
-            )
-        )
-    return await users_with_role(ctx, target["role"])
+    if event.get("rule"):
+        await schedule_for_approval(ctx, card, await rule_named(ctx, event["rule"]))
 
 
 async def on_ready_to_pick(ctx: Context, event: dict[str, Any]) -> None:

@@ -64,3 +64,8 @@ async def rules_for(ctx: Context, trigger: Trigger) -> list[Rule]:
         select(WorkflowRule.definition).where(WorkflowRule.trigger == trigger.value).order_by(WorkflowRule.position)
     )
     return [Rule.model_validate(definition) for definition in rows]
+
+
+async def rule_named(ctx: Context, name: str) -> Rule | None:
+    definition = await ctx.session.scalar(select(WorkflowRule.definition).where(WorkflowRule.name == name))
+    return Rule.model_validate(definition) if definition else None

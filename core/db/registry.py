@@ -7,6 +7,7 @@ from core.db.base import Base
 from core.inventory import models as _inventory  # noqa: F401
 from core.orders import models as _orders  # noqa: F401
 from core.pricing import models as _pricing  # noqa: F401
+from core.timers import models as _timers  # noqa: F401
 from core.users import models as _users  # noqa: F401
 
 metadata = Base.metadata

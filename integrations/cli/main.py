@@ -344,10 +344,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     from integrations.console.api import mount as console
     from integrations.web.app import build_app
+    from integrations.web.timers import mount as timers
 
     settings = settings_from(ctx)
     host, port = host or settings.host, port or settings.port
-    app, enabled = build_app(services_for(settings), [console])
+    app, enabled = build_app(services_for(settings), [console, timers])
     click.echo(f"oms listening on http://{host}:{port}  (console: http://{host}:{port}/console)")
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")

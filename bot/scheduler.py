@@ -1,0 +1,37 @@
+"""The one periodic job: fire due timers. APScheduler drives it; the timers themselves are rows.
+
+APScheduler's own job store is not used for business timers (it must not be shared between
+processes, and its misfire grace would skip reminders that fell due during a restart). It only
+runs ``tick`` every second, with ``misfire_grace_time=None`` and coalescing, in each process.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.notify import deliver_pending
+from bot.workflows.timers import HANDLERS
+from core.services import Services
+from core.timers.service import run_due
+
+log = logging.getLogger(__name__)
+
+
+async def tick(services: Services) -> int:
+    fired = await run_due(services, HANDLERS)
+    if fired:
+        await deliver_pending(services)
+    return fired
+
+
+def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:
+    """Start ticking now: timers that fell due while the server was down fire at once."""
+    scheduler = AsyncIOScheduler(job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+    scheduler.add_job(
+        tick, "interval", seconds=every_seconds, args=[services], id="timers", next_run_time=datetime.now(UTC)
+    )
+    scheduler.start()
+    return scheduler

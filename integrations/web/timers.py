@@ -1,0 +1,20 @@
+"""Mounts the timer loop on the server: it starts with the app and stops before the database closes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot import scheduler
+from integrations.web.app import SERVICES
+
+
+def mount(app: web.Application) -> str:
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        running = scheduler.start(app[SERVICES])
+        yield
+        running.shutdown(wait=False)
+
+    app.cleanup_ctx.append(run)
+    return "timers"
