@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.notify import deliver_pending
-from bot.workflows.timers import HANDLERS
+from bot.workflows import digest
+from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
 from core.services import Services
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
+HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send}
 
 
 async def tick(services: Services) -> int:
@@ -28,7 +30,9 @@ async def tick(services: Services) -> int:
 
 
 def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:
-    """Start ticking now: timers that fell due while the server was down fire at once."""
+    """Start ticking now: timers that fell due while the server was down fire at once.
+
+    The caller awaits ``digest.ensure_scheduled`` first so the next digest has its timer."""
     scheduler = AsyncIOScheduler(job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
     scheduler.add_job(
         tick, "interval", seconds=every_seconds, args=[services], id="timers", next_run_time=datetime.now(UTC)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     approval_threshold: Decimal = Decimal("5000")
     # A salesperson's manual discount above this percentage puts the order on hold (price).
     max_manual_discount_percent: Decimal = Decimal("15")
+    # The daily digest: local time (in ``timezone``) and who receives it; empty roles turn it off.
+    digest_time: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    digest_roles: list[str] = ["manager"]
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
-from bot.i18n import normalise
+from bot.i18n import Translator, normalise
 from bot.labels import ROLES, money, status
 from bot.router import Chat, command, visible_commands
 from bot.views import Reply
 from core.auth import Permission
-from core.orders.models import Order
+from core.reports.daily import DailyFigures, today
+from core.reports.stages import StallReport, stall_report
 from core.users.models import User
 
 
@@ -50,28 +47,29 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     return chat.say("Language set to English.") if locale == "en" else chat.say("Language set to Chinese.")
 
 
-@command("report", "报表", usage="/report today", permission=Permission.ORDER_APPROVE)
+@command("report", "报表", usage="/report today | stalls [days]", permission=Permission.ORDER_APPROVE)
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
-    zone = ZoneInfo(chat.services.settings.timezone)
-    start = datetime.combine(datetime.now(zone).date(), time.min, zone)
-    excluded = ("cancelled", "rejected")
+    if args and args[0].lower() in ("stalls", "卡点", "stall"):
+        days = int(args[1]) if len(args) > 1 and args[1].isdigit() else 7
+        stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
+        return [Reply(text=stall_text(chat._, stalls, days))]
+    figures = await chat.services.query(chat.actor, today)
+    return [Reply(text=today_text(chat._, figures))]
 
-    async def figures(ctx: Any) -> tuple[list[tuple[str, int]], Decimal, int]:
-        by_status = list(
-            (
-                await ctx.session.execute(
-                    select(Order.status, func.count()).where(Order.created_at >= start).group_by(Order.status)
-                )
-            ).all()
-        )
-        sales = await ctx.session.scalar(
-            select(func.coalesce(func.sum(Order.total), 0)).where(
-                Order.created_at >= start, Order.status.not_in(excluded)
-            )
-        )
-        return by_status, Decimal(str(sales)), sum(n for _, n in by_status)
 
-    by_status, sales, count = await chat.services.query(chat.actor, figures)
-    lines = [chat._("Today: {count} orders, sales {sales}", count=count, sales=money(sales))]
-    lines += [f"  {status(chat._, s)}: {n}" for s, n in sorted(by_status, key=lambda r: -r[1])]
-    return [Reply(text="\n".join(lines))]
+def today_text(_: Translator, figures: DailyFigures) -> str:
+    lines = [_("Today: {count} orders, sales {sales}", count=figures.orders, sales=money(figures.sales))]
+    return "\n".join(lines + [f"  {status(_, s)}: {n}" for s, n in figures.by_status])
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f}h"
+
+
+def stall_text(_: Translator, report: StallReport, days: int) -> str:
+    lines = [_("Where orders waited, last {days} days (average / 90th percentile):", days=days)]
+    lines += [f"  {status(_, s.status)}: {_hours(s.average)} / {_hours(s.p90)} ({s.stays})" for s in report.stages]
+    if report.longest:
+        lines.append(_("Waiting longest:"))
+        lines += [f"  {w.order_no} · {status(_, w.status)} · {_hours(w.waited)}" for w in report.longest]
+    return "\n".join(lines)

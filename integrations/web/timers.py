@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot import scheduler
+from bot.workflows import digest
 from integrations.web.app import SERVICES
 
 
 def mount(app: web.Application) -> str:
     async def run(app: web.Application) -> AsyncIterator[None]:
+        await digest.ensure_scheduled(app[SERVICES])
         running = scheduler.start(app[SERVICES])
         yield
         running.shutdown(wait=False)

@@ -176,3 +176,13 @@ async def test_editing_a_pending_order_voids_the_approval_card(chat):
     [late] = await chat.tap("wangfang", before, "Approve")  # a tap on a copy shown before the edit
     assert late.startswith("Already done: Void")
     assert "awaiting payment" in (await chat.say("lilei", f"/order {no}"))[0]
+
+
+async def test_report_stalls_in_both_languages(chat):
+    no = order_no(await chat.say("lilei", "/neworder C002 TEA-001*45"))
+    [report] = await chat.say("zhaojl", "/report stalls")
+    assert report.startswith("Where orders waited, last 7 days")
+    assert "pending approval" in report and no in report
+    await chat.say("zhaojl", "/lang zh")
+    [report] = await chat.say("zhaojl", "/报表 卡点")
+    assert no in report and "待审批" in report

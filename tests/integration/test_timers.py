@@ -44,8 +44,12 @@ async def said_to(services, name: str) -> list[str]:
     from core.users.models import User
 
     async with services.sessions() as session:
-        rows = await session.scalars(select(ChatMessage.text).join(User, User.id == ChatMessage.user_id)
-                                     .where(User.name == name, ChatMessage.text.is_not(None)).order_by(ChatMessage.id))
+        rows = await session.scalars(
+            select(ChatMessage.text)
+            .join(User, User.id == ChatMessage.user_id)
+            .where(User.name == name, ChatMessage.text.is_not(None))
+            .order_by(ChatMessage.id)
+        )
         return list(rows)
 
 
@@ -109,8 +113,9 @@ async def count(ctx: Context, payload: dict[str, Any]) -> None:
 async def fired_counts(services) -> tuple[int, int]:
     async with services.sessions() as session:
         total = await session.scalar(select(func.count(AuditRecord.id)).where(AuditRecord.entity == "timer-test"))
-        distinct = await session.scalar(select(func.count(func.distinct(AuditRecord.entity_key)))
-                                        .where(AuditRecord.entity == "timer-test"))
+        distinct = await session.scalar(
+            select(func.count(func.distinct(AuditRecord.entity_key))).where(AuditRecord.entity == "timer-test")
+        )
     return total, distinct
 
 
@@ -192,3 +197,25 @@ async def test_two_processes_fire_500_due_timers_exactly_once_on_postgres(pg_url
             assert set(await session.scalars(select(Timer.status))) == {TimerStatus.DONE}
     finally:
         await services.close()
+
+
+async def test_the_daily_digest_goes_out_once_a_day_at_the_configured_time(services):
+    from bot.scheduler import tick
+    from bot.workflows import digest
+
+    clock = Clock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))  # 17:00 in Shanghai; digest at 18:00
+    services.clock = clock
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    await place(services, customer="C001", items={"TEA-001": 2})
+    await digest.ensure_scheduled(services)
+    await digest.ensure_scheduled(services)  # a second process (or restart) adds nothing
+    assert await tick(services) == 0
+    clock.advance(hours=1, minutes=1)
+    assert await tick(services) == 1
+    texts = await said_to(services, "经理")
+    assert len([t for t in texts if t.startswith("Daily digest")]) == 1
+    assert "Today: 1 orders, sales 256.00" in texts[-1]
+    assert await tick(services) == 0
+    clock.advance(days=1)
+    assert await tick(services) == 1  # and the next day's
+    assert not [t for t in await said_to(services, "李雷") if t.startswith("Daily digest")]

@@ -1,0 +1,65 @@
+"""The daily digest: today's figures and where orders wait, to the configured roles.
+
+It is a durable timer like any other, one per day (keyed by date), so a restart neither skips
+nor repeats it; each run schedules the next.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.delivery import users_with_role
+from bot.handlers.general import stall_text, today_text
+from bot.i18n import Translator
+from bot.models import ChatMessage, Direction
+from core.auth import Actor
+from core.context import Context
+from core.reports.daily import today
+from core.reports.stages import stall_report
+from core.services import Services
+from core.timers.service import schedule
+
+KIND = "digest.daily"
+
+
+def next_occurrence(now: datetime, at: str, zone: str) -> datetime:
+    hour, minute = (int(part) for part in at.split(":"))
+    local = now.astimezone(ZoneInfo(zone))
+    candidate = datetime.combine(local.date(), time(hour, minute), ZoneInfo(zone))
+    return candidate if candidate > local else candidate + timedelta(days=1)
+
+
+async def ensure_scheduled(services: Services) -> None:
+    """Make sure the next digest has its timer (idempotent: the key is the date)."""
+    if not services.settings.digest_roles:
+        return
+    async with services.unit_of_work(Actor.system("digest")) as ctx:
+        await _schedule_next(ctx)
+
+
+async def _schedule_next(ctx: Context) -> None:
+    due = next_occurrence(ctx.now(), ctx.settings.digest_time, ctx.settings.timezone)
+    await schedule(ctx, KIND, f"{KIND}:{due.date().isoformat()}", due)
+
+
+async def send(ctx: Context, payload: dict[str, Any]) -> None:
+    reader = Actor.system("digest")
+    as_reader = Context(ctx.session, reader, ctx.settings, ctx.clock)
+    figures = await today(as_reader)
+    stalls = await stall_report(as_reader, days=1, top=3)
+    for user in await users_with_role(ctx, *ctx.settings.digest_roles):
+        for identity in user.identities:
+            _ = Translator(user.locale or ("zh-CN" if identity.platform in ("dingtalk", "wecom") else "en"))
+            text = "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
+            ctx.session.add(
+                ChatMessage(
+                    user_id=user.id,
+                    platform=identity.platform,
+                    direction=Direction.OUT,
+                    text=text,
+                    created_at=ctx.now(),
+                )
+            )
+    await _schedule_next(ctx)

@@ -1,0 +1,96 @@
+"""Where orders wait: time spent in each status, from the audit history (the seed's optimisation loop).
+
+Every status change is an audit row, so a stay in a status is the time between the row that
+entered it and the row that left it; an order still in a status counts up to now.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from core.audit.models import AuditRecord
+from core.auth import Permission
+from core.context import Context
+from core.orders.models import Order
+from core.orders.status import TERMINAL, OrderStatus
+
+# Statuses an order passes through quickly by itself; the report is about the ones people cause.
+AUTOMATIC = {OrderStatus.RECEIVED, OrderStatus.CONFIRMED, OrderStatus.ALLOCATED}
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    status: str
+    stays: int
+    average: timedelta
+    p90: timedelta
+
+
+@dataclass(frozen=True)
+class Waiting:
+    order_no: str
+    status: str
+    waited: timedelta
+
+
+@dataclass(frozen=True)
+class StallReport:
+    since: datetime
+    stages: list[StageFigures]
+    longest: list[Waiting]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(0, math.ceil(p / 100 * len(ordered)) - 1)
+    return ordered[rank]
+
+
+async def stall_report(ctx: Context, *, days: int = 7, top: int = 5) -> StallReport:
+    ctx.actor.require(Permission.ORDER_APPROVE)
+    now = ctx.now()
+    since = now - timedelta(days=days)
+    rows = await ctx.session.execute(
+        select(AuditRecord.order_id, AuditRecord.to_state, AuditRecord.created_at)
+        .where(AuditRecord.entity == "order", AuditRecord.to_state.is_not(None), AuditRecord.created_at >= since)
+        .order_by(AuditRecord.order_id, AuditRecord.id)
+    )
+    stays: dict[str, list[float]] = defaultdict(list)
+    previous: tuple[int, str, datetime] | None = None
+    for order_id, state, at in rows:
+        if previous and previous[0] == order_id:
+            stays[previous[1]].append((at - previous[2]).total_seconds())
+        previous = (order_id, state, at)
+    open_orders = list(
+        (
+            await ctx.session.execute(
+                select(Order.order_no, Order.status, Order.status_changed_at).where(
+                    Order.status.not_in([s.value for s in TERMINAL])
+                )
+            )
+        ).all()
+    )
+    for _, state, entered in open_orders:
+        if entered >= since:
+            stays[str(state)].append((now - entered).total_seconds())
+    stages = [
+        StageFigures(
+            status, len(values), timedelta(seconds=sum(values) / len(values)), timedelta(seconds=percentile(values, 90))
+        )
+        for status, values in stays.items()
+        if values and OrderStatus(status) not in AUTOMATIC | TERMINAL
+    ]
+    stages.sort(key=lambda s: s.p90, reverse=True)
+    waiting = sorted(
+        (Waiting(no, str(state), now - entered) for no, state, entered in open_orders),
+        key=lambda w: w.waited,
+        reverse=True,
+    )[:top]
+    return StallReport(since, stages, waiting)
