@@ -88,6 +88,7 @@ def _trigger(event_name: str, payload: dict[str, Any]) -> Trigger | None:
         "order.received": Trigger.ORDER_RECEIVED,
         "stock.low": Trigger.STOCK_LOW,
         "shipment.exception": Trigger.SHIPMENT_EXCEPTION,
+        "payment.overdue": Trigger.PAYMENT_OVERDUE,
     }.get(event_name)
 
 
@@ -236,6 +237,17 @@ async def on_return_requested(ctx: Context, event: dict[str, Any]) -> None:
     tell(ctx, await users_with_role(ctx, "service"), "Return {rma_no} requested for {order_no}: {reason}", **event)
 
 
+async def on_payment_overdue(ctx: Context, event: dict[str, Any]) -> None:
+    tell(
+        ctx,
+        await users_with_role(ctx, "finance"),
+        "Payment overdue: {order_no} ({amount}, due {due_on}).",
+        order_no=event["order_no"],
+        amount=money(event["amount"]),
+        due_on=event["due_on"],
+    )
+
+
 HANDLERS = {
     "order.status_changed": on_status_changed,
     "approval.requested": on_approval_requested,
@@ -243,4 +255,5 @@ HANDLERS = {
     "order.shipped": on_shipped,
     "stock.low": on_stock_low,
     "return.requested": on_return_requested,
+    "payment.overdue": on_payment_overdue,
 }

@@ -15,11 +15,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.notify import deliver_pending
 from bot.workflows import digest
 from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
+from core.orders import overdue
 from core.services import Services
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
-HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send}
+HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.check}
 
 
 async def tick(services: Services) -> int:

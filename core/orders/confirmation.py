@@ -20,6 +20,7 @@ from core.errors import DomainError, InvalidInput
 from core.inventory.allocation import allocate_order
 from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
 from core.inventory.planning import ShortagePolicy
+from core.orders import overdue
 from core.orders.history import change_status
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
@@ -93,14 +94,14 @@ async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: objec
     reason = audit_data.pop("reason", None)
     await change_status(ctx, order, trigger, reason=reason, **audit_data)
     if order.payment_terms == PaymentTerms.CREDIT:
-        ctx.session.add(
-            ReconciliationTask(
-                order_id=order.id,
-                amount=order.total,
-                due_on=(ctx.now() + timedelta(days=CREDIT_DAYS)).date(),
-                created_at=ctx.now(),
-            )
+        task = ReconciliationTask(
+            order_id=order.id,
+            amount=order.total,
+            due_on=(ctx.now() + timedelta(days=CREDIT_DAYS)).date(),
+            created_at=ctx.now(),
         )
+        ctx.session.add(task)
+        await overdue.watch(ctx, order, task.due_on)
         emit(ctx, "finance.reconciliation_due", order_no=order.order_no, amount=str(order.total))
     await allocate(ctx, order)
 

@@ -219,3 +219,28 @@ async def test_the_daily_digest_goes_out_once_a_day_at_the_configured_time(servi
     clock.advance(days=1)
     assert await tick(services) == 1  # and the next day's
     assert not [t for t in await said_to(services, "李雷") if t.startswith("Daily digest")]
+
+
+async def test_an_unpaid_credit_invoice_raises_payment_overdue_once(services):
+    from bot.scheduler import tick
+    from core.orders import payments
+
+    clock = Clock(T0)
+    services.clock = clock
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    await rules(services, """
+- name: chase-overdue
+  on: payment.overdue
+  notify: {role: manager, message: please chase this invoice}
+""")
+    late = await place(services, customer="C001", items={"TEA-001": 2}, payment_terms="credit")
+    paid = await place(services, customer="C001", items={"TEA-001": 1}, payment_terms="credit")
+    await as_user(services, "王芳", lambda ctx: payments.confirm_payment(ctx, paid))
+    clock.advance(days=29)
+    await tick(services)
+    assert not [t for t in await said_to(services, "王芳") if t.startswith("Payment overdue")]
+    clock.advance(days=2)
+    assert await tick(services) == 2  # both checks fire; only the unpaid one says anything
+    overdue = [t for t in await said_to(services, "王芳") if t.startswith("Payment overdue")]
+    assert overdue == [f"Payment overdue: {late} (256.00, due 2026-12-25)."]
+    assert f"chase-overdue: please chase this invoice ({late})" in await said_to(services, "经理")
