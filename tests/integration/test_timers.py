@@ -228,11 +228,14 @@ async def test_an_unpaid_credit_invoice_raises_payment_overdue_once(services):
     clock = Clock(T0)
     services.clock = clock
     await seed(services, stock={("TEA-001", "SH"): 100})
-    await rules(services, """
+    await rules(
+        services,
+        """
 - name: chase-overdue
   on: payment.overdue
   notify: {role: manager, message: please chase this invoice}
-""")
+""",
+    )
     late = await place(services, customer="C001", items={"TEA-001": 2}, payment_terms="credit")
     paid = await place(services, customer="C001", items={"TEA-001": 1}, payment_terms="credit")
     await as_user(services, "王芳", lambda ctx: payments.confirm_payment(ctx, paid))
