@@ -39,6 +39,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     # Reads: on SQLite a second engine whose transactions begin deferred (WAL lets them run beside
     # the one writer); on PostgreSQL the same engine.
+    read_engine: AsyncEngine | None = None
     readers: async_sessionmaker[AsyncSession] | None = None
     clock: Clock = utcnow
     review_policy: ReviewPolicy | None = None
@@ -48,10 +49,17 @@ class Services:
     def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
         options = {"busy_timeout_ms": settings.sqlite_busy_timeout_ms, "synchronous": settings.sqlite_synchronous}
         engine = create_engine(settings.database_url, **options)
-        readers = None
+        read_engine = None
         if engine.dialect.name == "sqlite":
-            readers = session_factory(create_engine(settings.database_url, read_only=True, **options))
-        return cls(settings=settings, engine=engine, sessions=session_factory(engine), readers=readers, clock=clock)
+            read_engine = create_engine(settings.database_url, read_only=True, **options)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            read_engine=read_engine,
+            readers=session_factory(read_engine) if read_engine else None,
+            clock=clock,
+        )
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -130,8 +138,8 @@ class Services:
         if not self._closed:
             self._closed = True
             await self.engine.dispose()
-            if self.readers is not None:
-                await self.readers.kw["bind"].dispose()
+            if self.read_engine is not None:
+                await self.read_engine.dispose()
 
 
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure

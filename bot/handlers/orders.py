@@ -64,7 +64,7 @@ async def show(chat: Chat, order_no: str) -> list[Reply]:
     return [Reply(text=order_text(chat, detail))]
 
 
-def _order_no(chat: Chat, args: list[str], usage: str) -> str:
+def order_no_arg(chat: Chat, args: list[str], usage: str) -> str:
     if not args or not args[0].upper().startswith(ORDER_NO):
         raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="order_no", reason=usage)
     return args[0].upper()
@@ -103,7 +103,7 @@ async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
 @command("order", "查单", usage="/order SO-100001", permission=Permission.ORDER_VIEW)
 async def order(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
-        return await show(chat, _order_no(chat, args, "/order SO-100001"))
+        return await show(chat, order_no_arg(chat, args, "/order SO-100001"))
 
     async def recent(ctx: Any) -> list[tuple[str, str, Decimal]]:
         stmt = select(Order.order_no, Order.status, Order.total).order_by(Order.id.desc()).limit(5)
@@ -150,14 +150,14 @@ async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("approve", "批准", "审批", usage="/approve SO-100001", permission=Permission.ORDER_APPROVE)
 async def approve(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/approve SO-100001")
+    no = order_no_arg(chat, args, "/approve SO-100001")
     await chat.services.run(chat.actor, lambda ctx: confirmation.approve(ctx, no, note=" ".join(args[1:]) or None))
     return chat.say("Approved {order_no}.", order_no=no) + await show(chat, no)
 
 
 @command("reject", "驳回", usage="/reject SO-100001 reason", permission=Permission.ORDER_APPROVE)
 async def reject(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/reject SO-100001 reason")
+    no = order_no_arg(chat, args, "/reject SO-100001 reason")
     reason = " ".join(args[1:])
     await chat.services.run(chat.actor, lambda ctx: confirmation.reject(ctx, no, reason))
     return chat.say("Rejected {order_no}: {reason}", order_no=no, reason=reason)
@@ -165,7 +165,7 @@ async def reject(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("pay", "付款", usage="/pay SO-100001 [reference]", permission=Permission.PAYMENT_CONFIRM)
 async def pay(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/pay SO-100001")
+    no = order_no_arg(chat, args, "/pay SO-100001")
     await chat.services.run(
         chat.actor, lambda ctx: payments.confirm_payment(ctx, no, reference=" ".join(args[1:]) or None)
     )
@@ -175,7 +175,7 @@ async def pay(chat: Chat, args: list[str]) -> list[Reply]:
 @command("edit", "改单", usage="/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]", permission=Permission.ORDER_EDIT)
 async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]"
-    no = _order_no(chat, args, usage)
+    no = order_no_arg(chat, args, usage)
     options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
     words = [a for a in args[1:] if "=" not in a]
     try:
@@ -193,14 +193,14 @@ async def edit(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("complete", "完成", usage="/complete SO-100001", permission=Permission.ORDER_EDIT)
 async def complete(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/complete SO-100001")
+    no = order_no_arg(chat, args, "/complete SO-100001")
     await chat.services.run(chat.actor, lambda ctx: fulfilment.complete(ctx, no))
     return chat.say("{order_no} is completed.", order_no=no)
 
 
 @command("cancel", "取消", usage="/cancel SO-100001 reason", permission=Permission.ORDER_CANCEL)
 async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/cancel SO-100001 reason")
+    no = order_no_arg(chat, args, "/cancel SO-100001 reason")
     reason = " ".join(args[1:])
     await chat.services.run(chat.actor, lambda ctx: cancellation.cancel(ctx, no, reason))
     return chat.say("Cancelled {order_no}; its stock is released.", order_no=no)
@@ -208,7 +208,7 @@ async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("return", "退货", usage="/return SO-100001 TEA-001*1 reason", permission=Permission.RETURN_REQUEST)
 async def return_(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/return SO-100001 TEA-001*1 reason")
+    no = order_no_arg(chat, args, "/return SO-100001 TEA-001*1 reason")
     items = [a for a in args[1:] if any(ch in a for ch in "*×xX") and a[0].isalnum()]
     reason = " ".join(a for a in args[1:] if a not in items) or "-"
     try:

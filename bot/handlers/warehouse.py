@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.handlers.orders import _order_no, show
+from bot.handlers.orders import order_no_arg, show
 from bot.models import Card, CardKind, CardState
 from bot.router import Chat, command
 from bot.views import Reply
@@ -23,7 +23,7 @@ from core.orders.status import OrderStatus
 @command("pick", "拣货", usage="/pick [SO-100001]", permission=Permission.FULFIL)
 async def pick(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
-        no = _order_no(chat, args, "/pick SO-100001")
+        no = order_no_arg(chat, args, "/pick SO-100001")
         await chat.services.run(chat.actor, lambda ctx: fulfilment.start_picking(ctx, no))
         return chat.say("{order_no} is being picked.", order_no=no)
 
@@ -54,7 +54,7 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("packed", "打包", usage="/packed SO-100001", permission=Permission.FULFIL)
 async def packed(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/packed SO-100001")
+    no = order_no_arg(chat, args, "/packed SO-100001")
     await chat.services.run(chat.actor, lambda ctx: fulfilment.pack(ctx, no))
     return chat.say("{order_no} is packed.", order_no=no)
 
@@ -62,7 +62,7 @@ async def packed(chat: Chat, args: list[str]) -> list[Reply]:
 @command("ship", "发货", usage="/ship SO-100001 SF 1234567890", permission=Permission.FULFIL)
 async def ship(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/ship SO-100001 SF 1234567890"
-    no = _order_no(chat, args, usage)
+    no = order_no_arg(chat, args, usage)
     if len(args) < 3:
         raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="tracking", reason=usage)
     request = ShipRequest(carrier=args[1], tracking_no=args[2], warehouse=args[3] if len(args) > 3 else None)
@@ -77,7 +77,7 @@ async def ship(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("delivered", "签收", usage="/delivered SO-100001", permission=Permission.FULFIL)
 async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
-    no = _order_no(chat, args, "/delivered SO-100001")
+    no = order_no_arg(chat, args, "/delivered SO-100001")
     await chat.services.run(chat.actor, lambda ctx: fulfilment.confirm_delivery(ctx, no))
     return chat.say("{order_no} is delivered.", order_no=no)
 
