@@ -51,7 +51,9 @@ def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
     return card
 
 
-async def sync_cards(ctx: Context, order: Order, *, trigger: str, actor: str, at: str, reason: str | None) -> None:
+async def sync_cards(
+    ctx: Context, order: Order, *, trigger: str, actor: str, at: str, reason: str | None
+) -> list[Card]:
     """Bring the order's open cards up to date with its status.
 
     A pick card follows the order through picking and takes the order's new version with each
@@ -65,6 +67,7 @@ async def sync_cards(ctx: Context, order: Order, *, trigger: str, actor: str, at
         )
     )
     current = OrderStatus(order.status)
+    changed = []
     for card in cards:
         if card.kind == CardKind.PICK and current in PICK_STAGES:
             if card.payload.get("stage") != current.value:
@@ -82,6 +85,8 @@ async def sync_cards(ctx: Context, order: Order, *, trigger: str, actor: str, at
                 await cancel(ctx, f"approval.remind:{card.order_no}:{card.id}")
                 await cancel(ctx, f"approval.escalate:{card.order_no}:{card.id}")
         card.updated_at = ctx.now()
+        changed.append(card)
+    return changed
 
 
 def render(card: Card, _: Translator, timezone: str) -> CardView:

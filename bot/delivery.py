@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bot.cards import render
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.models import Card, ChatMessage, Direction
+from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.context import Context
-from core.users.models import User
+from core.users.models import ChatIdentity, User
 
 
 async def users_with_role(ctx: Context, *roles: str) -> list[User]:
@@ -51,14 +54,22 @@ def tell(
     *,
     card: Card | None = None,
     skip: int | None = None,
+    platforms: set[str] | None = None,
     **params: Any,
 ) -> None:
-    """Put a message (translated per reader and platform) or a card on each user's timelines."""
+    """Put a message (translated per reader and platform) or a card on each user's timelines.
+
+    The console shows timelines directly; for every other platform the same transaction writes an
+    outbox row, which the dispatcher sends (so nothing is sent for a change that rolled back).
+    """
     for user in {u.id: u for u in users}.values():
         if user.id == skip:
             continue
         for identity in user.identities:
-            text = Translator(locale_for(user, identity.platform))(message, **params) if message else None
+            if platforms is not None and identity.platform not in platforms:
+                continue
+            _ = Translator(locale_for(user, identity.platform))
+            text = _(message, **params) if message else None
             ctx.session.add(
                 ChatMessage(
                     user_id=user.id,
@@ -69,6 +80,43 @@ def tell(
                     created_at=ctx.now(),
                 )
             )
+            if identity.platform != "console":
+                payload = {"card": render(card, _, ctx.settings.timezone).to_dict()} if card else {"text": text}
+                enqueue(ctx, identity.platform, identity.external_id, "send", payload, card.id if card else None)
+
+
+def enqueue(
+    ctx: Context, platform: str, recipient: str, kind: str, payload: dict[str, Any], card_id: int | None = None
+) -> None:
+    ctx.session.add(
+        OutboxMessage(
+            platform=platform,
+            recipient=recipient,
+            kind=kind,
+            payload=payload,
+            dedupe_key=uuid.uuid4().hex,
+            card_id=card_id,
+            status=OutboxStatus.PENDING,
+            next_attempt_at=ctx.now(),
+            created_at=ctx.now(),
+        )
+    )
+
+
+async def card_changed(ctx: Context, card: Card) -> None:
+    """Queue an edit of every platform copy of ``card`` (the console renders it live anyway)."""
+    copies = (
+        await ctx.session.execute(
+            select(User, ChatIdentity.external_id, ChatIdentity.platform)
+            .join(ChatMessage, ChatMessage.user_id == User.id)
+            .join(ChatIdentity, (ChatIdentity.user_id == User.id) & (ChatIdentity.platform == ChatMessage.platform))
+            .where(ChatMessage.card_id == card.id, ChatMessage.platform != "console")
+            .distinct()
+        )
+    ).all()
+    for user, recipient, platform in copies:
+        _ = Translator(locale_for(user, platform))
+        enqueue(ctx, platform, recipient, "edit", {"card": render(card, _, ctx.settings.timezone).to_dict()}, card.id)
 
 
 async def approvers(ctx: Context, target: dict[str, str]) -> list[User]:

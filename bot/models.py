@@ -76,3 +76,6 @@ class WorkflowRule(Base):
     trigger: Mapped[str] = mapped_column(String(32), index=True)
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+from bot.outbox import models as _outbox  # noqa: E402,F401  (the outbox table belongs to the chat layer's schema)

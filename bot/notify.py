@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from bot.cards import open_card, sync_cards
-from bot.delivery import approvers, customer_users, tell, users_by_id, users_with_role
+from bot.delivery import approvers, card_changed, customer_users, tell, users_by_id, users_with_role
 from bot.i18n import N_
 from bot.labels import money
 from bot.models import CardKind
@@ -139,7 +139,7 @@ async def on_status_changed(ctx: Context, event: dict[str, Any]) -> None:
     if order is None:
         return
     await ctx.session.flush()
-    await sync_cards(
+    changed = await sync_cards(
         ctx,
         order,
         trigger=event["trigger"],
@@ -147,6 +147,8 @@ async def on_status_changed(ctx: Context, event: dict[str, Any]) -> None:
         at=event.get("at") or ctx.now().isoformat(),
         reason=event.get("reason"),
     )
+    for card in changed:
+        await card_changed(ctx, card)
     to = event["to_status"]
     params = {"order_no": order.order_no, "total": money(order.total)}
     actor_id = event.get("actor_id")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.actions import ActionId
 from bot.cards import describe_outcome, sync_cards
+from bot.delivery import card_changed
 from bot.i18n import N_
 from bot.models import Card, CardState
 from bot.router import Chat
@@ -59,9 +60,10 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         order = await PERFORM[action.verb](ctx, card.order_no, card.version)
         await ctx.session.flush()
         order = await load_order(ctx, order.order_no)
-        await sync_cards(
+        for changed in await sync_cards(
             ctx, order, trigger=_trigger(action.verb), actor=chat.actor.name, at=ctx.now().isoformat(), reason=None
-        )
+        ):
+            await card_changed(ctx, changed)
         return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no))]  # the card updates in place
 
     try:

@@ -1,0 +1,37 @@
+"""What the dispatcher needs from a platform client, and the answers it understands.
+
+Each adapter (DingTalk, WeCom, Slack, Telegram) provides a client; it translates a neutral
+payload into its platform's call and a platform's throttling or error into these exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class DeliveryError(Exception):
+    """The platform did not take the message; try again later."""
+
+
+@dataclass
+class Throttled(DeliveryError):
+    """The platform asked us to slow down; ``retry_after`` seconds is its own word on when."""
+
+    retry_after: float
+
+
+class Rejected(Exception):
+    """The platform will never take this message (bad recipient, malformed card): do not retry."""
+
+
+class PlatformClient(Protocol):
+    platform: str
+    per_second: float  # overall rate the platform allows
+    per_chat_per_minute: float  # rate one chat allows (e.g. DingTalk robots: 20 a minute)
+
+    async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
+        """Deliver; return the platform's message id (needed to edit the message later)."""
+
+    async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        """Replace an earlier message (a card whose outcome changed)."""

@@ -1,0 +1,195 @@
+"""Sending the outbox: in order per chat, within each platform's rate limits, retried until taken.
+
+Only the oldest undelivered message of each chat is ever claimed, so a chat's messages arrive in
+the order they were written even while one of them is being retried. A claim is a lease: a
+sender that dies mid-send (even ``kill -9``) leaves the row to be claimed again once the lease
+lapses, and the platform client passes the row's de-duplication key along, so the platform (or
+our own fake of it) can recognise the repeat. A platform's "slow down" is obeyed and never
+counts as a failure; real failures back off and, after ``max_attempts``, end as ``dead`` with an
+alert to the admins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot.delivery import tell, users_with_role
+from bot.outbox.clients import DeliveryError, PlatformClient, Rejected, Throttled
+from bot.outbox.models import OutboxMessage, OutboxStatus
+from core.auth import Actor
+from core.services import Services
+
+log = logging.getLogger(__name__)
+M = OutboxMessage
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        services: Services,
+        clients: list[PlatformClient],
+        *,
+        lease: timedelta = timedelta(seconds=60),
+        max_attempts: int = 8,
+        batch: int = 100,
+    ) -> None:
+        self.services = services
+        self.clients = {c.platform: c for c in clients}
+        self.lease, self.max_attempts, self.batch = lease, max_attempts, batch
+        self.overall = {c.platform: AsyncLimiter(c.per_second, 1) for c in clients}
+        self.per_chat: dict[tuple[str, str], AsyncLimiter] = {}
+
+    def _chat_limiter(self, platform: str, recipient: str) -> AsyncLimiter:
+        key = (platform, recipient)
+        if key not in self.per_chat:
+            self.per_chat[key] = AsyncLimiter(self.clients[platform].per_chat_per_minute, 60)
+        return self.per_chat[key]
+
+    async def run_once(self) -> int:
+        """Claim the head of every chat that has something due and send those; returns how many went."""
+        claimed = await self._claim()
+        results = await asyncio.gather(*(self._deliver(row) for row in claimed))
+        return sum(results)
+
+    async def run_until_idle(self, *, poll: float = 0.1, timeout: float = 60.0) -> None:
+        """For tests and shutdown: keep sending until nothing is pending or in flight."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            await self.run_once()
+            async with self.services.reading() as session:
+                left = await session.scalar(
+                    select(M.id)
+                    .where(M.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)), M.platform.in_(self.clients))
+                    .limit(1)
+                )
+            if left is None:
+                return
+            await asyncio.sleep(poll)
+        raise TimeoutError("outbox did not drain")
+
+    async def _claim(self) -> list[dict[str, Any]]:
+        async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
+            now = ctx.now()
+            earlier = aliased(M)
+            blocked = exists().where(
+                earlier.platform == M.platform,
+                earlier.recipient == M.recipient,
+                earlier.id < M.id,
+                earlier.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            )
+            due = or_(
+                and_(M.status == OutboxStatus.PENDING, M.next_attempt_at <= now),
+                and_(M.status == OutboxStatus.SENDING, M.locked_until < now),
+            )
+            ids = select(M.id).where(due, M.platform.in_(list(self.clients)), ~blocked).order_by(M.id).limit(self.batch)
+            if ctx.session.bind.dialect.name == "postgresql":
+                ids = ids.with_for_update(skip_locked=True)
+            lease_until = now + self.lease
+            rows = await ctx.session.execute(
+                update(M)
+                .where(M.id.in_(ids.scalar_subquery()))
+                .values(status=OutboxStatus.SENDING, locked_until=lease_until, attempts=M.attempts + 1)
+                .returning(M.id, M.platform, M.recipient, M.kind, M.dedupe_key, M.payload, M.card_id, M.attempts)
+                .execution_options(synchronize_session=False)
+            )
+            return [dict(r._mapping, lease_until=lease_until) for r in rows]
+
+    async def _deliver(self, row: dict[str, Any]) -> int:
+        client = self.clients[row["platform"]]
+        try:
+            async with self.overall[row["platform"]], self._chat_limiter(row["platform"], row["recipient"]):
+                if row["kind"] == "edit":
+                    original = await self._original_message_id(row)
+                    await client.edit(row["recipient"], original, row["payload"], row["dedupe_key"])
+                    message_id = original
+                else:
+                    message_id = await client.send(row["recipient"], row["payload"], row["dedupe_key"])
+        except Throttled as slow:
+            await self._again(row, timedelta(seconds=max(slow.retry_after, 0.1)), "throttled", failure=False)
+            return 0
+        except Rejected as error:
+            await self._dead(row, f"rejected: {error}")
+            return 0
+        except (TimeoutError, DeliveryError, OSError) as error:
+            if row["attempts"] >= self.max_attempts:
+                await self._dead(row, str(error) or type(error).__name__)
+            else:
+                await self._again(row, timedelta(seconds=min(300, 2 ** row["attempts"])), str(error) or "failed")
+            return 0
+        await self._finish(row, status=OutboxStatus.SENT, platform_message_id=message_id)
+        return 1
+
+    async def _original_message_id(self, row: dict[str, Any]) -> str:
+        async with self.services.reading() as session:
+            found = await session.scalar(
+                select(M.platform_message_id)
+                .where(
+                    M.card_id == row["card_id"],
+                    M.platform == row["platform"],
+                    M.recipient == row["recipient"],
+                    M.kind == "send",
+                    M.status == OutboxStatus.SENT,
+                )
+                .order_by(M.id.desc())
+                .limit(1)
+            )
+        if found is None:
+            raise Rejected("the card was never delivered, so there is nothing to edit")
+        return found
+
+    async def _finish(self, row: dict[str, Any], **values: Any) -> bool:
+        async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
+            done = await ctx.session.execute(
+                update(M)
+                .where(M.id == row["id"], M.locked_until == row["lease_until"])
+                .values(
+                    locked_until=None,
+                    sent_at=ctx.now() if values.get("status") == OutboxStatus.SENT else None,
+                    **values,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return done.rowcount == 1
+
+    async def _again(self, row: dict[str, Any], delay: timedelta, reason: str, *, failure: bool = True) -> None:
+        async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
+            await ctx.session.execute(
+                update(M)
+                .where(M.id == row["id"], M.locked_until == row["lease_until"])
+                .values(
+                    status=OutboxStatus.PENDING,
+                    next_attempt_at=ctx.now() + delay,
+                    locked_until=None,
+                    last_error=reason[:500],
+                    attempts=M.attempts if failure else M.attempts - 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _dead(self, row: dict[str, Any], reason: str) -> None:
+        async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
+            await ctx.session.execute(
+                update(M)
+                .where(M.id == row["id"], M.locked_until == row["lease_until"])
+                .values(status=OutboxStatus.DEAD, locked_until=None, last_error=reason[:500])
+                .execution_options(synchronize_session=False)
+            )
+            # To the console only: an alert that could itself fail must not start a chain of alerts.
+            tell(
+                ctx,
+                await users_with_role(ctx, "admin"),
+                "Undeliverable: a message to {platform} {recipient} failed {attempts} times ({reason}).",
+                platforms={"console"},
+                platform=row["platform"],
+                recipient=row["recipient"],
+                attempts=row["attempts"],
+                reason=reason[:200],
+            )
+        log.error("outbox message %s to %s %s is dead: %s", row["id"], row["platform"], row["recipient"], reason)
