@@ -15,6 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.notify import deliver_pending
 from bot.workflows import digest
 from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
+from core import inbound
+from core.auth import Actor
 from core.orders import overdue
 from core.services import Services
 from core.timers.service import run_due
@@ -30,6 +32,13 @@ async def tick(services: Services) -> int:
     return fired
 
 
+async def housekeeping(services: Services) -> int:
+    """Hourly: forget inbound event keys older than the de-duplication window (idempotent, so
+    several processes doing it is harmless)."""
+    async with services.unit_of_work(Actor.system("housekeeping")) as ctx:
+        return await inbound.prune(ctx)
+
+
 def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:
     """Start ticking now: timers that fell due while the server was down fire at once.
 
@@ -37,6 +46,9 @@ def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler
     scheduler = AsyncIOScheduler(job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
     scheduler.add_job(
         tick, "interval", seconds=every_seconds, args=[services], id="timers", next_run_time=datetime.now(UTC)
+    )
+    scheduler.add_job(
+        housekeeping, "interval", hours=1, args=[services], id="housekeeping", next_run_time=datetime.now(UTC)
     )
     scheduler.start()
     return scheduler

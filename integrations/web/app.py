@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 SERVICES = web.AppKey("services", Services)
 
 # Adapters register here: each takes the app and mounts its routes when its settings are present.
-Mount = Callable[[web.Application], str | None]
+Mount = Callable[[web.Application], str | None]  # returns the adapter's name, or None
 
 
 async def healthz(request: web.Request) -> web.Response:

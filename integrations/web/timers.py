@@ -11,7 +11,8 @@ from bot.workflows import digest
 from integrations.web.app import SERVICES
 
 
-def mount(app: web.Application) -> str:
+def mount(app: web.Application) -> None:
+    """Not an adapter: it returns no name, so ``oms serve`` lists only the platforms."""
     async def run(app: web.Application) -> AsyncIterator[None]:
         await digest.ensure_scheduled(app[SERVICES])
         running = scheduler.start(app[SERVICES])
@@ -19,4 +20,3 @@ def mount(app: web.Application) -> str:
         running.shutdown(wait=False)
 
     app.cleanup_ctx.append(run)
-    return "timers"

@@ -42,3 +42,13 @@ async def test_keys_older_than_the_window_are_pruned(services):
     async with services.unit_of_work(SYSTEM) as ctx:
         assert await prune(ctx) == 1
         assert await first_time(ctx, "slack", "old")
+
+
+async def test_housekeeping_prunes_old_keys(services):
+    from bot.scheduler import housekeeping
+
+    async with services.unit_of_work(SYSTEM) as ctx:
+        await first_time(ctx, "aftership", "e1")
+    assert await housekeeping(services) == 0
+    services.clock = lambda: datetime.now(UTC) + timedelta(days=4)
+    assert await housekeeping(services) == 1
