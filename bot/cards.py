@@ -81,12 +81,37 @@ async def sync_cards(
         else:
             card.state = CardState.CLOSED
             card.outcome = {"action": trigger, "actor": actor, "at": at, "status": current.value, "reason": reason}
-            if card.kind == CardKind.APPROVAL:  # its reminders and escalation have nothing left to chase
-                await cancel(ctx, f"approval.remind:{card.order_no}:{card.id}")
-                await cancel(ctx, f"approval.escalate:{card.order_no}:{card.id}")
+            if card.kind == CardKind.APPROVAL:
+                await _stop_clocks(ctx, card)
         card.updated_at = ctx.now()
         changed.append(card)
     return changed
+
+
+async def close_level(ctx: Context, order_no: str, level: int, *, actor: str, at: str) -> list[Card]:
+    """Close the approval cards of one completed step (the order itself has not moved yet)."""
+    cards = list(
+        await ctx.session.scalars(
+            select(Card)
+            .where(Card.order_no == order_no, Card.kind == CardKind.APPROVAL, Card.state == CardState.OPEN)
+            .with_for_update()
+        )
+    )
+    closed = []
+    for card in cards:
+        if card.payload.get("level", 0) == level:
+            card.state = CardState.CLOSED
+            card.outcome = {"action": "approve", "actor": actor, "at": at, "status": "pending_approval"}
+            card.updated_at = ctx.now()
+            await _stop_clocks(ctx, card)
+            closed.append(card)
+    return closed
+
+
+async def _stop_clocks(ctx: Context, card: Card) -> None:
+    """A closed approval card's reminders and escalation have nothing left to chase."""
+    await cancel(ctx, f"approval.remind:{card.order_no}:{card.id}")
+    await cancel(ctx, f"approval.escalate:{card.order_no}:{card.id}")
 
 
 def render(card: Card, _: Translator, timezone: str) -> CardView:
@@ -101,6 +126,8 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
             (_("Lines"), lines),
         ]
         notes = [_("Why: {reason}", reason=p["reason"])] if p.get("reason") else []
+        if p.get("levels", 1) > 1:
+            notes.insert(0, _("Step {step} of {steps}", step=p.get("level", 0) + 1, steps=p["levels"]))
         if p.get("rule"):
             notes.append(_("Rule: {rule}", rule=p["rule"]))
         buttons = [

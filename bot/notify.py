@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from bot.cards import open_card, sync_cards
-from bot.delivery import approvers, card_changed, customer_users, tell, users_by_id, users_with_role
-from bot.i18n import N_
+from bot.cards import close_level, open_card, sync_cards
+from bot.delivery import approvers, card_changed, customer_users, enqueue, tell, users_by_id, users_with_role
+from bot.i18n import DEFAULT_BY_PLATFORM, N_, Translator
 from bot.labels import money
 from bot.models import CardKind
 from bot.workflows.review import facts, holds
@@ -107,18 +107,20 @@ async def run_notify_rules(ctx: Context, event_name: str, payload: dict[str, Any
         if not holds(rule, activation):
             continue
         for target in rule.notify:
-            who = target.model_dump(mode="json", exclude_none=True, exclude={"message"})
             if target.message:
-                tell(ctx, await approvers(ctx, who), f"{rule.name}: {target.message} ({subject})")
+                text, params = f"{rule.name}: {target.message} ({subject})", {}
             else:
-                tell(
-                    ctx,
-                    await approvers(ctx, who),
+                text, params = (
                     N_("Rule {rule}: {event} {subject}"),
-                    rule=rule.name,
-                    event=trigger.value,
-                    subject=subject,
+                    {"rule": rule.name, "event": trigger.value, "subject": subject},
                 )
+            if target.chat:
+                platform, chat_id = target.chat.split(":", 1)
+                message = Translator(DEFAULT_BY_PLATFORM.get(platform, "en"))(text, **params)
+                enqueue(ctx, platform, chat_id, "send", {"text": message})
+                continue
+            who = target.model_dump(mode="json", exclude_none=True, exclude={"message", "chat"})
+            tell(ctx, await approvers(ctx, who), text, **params)
 
 
 async def _order(ctx: Context, order_no: str) -> Order | None:
@@ -188,11 +190,21 @@ async def on_approval_requested(ctx: Context, event: dict[str, Any]) -> None:
     if order is None or order.status != "pending_approval":
         return
     await ctx.session.flush()
-    card = open_card(ctx, CardKind.APPROVAL, order, reason=event.get("reason"), rule=event.get("rule"))
+    target = event.get("approvers") or {"role": "approver"}
+    level, levels = event.get("level", 0), event.get("levels", 1)
+    card = open_card(
+        ctx, CardKind.APPROVAL, order, reason=event.get("reason"), rule=event.get("rule"), level=level, levels=levels
+    )
     await ctx.session.flush()
-    tell(ctx, await approvers(ctx, event.get("approvers") or {"role": "approver"}), "", card=card)
+    tell(ctx, await approvers(ctx, target), "", card=card)
     if event.get("rule"):
-        await schedule_for_approval(ctx, card, await rule_named(ctx, event["rule"]))
+        await schedule_for_approval(ctx, card, await rule_named(ctx, event["rule"]), target)
+
+
+async def on_level_done(ctx: Context, event: dict[str, Any]) -> None:
+    """One step of a several-step approval is complete: its cards close; the next step has its own."""
+    for card in await close_level(ctx, event["order_no"], event["level"], actor=event["actor"], at=event["at"]):
+        await card_changed(ctx, card)
 
 
 async def on_ready_to_pick(ctx: Context, event: dict[str, Any]) -> None:
@@ -258,4 +270,5 @@ HANDLERS = {
     "stock.low": on_stock_low,
     "return.requested": on_return_requested,
     "payment.overdue": on_payment_overdue,
+    "approval.level_done": on_level_done,
 }

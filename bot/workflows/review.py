@@ -78,6 +78,8 @@ class WorkflowReview:
                 continue
             if rule.auto_approve:
                 return ReviewDecision(Decision.AUTO_APPROVE, rule.name, f"rule {rule.name}: {rule.when or 'always'}")
-            target = rule.approve.model_dump(mode="json", exclude_none=True) if rule.approve else None
-            return ReviewDecision(Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", target)
+            levels = [step.model_dump(mode="json", exclude_none=True) for step in rule.approve]
+            return ReviewDecision(
+                Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", levels=levels
+            )
         return ReviewDecision(Decision.CONFIRM)

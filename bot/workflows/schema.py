@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import celpy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -45,11 +45,12 @@ def parse_duration(text: str) -> timedelta:
 
 
 class Target(BaseModel):
-    """Who: everyone with a role, or one named user."""
+    """Who: everyone with a role (any one of them, or all of them), or one named user."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     role: Role | None = None
     user: str | None = None
+    mode: Literal["any", "all"] = "any"
 
     @model_validator(mode="after")
     def _one(self) -> Target:
@@ -58,11 +59,20 @@ class Target(BaseModel):
         return self
 
 
-class Notify(Target):
+class Notify(BaseModel):
+    """Tell a role, a user, or a group chat (``chat: dingtalk:cid123``, sent through the outbox)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     role: Role | None = None
     user: str | None = None
+    chat: str | None = Field(default=None, pattern=r"^(dingtalk|wecom|slack|telegram):\S+$")
     message: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Notify:
+        if sum(x is not None for x in (self.role, self.user, self.chat)) != 1:
+            raise ValueError("name exactly one of role, user or chat")
+        return self
 
 
 class Rule(BaseModel):
@@ -72,7 +82,7 @@ class Rule(BaseModel):
     on: Trigger
     when: str | None = None
     auto_approve: bool = False
-    approve: Target | None = None
+    approve: list[Target] = []  # one step, or several in sequence
     notify: list[Notify] = []
     remind_after: str | None = None
     escalate_after: str | None = None
@@ -92,7 +102,7 @@ class Rule(BaseModel):
             parse_duration(value)
         return value
 
-    @field_validator("notify", mode="before")
+    @field_validator("notify", "approve", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value

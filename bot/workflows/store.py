@@ -46,12 +46,12 @@ async def save_rules(ctx: Context, rows: list[dict[str, Any]]) -> list[Rule]:
 
 
 async def _check_users(ctx: Context, rules: list[Rule]) -> None:
-    named = {t.user for rule in rules for t in (rule.approve, rule.escalate_to, *rule.notify) if t and t.user}
+    named = {t.user for rule in rules for t in (*rule.approve, rule.escalate_to, *rule.notify) if t and t.user}
     if not named:
         return
     known = set(await ctx.session.scalars(select(User.name).where(User.name.in_(named))))
     for index, rule in enumerate(rules):
-        for field, target in (("approve", rule.approve), ("escalate_to", rule.escalate_to)):
+        for field, target in (*(("approve", step) for step in rule.approve), ("escalate_to", rule.escalate_to)):
             if target and target.user and target.user not in known:
                 where = f"workflows row {index + 1} ({rule.name})"
                 raise WorkflowError(

@@ -22,7 +22,7 @@ REMIND = "approval.remind"
 ESCALATE = "approval.escalate"
 
 
-async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None) -> None:
+async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None, approvers: dict[str, Any]) -> None:
     """Start the rule's clocks when its approval card goes out (in the same transaction)."""
     if rule is None:
         return
@@ -34,7 +34,7 @@ async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None) -> 
             f"{REMIND}:{card.order_no}:{card.id}",
             ctx.now() + parse_duration(rule.remind_after),
             **base,
-            target=rule.approve.model_dump(mode="json", exclude_none=True) if rule.approve else None,
+            target=approvers,
         )
     if rule.escalate_after and rule.escalate_to:
         await schedule(

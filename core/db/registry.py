@@ -6,6 +6,7 @@ from core.catalog import models as _catalog  # noqa: F401
 from core.customers import models as _customers  # noqa: F401
 from core.db.base import Base
 from core.inventory import models as _inventory  # noqa: F401
+from core.orders import approvals as _approvals  # noqa: F401
 from core.orders import models as _orders  # noqa: F401
 from core.pricing import models as _pricing  # noqa: F401
 from core.timers import models as _timers  # noqa: F401

@@ -6,6 +6,7 @@ from core.auth import Permission
 from core.context import Context
 from core.errors import InvalidInput
 from core.inventory.allocation import release_order
+from core.orders import approvals
 from core.orders.backorders import release_backorders
 from core.orders.history import change_status
 from core.orders.models import Order
@@ -19,6 +20,7 @@ async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: 
         raise InvalidInput(field="reason", reason="say why the order is cancelled")
     order = await acting_on(ctx, order_no, Permission.ORDER_CANCEL, expected_version)
     await change_status(ctx, order, "cancel", reason=reason)
+    await approvals.void(ctx, order)
     # Customer row before stock rows: the order placement takes its locks in, so no deadlock.
     if order.payment_terms == PaymentTerms.CREDIT:
         await release_credit(ctx, order)

@@ -20,7 +20,7 @@ from core.errors import DomainError, InvalidInput
 from core.inventory.allocation import allocate_order
 from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
 from core.inventory.planning import ShortagePolicy
-from core.orders import overdue
+from core.orders import approvals, overdue
 from core.orders.history import change_status
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
@@ -42,15 +42,8 @@ async def confirm_or_review(ctx: Context, order: Order) -> None:
     if decision.decision == Decision.REVIEW:
         order.review_reason = decision.reason
         await change_status(ctx, order, "request_approval", reason=decision.reason, rule=decision.rule)
-        emit(
-            ctx,
-            "approval.requested",
-            order_no=order.order_no,
-            rule=decision.rule,
-            reason=decision.reason,
-            total=str(order.total),
-            approvers=decision.approvers or {"role": "approver"},
-        )
+        levels = decision.levels or [decision.approvers or {"role": "approver"}]
+        await approvals.request(ctx, order, levels, rule=decision.rule, reason=decision.reason)
         return
     reason = f"auto-approved by rule {decision.rule}" if decision.decision == Decision.AUTO_APPROVE else None
     await _confirm(ctx, order, "confirm", reason=reason, rule=decision.rule)
@@ -60,6 +53,8 @@ async def approve(
     ctx: Context, order_no: str, *, expected_version: int | None = None, note: str | None = None
 ) -> Order:
     order = await acting_on(ctx, order_no, Permission.ORDER_APPROVE, expected_version)
+    if order.status == OrderStatus.PENDING_APPROVAL and not await approvals.record(ctx, order):
+        return order  # a step is approved; the next step (or the rest of this one) still has to
     await _confirm(ctx, order, "approve", reason=note, review_reason=order.review_reason)
     return order
 
@@ -69,6 +64,7 @@ async def reject(ctx: Context, order_no: str, reason: str, *, expected_version: 
         raise InvalidInput(field="reason", reason="say why the order is rejected")
     order = await acting_on(ctx, order_no, Permission.ORDER_APPROVE, expected_version)
     await change_status(ctx, order, "reject", reason=reason)
+    await approvals.void(ctx, order)
     return order
 
 

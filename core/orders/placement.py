@@ -21,7 +21,7 @@ from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
 from core.errors import InvalidInput, NotFound, PermissionDenied, PricingError
-from core.orders import validation
+from core.orders import approvals, validation
 from core.orders.confirmation import confirm_or_review
 from core.orders.history import change_status
 from core.orders.models import Order, OrderLine
@@ -175,6 +175,7 @@ async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected
         order.payment_terms = change.payment_terms
     order.review_reason = None
     await change_status(ctx, order, "edit", reason="order edited; pending approvals void", before=before)
+    await approvals.void(ctx, order)
     await ctx.session.flush()
     await validate_and_route(ctx, order)
     return order

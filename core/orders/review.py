@@ -26,6 +26,8 @@ class ReviewDecision:
     rule: str | None = None
     reason: str | None = None
     approvers: dict[str, str] | None = None  # {"role": "approver"} or {"user": "王芳"}; None: the approver role
+    # Several steps in sequence, each {"role"|"user": ..., "mode": "any"|"all"}; overrides ``approvers``.
+    levels: list[dict[str, str]] | None = None
 
 
 class ReviewPolicy(Protocol):

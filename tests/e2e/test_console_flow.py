@@ -186,3 +186,25 @@ async def test_report_stalls_in_both_languages(chat):
     await chat.say("zhaojl", "/lang zh")
     [report] = await chat.say("zhaojl", "/报表 卡点")
     assert no in report and "待审批" in report
+
+
+async def test_a_two_level_approval_in_chat(chat, console_app):
+    from bot.workflows.review import WorkflowReview
+    from bot.workflows.store import save_rules
+    from core.auth import Actor
+
+    _, services = console_app
+    services.review_policy = WorkflowReview()
+    async with services.unit_of_work(Actor.system("test")) as ctx:
+        await save_rules(ctx, [{"name": "two-levels", "on": "order.received", "when": "order.total > 5000",
+                                "approve": [{"role": "approver"}, {"role": "manager"}]}])
+    no = order_no(await chat.say("lilei", "/neworder C002 TEA-001*45"))
+    [card] = await chat.cards("wangfang", no)
+    assert "Step 1 of 2" in card["notes"]
+    assert await chat.tap("wangfang", card, "Approve") == [f"Approved {no}."]
+    assert (await chat.cards("wangfang", no))[0]["state"] == "closed"
+    [second] = await chat.cards("zhaojl", no)
+    assert "Step 2 of 2" in second["notes"] and second["state"] == "open"
+    assert "pending approval" in (await chat.say("lilei", f"/order {no}"))[0]
+    await chat.tap("zhaojl", second, "Approve")
+    assert "awaiting payment" in (await chat.say("lilei", f"/order {no}"))[0]

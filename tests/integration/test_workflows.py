@@ -205,3 +205,78 @@ async def test_an_edit_that_still_needs_review_asks_again(services):
     await as_user(services, "李雷", lambda ctx: edit_order(ctx, no, OrderEdit(lines=(DraftLine("TEA-001", 45),))))
     assert (await detail(services, no))["status"] == "pending_approval"
     assert len(await approval_requests(services)) == 2  # a fresh request for the new content
+
+
+TWO_LEVELS = """
+- name: big-orders-two-levels
+  on: order.received
+  when: order.total > 5000
+  approve: [{role: approver}, {user: 经理}]
+"""
+
+
+async def test_approval_in_two_levels_in_sequence(services):
+    from core.errors import PermissionDenied
+    from core.orders import confirmation
+    from tests.integration.helpers import as_user
+
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    await rules(services, TWO_LEVELS)
+    no = await place(services, customer="C002", items={"TEA-001": 40})
+    [first] = await approval_requests(services)
+    assert (first["approvers"], first["level"], first["levels"]) == ({"role": "approver"}, 0, 2)
+    await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
+    assert (await detail(services, no))["status"] == "pending_approval"  # the second step is still open
+    second = (await approval_requests(services))[1]
+    assert (second["approvers"], second["level"]) == ({"user": "经理"}, 1)
+    with pytest.raises(PermissionDenied, match="waits for 经理"):
+        await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
+    await as_user(services, "经理", lambda ctx: confirmation.approve(ctx, no))
+    assert (await detail(services, no))["status"] == "awaiting_payment"
+
+
+async def test_all_of_a_role_must_approve(services):
+    from core.errors import InvalidInput
+    from core.orders import confirmation
+    from core.users.models import ChatIdentity, User
+    from tests.integration.helpers import as_user
+
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    async with services.unit_of_work(SYSTEM) as ctx:  # a second finance person
+        ctx.session.add(User(name="钱会计", roles=["finance"], warehouses=[],
+                             identities=[ChatIdentity(platform="console", external_id="qian")]))
+    await rules(services, """
+- name: finance-board
+  on: order.received
+  when: order.total > 5000
+  approve: {role: finance, mode: all}
+""")
+    no = await place(services, customer="C002", items={"TEA-001": 40})
+    await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
+    assert (await detail(services, no))["status"] == "pending_approval"
+    with pytest.raises(InvalidInput, match="already approved"):
+        await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
+    await as_user(services, "钱会计", lambda ctx: confirmation.approve(ctx, no))
+    assert (await detail(services, no))["status"] == "awaiting_payment"
+    steps = [h for h in (await detail(services, no))["history"] if h["action"] == "approve_step"]
+    assert [s["actor"] for s in steps] == ["王芳", "钱会计"]
+
+
+async def test_notify_a_group_chat_goes_through_the_outbox(services):
+    from sqlalchemy import select
+
+    from bot.notify import deliver_pending
+    from bot.outbox.models import OutboxMessage
+
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    await rules(services, """
+- name: ops-room
+  on: order.confirmed
+  notify: {chat: "dingtalk:cidOpsRoom"}
+""")
+    no = await place(services, customer="C001", items={"TEA-001": 1})
+    await deliver_pending(services)
+    async with services.sessions() as session:
+        [row] = list(await session.scalars(select(OutboxMessage)))
+    assert (row.platform, row.recipient) == ("dingtalk", "cidOpsRoom")
+    assert row.payload == {"text": f"规则 ops-room：order.confirmed {no}"}  # DingTalk defaults to Chinese
