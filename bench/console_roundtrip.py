@@ -58,10 +58,13 @@ async def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="oms-bench-"))
     services = await make_services(sqlite_settings(folder / "bench.db"))
     users = "users:\n" + "".join(
-        f"  - {{name: bench{i}, roles: [sales, approver], identities: {{console: b{i}}}}}\n" for i in range(n))
+        f"  - {{name: bench{i}, roles: [sales, approver], identities: {{console: b{i}}}}}\n" for i in range(n)
+    )
     async with services.unit_of_work(Actor.system("bench")) as ctx:
         await load_master_data(ctx, parse_document(DEMO_DATA.read_text(encoding="utf-8")))
-        await load_master_data(ctx, parse_document(users + "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 100000}\n"))
+        await load_master_data(
+            ctx, parse_document(users + "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 100000}\n")
+        )
 
     app, _ = build_app(services, [console])
     runner, port = await serve(app)
@@ -75,6 +78,7 @@ async def main() -> None:
     base = f"http://127.0.0.1:{port}"
 
     async with ClientSession(connector=TCPConnector(limit=n * 2)) as http:
+
         async def post(url: str, body: dict) -> tuple[float, dict]:
             start = time.perf_counter()
             async with http.post(url, json=body) as response:
@@ -83,8 +87,12 @@ async def main() -> None:
             return time.perf_counter() - start, data
 
         # One big order per identity: each waits for approval, so each identity has a card to tap.
-        orders = await asyncio.gather(*(post(f"{base}/console/api/messages",
-                                             {"user": f"b{i}", "text": "/neworder C002 TEA-001*45"}) for i in range(n)))
+        orders = await asyncio.gather(
+            *(
+                post(f"{base}/console/api/messages", {"user": f"b{i}", "text": "/neworder C002 TEA-001*45"})
+                for i in range(n)
+            )
+        )
         order_nos = [data["replies"][0]["text"].split("*")[1] for _, data in orders]
         inbox = (await (await http.get(f"{base}/console/api/inbox", params={"user": "b0"})).json())["entries"]
         cards = {e["card"]["title"].split(": ")[1]: e["card"] for e in inbox if e["card"]}
@@ -94,13 +102,20 @@ async def main() -> None:
             for r in range(args.rounds):
                 times["empty"].append((await post(f"http://127.0.0.1:{empty_port}/", {"user": f"b{i}"}))[0])
                 no = order_nos[(i + r) % n]
-                times["order"].append((await post(f"{base}/console/api/messages",
-                                                  {"user": f"b{i}", "text": f"/order {no}"}))[0])
+                times["order"].append(
+                    (await post(f"{base}/console/api/messages", {"user": f"b{i}", "text": f"/order {no}"}))[0]
+                )
                 card = cards[order_nos[i]]
                 approve = next(b for b in card["buttons"] if b["label"] == "Approve")
                 key = "tap (first)" if r == 0 else "tap (repeat)"
-                times[key].append((await post(f"{base}/console/api/actions", {
-                    "user": f"b{i}", "card_id": card["card_id"], "action": approve["action"]}))[0])
+                times[key].append(
+                    (
+                        await post(
+                            f"{base}/console/api/actions",
+                            {"user": f"b{i}", "card_id": card["card_id"], "action": approve["action"]},
+                        )
+                    )[0]
+                )
             return times
 
         started = time.perf_counter()

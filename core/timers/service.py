@@ -1,9 +1,9 @@
 """Scheduling and firing durable timers, safely from several processes at once.
 
-A due timer is *claimed* with one UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
-single writer does the same job), which sets a lease. Its handler then runs in a transaction of
-its own that also marks the timer done, on the condition that this process still holds the
-claim: if the lease lapsed and another process took the timer over, the late finisher's work is
+Due timers are *claimed* with one UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
+single writer does the same job), which sets a lease. Their handlers then run in one transaction
+(each in a savepoint) that also marks them done, on the condition that this process still holds
+the claim: if the lease lapsed and another process took a timer over, the late finisher's work is
 rolled back. So a timer's effect happens exactly once, and a crash only delays it by one lease.
 Timers that fell due while no process was running are simply due, and fire on the next tick:
 nothing depends on a scheduler's misfire grace.
@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select, update
 
 from core.auth import Actor
 from core.context import Context
@@ -32,24 +31,39 @@ MAX_ATTEMPTS = 5
 Handler = Callable[[Context, dict[str, Any]], Awaitable[None]]
 
 
+def _insert(ctx: Context):  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT (key) DO NOTHING in the session's dialect: a repeated key is a no-op."""
+    if ctx.session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(Timer)
+
+
 async def schedule(ctx: Context, kind: str, key: str, due_at: datetime, **payload: Any) -> bool:
     """Add a timer in the caller's transaction; False if one with this key exists already."""
-    try:
-        async with ctx.session.begin_nested():
-            await ctx.session.execute(
-                insert(Timer).values(
-                    kind=kind,
-                    key=key,
-                    due_at=due_at,
-                    payload=payload,
-                    status=TimerStatus.PENDING,
-                    attempts=0,
-                    created_at=ctx.now(),
-                )
-            )
-        return True
-    except IntegrityError:
-        return False
+    return await schedule_many(ctx, [(kind, key, due_at, payload)]) == 1
+
+
+async def schedule_many(ctx: Context, timers: list[tuple[str, str, datetime, dict[str, Any]]]) -> int:
+    """Add many timers with one statement (an import, a bulk reminder); returns how many were new."""
+    if not timers:
+        return 0
+    now = ctx.now()
+    rows = [
+        {
+            "kind": kind,
+            "key": key,
+            "due_at": due_at,
+            "payload": payload,
+            "status": TimerStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for kind, key, due_at, payload in timers
+    ]
+    result = await ctx.session.execute(_insert(ctx).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    return result.rowcount
 
 
 async def cancel(ctx: Context, key_prefix: str) -> int:
@@ -93,34 +107,6 @@ async def claim_due(services: Services, *, limit: int = 200) -> list[Claimed]:
         return [Claimed(i, k, p or {}, a, lease_until) for i, k, p, a in rows]
 
 
-async def fire(services: Services, timer: Claimed, handlers: dict[str, Handler]) -> bool:
-    """Run one claimed timer; True when it is done (its effect committed exactly once)."""
-    handler = handlers.get(timer.kind)
-    try:
-        async with services.unit_of_work(Actor.system(f"timer:{timer.kind}")) as ctx:
-            if handler is None:
-                raise LookupError(f"no handler for timer kind {timer.kind!r}")
-            await handler(ctx, timer.payload)
-            finished = await ctx.session.execute(
-                update(Timer)
-                .where(
-                    Timer.id == timer.id, Timer.status == TimerStatus.RUNNING, Timer.locked_until == timer.lease_until
-                )
-                .values(status=TimerStatus.DONE, fired_at=ctx.now(), locked_until=None)
-                .execution_options(synchronize_session=False)
-            )
-            if finished.rowcount != 1:
-                raise _LostClaim()
-        return True
-    except _LostClaim:
-        log.warning("timer %s was taken over by another process; this run is rolled back", timer.id)
-        return False
-    except Exception as error:
-        log.exception("timer %s (%s) failed, attempt %s", timer.id, timer.kind, timer.attempts)
-        await _failed(services, timer, error)
-        return False
-
-
 class _LostClaim(Exception):
     pass
 
@@ -138,12 +124,51 @@ async def _failed(services: Services, timer: Claimed, error: Exception) -> None:
         )
 
 
+async def fire_batch(services: Services, timers: list[Claimed], handlers: dict[str, Handler]) -> int:
+    """Run claimed timers together: one transaction, each handler in a savepoint of its own, and one
+    conditional UPDATE marking the successful ones done. A failing handler is retried alone later."""
+    done: list[Claimed] = []
+    failed: list[tuple[Claimed, Exception]] = []
+    try:
+        async with services.unit_of_work(Actor.system("timers")) as ctx:
+            for timer in timers:
+                handler = handlers.get(timer.kind)
+                try:
+                    if handler is None:
+                        raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                    async with ctx.session.begin_nested():
+                        await handler(ctx, timer.payload)
+                    done.append(timer)
+                except Exception as error:
+                    log.exception("timer %s (%s) failed, attempt %s", timer.id, timer.kind, timer.attempts)
+                    failed.append((timer, error))
+            if done:
+                finished = await ctx.session.execute(
+                    update(Timer)
+                    .where(
+                        Timer.id.in_([t.id for t in done]),
+                        Timer.status == TimerStatus.RUNNING,
+                        Timer.locked_until == done[0].lease_until,
+                    )
+                    .values(status=TimerStatus.DONE, fired_at=ctx.now(), locked_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+                if finished.rowcount != len(done):
+                    raise _LostClaim()
+    except _LostClaim:
+        log.warning("part of a timer batch was taken over by another process; the batch is rolled back")
+        return 0
+    for timer, error in failed:
+        await _failed(services, timer, error)
+    return len(done)
+
+
 async def run_due(services: Services, handlers: dict[str, Handler], *, limit: int = 200) -> int:
-    """One tick: claim what is due and fire it; returns how many fired."""
+    """One tick: claim what is due and fire it in batches; returns how many fired."""
     fired = 0
     while True:
         batch = await claim_due(services, limit=limit)
-        for timer in batch:
-            fired += await fire(services, timer, handlers)
+        if batch:
+            fired += await fire_batch(services, batch, handlers)
         if len(batch) < limit:
             return fired
