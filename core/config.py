@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # The daily digest: local time (in ``timezone``) and who receives it; empty roles turn it off.
     digest_time: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_roles: list[str] = ["manager"]
+    # Also post it to a group chat, e.g. "dingtalk:cid123" (sent through the outbox).
+    digest_chat: str | None = Field(default=None, pattern=r"^(dingtalk|wecom|slack|telegram):\S+$")
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"

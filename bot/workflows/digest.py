@@ -10,10 +10,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.delivery import users_with_role
+from bot.delivery import enqueue, locale_for, tell, users_with_role
 from bot.handlers.general import stall_text, today_text
-from bot.i18n import Translator
-from bot.models import ChatMessage, Direction
+from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from core.auth import Actor
 from core.context import Context
 from core.reports.daily import today
@@ -33,7 +32,7 @@ def next_occurrence(now: datetime, at: str, zone: str) -> datetime:
 
 async def ensure_scheduled(services: Services) -> None:
     """Make sure the next digest has its timer (idempotent: the key is the date)."""
-    if not services.settings.digest_roles:
+    if not (services.settings.digest_roles or services.settings.digest_chat):
         return
     async with services.unit_of_work(Actor.system("digest")) as ctx:
         await _schedule_next(ctx)
@@ -49,17 +48,14 @@ async def send(ctx: Context, payload: dict[str, Any]) -> None:
     as_reader = Context(ctx.session, reader, ctx.settings, ctx.clock)
     figures = await today(as_reader)
     stalls = await stall_report(as_reader, days=1, top=3)
-    for user in await users_with_role(ctx, *ctx.settings.digest_roles):
-        for identity in user.identities:
-            _ = Translator(user.locale or ("zh-CN" if identity.platform in ("dingtalk", "wecom") else "en"))
+    for user in await users_with_role(ctx, *ctx.settings.digest_roles) if ctx.settings.digest_roles else []:
+        for identity in user.identities:  # composed in each reader's language, then delivered as is
+            _ = Translator(locale_for(user, identity.platform))
             text = "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
-            ctx.session.add(
-                ChatMessage(
-                    user_id=user.id,
-                    platform=identity.platform,
-                    direction=Direction.OUT,
-                    text=text,
-                    created_at=ctx.now(),
-                )
-            )
+            tell(ctx, [user], text, platforms={identity.platform})
+    if ctx.settings.digest_chat:
+        platform, chat_id = ctx.settings.digest_chat.split(":", 1)
+        _ = Translator(DEFAULT_BY_PLATFORM.get(platform, "en"))
+        text = "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
+        enqueue(ctx, platform, chat_id, "send", {"text": text})
     await _schedule_next(ctx)

@@ -196,8 +196,17 @@ async def test_a_two_level_approval_in_chat(chat, console_app):
     _, services = console_app
     services.review_policy = WorkflowReview()
     async with services.unit_of_work(Actor.system("test")) as ctx:
-        await save_rules(ctx, [{"name": "two-levels", "on": "order.received", "when": "order.total > 5000",
-                                "approve": [{"role": "approver"}, {"role": "manager"}]}])
+        await save_rules(
+            ctx,
+            [
+                {
+                    "name": "two-levels",
+                    "on": "order.received",
+                    "when": "order.total > 5000",
+                    "approve": [{"role": "approver"}, {"role": "manager"}],
+                }
+            ],
+        )
     no = order_no(await chat.say("lilei", "/neworder C002 TEA-001*45"))
     [card] = await chat.cards("wangfang", no)
     assert "Step 1 of 2" in card["notes"]

@@ -243,14 +243,23 @@ async def test_all_of_a_role_must_approve(services):
 
     await seed(services, stock={("TEA-001", "SH"): 100})
     async with services.unit_of_work(SYSTEM) as ctx:  # a second finance person
-        ctx.session.add(User(name="钱会计", roles=["finance"], warehouses=[],
-                             identities=[ChatIdentity(platform="console", external_id="qian")]))
-    await rules(services, """
+        ctx.session.add(
+            User(
+                name="钱会计",
+                roles=["finance"],
+                warehouses=[],
+                identities=[ChatIdentity(platform="console", external_id="qian")],
+            )
+        )
+    await rules(
+        services,
+        """
 - name: finance-board
   on: order.received
   when: order.total > 5000
   approve: {role: finance, mode: all}
-""")
+""",
+    )
     no = await place(services, customer="C002", items={"TEA-001": 40})
     await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
     assert (await detail(services, no))["status"] == "pending_approval"
@@ -269,14 +278,40 @@ async def test_notify_a_group_chat_goes_through_the_outbox(services):
     from bot.outbox.models import OutboxMessage
 
     await seed(services, stock={("TEA-001", "SH"): 100})
-    await rules(services, """
+    await rules(
+        services,
+        """
 - name: ops-room
   on: order.confirmed
   notify: {chat: "dingtalk:cidOpsRoom"}
-""")
+""",
+    )
     no = await place(services, customer="C001", items={"TEA-001": 1})
     await deliver_pending(services)
     async with services.sessions() as session:
         [row] = list(await session.scalars(select(OutboxMessage)))
     assert (row.platform, row.recipient) == ("dingtalk", "cidOpsRoom")
     assert row.payload == {"text": f"规则 ops-room：order.confirmed {no}"}  # DingTalk defaults to Chinese
+
+
+async def test_reloading_the_file_changes_what_the_next_order_does(services, tmp_path):
+    from bot.wiring import load_master_file
+
+    await seed(services, stock={("TEA-001", "SH"): 100})
+    services.review_policy = WorkflowReview()
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "workflows:\n" + "".join("  " + line + "\n" for line in SPEC_RULES.strip().splitlines()), encoding="utf-8"
+    )
+    async with services.unit_of_work(SYSTEM) as ctx:
+        await load_master_file(ctx, rules_file)
+    first = await place(services, customer="C002", items={"TEA-001": 40})
+    assert (await detail(services, first))["status"] == "pending_approval"
+    # The admin raises the limit to 10,000 and reloads
+    rules_file.write_text(
+        rules_file.read_text(encoding="utf-8").replace("order.total > 5000", "order.total > 10000"), encoding="utf-8"
+    )
+    async with services.unit_of_work(SYSTEM) as ctx:
+        await load_master_file(ctx, rules_file)
+    second = await place(services, customer="C002", items={"TEA-001": 40})
+    assert (await detail(services, second))["status"] == "awaiting_payment"
