@@ -15,8 +15,8 @@ from bot.handlers.general import stall_text, today_text
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from core.auth import Actor
 from core.context import Context
-from core.reports.daily import today
-from core.reports.stages import stall_report
+from core.reports.daily import DailyFigures, today
+from core.reports.stages import StallReport, stall_report
 from core.services import Services
 from core.timers.service import schedule
 
@@ -43,6 +43,10 @@ async def _schedule_next(ctx: Context) -> None:
     await schedule(ctx, KIND, f"{KIND}:{due.date().isoformat()}", due)
 
 
+def compose(_: Translator, figures: DailyFigures, stalls: StallReport) -> str:
+    return "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
+
+
 async def send(ctx: Context, payload: dict[str, Any]) -> None:
     reader = Actor.system("digest")
     as_reader = Context(ctx.session, reader, ctx.settings, ctx.clock)
@@ -51,11 +55,11 @@ async def send(ctx: Context, payload: dict[str, Any]) -> None:
     for user in await users_with_role(ctx, *ctx.settings.digest_roles) if ctx.settings.digest_roles else []:
         for identity in user.identities:  # composed in each reader's language, then delivered as is
             _ = Translator(locale_for(user, identity.platform))
-            text = "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
+            text = compose(_, figures, stalls)
             tell(ctx, [user], text, platforms={identity.platform})
     if ctx.settings.digest_chat:
         platform, chat_id = ctx.settings.digest_chat.split(":", 1)
         _ = Translator(DEFAULT_BY_PLATFORM.get(platform, "en"))
-        text = "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
+        text = compose(_, figures, stalls)
         enqueue(ctx, platform, chat_id, "send", {"text": text})
     await _schedule_next(ctx)
