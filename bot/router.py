@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.i18n import Translator
 from bot.views import Reply
 from core.auth import Actor, Permission
+from core.errors import InvalidInput
 from core.services import Services
 
 Handler = Callable[["Chat", list[str]], Awaitable[list[Reply]]]
@@ -29,6 +30,10 @@ class Chat:
 
     def say(self, message: str, /, **params: object) -> list[Reply]:
         return [Reply(text=self._(message, **params))]
+
+    def usage(self, usage: str) -> InvalidInput:
+        """The refusal for a command typed wrong: how to type it instead."""
+        return InvalidInput(self._("Usage: {usage}", usage=usage), field="args", reason=usage)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ passes it down.
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,12 +39,3 @@ class Settings(BaseSettings):
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def sqlite_path(self) -> Path | None:
-        if not self.is_sqlite or ":memory:" in self.database_url:
-            return None
-        return Path(self.database_url.split("///", 1)[1])

@@ -20,7 +20,3 @@ def money(value: object) -> Decimal:
     if not amount.is_finite():
         raise ValueError(f"not a number: {value!r}")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def fmt(amount: Decimal) -> str:
-    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))

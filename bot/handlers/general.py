@@ -34,7 +34,7 @@ async def whoami(chat: Chat, args: list[str]) -> list[Reply]:
 @command("lang", "语言", usage="/lang en|zh")
 async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
-        return chat.say("Usage: {usage}", usage="/lang en|zh")
+        raise chat.usage("/lang en|zh")
     locale = normalise(args[0])
 
     async def store(ctx: Any) -> None:

@@ -66,7 +66,7 @@ async def show(chat: Chat, order_no: str) -> list[Reply]:
 
 def order_no_arg(chat: Chat, args: list[str], usage: str) -> str:
     if not args or not args[0].upper().startswith(ORDER_NO):
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="order_no", reason=usage)
+        raise chat.usage(usage)
     return args[0].upper()
 
 
@@ -81,7 +81,7 @@ async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
     options = dict(a.split("=", 1) for a in args if "=" in a)
     words = [a for a in args if "=" not in a]
     if len(words) < 2:
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+        raise chat.usage(usage)
     try:
         lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words[1:]))
         terms = PaymentTerms(options.get("pay", options.get("付款", "prepaid")).lower())
@@ -184,7 +184,7 @@ async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     except ValueError as error:
         raise InvalidInput(str(error), field="items", reason=str(error)) from None
     if lines is None and terms is None:
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+        raise chat.usage(usage)
     await chat.services.run(chat.actor, lambda ctx: edit_order(ctx, no, OrderEdit(lines=lines, payment_terms=terms)))
     return chat.say(
         "{order_no} was changed and checked again; any pending approval is void.", order_no=no
@@ -231,7 +231,7 @@ RMA_STEPS = {"approve": returns.approve_return, "close": returns.close_return, "
 async def rma(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close"
     if len(args) < 2 or not args[0].upper().startswith("RMA-"):
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+        raise chat.usage(usage)
     rma_no, step, rest = args[0].upper(), args[1].lower(), args[2:]
     if step in RMA_STEPS:
         result = await chat.services.run(chat.actor, lambda ctx: RMA_STEPS[step](ctx, rma_no))
@@ -249,5 +249,5 @@ async def rma(chat: Chat, args: list[str]) -> list[Reply]:
         _, replacement = await chat.services.run(chat.actor, lambda ctx: returns.exchange_return(ctx, rma_no))
         return chat.say("{rma_no}: replacement order {order_no} created.", rma_no=rma_no, order_no=replacement.order_no)
     else:
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+        raise chat.usage(usage)
     return chat.say("{rma_no}: {step} done.", rma_no=rma_no, step=step)

@@ -11,7 +11,6 @@ from bot.models import Card, CardKind, CardState
 from bot.router import Chat, command
 from bot.views import Reply
 from core.auth import Permission
-from core.errors import InvalidInput
 from core.inventory.stock import stock_view
 from core.orders import fulfilment
 from core.orders.backorders import receive
@@ -64,7 +63,7 @@ async def ship(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/ship SO-100001 SF 1234567890"
     no = order_no_arg(chat, args, usage)
     if len(args) < 3:
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="tracking", reason=usage)
+        raise chat.usage(usage)
     request = ShipRequest(carrier=args[1], tracking_no=args[2], warehouse=args[3] if len(args) > 3 else None)
     await chat.services.run(chat.actor, lambda ctx: fulfilment.ship(ctx, no, request))
     return chat.say(
@@ -86,7 +85,7 @@ async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
 async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/receive TEA-001 SH 50"
     if len(args) < 3 or not args[2].isdigit():
-        raise InvalidInput(chat._("Usage: {usage}", usage=usage), field="args", reason=usage)
+        raise chat.usage(usage)
     sku, warehouse, qty = args[0], args[1], int(args[2])
     served = await chat.services.run(chat.actor, lambda ctx: receive(ctx, sku, warehouse, qty, "chat receipt"))
     replies = chat.say("Received {qty} {sku} in {warehouse}.", qty=qty, sku=sku.upper(), warehouse=warehouse.upper())
@@ -98,7 +97,7 @@ async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
 @command("stock", "库存", usage="/stock TEA-001", permission=Permission.STOCK_VIEW)
 async def stock(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
-        raise InvalidInput(chat._("Usage: {usage}", usage="/stock TEA-001"), field="sku", reason="/stock TEA-001")
+        raise chat.usage("/stock TEA-001")
     view = await chat.services.query(chat.actor, lambda ctx: stock_view(ctx, args[0]))
     _ = chat._
     head = f"*{view['sku']}* {view['name']}" + (" " + _("(kit, from its components)") if view["kit"] else "")

@@ -13,7 +13,6 @@ from typing import Any
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-LANGUAGES = ("en", "zh-CN")
 DEFAULT_BY_PLATFORM = {"dingtalk": "zh-CN", "wecom": "zh-CN", "slack": "en", "telegram": "en", "console": "en"}
 
 

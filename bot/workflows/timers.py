@@ -16,7 +16,7 @@ from bot.workflows.schema import Rule, parse_duration
 from core.context import Context
 from core.orders.models import Order
 from core.orders.status import OrderStatus
-from core.timers.service import Handler, cancel, schedule
+from core.timers.service import Handler, schedule
 
 REMIND = "approval.remind"
 ESCALATE = "approval.escalate"
@@ -45,11 +45,6 @@ async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None, app
             **base,
             target=rule.escalate_to.model_dump(mode="json", exclude_none=True),
         )
-
-
-async def cancel_for_order(ctx: Context, order_no: str) -> None:
-    await cancel(ctx, f"{REMIND}:{order_no}:")
-    await cancel(ctx, f"{ESCALATE}:{order_no}:")
 
 
 async def _still_waiting(ctx: Context, payload: dict[str, Any]) -> Card | None:

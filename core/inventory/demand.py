@@ -54,13 +54,6 @@ def line_needs(lines: Sequence[tuple[int, int, int]], recipes: Mapping[int, list
     return needs
 
 
-def total_by_product(needs: Iterable[LineNeed]) -> dict[int, int]:
-    totals: dict[int, int] = defaultdict(int)
-    for need in needs:
-        totals[need.product_id] += need.qty
-    return dict(totals)
-
-
 async def skus_by_id(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, str]:
     ids = set(product_ids)
     found = {pid: product.sku for pid, product in _loaded(session, ids).items()}

@@ -130,9 +130,3 @@ def fire(order: Any, trigger: str) -> tuple[S, S]:
 
 def fire_return(rma: Any, trigger: str) -> tuple[R, R]:
     return _fire(RETURN_MACHINE, R, "return", lambda r: r.rma_no, rma, trigger)
-
-
-def can_fire(order: Any, trigger: str) -> bool:
-    """Whether ``trigger`` is possible from the order's state (guards not evaluated): for menus and buttons."""
-    event = ORDER_MACHINE.events[trigger]
-    return S(order.status).name in event.transitions

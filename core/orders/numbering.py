@@ -33,7 +33,3 @@ async def next_number(ctx: Context, name: str, prefix: str) -> str:
         except IntegrityError:
             pass  # another transaction created it first; advance theirs
     raise RuntimeError(f"could not advance counter {name}")  # pragma: no cover
-
-
-async def current_value(ctx: Context, name: str) -> int | None:
-    return (await ctx.session.execute(select(Counter.value).where(Counter.name == name))).scalar_one_or_none()

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth import Actor, Role
 from core.errors import NotFound
-from core.users.models import ChatIdentity, User
+from core.users.models import User
 
 
 def actor_for(user: User, source: str) -> Actor:
@@ -19,22 +19,6 @@ def actor_for(user: User, source: str) -> Actor:
         warehouses=frozenset(user.warehouses or ()),
         customer_id=user.customer_id,
     )
-
-
-async def actor_by_identity(session: AsyncSession, platform: str, external_id: str) -> Actor:
-    """The user bound to a chat identity; ``NotFound`` tells the chat layer to explain binding."""
-    user = (
-        await session.scalars(
-            select(User)
-            .join(ChatIdentity, ChatIdentity.user_id == User.id)
-            .where(
-                ChatIdentity.platform == platform, ChatIdentity.external_id == str(external_id), User.active.is_(True)
-            )
-        )
-    ).one_or_none()
-    if user is None:
-        raise NotFound(kind=f"{platform} identity", key=external_id)
-    return actor_for(user, f"{platform}:{external_id}")
 
 
 async def actor_by_name(session: AsyncSession, name: str, source: str) -> Actor:

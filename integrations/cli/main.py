@@ -398,9 +398,5 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
         ctx.invoke(serve, host=host, port=port)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    cli(obj={})
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli(obj={}))
