@@ -14,7 +14,7 @@ from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.models import Card, ChatMessage, Direction
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.context import Context
-from core.users.models import ChatIdentity, User
+from core.users.models import User
 
 
 async def users_with_role(ctx: Context, *roles: str) -> list[User]:
@@ -81,7 +81,9 @@ def tell(
                 )
             )
             if identity.platform != "console":
+                locale = locale_for(user, identity.platform)
                 payload = {"card": render(card, _, ctx.settings.timezone).to_dict()} if card else {"text": text}
+                payload["locale"] = locale
                 enqueue(ctx, identity.platform, identity.external_id, "send", payload, card.id if card else None)
 
 
@@ -104,19 +106,28 @@ def enqueue(
 
 
 async def card_changed(ctx: Context, card: Card) -> None:
-    """Queue an edit of every platform copy of ``card`` (the console renders it live anyway)."""
-    copies = (
+    """Queue an edit of every platform copy of ``card`` (the console renders it live anyway).
+
+    The copies are the card's sends in the outbox: a card may have gone to a person's direct chat
+    (a notification) or to the group they asked in (a reply), and each copy is edited where it is,
+    in the language it was sent in.
+    """
+    sends = (
         await ctx.session.execute(
-            select(User, ChatIdentity.external_id, ChatIdentity.platform)
-            .join(ChatMessage, ChatMessage.user_id == User.id)
-            .join(ChatIdentity, (ChatIdentity.user_id == User.id) & (ChatIdentity.platform == ChatMessage.platform))
-            .where(ChatMessage.card_id == card.id, ChatMessage.platform != "console")
-            .distinct()
+            select(OutboxMessage.platform, OutboxMessage.recipient, OutboxMessage.payload)
+            .where(
+                OutboxMessage.card_id == card.id,
+                OutboxMessage.kind == "send",
+                OutboxMessage.status != OutboxStatus.DEAD,
+            )
+            .order_by(OutboxMessage.id)
         )
     ).all()
-    for user, recipient, platform in copies:
-        _ = Translator(locale_for(user, platform))
-        enqueue(ctx, platform, recipient, "edit", {"card": render(card, _, ctx.settings.timezone).to_dict()}, card.id)
+    copies = {(platform, recipient): payload.get("locale") for platform, recipient, payload in sends}
+    for (platform, recipient), locale in copies.items():
+        _ = Translator(locale or DEFAULT_BY_PLATFORM.get(platform, "en"))
+        payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale}
+        enqueue(ctx, platform, recipient, "edit", payload, card.id)
 
 
 async def approvers(ctx: Context, target: dict[str, str]) -> list[User]:

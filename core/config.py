@@ -7,6 +7,7 @@ passes it down.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,3 +40,34 @@ class Settings(BaseSettings):
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"
+
+    # Chat platforms (SPEC §9). An adapter whose credentials are absent stays off; every base URL
+    # can be pointed elsewhere (a private proxy, or a test's fake platform).
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None  # xapp-…: Socket Mode, for deployments with no public URL
+    slack_api_url: str = "https://slack.com/api/"
+
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
+    # webhook (needs a public HTTPS URL) or polling; unset: webhook when a secret is given, else polling.
+    telegram_mode: Literal["webhook", "polling"] | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+
+    dingtalk_client_id: str | None = None  # the app's AppKey (also its robot code unless set below)
+    dingtalk_client_secret: str | None = None
+    dingtalk_mode: Literal["stream", "http"] = "stream"
+    dingtalk_card_template_id: str | None = None
+    dingtalk_callback_token: str | None = None  # http mode: the event subscription's token
+    dingtalk_callback_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{43}$")
+    dingtalk_robot_code: str | None = None
+    dingtalk_agent_id: str | None = None  # work notifications to one person; robot 1:1 messages without it
+    dingtalk_api_url: str = "https://api.dingtalk.com"
+    dingtalk_oapi_url: str = "https://oapi.dingtalk.com"
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_encoding_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{43}$")
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"

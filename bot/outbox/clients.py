@@ -29,6 +29,7 @@ class PlatformClient(Protocol):
     platform: str
     per_second: float  # overall rate the platform allows
     per_chat_per_minute: float  # rate one chat allows (e.g. DingTalk robots: 20 a minute)
+    # Optional: ``chat_per_minute(recipient) -> float`` when groups and direct chats differ (Telegram).
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
         """Deliver; return the platform's message id (needed to edit the message later)."""

@@ -49,7 +49,9 @@ class Dispatcher:
     def _chat_limiter(self, platform: str, recipient: str) -> AsyncLimiter:
         key = (platform, recipient)
         if key not in self.per_chat:
-            self.per_chat[key] = AsyncLimiter(self.clients[platform].per_chat_per_minute, 60)
+            client = self.clients[platform]
+            chat_rate = getattr(client, "chat_per_minute", None)  # some platforms allow groups less
+            self.per_chat[key] = AsyncLimiter(chat_rate(recipient) if chat_rate else client.per_chat_per_minute, 60)
         return self.per_chat[key]
 
     async def run_once(self) -> int:

@@ -339,16 +339,21 @@ async def dry_run(ctx: click.Context, order_nos: tuple[str, ...], closed: tuple[
 @click.option("--port", envvar="OMS_PORT", type=int, default=None, help="Port (env OMS_PORT, default 8080).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the server: /healthz now; the chat adapters and the console mount here as they arrive."""
+    """Run the server: the console, every chat adapter whose settings are present, the timers and the outbox."""
     from aiohttp import web
 
     from integrations.console.api import mount as console
+    from integrations.dingtalk.adapter import mount as dingtalk
+    from integrations.slack.adapter import mount as slack
+    from integrations.telegram.adapter import mount as telegram
+    from integrations.web import outbox
     from integrations.web.app import build_app
     from integrations.web.timers import mount as timers
+    from integrations.wecom.adapter import mount as wecom
 
     settings = settings_from(ctx)
     host, port = host or settings.host, port or settings.port
-    app, enabled = build_app(services_for(settings), [console, timers])
+    app, enabled = build_app(services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, timers])
     click.echo(f"oms listening on http://{host}:{port}  (console: http://{host}:{port}/console)")
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")

@@ -13,6 +13,7 @@ from integrations.web.app import SERVICES
 
 def mount(app: web.Application) -> None:
     """Not an adapter: it returns no name, so ``oms serve`` lists only the platforms."""
+
     async def run(app: web.Application) -> AsyncIterator[None]:
         await digest.ensure_scheduled(app[SERVICES])
         running = scheduler.start(app[SERVICES])

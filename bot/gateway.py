@@ -1,0 +1,132 @@
+"""What every chat adapter calls once it has verified a request: one message or one tap in.
+
+An adapter knows its platform's wire format; this module knows what happens next, the same for
+all of them: a platform's retry of a delivery we already took is recognised and ignored, the
+neutral chat layer answers, the exchange goes on the speaker's timeline, and the replies are
+queued in the outbox for the chat the person spoke in, in the same transaction. Replies therefore
+leave through the same rate-limited, retrying sender as every notification, and a card sent as
+a reply is edited later like any other copy of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.actions import ActionId
+from bot.cards import render
+from bot.conversation import Identity, Speaker, handle_tap, handle_text
+from bot.delivery import enqueue
+from bot.i18n import DEFAULT_BY_PLATFORM, Translator
+from bot.models import Card, ChatMessage, Direction
+from bot.views import Reply
+from core.auth import Actor
+from core.context import Context
+from core.inbound import first_time
+from core.services import Services
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Who spoke, where to answer, and the platform's own id for this delivery."""
+
+    platform: str
+    user: str  # the platform's user id, as bound to a person in the master data
+    chat: str  # where replies go: a direct chat or a group (platform-specific recipient)
+    event_id: str | None = None  # None: the platform never re-delivers this kind of request
+
+
+@dataclass
+class Answer:
+    """What the chat layer said; adapters that answer in place (a toast, an ack) show ``texts``."""
+
+    texts: list[str] = field(default_factory=list)
+    known: bool = True  # False: the speaker is not bound to any user
+    duplicate: bool = False  # a re-delivery: nothing was done, nothing queued
+
+
+async def message(services: Services, inbound: Inbound, text: str) -> Answer:
+    """A typed message or command; replies are queued to ``inbound.chat``."""
+    if not await _first_time(services, inbound):
+        return Answer(duplicate=True)
+    speaker, replies = await handle_text(services, Identity(inbound.platform, inbound.user), text.strip())
+    return await _keep(services, inbound, speaker, replies, said=text.strip(), queue=True)
+
+
+async def tap(services: Services, inbound: Inbound, action: str, *, queue_replies: bool = False) -> Answer:
+    """A button tap. The card's own edits reach every copy through the outbox; the replies (who
+    acted, or why not) are returned for the adapter to show the tapper at once, and queued to the
+    chat only when the platform has no in-place way to show them (``queue_replies``)."""
+    if not await _first_time(services, inbound):
+        return Answer(duplicate=True)
+    try:
+        card_id = ActionId.decode(action).card_id
+    except ValueError:
+        _ = Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en"))
+        return Answer(texts=[_("That button is not one of ours any more. Send /approvals to see what is waiting.")])
+    speaker, replies = await handle_tap(services, Identity(inbound.platform, inbound.user), card_id, action)
+    return await _keep(services, inbound, speaker, replies, said=None, queue=queue_replies)
+
+
+async def _first_time(services: Services, inbound: Inbound) -> bool:
+    if inbound.event_id is None:
+        return True
+    return await services.run(
+        Actor.system(inbound.platform), lambda ctx: first_time(ctx, inbound.platform, inbound.event_id or "")
+    )
+
+
+async def _keep(
+    services: Services,
+    inbound: Inbound,
+    speaker: Speaker | None,
+    replies: list[Reply],
+    *,
+    said: str | None,
+    queue: bool,
+) -> Answer:
+    texts = [r.text for r in replies if r.text]
+    if speaker is None:  # not bound: tell them how to get bound, keep no timeline
+        if queue:
+            await services.run(Actor.system(inbound.platform), lambda ctx: _queue(ctx, inbound, None, replies))
+        return Answer(texts=texts, known=False)
+
+    async def write(ctx: Context) -> None:
+        now = ctx.now()
+        if said is not None:
+            ctx.session.add(
+                ChatMessage(
+                    user_id=speaker.user_id,
+                    platform=inbound.platform,
+                    direction=Direction.IN,
+                    text=said,
+                    created_at=now,
+                )
+            )
+        ctx.session.add_all(
+            ChatMessage(
+                user_id=speaker.user_id,
+                platform=inbound.platform,
+                direction=Direction.OUT,
+                text=r.text,
+                card_id=r.card_id,
+                created_at=now,
+            )
+            for r in replies
+        )
+        if queue:
+            await _queue(ctx, inbound, speaker, replies)
+
+    await services.run(Actor.system("chat"), write)
+    return Answer(texts=texts)
+
+
+async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replies: list[Reply]) -> None:
+    locale = speaker.locale if speaker else DEFAULT_BY_PLATFORM.get(inbound.platform, "en")
+    _ = Translator(locale)
+    for reply in replies:
+        card = await ctx.session.get(Card, reply.card_id) if reply.card_id else None
+        if card is not None:
+            payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale}
+            enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
+        elif reply.text:
+            enqueue(ctx, inbound.platform, inbound.chat, "send", {"text": reply.text, "locale": locale})

@@ -1,0 +1,7 @@
+"""Mounts the wecom adapter on the server (placeholder until the adapter lands)."""
+
+from aiohttp import web
+
+
+def mount(app: web.Application) -> str | None:
+    return None

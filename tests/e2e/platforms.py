@@ -1,0 +1,45 @@
+"""Shared set-up for the platform adapters' end-to-end tests: the demo data, people bound to
+platform ids, and the product's one server with an adapter and the outbox mounted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from core.auth import Actor
+from core.masterdata.loader import load_file
+from core.services import Services
+from core.users.models import ChatIdentity, User
+from integrations.cli.demo import DEMO_DATA
+from integrations.web import outbox
+from integrations.web.app import build_app
+from tests.conftest import make_services, sqlite_settings
+
+
+async def demo_services(tmp_path: Path, **settings: Any) -> Services:
+    """A fresh SQLite database with the demo master data; ``settings`` are ``Settings`` fields."""
+    services = await make_services(sqlite_settings(tmp_path / "platform.db", **settings))
+    async with services.unit_of_work(Actor.system("test")) as ctx:
+        await load_file(ctx, DEMO_DATA)
+    return services
+
+
+async def bind(services: Services, platform: str, people: dict[str, str]) -> None:
+    """Give demo users (by name, e.g. "王芳") an identity on ``platform`` (their platform user id)."""
+    async with services.unit_of_work(Actor.system("test")) as ctx:
+        for name, external_id in people.items():
+            user = (await ctx.session.scalars(select(User).where(User.name == name))).one()
+            ctx.session.add(ChatIdentity(user_id=user.id, platform=platform, external_id=external_id))
+
+
+async def serve(services: Services, adapter: Callable, *, expect: str | None) -> TestClient:
+    """Start the real server (adapter + outbox dispatcher) on a local port; close it when done."""
+    app, enabled = build_app(services, [adapter, outbox.mount])
+    assert enabled == ([expect] if expect else [])
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
