@@ -18,6 +18,7 @@ from bot.conversation import Identity, Speaker, handle_tap, handle_text
 from bot.delivery import enqueue
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.models import Card, ChatMessage, Direction
+from bot.router import COMMANDS
 from bot.views import Reply
 from core.auth import Actor
 from core.context import Context
@@ -130,3 +131,13 @@ async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replie
             enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
         elif reply.text:
             enqueue(ctx, inbound.platform, inbound.chat, "send", {"text": reply.text, "locale": locale})
+
+
+def command_menu(locale: str) -> list[tuple[str, str]]:
+    """The English command names with a one-line description in ``locale``, for platforms that show
+    a command menu (Telegram's ``setMyCommands``); Chinese aliases still work when typed."""
+    _ = Translator(locale)
+    seen: dict[str, str] = {}
+    for command in COMMANDS.values():
+        seen.setdefault(command.name, _(command.summary) if command.summary else _(command.usage))
+    return list(seen.items())

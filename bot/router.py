@@ -43,6 +43,7 @@ class Command:
     usage: str  # English; translated in /help
     permission: Permission | tuple[Permission, ...] | None  # any one of them will do
     handler: Handler
+    summary: str = ""  # English one-liner for command menus (Telegram); translated there
 
     def allowed(self, actor: Actor) -> bool:
         if self.permission is None:
@@ -56,10 +57,14 @@ _ORDER: list[Command] = []
 
 
 def command(
-    name: str, *aliases: str, usage: str, permission: Permission | tuple[Permission, ...] | None = None
+    name: str,
+    *aliases: str,
+    usage: str,
+    permission: Permission | tuple[Permission, ...] | None = None,
+    summary: str = "",
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        entry = Command(name, aliases, usage, permission, handler)
+        entry = Command(name, aliases, usage, permission, handler, summary)
         _ORDER.append(entry)
         for key in (name, *aliases):
             COMMANDS[key.lower()] = entry
