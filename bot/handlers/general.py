@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.i18n import Translator, normalise
+from bot.i18n import N_, Translator, normalise
 from bot.labels import ROLES, money, status
 from bot.router import Chat, command, visible_commands
 from bot.views import Reply
@@ -15,7 +15,7 @@ from core.reports.stages import StallReport, stall_report
 from core.users.models import User
 
 
-@command("help", "帮助", usage="/help")
+@command("help", "帮助", usage="/help", summary=N_("What you can do here"))
 async def help_(chat: Chat, args: list[str]) -> list[Reply]:
     lines = [chat._("What you can do:")]
     for cmd in visible_commands(chat.actor):
@@ -24,14 +24,14 @@ async def help_(chat: Chat, args: list[str]) -> list[Reply]:
     return [Reply(text="\n".join(lines))]
 
 
-@command("whoami", "我是谁", usage="/whoami")
+@command("whoami", "我是谁", usage="/whoami", summary=N_("Who the bot thinks you are"))
 async def whoami(chat: Chat, args: list[str]) -> list[Reply]:
     roles = ", ".join(chat._(ROLES.get(r.value, r.value)) for r in sorted(chat.actor.roles))
     where = f" · {', '.join(sorted(chat.actor.warehouses))}" if chat.actor.warehouses else ""
     return chat.say("You are {name} ({roles}{where}).", name=chat.actor.name, roles=roles, where=where)
 
 
-@command("lang", "语言", usage="/lang en|zh")
+@command("lang", "语言", usage="/lang en|zh", summary=N_("Switch language (en or zh)"))
 async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise chat.usage("/lang en|zh")
@@ -47,7 +47,13 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     return chat.say("Language set to English.") if locale == "en" else chat.say("Language set to Chinese.")
 
 
-@command("report", "报表", usage="/report today | stalls [days]", permission=Permission.ORDER_APPROVE)
+@command(
+    "report",
+    "报表",
+    usage="/report today | stalls [days]",
+    summary=N_("Today's figures or stalled orders"),
+    permission=Permission.ORDER_APPROVE,
+)
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
     if args and args[0].lower() in ("stalls", "卡点", "stall"):
         days = int(args[1]) if len(args) > 1 and args[1].isdigit() else 7

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.cards import open_card
+from bot.i18n import N_
 from bot.items import parse_line_items
 from bot.labels import money, payment, status
 from bot.models import Card, CardKind, CardState
@@ -74,6 +75,7 @@ def order_no_arg(chat: Chat, args: list[str], usage: str) -> str:
     "neworder",
     "下单",
     usage="/neworder C001 TEA-001*2 CUP-01*1 pay=credit coupon=SPRING10",
+    summary=N_("Place an order"),
     permission=Permission.ORDER_CREATE,
 )
 async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
@@ -100,7 +102,7 @@ async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
     return await show(chat, order.order_no)
 
 
-@command("order", "查单", usage="/order SO-100001", permission=Permission.ORDER_VIEW)
+@command("order", "查单", usage="/order SO-100001", summary=N_("Look up an order"), permission=Permission.ORDER_VIEW)
 async def order(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
         return await show(chat, order_no_arg(chat, args, "/order SO-100001"))
@@ -118,7 +120,13 @@ async def order(chat: Chat, args: list[str]) -> list[Reply]:
     return [Reply(text=chat._("Recent orders:") + "\n" + "\n".join(lines))]
 
 
-@command("approvals", "待审批", usage="/approvals", permission=Permission.ORDER_APPROVE)
+@command(
+    "approvals",
+    "待审批",
+    usage="/approvals",
+    summary=N_("Orders waiting for your approval"),
+    permission=Permission.ORDER_APPROVE,
+)
 async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
     async def open_cards(ctx: Any) -> list[int]:
         orders = list(
@@ -148,14 +156,27 @@ async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
     return [Reply(text=chat._("Waiting for approval: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
 
 
-@command("approve", "批准", "审批", usage="/approve SO-100001", permission=Permission.ORDER_APPROVE)
+@command(
+    "approve",
+    "批准",
+    "审批",
+    usage="/approve SO-100001",
+    summary=N_("Approve an order"),
+    permission=Permission.ORDER_APPROVE,
+)
 async def approve(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/approve SO-100001")
     await chat.services.run(chat.actor, lambda ctx: confirmation.approve(ctx, no, note=" ".join(args[1:]) or None))
     return chat.say("Approved {order_no}.", order_no=no) + await show(chat, no)
 
 
-@command("reject", "驳回", usage="/reject SO-100001 reason", permission=Permission.ORDER_APPROVE)
+@command(
+    "reject",
+    "驳回",
+    usage="/reject SO-100001 reason",
+    summary=N_("Reject an order with a reason"),
+    permission=Permission.ORDER_APPROVE,
+)
 async def reject(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/reject SO-100001 reason")
     reason = " ".join(args[1:])
@@ -163,7 +184,13 @@ async def reject(chat: Chat, args: list[str]) -> list[Reply]:
     return chat.say("Rejected {order_no}: {reason}", order_no=no, reason=reason)
 
 
-@command("pay", "付款", usage="/pay SO-100001 [reference]", permission=Permission.PAYMENT_CONFIRM)
+@command(
+    "pay",
+    "付款",
+    usage="/pay SO-100001 [reference]",
+    summary=N_("Record a payment"),
+    permission=Permission.PAYMENT_CONFIRM,
+)
 async def pay(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/pay SO-100001")
     await chat.services.run(
@@ -172,7 +199,13 @@ async def pay(chat: Chat, args: list[str]) -> list[Reply]:
     return chat.say("Payment for {order_no} confirmed.", order_no=no) + await show(chat, no)
 
 
-@command("edit", "改单", usage="/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]", permission=Permission.ORDER_EDIT)
+@command(
+    "edit",
+    "改单",
+    usage="/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]",
+    summary=N_("Change an order's lines"),
+    permission=Permission.ORDER_EDIT,
+)
 async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]"
     no = order_no_arg(chat, args, usage)
@@ -191,14 +224,26 @@ async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     ) + await show(chat, no)
 
 
-@command("complete", "完成", usage="/complete SO-100001", permission=Permission.ORDER_EDIT)
+@command(
+    "complete",
+    "完成",
+    usage="/complete SO-100001",
+    summary=N_("Complete a delivered order"),
+    permission=Permission.ORDER_EDIT,
+)
 async def complete(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/complete SO-100001")
     await chat.services.run(chat.actor, lambda ctx: fulfilment.complete(ctx, no))
     return chat.say("{order_no} is completed.", order_no=no)
 
 
-@command("cancel", "取消", usage="/cancel SO-100001 reason", permission=Permission.ORDER_CANCEL)
+@command(
+    "cancel",
+    "取消",
+    usage="/cancel SO-100001 reason",
+    summary=N_("Cancel an order with a reason"),
+    permission=Permission.ORDER_CANCEL,
+)
 async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/cancel SO-100001 reason")
     reason = " ".join(args[1:])
@@ -206,7 +251,13 @@ async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
     return chat.say("Cancelled {order_no}; its stock is released.", order_no=no)
 
 
-@command("return", "退货", usage="/return SO-100001 TEA-001*1 reason", permission=Permission.RETURN_REQUEST)
+@command(
+    "return",
+    "退货",
+    usage="/return SO-100001 TEA-001*1 reason",
+    summary=N_("Request a return"),
+    permission=Permission.RETURN_REQUEST,
+)
 async def return_(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/return SO-100001 TEA-001*1 reason")
     items = [a for a in args[1:] if any(ch in a for ch in "*×xX") and a[0].isalnum()]
@@ -226,6 +277,7 @@ RMA_STEPS = {"approve": returns.approve_return, "close": returns.close_return, "
     "rma",
     "退货处理",
     usage="/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close",
+    summary=N_("Handle a return (RMA)"),
     permission=(Permission.RETURN_MANAGE, Permission.REFUND),
 )
 async def rma(chat: Chat, args: list[str]) -> list[Reply]:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.handlers.orders import order_no_arg, show
+from bot.i18n import N_
 from bot.models import Card, CardKind, CardState
 from bot.router import Chat, command
 from bot.views import Reply
@@ -19,7 +20,13 @@ from core.orders.models import Order
 from core.orders.status import OrderStatus
 
 
-@command("pick", "拣货", usage="/pick [SO-100001]", permission=Permission.FULFIL)
+@command(
+    "pick",
+    "拣货",
+    usage="/pick [SO-100001]",
+    summary=N_("Orders to pick, or mark one picked"),
+    permission=Permission.FULFIL,
+)
 async def pick(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
         no = order_no_arg(chat, args, "/pick SO-100001")
@@ -51,14 +58,20 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
     return [Reply(text=chat._("To pick: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
 
 
-@command("packed", "打包", usage="/packed SO-100001", permission=Permission.FULFIL)
+@command("packed", "打包", usage="/packed SO-100001", summary=N_("Mark an order packed"), permission=Permission.FULFIL)
 async def packed(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/packed SO-100001")
     await chat.services.run(chat.actor, lambda ctx: fulfilment.pack(ctx, no))
     return chat.say("{order_no} is packed.", order_no=no)
 
 
-@command("ship", "发货", usage="/ship SO-100001 SF 1234567890", permission=Permission.FULFIL)
+@command(
+    "ship",
+    "发货",
+    usage="/ship SO-100001 SF 1234567890",
+    summary=N_("Ship with carrier and tracking number"),
+    permission=Permission.FULFIL,
+)
 async def ship(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/ship SO-100001 SF 1234567890"
     no = order_no_arg(chat, args, usage)
@@ -74,14 +87,26 @@ async def ship(chat: Chat, args: list[str]) -> list[Reply]:
     ) + await show(chat, no)
 
 
-@command("delivered", "签收", usage="/delivered SO-100001", permission=Permission.FULFIL)
+@command(
+    "delivered",
+    "签收",
+    usage="/delivered SO-100001",
+    summary=N_("Mark an order delivered"),
+    permission=Permission.FULFIL,
+)
 async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args, "/delivered SO-100001")
     await chat.services.run(chat.actor, lambda ctx: fulfilment.confirm_delivery(ctx, no))
     return chat.say("{order_no} is delivered.", order_no=no)
 
 
-@command("receive", "入库", usage="/receive TEA-001 SH 50", permission=Permission.STOCK_MOVE)
+@command(
+    "receive",
+    "入库",
+    usage="/receive TEA-001 SH 50",
+    summary=N_("Book goods into a warehouse"),
+    permission=Permission.STOCK_MOVE,
+)
 async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
     usage = "/receive TEA-001 SH 50"
     if len(args) < 3 or not args[2].isdigit():
@@ -94,7 +119,13 @@ async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
     return replies
 
 
-@command("stock", "库存", usage="/stock TEA-001", permission=Permission.STOCK_VIEW)
+@command(
+    "stock",
+    "库存",
+    usage="/stock TEA-001",
+    summary=N_("Stock of a SKU per warehouse"),
+    permission=Permission.STOCK_VIEW,
+)
 async def stock(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise chat.usage("/stock TEA-001")

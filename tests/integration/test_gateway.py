@@ -1,0 +1,94 @@
+"""The adapters' one entry: replies queued to the chat spoken in, retries ignored, taps answered,
+and a card's later edits reaching every copy (the group it was asked in as well as direct chats)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from bot import gateway
+from bot.gateway import Inbound
+from bot.models import ChatMessage
+from bot.outbox.models import OutboxMessage
+from core.orders.models import Order
+from tests.e2e.platforms import bind, demo_services
+
+
+async def outbox(services) -> list[OutboxMessage]:
+    async with services.sessions() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def orders(services) -> int:
+    async with services.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Order))
+
+
+async def test_replies_go_to_the_chat_spoken_in_and_a_retry_is_ignored(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "slack", {"李雷": "U1"})
+    said = Inbound("slack", user="U1", chat="C-GROUP", event_id="evt-1")
+
+    first = await gateway.message(services, said, "/neworder C001 TEA-001*2")
+    again = await gateway.message(services, said, "/neworder C001 TEA-001*2")
+
+    assert re.search(r"SO-\d+", first.texts[0]) and first.known and not first.duplicate
+    assert again.duplicate and again.texts == []
+    assert await orders(services) == 1
+    replies = [m for m in await outbox(services) if m.recipient == "C-GROUP"]
+    assert [m.payload["text"] for m in replies] == first.texts
+    assert {m.payload["locale"] for m in replies} == {"en"}  # Slack speaks English by default
+    async with services.sessions() as session:
+        timeline = list(await session.scalars(select(ChatMessage.text).where(ChatMessage.platform == "slack")))
+    assert timeline[0] == "/neworder C001 TEA-001*2" and timeline[1:] == first.texts
+
+
+async def test_an_unknown_speaker_is_told_how_to_get_bound_in_their_platforms_language(tmp_path):
+    services = await demo_services(tmp_path)
+
+    answer = await gateway.message(services, Inbound("dingtalk", user="staff9", chat="staff9"), "/order SO-1")
+
+    assert not answer.known
+    assert "dingtalk: staff9" in answer.texts[0] and "oms load" in answer.texts[0]
+    [queued] = await outbox(services)
+    assert queued.recipient == "staff9" and queued.payload["locale"] == "zh-CN"
+    assert queued.payload["text"] == answer.texts[0]
+
+
+async def test_a_tap_answers_the_tapper_and_edits_every_copy_of_the_card(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "telegram", {"李雷": "11", "王芳": "22"})
+    placed = await gateway.message(services, Inbound("telegram", "11", "11", "u1"), "/neworder C002 TEA-001*45")
+    order_no = re.search(r"SO-\d+", placed.texts[0]).group(0)
+    # She asks in a group for what is waiting: the card comes back as a reply into the group as well.
+    await gateway.message(services, Inbound("telegram", "22", "-100", "u2"), "/approvals")
+    cards = [m for m in await outbox(services) if m.payload.get("card")]
+    assert {m.recipient for m in cards} == {"22", "-100"}
+    action = cards[0].payload["card"]["buttons"][0]["action"]
+
+    answer = await gateway.tap(services, Inbound("telegram", "22", "-100", "cb-1"), action)
+    repeat = await gateway.tap(services, Inbound("telegram", "22", "-100", "cb-1"), action)
+
+    assert order_no in answer.texts[0] and repeat.duplicate
+    edits = [m for m in await outbox(services) if m.kind == "edit"]
+    assert {m.recipient for m in edits} == {"22", "-100"}
+    assert all(m.payload["card"]["buttons"] == [] and "王芳" in m.payload["card"]["outcome"] for m in edits)
+    assert not [m for m in await outbox(services) if m.kind == "send" and m.payload.get("text") == answer.texts[0]]
+
+
+async def test_a_button_that_is_not_ours_is_refused_without_acting(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "slack", {"王芳": "U2"})
+
+    answer = await gateway.tap(services, Inbound("slack", "U2", "U2", "x"), "approve-everything")
+
+    assert "/approvals" in answer.texts[0]
+    assert await outbox(services) == []
+
+
+def test_the_command_menu_names_each_command_once_in_both_languages():
+    english, chinese = dict(gateway.command_menu("en")), dict(gateway.command_menu("zh-CN"))
+    assert english.keys() == chinese.keys() and {"order", "approve", "neworder", "help"} <= english.keys()
+    assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name in english)
+    assert english["order"] != chinese["order"]  # translated, not echoed
