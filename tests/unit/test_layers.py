@@ -39,3 +39,22 @@ def test_core_knows_no_chat_platform():
         if any(w in name.lower() for w in words)
     ]
     assert offences == []
+
+
+PLATFORMS = ("dingtalk", "wecom", "slack", "telegram")
+# What an adapter may use of the rest: the neutral entry and the outbox's client protocol, the
+# shared server, and the callback crypto DingTalk and WeCom share. Anything else is the chat
+# layer's business, not a translator's.
+ADAPTER_MAY_IMPORT = ("bot.gateway", "bot.outbox.clients", "integrations.web", "integrations.callback_crypto")
+
+
+def test_adapters_only_translate():
+    offences = []
+    for platform in PLATFORMS:
+        for path in (ROOT / "integrations" / platform).rglob("*.py"):
+            for name in imported_modules(path):
+                inside = name.split(".")[0] in ("bot", "core", "integrations")
+                own = name.startswith(f"integrations.{platform}")
+                if inside and not own and not name.startswith(ADAPTER_MAY_IMPORT) and name != "core.config":
+                    offences.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offences == []
