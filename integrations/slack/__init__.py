@@ -1,1 +1,1 @@
-"""slack adapter."""
+"""Slack adapter: Events API, slash commands and interactivity on one URL, or Socket Mode."""
