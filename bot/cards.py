@@ -132,7 +132,17 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
             notes.append(_("Rule: {rule}", rule=p["rule"]))
         buttons = [
             Button(_("Approve"), ActionId("approve", card.id, card.version).encode(), "primary"),
-            Button(_("Reject"), ActionId("reject", card.id, card.version).encode(), "danger"),
+            Button(
+                _("Reject"),
+                ActionId("reject", card.id, card.version).encode(),
+                "danger",
+                confirm={
+                    "title": _("Reject {order_no}?", order_no=card.order_no),
+                    "text": _("The salesperson is told, and the order cannot be approved afterwards."),
+                    "yes": _("Reject"),
+                    "no": _("Cancel"),
+                },
+            ),
         ]
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)

@@ -11,6 +11,9 @@ class Button:
     label: str
     action: str  # compact action id, e.g. "ap:12:3" (verb, card, order version): Telegram allows 64 bytes
     style: str = "default"  # primary | danger | default
+    # A question to ask before acting, for platforms with confirm dialogs (Slack):
+    # {"title", "text", "yes", "no"}, already in the reader's language.
+    confirm: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

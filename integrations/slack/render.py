@@ -18,7 +18,6 @@ CONTEXT_ELEMENTS_MAX = 10
 BUTTON_TEXT_MAX = 75
 TEXT_MAX = 39_000  # Slack truncates message text at 40,000 characters
 STYLES = ("primary", "danger")  # Slack's only button styles; "default" means none
-NEUTRAL_DENY = "✕"  # the confirm dialog's cancel button; language-neutral, see the notes
 
 
 def escape(text: str) -> str:
@@ -84,12 +83,13 @@ def _button(button: dict[str, Any], title: str) -> dict[str, Any]:
     style = button.get("style")
     if style in STYLES:
         element["style"] = style
-    if style == "danger" or button["action"].startswith("rj:"):
+    if button.get("confirm"):
+        question = button["confirm"]
         element["confirm"] = {
-            "title": _plain(button["label"], 100),
-            "text": _plain(title, 300),
-            "confirm": _plain(button["label"], 30),
-            "deny": _plain(NEUTRAL_DENY, 30),
-            "style": "danger",
+            "title": _plain(question["title"], 100),
+            "text": _plain(question["text"], 300),
+            "confirm": _plain(question["yes"], 30),
+            "deny": _plain(question["no"], 30),
+            "style": "danger" if style == "danger" else "primary",
         }
     return element

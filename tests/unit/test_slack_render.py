@@ -13,7 +13,17 @@ OPEN = {
     "notes": ["Why: above the approval threshold"],
     "buttons": [
         {"label": "Approve", "action": "ap:12:3", "style": "primary"},
-        {"label": "Reject", "action": "rj:12:3", "style": "danger"},
+        {
+            "label": "Reject",
+            "action": "rj:12:3",
+            "style": "danger",
+            "confirm": {
+                "title": "Reject SO-100001?",
+                "text": "The salesperson is told.",
+                "yes": "Reject",
+                "no": "Cancel",
+            },
+        },
     ],
     "outcome": None,
     "state": "open",
@@ -32,8 +42,14 @@ def test_open_card_has_fields_notes_and_buttons():
     approve, reject = buttons["elements"]
     assert (approve["action_id"], approve["value"], approve["style"]) == ("ap:12:3", "ap:12:3", "primary")
     assert "confirm" not in approve
-    assert reject["style"] == "danger" and reject["confirm"]["confirm"]["text"] == "Reject"
-    assert {"title", "text", "confirm", "deny"} <= set(reject["confirm"])
+    assert reject["style"] == "danger" and reject["confirm"]["style"] == "danger"
+    question = {k: reject["confirm"][k]["text"] for k in ("title", "text", "confirm", "deny")}
+    assert question == {
+        "title": "Reject SO-100001?",
+        "text": "The salesperson is told.",
+        "confirm": "Reject",
+        "deny": "Cancel",
+    }
 
 
 def test_closed_card_shows_the_outcome_and_no_buttons():
