@@ -1,0 +1,72 @@
+"""``oms serve`` as an operator starts it: settings in the environment switch adapters on, the
+server says which, and their routes answer (refusing what is not signed) even while the platforms
+themselves are unreachable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.test_cli import MASTER, OMS, oms
+
+UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requests(tmp_path: Path):
+    db = tmp_path / "serve.db"
+    oms(db, "db", "upgrade")
+    oms(db, "load", str(MASTER))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    env.update(
+        OMS_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        OMS_PORT=str(port),
+        OMS_SLACK_BOT_TOKEN="xoxb-test",
+        OMS_SLACK_SIGNING_SECRET="8f742231b10e8888abcd99yyyzzz85a5",
+        OMS_SLACK_API_URL=UNREACHABLE + "/api/",
+        OMS_TELEGRAM_BOT_TOKEN="123:abc",
+        OMS_TELEGRAM_WEBHOOK_SECRET="s3cret",
+        OMS_TELEGRAM_API_URL=UNREACHABLE + "/bot",
+    )
+    server = subprocess.Popen([OMS, "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if status(base + "/healthz") == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("oms serve did not come up")
+
+        assert status(base + "/slack/events", b'{"type":"url_verification","challenge":"x"}') == 401
+        assert status(base + "/telegram/webhook", b'{"update_id":1}', {"Content-Type": "application/json"}) == 403
+        assert status(base + "/console") == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        output = server.communicate(timeout=30)[0].decode()
+    assert "adapters on: console, slack, telegram" in output, output
+    assert "Traceback" not in output, output
