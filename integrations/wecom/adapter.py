@@ -1,7 +1,107 @@
-"""Mounts the wecom adapter on the server (placeholder until the adapter lands)."""
+"""Mounts the WeCom (企业微信) self-built app adapter on the product's one aiohttp server.
+
+WeCom gives a callback 5 seconds and then retries it three times, so the route only verifies and
+decrypts, answers an empty 200 (no passive reply) and leaves the work to a background task. The
+chat layer recognises the retries by the event ids ``callback.Event`` builds. Card outcomes reach
+every copy through the outbox (``update_template_card``); what the tapper alone should read
+("Approved SO-…", "already approved") is queued as a message, since the answer has already gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
+from bot.gateway import Inbound, message, tap
+from core.config import Settings
+from integrations.callback_crypto import MessageCrypto
+from integrations.web import outbox
+from integrations.web.app import SERVICES
+from integrations.wecom import callback
+from integrations.wecom.client import PLATFORM, WeComClient
+
+log = logging.getLogger(__name__)
+PATH = "/wecom/callback"
+DRAIN_SECONDS = 5.0  # on shutdown, how long events already taken may take to finish
+CLIENT = web.AppKey("wecom_client", WeComClient)
+TASKS = web.AppKey("wecom_tasks", set)
+_REQUIRED = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_encoding_aes_key")
+
 
 def mount(app: web.Application) -> str | None:
-    return None
+    settings: Settings = app[SERVICES].settings
+    missing = [name for name in _REQUIRED if getattr(settings, name) in (None, "")]
+    if missing:
+        if len(missing) < len(_REQUIRED):
+            log.error("wecom adapter off: %s not set", ", ".join("OMS_" + m.upper() for m in missing))
+        return None
+    assert settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None
+    crypto = MessageCrypto(settings.wecom_token or "", settings.wecom_encoding_aes_key or "", settings.wecom_corp_id)
+    client = WeComClient(settings.wecom_api_url, settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id)
+    app[CLIENT] = client
+    app[TASKS] = set()
+    app.router.add_get(PATH, _url_check(crypto))
+    app.router.add_post(PATH, _receive(crypto))
+    outbox.register(app, client)
+    app.cleanup_ctx.append(_drain)
+    log.info("wecom adapter on (corp %s, agent %s)", settings.wecom_corp_id, settings.wecom_agent_id)
+    return PLATFORM
+
+
+def _url_check(crypto: MessageCrypto) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            echo = callback.url_check(crypto, request.query)
+        except callback.Refused as refused:
+            log.warning("wecom URL check refused (%s): %s", refused.status, refused.reason)
+            return web.Response(status=refused.status, text=refused.reason)
+        return web.Response(text=echo, content_type="text/plain")
+
+    return handle
+
+
+def _receive(crypto: MessageCrypto) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.content.read(callback.MAX_BODY + 1)
+        try:
+            event = callback.open_post(crypto, request.query, body)
+        except callback.Refused as refused:
+            log.warning("wecom callback refused (%s): %s", refused.status, refused.reason)
+            return web.Response(status=refused.status, text=refused.reason)
+        if event.kind != "other":
+            task = asyncio.create_task(_process(request.app, event))
+            request.app[TASKS].add(task)  # a reference, so it is not collected and cleanup can wait for it
+            task.add_done_callback(request.app[TASKS].discard)
+        return web.Response(text="")
+
+    return handle
+
+
+async def _process(app: web.Application, event: callback.Event) -> None:
+    services = app[SERVICES]
+    inbound = Inbound(PLATFORM, event.user, event.user, event.event_id)
+    try:
+        if event.kind == "text":
+            await message(services, inbound, event.text)
+        else:
+            if event.response_code:
+                app[CLIENT].remember(event.user, event.task_id, event.response_code)
+            await tap(services, inbound, event.action, queue_replies=True)
+    except Exception:  # logged with the event; WeCom will not hear about it, the user gets no reply
+        log.exception("wecom event %s from %s failed", event.event_id, event.user)
+        return
+    outbox.wake(app)
+
+
+async def _drain(app: web.Application) -> AsyncIterator[None]:
+    yield
+    tasks = set(app[TASKS])
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,159 @@
+"""The outbox's WeCom client: app messages out through ``message/send``, cards updated in place.
+
+WeCom answers every call with HTTP 200 and an ``errcode``; this client turns those into the
+dispatcher's vocabulary: an expired or invalid access token is fetched again (once, under a lock,
+so concurrent sends share one ``gettoken``) and the call retried; frequency limits become
+``Throttled`` (WeCom gives no retry-after, so we pick one); anything else is a ``Rejected``.
+
+Editing a card needs a ``response_code``, which WeCom hands out once per sent card (in the
+``message/send`` answer) and once per tap (in the ``template_card_event``), each valid 72 h and
+good for one update. The send's code travels inside the message id we return
+("msgid|task_id|code"); codes from taps cannot be written into outbox rows from here, so the
+adapter hands them to ``remember`` and ``edit`` tries the freshest first. Both live in memory
+only: after a restart, or once a copy's codes are spent, that copy can no longer be updated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import ClientError, ClientSession, ClientTimeout
+
+from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from integrations.wecom.render import message_body, task_id, update_body
+
+log = logging.getLogger(__name__)
+PLATFORM = "wecom"
+TOKEN_ERRORS = {40014, 41001, 42001}  # invalid, missing, expired access_token
+THROTTLE_ERRORS = {45009, 45033, -1}  # api freq out of limit, concurrency, system busy
+TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom says the token expires
+REMEMBERED_CODES = 10_000
+
+
+class WeComClient:
+    platform = PLATFORM
+    per_second = 20.0
+    per_chat_per_minute = 30.0  # per member; WeCom silently drops what goes over
+    throttle_seconds = 5.0
+
+    def __init__(self, api_url: str, corp_id: str, secret: str, agent_id: int) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
+        self._session: ClientSession | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self._fresh: OrderedDict[tuple[str, str], list[str]] = OrderedDict()  # (user, task) → codes, newest last
+        self._spent: OrderedDict[str, None] = OrderedDict()  # used codes, so a second edit never resends one
+
+    async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
+        task = task_id(int(payload["card"]["card_id"]), dedupe_key) if "card" in payload else None
+        body = {
+            "touser": recipient,
+            "agentid": self.agent_id,
+            **message_body(payload, task),
+            "enable_duplicate_check": 0,
+        }
+        answer = await self._call("/cgi-bin/message/send", body)
+        if answer.get("invaliduser"):
+            raise Rejected(f"wecom: unknown user {answer['invaliduser']}")
+        msgid = str(answer.get("msgid", ""))
+        return f"{msgid}|{task}|{answer.get('response_code', '')}" if task else msgid
+
+    async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        if "card" not in payload or message_id.count("|") != 2:
+            raise Rejected("wecom: only cards can be updated")
+        _, task, sent_code = message_id.split("|")
+        codes = [
+            c for c in [*reversed(self._fresh.get((recipient, task), [])), sent_code] if c and c not in self._spent
+        ]
+        last: Rejected | None = None
+        for code in codes:
+            body = {"userids": [recipient], "agentid": self.agent_id, "response_code": code}
+            try:
+                await self._call("/cgi-bin/message/update_template_card", body | update_body(payload["card"], task))
+            except Rejected as error:  # most likely a spent or expired code: the next one may still work
+                self._spend(code)
+                last = error
+                continue
+            self._spend(code)
+            return
+        raise Rejected(f"wecom: no usable response_code for {task} ({last or 'none left'})")
+
+    def remember(self, user: str, task: str, response_code: str) -> None:
+        """A tap's fresh response code, the one that lets us update that user's copy next."""
+        codes = self._fresh.setdefault((user, task), [])
+        if response_code not in codes:
+            codes.append(response_code)
+        self._fresh.move_to_end((user, task))
+        while len(self._fresh) > REMEMBERED_CODES:
+            self._fresh.popitem(last=False)
+
+    def _spend(self, code: str) -> None:
+        self._spent[code] = None
+        while len(self._spent) > REMEMBERED_CODES:
+            self._spent.popitem(last=False)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        token = await self._access_token()
+        answer = await self._post(path, token, body)
+        if answer.get("errcode") in TOKEN_ERRORS:
+            log.info("wecom access token refused (%s); fetching a new one", answer.get("errcode"))
+            token = await self._access_token(stale=token)
+            answer = await self._post(path, token, body)
+        return self._checked(path, answer)
+
+    async def _post(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._request("POST", path, params={"access_token": token}, json=body)
+
+    async def _access_token(self, stale: str | None = None) -> str:
+        async with self._token_lock:
+            if self._token and self._token != stale and time.monotonic() < self._token_expires:
+                return self._token
+            answer = await self._request(
+                "GET", "/cgi-bin/gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret}
+            )
+            if answer.get("errcode") in THROTTLE_ERRORS:
+                raise Throttled(self.throttle_seconds)
+            if answer.get("errcode") or not answer.get("access_token"):
+                # A wrong corp id or secret: retried with backoff, so fixing the settings is enough.
+                log.error("wecom gettoken refused: %s %s", answer.get("errcode"), answer.get("errmsg"))
+                raise DeliveryError(f"wecom gettoken: {answer.get('errcode')} {answer.get('errmsg')}")
+            self._token = str(answer["access_token"])
+            self._token_expires = time.monotonic() + max(float(answer.get("expires_in", 7200)) - TOKEN_MARGIN, 60.0)
+            return self._token
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=15))
+        try:
+            async with self._session.request(method, self.api_url + path, **kwargs) as response:
+                if response.status >= 500 or response.status == 429:
+                    raise DeliveryError(f"wecom {path}: HTTP {response.status}")
+                if response.status >= 400:
+                    raise Rejected(f"wecom {path}: HTTP {response.status}")
+                answer = await response.json(content_type=None)
+        except (ClientError, TimeoutError, ValueError) as error:
+            raise DeliveryError(f"wecom {path}: {error!r}") from error
+        if not isinstance(answer, dict):
+            raise DeliveryError(f"wecom {path}: unexpected answer")
+        return answer
+
+    def _checked(self, path: str, answer: dict[str, Any]) -> dict[str, Any]:
+        code = answer.get("errcode", 0)
+        if code in THROTTLE_ERRORS:
+            raise Throttled(self.throttle_seconds)
+        if code in TOKEN_ERRORS:
+            raise DeliveryError(f"wecom {path}: access token refused twice ({code})")
+        if code:
+            raise Rejected(f"wecom {path}: {code} {answer.get('errmsg', '')}")
+        return answer

@@ -1,0 +1,96 @@
+"""The outbox's WeCom client against the fake WeCom API over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from integrations.wecom.client import WeComClient
+from tests.fakes.wecom import AGENT_ID, CORP_ID, SECRET, FakeWeCom
+
+
+def approval(**overrides):
+    return {
+        "card": {
+            "card_id": 12,
+            "kind": "approval",
+            "title": "Approval needed: SO-100001",
+            "fields": [{"label": "Customer", "value": "杭州茶社"}],
+            "notes": [],
+            "buttons": [{"label": "Approve", "action": "ap:12:3", "style": "primary"}],
+            "outcome": None,
+            "state": "open",
+            "version": 3,
+        }
+        | overrides,
+        "locale": "en",
+    }
+
+
+CLOSED = approval(buttons=[], outcome="Approved by 王芳 at 14:03", state="closed")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWeCom]:
+    fake = await FakeWeCom(users={"WangFang", "ZhaoJL", "LiLei"}).start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def client(fake) -> AsyncIterator[WeComClient]:
+    client = WeComClient(fake.url, CORP_ID, SECRET, AGENT_ID)
+    yield client
+    await client.close()
+
+
+async def test_every_copy_is_updated_with_its_own_response_code(fake, client):
+    ids = {user: await client.send(user, approval(), f"key{user}") for user in ("WangFang", "ZhaoJL")}
+    # 王芳 taps: her copy gets a fresh code, which the edit uses first
+    task = ids["WangFang"].split("|")[1]
+    client.remember("WangFang", task, fake.tap_code("WangFang", task))
+    for user, message_id in ids.items():
+        await client.edit(user, message_id, CLOSED, f"edit{user}")
+    for user, message_id in ids.items():
+        card = fake.cards[user][message_id.split("|")[1]]
+        assert card["replaced_name"] == "Approved by 王芳 at 14:03" and card["button_list"] == []
+    assert len(fake.codes) == 1  # 王芳's send code is still unused: one more update is possible
+
+
+async def test_spent_codes_fall_back_then_reject(fake, client):
+    message_id = await client.send("ZhaoJL", approval(), "k1")
+    await client.edit("ZhaoJL", message_id, approval(version=4), "e1")
+    with pytest.raises(Rejected):  # its only code is spent; WeCom would refuse it
+        await client.edit("ZhaoJL", message_id, CLOSED, "e2")
+    updates = len(fake.updates)
+    with pytest.raises(Rejected):  # and we don't even ask again
+        await client.edit("ZhaoJL", message_id, CLOSED, "e3")
+    assert len(fake.updates) == updates
+
+
+async def test_one_token_for_concurrent_sends_and_a_new_one_when_expired(fake, client):
+    await asyncio.gather(*(client.send("LiLei", {"text": f"m{i}"}, f"k{i}") for i in range(5)))
+    assert fake.token_calls == 1
+    fake.expire_tokens()
+    await client.send("LiLei", {"text": "after expiry"}, "k9")
+    assert fake.token_calls == 2 and fake.texts("LiLei")[-1] == "after expiry"
+
+
+async def test_throttling_and_unknown_users(fake, client):
+    fake.script = [45009]
+    with pytest.raises(Throttled):
+        await client.send("LiLei", {"text": "hi"}, "k1")
+    assert not fake.texts("LiLei")
+    with pytest.raises(Rejected):
+        await client.send("Nobody", {"text": "hi"}, "k2")
+
+
+async def test_wrong_secret_is_retried_not_dead_lettered(fake):
+    client = WeComClient(fake.url, CORP_ID, "wrong", AGENT_ID)
+    with pytest.raises(DeliveryError) as error:
+        await client.send("LiLei", {"text": "hi"}, "k1")
+    assert not isinstance(error.value, Throttled)
+    await client.close()

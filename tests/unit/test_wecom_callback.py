@@ -1,0 +1,62 @@
+"""Callback requests checked and turned into events, and every refusal with its status."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.callback_crypto import MessageCrypto
+from integrations.wecom.callback import Refused, open_post, parse_event, parse_xml, url_check
+from tests.fakes.wecom import AES_KEY, CORP_ID, TOKEN, envelope, tap_xml, text_xml
+
+CRYPTO = MessageCrypto(TOKEN, AES_KEY, CORP_ID)
+
+
+def signed(xml: str, crypto: MessageCrypto = CRYPTO) -> tuple[dict[str, str], bytes]:
+    sealed = crypto.seal(xml, "1700000000", "n0nce")
+    query = {"msg_signature": sealed.signature, "timestamp": sealed.timestamp, "nonce": sealed.nonce}
+    return query, envelope(sealed.encrypt).encode()
+
+
+def test_text_message_becomes_a_command_with_a_slash():
+    event = open_post(CRYPTO, *signed(text_xml("LiLei", "查单 SO-100001", 1234)))
+    assert (event.kind, event.user, event.text, event.event_id) == ("text", "LiLei", "/查单 SO-100001", "msg:1234")
+    assert open_post(CRYPTO, *signed(text_xml("LiLei", "/help", 1235))).text == "/help"
+
+
+def test_card_tap_carries_action_task_and_fresh_response_code():
+    event = open_post(CRYPTO, *signed(tap_xml("WangFang", "oms-12-ab", "ap:12:3", "RC1")))
+    assert (event.kind, event.action, event.task_id, event.response_code) == ("tap", "ap:12:3", "oms-12-ab", "RC1")
+    assert event.event_id == "tap:oms-12-ab:WangFang:ap:12:3"  # every retry of this tap is the same event
+
+
+def test_other_events_are_recognised_but_not_acted_on():
+    xml = (
+        "<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>event</MsgType><Event>enter_agent</Event></xml>"
+    )
+    assert parse_event(parse_xml(xml.encode())).kind == "other"
+
+
+def test_refusals_and_their_status():
+    query, body = signed(text_xml("LiLei", "/help", 1))
+    with pytest.raises(Refused) as forged:
+        open_post(CRYPTO, query | {"msg_signature": "a" * 40}, body)
+    assert forged.value.status == 403
+    with pytest.raises(Refused) as other_corp:
+        open_post(CRYPTO, *signed(text_xml("LiLei", "/help", 1), MessageCrypto(TOKEN, AES_KEY, "wwother")))
+    assert other_corp.value.status == 403
+    with pytest.raises(Refused) as missing:
+        open_post(CRYPTO, {}, body)
+    assert missing.value.status == 400
+    with pytest.raises(Refused) as entity:
+        parse_xml(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><xml>&a;</xml>')
+    assert entity.value.status == 400
+    with pytest.raises(Refused) as no_user:
+        parse_event(parse_xml(b"<xml><MsgType>text</MsgType></xml>"))
+    assert no_user.value.status == 400
+
+
+def test_url_check_returns_the_plaintext():
+    sealed = CRYPTO.seal("echo-1288432023552776189", "1", "2")
+    query = {"msg_signature": sealed.signature, "timestamp": "1", "nonce": "2", "echostr": sealed.encrypt}
+    assert url_check(CRYPTO, query) == "echo-1288432023552776189"
