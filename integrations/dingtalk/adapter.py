@@ -1,7 +1,110 @@
-"""Mounts the dingtalk adapter on the server (placeholder until the adapter lands)."""
+"""Mounts DingTalk on the server: the outbox client always; then either the Stream connection
+(default, no public URL) or ``POST /dingtalk/callback`` (``OMS_DINGTALK_MODE=http``).
+
+Inbound work runs in background tasks kept on the app, so a frame or request is acknowledged
+before the chat layer runs, and shutdown waits for (then cancels) what is still going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
+from integrations.dingtalk.client import DingTalkClient
+from integrations.dingtalk.inbound import handle_message, handle_tap
+from integrations.dingtalk.stream import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, StreamClient
+from integrations.dingtalk.webhook import Callback, event_crypto
+from integrations.web import outbox
+from integrations.web.app import SERVICES
+
+log = logging.getLogger(__name__)
+NAME = "dingtalk"
+TASKS = web.AppKey("dingtalk_tasks", set)
+STREAM = web.AppKey("dingtalk_stream", StreamClient)
+RECONNECT_BASE_SECONDS = 1.0  # first reconnect delay, doubling to 60 s (tests make it shorter)
+SHUTDOWN_GRACE_SECONDS = 5.0
+
 
 def mount(app: web.Application) -> str | None:
-    return None
+    settings = app[SERVICES].settings
+    if not (settings.dingtalk_client_id and settings.dingtalk_client_secret):
+        return None
+    http = settings.dingtalk_mode == "http"
+    client = DingTalkClient(
+        client_id=settings.dingtalk_client_id,
+        client_secret=settings.dingtalk_client_secret,
+        robot_code=settings.dingtalk_robot_code,
+        card_template_id=settings.dingtalk_card_template_id,
+        callback_type="HTTP" if http else "STREAM",
+        api_url=settings.dingtalk_api_url,
+        oapi_url=settings.dingtalk_oapi_url,
+        agent_id=settings.dingtalk_agent_id,
+    )
+    outbox.register(app, client)
+    app[TASKS] = set()
+
+    def schedule(kind: str, data: dict[str, Any]) -> None:
+        task = asyncio.create_task(_work(app, kind, data))
+        app[TASKS].add(task)
+        task.add_done_callback(app[TASKS].discard)
+
+    if http:
+        crypto = None
+        if settings.dingtalk_callback_token and settings.dingtalk_callback_aes_key:
+            crypto = event_crypto(
+                settings.dingtalk_callback_token, settings.dingtalk_callback_aes_key, settings.dingtalk_client_id
+            )
+        else:
+            log.warning("dingtalk http mode without callback token/AES key: only robot messages are accepted")
+        callback = Callback(client_secret=settings.dingtalk_client_secret, crypto=crypto, schedule=schedule)
+        app.router.add_post("/dingtalk/callback", callback.handle)
+    else:
+
+        async def on_frame(kind: str, topic: str, data: dict[str, Any], headers: dict[str, Any]) -> None:
+            if topic == BOT_MESSAGE_TOPIC:
+                schedule("message", data)
+            elif topic == CARD_CALLBACK_TOPIC:
+                schedule("tap", data)
+            else:
+                log.info("dingtalk stream %s %r ignored", kind, topic)
+
+        app[STREAM] = StreamClient(
+            client_id=settings.dingtalk_client_id,
+            client_secret=settings.dingtalk_client_secret,
+            handler=on_frame,
+            api_url=settings.dingtalk_api_url,
+            base_delay=RECONNECT_BASE_SECONDS,
+        )
+    app.cleanup_ctx.append(_lifetime)
+    return NAME
+
+
+async def _work(app: web.Application, kind: str, data: dict[str, Any]) -> None:
+    services = app[SERVICES]
+    try:
+        answer = await (handle_message if kind == "message" else handle_tap)(services, data)
+    except Exception:  # one bad event must not take the connection down; the chat layer logged details
+        log.exception("dingtalk %s failed", kind)
+        return
+    if answer is not None and not answer.duplicate:
+        outbox.wake(app)
+
+
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+    stream = asyncio.create_task(app[STREAM].run()) if STREAM in app else None
+    yield
+    if stream is not None:
+        stream.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stream
+    pending = set(app[TASKS])
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)

@@ -1,0 +1,214 @@
+"""Sends to DingTalk: robot messages for text, interactive cards for cards, and card updates.
+
+A thin aiohttp client for the few OpenAPI endpoints the outbox needs, instead of the generated
+``alibabacloud-dingtalk`` SDK. The access token is shared by all calls, fetched once however many
+sends wait for it, and refreshed a few minutes before it expires (or at once after a 401).
+
+With ``agent_id`` set, texts to one person go as work notifications (see worknotice.py).
+Recipients: a staffId for a 1:1 chat with the robot, or a group's openConversationId (``cid…``).
+A card's message id is its ``outTrackId``; a card sent as markdown (no template configured) gets
+``md:<processQueryKey>`` and its edits go out as a new message, since robot messages cannot be
+changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout
+
+from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from integrations.dingtalk.render import card_params, robot_message
+from integrations.dingtalk.worknotice import WorkNotifier
+
+log = logging.getLogger(__name__)
+TOKEN_MARGIN_SECONDS = 300
+THROTTLE_SECONDS = 60.0  # DingTalk gives no retry-after; a robot over its quota is held ~10 min
+_THROTTLE_CODES = ("qpslimit", "throttl", "90018", "90030", "flowcontrol")
+
+
+def is_group(recipient: str) -> bool:
+    return recipient.startswith("cid")
+
+
+def _throttling(status: int, body: dict[str, Any]) -> bool:
+    code = f"{body.get('code', '')} {body.get('errcode', '')} {body.get('message', '')}".lower()
+    return status == 429 or any(c in code for c in _THROTTLE_CODES)
+
+
+class DingTalkClient:
+    """The DingTalk ``PlatformClient`` (see bot/outbox/clients.py)."""
+
+    platform = "dingtalk"
+    per_second = 20.0  # OpenAPI: ~20 QPS per app on the standard edition
+    per_chat_per_minute = 20.0  # a robot may post 20 messages a minute into one chat
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        robot_code: str | None = None,
+        card_template_id: str | None = None,
+        callback_type: str = "STREAM",
+        api_url: str = "https://api.dingtalk.com",
+        oapi_url: str = "https://oapi.dingtalk.com",
+        agent_id: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.client_id, self.client_secret = client_id, client_secret
+        self.robot_code = robot_code or client_id
+        self.card_template_id = card_template_id
+        self.callback_type = callback_type
+        self.api_url = api_url.rstrip("/")
+        self._timeout = ClientTimeout(total=timeout)
+        self._session: ClientSession | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self.notifier = (
+            WorkNotifier(app_key=client_id, app_secret=client_secret, agent_id=agent_id, oapi_url=oapi_url)
+            if agent_id
+            else None
+        )
+
+    # -- PlatformClient -------------------------------------------------------------------------
+
+    async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
+        card = payload.get("card")
+        if card is not None and self.card_template_id:
+            return await self._deliver_card(recipient, card, dedupe_key)
+        key = await self._robot_send(recipient, payload)
+        return f"md:{key}" if card is not None else key
+
+    async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        card = payload.get("card")
+        if card is None:
+            raise Rejected("only cards are edited")
+        if message_id.startswith("md:") or not self.card_template_id:
+            await self._robot_send(recipient, payload)  # a markdown card cannot change: say it again
+            return
+        body = {
+            "outTrackId": message_id,
+            "cardData": {"cardParamMap": card_params(card)},
+            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+        }
+        await self._call("PUT", "/v1.0/card/instances", body)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- sends ----------------------------------------------------------------------------------
+
+    async def _deliver_card(self, recipient: str, card: dict[str, Any], dedupe_key: str) -> str:
+        out_track_id = f"oms-{card.get('card_id')}-{dedupe_key[:16]}"
+        body: dict[str, Any] = {
+            "cardTemplateId": self.card_template_id,
+            "outTrackId": out_track_id,
+            "cardData": {"cardParamMap": card_params(card)},
+            "callbackType": self.callback_type,
+            "userIdType": 1,  # userId = staffId
+        }
+        if self.callback_type == "HTTP":
+            body["callbackRouteKey"] = self.client_id
+        if is_group(recipient):
+            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{recipient}"
+            body["imGroupOpenSpaceModel"] = {"supportForward": False}
+            body["imGroupOpenDeliverModel"] = {"robotCode": self.robot_code}
+        else:
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{recipient}"
+            body["imRobotOpenSpaceModel"] = {"supportForward": False}
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT", "robotCode": self.robot_code}
+        answer = await self._call("POST", "/v1.0/card/instances/createAndDeliver", body)
+        failed = [r for r in (answer.get("result") or {}).get("deliverResults", []) if not r.get("success", True)]
+        if failed:
+            raise DeliveryError(f"card not delivered to {recipient}: {failed[0].get('errorMsg')}")
+        return out_track_id
+
+    async def _robot_send(self, recipient: str, payload: dict[str, Any]) -> str:
+        msg_key, msg_param = robot_message(payload)
+        if self.notifier is not None and not is_group(recipient):
+            return await self.notifier.send(self._http(), recipient, msg_key, msg_param)
+        common = {
+            "robotCode": self.robot_code,
+            "msgKey": msg_key,
+            "msgParam": json.dumps(msg_param, ensure_ascii=False),
+        }
+        if is_group(recipient):
+            answer = await self._call(
+                "POST", "/v1.0/robot/groupMessages/send", {**common, "openConversationId": recipient}
+            )
+        else:
+            answer = await self._call("POST", "/v1.0/robot/oToMessages/batchSend", {**common, "userIds": [recipient]})
+            if recipient in (answer.get("flowControlledStaffIdList") or []):
+                raise Throttled(THROTTLE_SECONDS)
+            if recipient in (answer.get("invalidStaffIdList") or []):
+                raise Rejected(f"{recipient} is not a staff member the robot can reach")
+        return str(answer.get("processQueryKey", ""))
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _http(self) -> ClientSession:
+        if self._session is None:
+            self._session = ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def access_token(self) -> str:
+        if self._token and time.monotonic() < self._token_expires:
+            return self._token
+        async with self._token_lock:  # single flight: the first waiter fetches, the rest reuse it
+            if self._token and time.monotonic() < self._token_expires:
+                return self._token
+            body = {"appKey": self.client_id, "appSecret": self.client_secret}
+            try:
+                async with self._http().post(f"{self.api_url}/v1.0/oauth2/accessToken", json=body) as response:
+                    answer = await _json(response)
+                    if response.status != 200 or "accessToken" not in answer:
+                        self._raise(response.status, answer, response)
+            except (ClientError, TimeoutError) as error:
+                raise DeliveryError(f"access token: {error!r}") from error
+            expire_in = float(answer.get("expireIn", 7200))
+            self._token = str(answer["accessToken"])
+            self._token_expires = time.monotonic() + max(expire_in - TOKEN_MARGIN_SECONDS, expire_in / 2)
+            return self._token
+
+    async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"x-acs-dingtalk-access-token": await self.access_token()}
+        try:
+            async with self._http().request(method, self.api_url + path, json=body, headers=headers) as response:
+                answer = await _json(response)
+                if response.status == 401:
+                    self._token = None  # revoked or expired early: fetch a new one on the retry
+                if response.status != 200 or _throttling(200, answer):
+                    self._raise(response.status, answer, response)
+                return answer
+        except (ClientError, TimeoutError) as error:
+            raise DeliveryError(f"{method} {path}: {error!r}") from error
+
+    @staticmethod
+    def _raise(status: int, answer: dict[str, Any], response: ClientResponse) -> None:
+        reason = f"HTTP {status} {answer.get('code') or answer.get('errcode') or ''} {answer.get('message', '')}"
+        if _throttling(status, answer):
+            retry_after = response.headers.get("Retry-After", "")
+            if retry_after.isdigit():
+                raise Throttled(float(retry_after))
+            per_second = "qps" in reason.lower() or status == 429  # an API QPS cap clears within a second
+            raise Throttled(1.0 if per_second else THROTTLE_SECONDS)
+        if status >= 500 or status in (401, 408):
+            raise DeliveryError(reason)
+        log.warning("dingtalk refused a request: %s", reason)
+        raise Rejected(reason)
+
+
+async def _json(response: ClientResponse) -> dict[str, Any]:
+    try:
+        answer = await response.json(content_type=None)
+    except (ValueError, ClientError):
+        return {}
+    return answer if isinstance(answer, dict) else {}

@@ -1,0 +1,113 @@
+"""HTTP mode: ``POST /dingtalk/callback`` for the robot's messages and for encrypted event / card
+callbacks, told apart by what they carry: a ``sign`` header is a robot message (HMAC-SHA256 over the
+timestamp); a ``msg_signature`` query is an event subscription push (SHA1 signature plus an
+AES-256-CBC body, the envelope WeCom uses too, so its crypto is shared).
+
+Verify, answer at once, and work in the background: nothing is done for a request that fails a
+check (401/403 for a bad signature or key, 400 for a malformed body).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from integrations.callback_crypto import BadCiphertext, MessageCrypto, SignatureMismatch, WrongReceiver
+from integrations.dingtalk.signing import RobotSignatureError, verify_robot
+
+log = logging.getLogger(__name__)
+
+
+def event_crypto(token: str, aes_key: str, client_id: str) -> MessageCrypto:
+    """The envelope for the app's event subscription: its ownerKey (receiver id) is the app key."""
+    return MessageCrypto(token, aes_key, client_id)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Callback:
+    def __init__(self, *, client_secret: str, crypto: MessageCrypto | None, schedule: Callable[[str, dict], None]):
+        self.client_secret = client_secret
+        self.crypto = crypto
+        self.schedule = schedule  # starts the work in the background; returns at once
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if "sign" in request.headers:
+            return await self._robot(request)
+        if "msg_signature" in request.query or "signature" in request.query:
+            return await self._event(request)
+        return _refuse(400, "neither a signed robot message nor an encrypted event")
+
+    async def _robot(self, request: web.Request) -> web.Response:
+        try:
+            verify_robot(self.client_secret, request.headers.get("timestamp"), request.headers.get("sign"), _now_ms())
+        except RobotSignatureError as error:
+            log.warning("dingtalk robot callback refused: %s", error)
+            return _refuse(401, "bad signature")
+        data = await _body(request)
+        if data is None or "msgtype" not in data:
+            return _refuse(400, "not a robot message")
+        self.schedule("message", data)
+        return web.json_response({})
+
+    async def _event(self, request: web.Request) -> web.Response:
+        if self.crypto is None:
+            return _refuse(403, "event subscription is not configured (token and AES key)")
+        query = request.query
+        signature = query.get("msg_signature") or query.get("signature", "")
+        timestamp = query.get("timestamp") or query.get("timeStamp", "")
+        nonce = query.get("nonce", "")
+        body = await _body(request)
+        if body is None or not isinstance(body.get("encrypt"), str):
+            return _refuse(400, 'body must be {"encrypt": ...}')
+        try:
+            plain = self.crypto.open(signature, timestamp, nonce, body["encrypt"])
+        except SignatureMismatch:
+            log.warning("dingtalk event refused: msg_signature does not match")
+            return _refuse(401, "bad signature")
+        except WrongReceiver:
+            return _refuse(403, "addressed to another app")
+        except BadCiphertext as error:
+            return _refuse(400, f"cannot decrypt: {error}")
+        try:
+            event = json.loads(plain)
+        except ValueError:
+            return _refuse(400, "decrypted body is not JSON")
+        if not isinstance(event, dict):
+            return _refuse(400, "decrypted body is not an object")
+        if "outTrackId" in event:
+            self.schedule("tap", event)
+        elif event.get("EventType") != "check_url":
+            log.info("dingtalk event %r ignored", event.get("EventType"))
+        return web.json_response(self.success())
+
+    def success(self) -> dict[str, str]:
+        """The encrypted "success" DingTalk expects for every event (and the URL check)."""
+        assert self.crypto is not None
+        sealed = self.crypto.seal("success", str(_now_ms()), secrets.token_hex(8))
+        return {
+            "msg_signature": sealed.signature,
+            "timeStamp": sealed.timestamp,
+            "nonce": sealed.nonce,
+            "encrypt": sealed.encrypt,
+        }
+
+
+async def _body(request: web.Request) -> dict[str, Any] | None:
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)

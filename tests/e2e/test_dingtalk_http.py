@@ -1,0 +1,177 @@
+"""DingTalk in HTTP mode end to end: signed robot messages and encrypted event/card callbacks on
+``POST /dingtalk/callback`` of the real server, replies and cards out to the fake OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.outbox.models import OutboxMessage
+from core.inbound import InboundEvent
+from core.orders.models import Order
+from integrations.callback_crypto import MessageCrypto
+from integrations.dingtalk import adapter
+from integrations.dingtalk.signing import robot_sign
+from tests.e2e.platforms import bind, demo_services, serve
+from tests.fakes.dingtalk import FakeDingTalk, eventually
+from tests.integration.helpers import detail
+
+TOKEN = "oms-callback-token"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDingTalk]:
+    platform = await FakeDingTalk().start()
+    yield platform
+    await platform.stop()
+
+
+@pytest.fixture
+async def world(tmp_path, fake):
+    services = await demo_services(
+        tmp_path,
+        dingtalk_client_id=fake.client_id,
+        dingtalk_client_secret=fake.client_secret,
+        dingtalk_mode="http",
+        dingtalk_card_template_id="tpl-oms",
+        dingtalk_callback_token=TOKEN,
+        dingtalk_callback_aes_key=AES_KEY,
+        dingtalk_api_url=fake.url,
+    )
+    await bind(services, "dingtalk", {"李雷": "staff_lilei", "王芳": "staff_wangfang"})
+    client = await serve(services, adapter.mount, expect="dingtalk")
+    yield services, client
+    await client.close()
+
+
+def robot_body(staff_id: str, text: str, msg_id: str) -> dict:
+    return {
+        "msgtype": "text",
+        "text": {"content": text},
+        "msgId": msg_id,
+        "conversationType": "1",
+        "conversationId": "cidSingle==",
+        "senderStaffId": staff_id,
+        "senderNick": staff_id,
+        "robotCode": "dingappkey",
+        "isInAtList": True,
+    }
+
+
+async def say(client, fake, staff_id: str, text: str, msg_id: str, *, ts: int | None = None, secret=None):
+    timestamp = str(ts if ts is not None else int(time.time() * 1000))
+    headers = {"timestamp": timestamp, "sign": robot_sign(secret or fake.client_secret, timestamp)}
+    return await client.post("/dingtalk/callback", json=robot_body(staff_id, text, msg_id), headers=headers)
+
+
+def sealed_request(event: dict, *, token: str = TOKEN) -> tuple[dict, dict]:
+    crypto = MessageCrypto(token, AES_KEY, "dingappkey")
+    sealed = crypto.seal(json.dumps(event, ensure_ascii=False), str(int(time.time() * 1000)), "nonce123")
+    query = {"msg_signature": sealed.signature, "timestamp": sealed.timestamp, "nonce": sealed.nonce}
+    return query, {"encrypt": sealed.encrypt}
+
+
+async def snapshot(services, fake) -> tuple:
+    async with services.sessions() as session:
+        rows = [
+            await session.scalar(select(func.count()).select_from(model))
+            for model in (OutboxMessage, InboundEvent, Order)
+        ]
+    return tuple(rows), len(fake.calls), json.dumps(fake.cards)
+
+
+async def place_big_order(client, fake) -> tuple[str, str, dict]:
+    response = await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m-order")
+    assert response.status == 200
+    text = await eventually(lambda: " ".join(fake.texts("staff_lilei")))
+    no = re.search(r"SO-\d+", text).group(0)
+    track, params = await eventually(lambda: next(iter(fake.cards_for("staff_wangfang").items()), None))
+    assert no in params["title"] and fake.cards[track]["create"]["callbackType"] == "HTTP"
+    return no, track, params
+
+
+async def test_signed_robot_message_and_encrypted_card_tap(world, fake):
+    services, client = world
+    no, track, params = await place_big_order(client, fake)
+
+    # A card callback with a wrong signature is refused and changes nothing
+    tap = {
+        "outTrackId": track,
+        "userId": "staff_wangfang",
+        "corpId": "dingcorp",
+        "type": "actionCallback",
+        "content": json.dumps(
+            {"cardPrivateData": {"actionIds": ["btn1"], "params": {"action": params["btn1_action"]}}}
+        ),
+    }
+    before = await snapshot(services, fake)
+    query, body = sealed_request(tap, token="someone-elses-token")
+    response = await client.post("/dingtalk/callback", params=query, json=body)
+    assert response.status == 401
+    assert await snapshot(services, fake) == before
+    assert (await detail(services, no))["status"] == "pending_approval"
+
+    # The genuine one approves the order and the card changes for everyone
+    query, body = sealed_request(tap)
+    response = await client.post("/dingtalk/callback", params=query, json=body)
+    assert response.status == 200
+    reply = await response.json()
+    crypto = MessageCrypto(TOKEN, AES_KEY, "dingappkey")
+    assert crypto.open(reply["msg_signature"], reply["timeStamp"], reply["nonce"], reply["encrypt"]) == "success"
+    await eventually(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
+    assert (await detail(services, no))["status"] != "pending_approval"
+
+
+@pytest.mark.parametrize("how", ["forged", "stale", "no sign"])
+async def test_forged_or_stale_robot_messages_are_refused(world, fake, how):
+    services, client = world
+    before = await snapshot(services, fake)
+    if how == "forged":
+        response = await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m1", secret="guess")
+    elif how == "stale":
+        stale = int(time.time() * 1000) - 61 * 60 * 1000
+        response = await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m1", ts=stale)
+    else:
+        response = await client.post("/dingtalk/callback", json=robot_body("staff_lilei", "/neworder C002 x", "m1"))
+    assert response.status == (400 if how == "no sign" else 401)
+    await asyncio.sleep(0.2)  # room for any background work a refused request must not have started
+    assert await snapshot(services, fake) == before
+
+
+async def test_malformed_bodies_are_refused(world, fake):
+    services, client = world
+    before = await snapshot(services, fake)
+    timestamp = str(int(time.time() * 1000))
+    headers = {"timestamp": timestamp, "sign": robot_sign(fake.client_secret, timestamp)}
+    assert (await client.post("/dingtalk/callback", data=b"{not json", headers=headers)).status == 400
+    query, _ = sealed_request({"EventType": "check_url"})
+    assert (await client.post("/dingtalk/callback", params=query, json={"encrypt": "!!!"})).status in (400, 401)
+    assert (await client.post("/dingtalk/callback", params=query, json=["x"])).status == 400
+    assert await snapshot(services, fake) == before
+
+
+async def test_url_check_is_answered_with_an_encrypted_success(world, fake):
+    _, client = world
+    query, body = sealed_request({"EventType": "check_url"})
+    response = await client.post("/dingtalk/callback", params=query, json=body)
+    assert response.status == 200
+    reply = await response.json()
+    crypto = MessageCrypto(TOKEN, AES_KEY, "dingappkey")
+    assert crypto.open(reply["msg_signature"], reply["timeStamp"], reply["nonce"], reply["encrypt"]) == "success"
+
+
+async def test_an_unknown_user_is_told_how_to_get_bound(world, fake):
+    services, client = world
+    response = await say(client, fake, "staff_nobody", "/approvals", "m-unknown")
+    assert response.status == 200
+    [reply] = await eventually(lambda: fake.texts("staff_nobody"))
+    assert "staff_nobody" in reply
+    async with services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == 0

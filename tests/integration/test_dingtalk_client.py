@@ -1,0 +1,133 @@
+"""The DingTalk outbox client against the fake OpenAPI: what it sends and how it reads refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from integrations.dingtalk.client import DingTalkClient
+from tests.fakes.dingtalk import FakeDingTalk
+
+CARD = {
+    "card_id": 7,
+    "kind": "approval",
+    "title": "Approval needed: SO-100007",
+    "fields": [{"label": "Customer", "value": "广州茶馆"}],
+    "notes": [],
+    "buttons": [{"label": "Approve", "action": "ap:7:1", "style": "primary"}],
+    "outcome": None,
+    "state": "open",
+    "version": 1,
+}
+CLOSED = {**CARD, "buttons": [], "outcome": "Approved by 王芳 at 14:03", "state": "closed", "version": 2}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDingTalk]:
+    platform = await FakeDingTalk().start()
+    yield platform
+    await platform.stop()
+
+
+@pytest.fixture
+async def client(fake) -> AsyncIterator[DingTalkClient]:
+    dingtalk = DingTalkClient(
+        client_id=fake.client_id, client_secret=fake.client_secret, card_template_id="tpl", api_url=fake.url
+    )
+    yield dingtalk
+    await dingtalk.close()
+
+
+async def test_card_to_a_group_and_its_update(client, fake):
+    track = await client.send("cidGroup==", {"card": CARD, "locale": "en"}, "0123456789abcdef-extra")
+    assert track == "oms-7-0123456789abcdef"
+    create = fake.cards[track]["create"]
+    assert create["openSpaceId"] == "dtv1.card//IM_GROUP.cidGroup=="
+    assert create["imGroupOpenDeliverModel"] == {"robotCode": fake.client_id}
+    await client.edit("cidGroup==", track, {"card": CLOSED, "locale": "en"}, "k2")
+    assert fake.cards[track]["params"]["outcome"] == "Approved by 王芳 at 14:03"
+    assert fake.cards[track]["params"]["btn1_visible"] == "false"
+
+
+async def test_one_token_for_many_concurrent_sends(client, fake):
+    await asyncio.gather(*(client.send(f"staff_{n}", {"text": f"hi {n}"}, f"k{n}") for n in range(10)))
+    assert fake.token_calls == 1
+    assert fake.texts("staff_3") == ["hi 3"]
+
+
+async def test_a_revoked_token_is_fetched_again_after_401(client, fake):
+    await client.send("staff_a", {"text": "one"}, "k1")
+    fake.tokens.clear()
+    with pytest.raises(DeliveryError):  # retried by the dispatcher
+        await client.send("staff_a", {"text": "two"}, "k2")
+    await client.send("staff_a", {"text": "two"}, "k2")
+    assert fake.token_calls == 2 and fake.texts("staff_a") == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    "status, body, expected",
+    [
+        (429, {"code": "Throttling", "message": "slow down"}, Throttled),
+        (403, {"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps"}, Throttled),
+        (200, {"errcode": 90018, "errmsg": "too many calls"}, Throttled),
+        (500, {"code": "ServiceUnavailable"}, DeliveryError),
+        (400, {"code": "InvalidParameter", "message": "userId invalid"}, Rejected),
+    ],
+)
+async def test_refusals_are_read_as_throttling_transient_or_permanent(client, fake, status, body, expected):
+    fake.script.append((status, body))
+    with pytest.raises(expected) as raised:
+        await client.send("staff_a", {"text": "x"}, "k")
+    assert type(raised.value) is expected
+    assert fake.texts("staff_a") == []
+    if expected is Throttled:
+        assert 0 < raised.value.retry_after <= 60
+
+
+async def test_flow_controlled_and_invalid_staff_ids(client, fake):
+    fake.script.append((200, {"processQueryKey": "q", "flowControlledStaffIdList": ["staff_a"]}))
+    with pytest.raises(Throttled):
+        await client.send("staff_a", {"text": "x"}, "k")
+    fake.script.append((200, {"processQueryKey": "q", "invalidStaffIdList": ["staff_gone"]}))
+    with pytest.raises(Rejected):
+        await client.send("staff_gone", {"text": "x"}, "k")
+
+
+async def test_without_a_template_cards_are_markdown_and_edits_are_new_messages(fake):
+    plain = DingTalkClient(client_id=fake.client_id, client_secret=fake.client_secret, api_url=fake.url)
+    try:
+        message_id = await plain.send("staff_a", {"card": CARD, "locale": "en"}, "k1")
+        assert message_id.startswith("md:") and not fake.cards
+        [sent] = fake.robot["staff_a"]
+        assert sent["msgKey"] == "sampleMarkdown" and "Approve: `/approve SO-100007`" in sent["text"]
+        await plain.edit("staff_a", message_id, {"card": CLOSED, "locale": "en"}, "k2")
+        assert "Approved by 王芳" in fake.robot["staff_a"][-1]["text"]
+        body = [b for _, path, b in fake.calls if path.endswith("batchSend")][0]
+        assert json.loads(body["msgParam"])["title"] == "Approval needed: SO-100007"
+    finally:
+        await plain.close()
+
+
+async def test_with_an_agent_id_texts_to_one_person_are_work_notifications(fake):
+    notifier = DingTalkClient(
+        client_id=fake.client_id, client_secret=fake.client_secret, api_url=fake.url, oapi_url=fake.url, agent_id="42"
+    )
+    try:
+        message_id = await notifier.send("staff_a", {"text": "SO-100001 已确认"}, "k1")
+        assert message_id.startswith("wn:")
+        assert fake.notices["staff_a"] == [{"msgtype": "text", "text": {"content": "SO-100001 已确认"}}]
+        assert not fake.robot  # not a robot message
+        await notifier.send("cidGroup==", {"text": "to the group"}, "k2")  # groups still get the robot
+        assert fake.texts("cidGroup==") == ["to the group"]
+        fake.notice_script.append({"errcode": 90018, "errmsg": "too many calls"})
+        with pytest.raises(Throttled):
+            await notifier.send("staff_a", {"text": "again"}, "k3")
+        fake.notice_script.append({"errcode": 60121, "errmsg": "user not found"})
+        with pytest.raises(Rejected):
+            await notifier.send("staff_gone", {"text": "x"}, "k4")
+    finally:
+        await notifier.close()
