@@ -10,7 +10,10 @@ a reply is edited later like any other copy of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from sqlalchemy import select
 
 from bot.actions import ActionId
 from bot.cards import render
@@ -18,6 +21,7 @@ from bot.conversation import Identity, Speaker, handle_tap, handle_text
 from bot.delivery import enqueue
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.models import Card, ChatMessage, Direction
+from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS
 from bot.views import Reply
 from core.auth import Actor
@@ -141,3 +145,31 @@ def command_menu(locale: str) -> list[tuple[str, str]]:
     for command in COMMANDS.values():
         seen.setdefault(command.name, _(command.summary) if command.summary else _(command.usage))
     return list(seen.items())
+
+
+async def renew_copy(
+    services: Services, platform: str, recipient: str, card_id: int, renew: Callable[[str], str]
+) -> bool:
+    """A platform handed out a new handle for one delivered copy of a card (WeCom: each tap's
+    single-use ``response_code``). It is kept on that copy's send row, where the dispatcher reads
+    the message id for the next edit, so the copy stays editable after a restart too."""
+
+    async def update(ctx: Context) -> bool:
+        row = await ctx.session.scalar(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.recipient == recipient,
+                OutboxMessage.card_id == card_id,
+                OutboxMessage.kind == "send",
+                OutboxMessage.status == OutboxStatus.SENT,
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        if row is None or row.platform_message_id is None:
+            return False
+        row.platform_message_id = renew(row.platform_message_id)
+        return True
+
+    return await services.run(Actor.system(platform), update)

@@ -34,7 +34,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
-    platform_message_id: Mapped[str | None] = mapped_column(String(200))
+    # The platform's handle for editing the message later; WeCom's carries its response codes.
+    platform_message_id: Mapped[str | None] = mapped_column(String(1000))
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -16,13 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.gateway import Inbound, message, tap
+from bot.gateway import Inbound, message, renew_copy, tap
 from core.config import Settings
 from integrations.callback_crypto import MessageCrypto
 from integrations.web import outbox
 from integrations.web.app import SERVICES
 from integrations.wecom import callback
-from integrations.wecom.client import PLATFORM, WeComClient
+from integrations.wecom.client import PLATFORM, WeComClient, with_code
+from integrations.wecom.render import card_of
 
 log = logging.getLogger(__name__)
 PATH = "/wecom/callback"
@@ -88,8 +89,10 @@ async def _process(app: web.Application, event: callback.Event) -> None:
         if event.kind == "text":
             await message(services, inbound, event.text)
         else:
-            if event.response_code:
-                app[CLIENT].remember(event.user, event.task_id, event.response_code)
+            card_id = card_of(event.task_id)
+            if event.response_code and card_id is not None:  # before the tap, so its own edit can use it
+                code = event.response_code
+                await renew_copy(services, PLATFORM, event.user, card_id, lambda old: with_code(old, code))
             await tap(services, inbound, event.action, queue_replies=True)
     except Exception:  # logged with the event; WeCom will not hear about it, the user gets no reply
         log.exception("wecom event %s from %s failed", event.event_id, event.user)

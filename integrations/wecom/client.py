@@ -7,10 +7,10 @@ so concurrent sends share one ``gettoken``) and the call retried; frequency limi
 
 Editing a card needs a ``response_code``, which WeCom hands out once per sent card (in the
 ``message/send`` answer) and once per tap (in the ``template_card_event``), each valid 72 h and
-good for one update. The send's code travels inside the message id we return
-("msgid|task_id|code"); codes from taps cannot be written into outbox rows from here, so the
-adapter hands them to ``remember`` and ``edit`` tries the freshest first. Both live in memory
-only: after a restart, or once a copy's codes are spent, that copy can no longer be updated.
+good for one update. They travel in the message id the outbox keeps for each copy,
+"msgid|task_id|code,code…" (newest last): ``send`` starts it with the send's code and the adapter
+adds each tap's code through ``with_code``, so a copy stays editable across restarts. ``edit``
+tries the newest unspent code first.
 """
 
 from __future__ import annotations
@@ -32,6 +32,16 @@ TOKEN_ERRORS = {40014, 41001, 42001}  # invalid, missing, expired access_token
 THROTTLE_ERRORS = {45009, 45033, -1}  # api freq out of limit, concurrency, system busy
 TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom says the token expires
 REMEMBERED_CODES = 10_000
+KEPT_CODES = 4  # per copy: a tap's code, and a few older ones in case it was spent already
+
+
+def with_code(message_id: str, response_code: str) -> str:
+    """The copy's message id with a tap's fresh response code added (the oldest dropped)."""
+    if message_id.count("|") != 2:
+        return message_id
+    msgid, task, kept = message_id.split("|")
+    codes = [c for c in kept.split(",") if c and c != response_code][-(KEPT_CODES - 1) :] + [response_code]
+    return f"{msgid}|{task}|{','.join(codes)}"
 
 
 class WeComClient:
@@ -47,7 +57,6 @@ class WeComClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
-        self._fresh: OrderedDict[tuple[str, str], list[str]] = OrderedDict()  # (user, task) → codes, newest last
         self._spent: OrderedDict[str, None] = OrderedDict()  # used codes, so a second edit never resends one
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
@@ -67,10 +76,8 @@ class WeComClient:
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         if "card" not in payload or message_id.count("|") != 2:
             raise Rejected("wecom: only cards can be updated")
-        _, task, sent_code = message_id.split("|")
-        codes = [
-            c for c in [*reversed(self._fresh.get((recipient, task), [])), sent_code] if c and c not in self._spent
-        ]
+        _, task, kept = message_id.split("|")
+        codes = [c for c in reversed(kept.split(",")) if c and c not in self._spent]
         last: Rejected | None = None
         for code in codes:
             body = {"userids": [recipient], "agentid": self.agent_id, "response_code": code}
@@ -83,15 +90,6 @@ class WeComClient:
             self._spend(code)
             return
         raise Rejected(f"wecom: no usable response_code for {task} ({last or 'none left'})")
-
-    def remember(self, user: str, task: str, response_code: str) -> None:
-        """A tap's fresh response code, the one that lets us update that user's copy next."""
-        codes = self._fresh.setdefault((user, task), [])
-        if response_code not in codes:
-            codes.append(response_code)
-        self._fresh.move_to_end((user, task))
-        while len(self._fresh) > REMEMBERED_CODES:
-            self._fresh.popitem(last=False)
 
     def _spend(self, code: str) -> None:
         self._spent[code] = None

@@ -47,6 +47,13 @@ def task_id(card_id: int, dedupe_key: str) -> str:
     return task
 
 
+def card_of(task: str) -> int | None:
+    """The card a task id was made for (``task_id``'s inverse), or None for a task not ours."""
+    prefix, _, rest = task.partition("-")
+    number = rest.partition("-")[0]
+    return int(number) if prefix == "oms" and number.isdigit() else None
+
+
 def template_card(card: dict[str, Any], task: str) -> dict[str, Any]:
     fields = [f"{f['label']}: {f['value']}" for f in card.get("fields", [])]
     body: dict[str, Any] = {

@@ -116,9 +116,18 @@ async def test_approval_by_tap_updates_every_copy_and_a_retry_changes_nothing(wc
     assert (await detail(wc.services, no))["status"] == "pending_approval"
     copies = {user: wc.fake.card_tasks(user, no) for user in ("WangFang", "ZhaoJL", "LiLei")}
     assert copies["WangFang"] == [task]
-    tap = tap_xml("WangFang", task, approve, wc.fake.tap_code("WangFang", task), create_time=1700000100)
+    code = wc.fake.tap_code("WangFang", task)
+    tap = tap_xml("WangFang", task, approve, code, create_time=1700000100)
     assert await wc.post(tap) == 200
     await until(lambda: _status(wc, no, "awaiting_payment"))
+    # Her tap's fresh response code is kept on her copy's outbox row: editable after a restart too
+    async with wc.services.sessions() as session:
+        kept = await session.scalar(
+            select(OutboxMessage.platform_message_id).where(
+                OutboxMessage.recipient == "WangFang", OutboxMessage.kind == "send", OutboxMessage.card_id.is_not(None)
+            )
+        )
+    assert kept.split("|")[1] == task and kept.endswith(code)
     # Every copy now shows the outcome instead of buttons
     for user, tasks in copies.items():
         for t in tasks:

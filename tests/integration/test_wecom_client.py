@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.outbox.clients import DeliveryError, Rejected, Throttled
-from integrations.wecom.client import WeComClient
+from integrations.wecom.client import WeComClient, with_code
 from tests.fakes.wecom import AGENT_ID, CORP_ID, SECRET, FakeWeCom
 
 
@@ -51,7 +51,7 @@ async def test_every_copy_is_updated_with_its_own_response_code(fake, client):
     ids = {user: await client.send(user, approval(), f"key{user}") for user in ("WangFang", "ZhaoJL")}
     # 王芳 taps: her copy gets a fresh code, which the edit uses first
     task = ids["WangFang"].split("|")[1]
-    client.remember("WangFang", task, fake.tap_code("WangFang", task))
+    ids["WangFang"] = with_code(ids["WangFang"], fake.tap_code("WangFang", task))
     for user, message_id in ids.items():
         await client.edit(user, message_id, CLOSED, f"edit{user}")
     for user, message_id in ids.items():
@@ -69,6 +69,27 @@ async def test_spent_codes_fall_back_then_reject(fake, client):
     with pytest.raises(Rejected):  # and we don't even ask again
         await client.edit("ZhaoJL", message_id, CLOSED, "e3")
     assert len(fake.updates) == updates
+
+
+async def test_a_tap_code_kept_in_the_message_id_updates_the_copy_after_a_restart(fake, client):
+    message_id = await client.send("ZhaoJL", approval(), "k1")
+    await client.edit("ZhaoJL", message_id, approval(version=4), "e1")  # the send's code is spent
+    task = message_id.split("|")[1]
+    message_id = with_code(message_id, fake.tap_code("ZhaoJL", task))
+    restarted = WeComClient(fake.url, CORP_ID, SECRET, AGENT_ID)  # remembers nothing in memory
+    try:
+        await restarted.edit("ZhaoJL", message_id, CLOSED, "e2")
+    finally:
+        await restarted.close()
+    assert fake.cards["ZhaoJL"][task]["replaced_name"] == "Approved by 王芳 at 14:03"
+
+
+def test_message_ids_keep_the_newest_few_codes():
+    message_id = "m1|oms-12-k|S"
+    for code in ("T1", "T2", "T3", "T4", "T3"):
+        message_id = with_code(message_id, code)
+    assert message_id == "m1|oms-12-k|T1,T2,T4,T3"
+    assert with_code("plain-text-id", "T") == "plain-text-id"
 
 
 async def test_one_token_for_concurrent_sends_and_a_new_one_when_expired(fake, client):
