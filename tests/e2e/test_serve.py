@@ -48,6 +48,15 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
         OMS_TELEGRAM_BOT_TOKEN="123:abc",
         OMS_TELEGRAM_WEBHOOK_SECRET="s3cret",
         OMS_TELEGRAM_API_URL=UNREACHABLE + "/bot",
+        OMS_DINGTALK_CLIENT_ID="dingtestkey",  # stream mode: keeps trying to reach the gateway
+        OMS_DINGTALK_CLIENT_SECRET="secret",
+        OMS_DINGTALK_API_URL=UNREACHABLE,
+        OMS_WECOM_CORP_ID="ww1436e0e65a779aee",
+        OMS_WECOM_AGENT_ID="1000002",
+        OMS_WECOM_SECRET="secret",
+        OMS_WECOM_TOKEN="hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo",
+        OMS_WECOM_ENCODING_AES_KEY="6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+        OMS_WECOM_API_URL=UNREACHABLE,
     )
     server = subprocess.Popen([OMS, "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -64,9 +73,11 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
 
         assert status(base + "/slack/events", b'{"type":"url_verification","challenge":"x"}') == 401
         assert status(base + "/telegram/webhook", b'{"update_id":1}', {"Content-Type": "application/json"}) == 403
+        assert status(base + "/wecom/callback?msg_signature=0&timestamp=1&nonce=2&echostr=abc") == 403
+        assert status(base + "/dingtalk/callback", b"{}") == 404  # stream mode: no inbound URL
         assert status(base + "/console") == 200
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=30)[0].decode()
-    assert "adapters on: console, slack, telegram" in output, output
+    assert "adapters on: console, dingtalk, wecom, slack, telegram" in output, output
     assert "Traceback" not in output, output
