@@ -21,13 +21,13 @@ from integrations.dingtalk.stream import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC,
 from integrations.dingtalk.webhook import Callback, event_crypto
 from integrations.web import outbox
 from integrations.web.app import SERVICES
+from integrations.web.background import Background
 
 log = logging.getLogger(__name__)
 NAME = "dingtalk"
-TASKS = web.AppKey("dingtalk_tasks", set)
+WORK = web.AppKey("dingtalk_work", Background)
 STREAM = web.AppKey("dingtalk_stream", StreamClient)
 RECONNECT_BASE_SECONDS = 1.0  # first reconnect delay, doubling to 60 s (tests make it shorter)
-SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 def mount(app: web.Application) -> str | None:
@@ -46,12 +46,10 @@ def mount(app: web.Application) -> str | None:
         agent_id=settings.dingtalk_agent_id,
     )
     outbox.register(app, client)
-    app[TASKS] = set()
+    app[WORK] = Background(NAME)
 
     def schedule(kind: str, data: dict[str, Any]) -> None:
-        task = asyncio.create_task(_work(app, kind, data))
-        app[TASKS].add(task)
-        task.add_done_callback(app[TASKS].discard)
+        app[WORK].spawn(_work(app, kind, data))
 
     if http:
         crypto = None
@@ -102,9 +100,4 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         stream.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await stream
-    pending = set(app[TASKS])
-    if pending:
-        _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_SECONDS)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+    await app[WORK].drain()

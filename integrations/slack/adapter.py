@@ -22,13 +22,13 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations.slack.client import PLATFORM, SlackClient
-from integrations.slack.listeners import Background, build
+from integrations.slack.listeners import build
 from integrations.web import outbox
 from integrations.web.app import SERVICES
+from integrations.web.background import Background
 
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
-DRAIN_SECONDS = 5.0  # on shutdown, how long work already acknowledged may take to finish
 BOLT = web.AppKey("slack_bolt", AsyncApp)
 
 
@@ -40,7 +40,7 @@ def mount(app: web.Application) -> str | None:
         log.error("slack adapter off: set OMS_SLACK_SIGNING_SECRET (Events API) or OMS_SLACK_APP_TOKEN (Socket Mode)")
         return None
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_url))
-    background = Background()
+    background = Background("slack")
     bolt = build(app, client, settings.slack_signing_secret or "", background)
     app[BOLT] = bolt
     if settings.slack_signing_secret:
@@ -52,7 +52,7 @@ def mount(app: web.Application) -> str | None:
         yield
         if socket is not None:
             await _stop_socket_mode(*socket)
-        await background.drain(DRAIN_SECONDS)
+        await background.drain()
 
     app.cleanup_ctx.append(run)
     log.info("slack adapter on (%s)", "socket mode" if settings.slack_app_token else "events API")

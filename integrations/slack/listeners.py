@@ -12,11 +12,8 @@ notifications use, so one person's direct chat is one ordered queue in the outbo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -29,35 +26,10 @@ from integrations.slack.render import escape
 from integrations.slack.text import chat_message, slash_command
 from integrations.web import outbox
 from integrations.web.app import SERVICES
+from integrations.web.background import Background
 
 log = logging.getLogger(__name__)
 ANY = re.compile(r".*")
-
-
-class Background:
-    """Work started after an ack; kept referenced so it is neither collected nor lost on shutdown."""
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("slack work failed", exc_info=task.exception())
-
-    async def drain(self, seconds: float) -> None:
-        if self.tasks:
-            _, late = await asyncio.wait(set(self.tasks), timeout=seconds)
-            for task in late:
-                task.cancel()
-            for task in late:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
 
 def build(app: web.Application, client: AsyncWebClient, signing_secret: str, background: Background) -> AsyncApp:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from telegram import Bot, BotCommand, Update
@@ -32,11 +32,11 @@ from integrations.telegram.client import TelegramClient
 from integrations.telegram.handlers import PLATFORM, install
 from integrations.web import outbox
 from integrations.web.app import SERVICES
+from integrations.web.background import Background
 
 log = logging.getLogger(__name__)
 Mode = Literal["webhook", "polling"]
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait for an update
-DRAIN_SECONDS = 5.0  # on shutdown, how long updates already taken may take to finish
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]  # all the handlers look at
 MENU_LANGUAGES = {None: "en", "zh": "zh-CN"}  # Telegram language_code (None: everyone else) → our locale
 _COMMAND_NAME = re.compile(rf"^[a-z0-9_]{{1,{BotCommandLimit.MAX_COMMAND}}}$")
@@ -92,13 +92,11 @@ class _Runtime:
     def __init__(self, application: Application, *, polling: bool) -> None:
         self.application, self.polling = application, polling
         self.ready = asyncio.Event()
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.work = Background("telegram")
 
     def accept(self, update: Update) -> None:
         """A verified webhook update: handled after the 200, once the bot is up."""
-        task = asyncio.create_task(self._process(update))
-        self.tasks.add(task)  # a reference, so the task is not collected mid-way, and cleanup can wait for it
-        task.add_done_callback(self.tasks.discard)
+        self.work.spawn(self._process(update))
 
     async def _process(self, update: Update) -> None:
         await self.ready.wait()
@@ -148,11 +146,7 @@ class _Runtime:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
-        if self.tasks:
-            _, pending = await asyncio.wait(set(self.tasks), timeout=DRAIN_SECONDS)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self.work.drain()
         await self.application.shutdown()
 
 

@@ -9,7 +9,6 @@ every copy through the outbox (``update_template_card``); what the tapper alone 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,15 +20,15 @@ from core.config import Settings
 from integrations.callback_crypto import MessageCrypto
 from integrations.web import outbox
 from integrations.web.app import SERVICES
+from integrations.web.background import Background
 from integrations.wecom import callback
 from integrations.wecom.client import PLATFORM, WeComClient, with_code
 from integrations.wecom.render import card_of
 
 log = logging.getLogger(__name__)
 PATH = "/wecom/callback"
-DRAIN_SECONDS = 5.0  # on shutdown, how long events already taken may take to finish
 CLIENT = web.AppKey("wecom_client", WeComClient)
-TASKS = web.AppKey("wecom_tasks", set)
+WORK = web.AppKey("wecom_work", Background)
 _REQUIRED = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_encoding_aes_key")
 
 
@@ -44,7 +43,7 @@ def mount(app: web.Application) -> str | None:
     crypto = MessageCrypto(settings.wecom_token or "", settings.wecom_encoding_aes_key or "", settings.wecom_corp_id)
     client = WeComClient(settings.wecom_api_url, settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id)
     app[CLIENT] = client
-    app[TASKS] = set()
+    app[WORK] = Background("wecom")
     app.router.add_get(PATH, _url_check(crypto))
     app.router.add_post(PATH, _receive(crypto))
     outbox.register(app, client)
@@ -74,9 +73,7 @@ def _receive(crypto: MessageCrypto) -> Any:
             log.warning("wecom callback refused (%s): %s", refused.status, refused.reason)
             return web.Response(status=refused.status, text=refused.reason)
         if event.kind != "other":
-            task = asyncio.create_task(_process(request.app, event))
-            request.app[TASKS].add(task)  # a reference, so it is not collected and cleanup can wait for it
-            task.add_done_callback(request.app[TASKS].discard)
+            request.app[WORK].spawn(_process(request.app, event))
         return web.Response(text="")
 
     return handle
@@ -102,9 +99,4 @@ async def _process(app: web.Application, event: callback.Event) -> None:
 
 async def _drain(app: web.Application) -> AsyncIterator[None]:
     yield
-    tasks = set(app[TASKS])
-    if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+    await app[WORK].drain()

@@ -3,13 +3,17 @@ platform ids, and the product's one server with an adapter and the outbox mounte
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bot.outbox.models import OutboxMessage
 from core.auth import Actor
 from core.masterdata.loader import load_file
 from core.services import Services
@@ -43,3 +47,25 @@ async def serve(services: Services, adapter: Callable, *, expect: str | None) ->
     client = TestClient(TestServer(app))
     await client.start_server()
     return client
+
+
+async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll ``condition`` (plain or async) until it gives something truthy; what it gave."""
+    deadline = time.monotonic() + timeout
+    while not (result := await _value(condition())):
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+    return result
+
+
+async def _value(result: Any) -> Any:
+    return await result if asyncio.iscoroutine(result) else result
+
+
+async def outbox_rows(services: Services) -> int:
+    async with services.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def order_no(text: str) -> str:
+    return re.search(r"SO-\d+", text).group(0)

@@ -6,19 +6,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
 
-from bot.outbox.models import OutboxMessage
 from core.services import Services
 from integrations.telegram.adapter import mount
 from integrations.telegram.webhook import PATH, SECRET_HEADER
-from tests.e2e.platforms import bind, demo_services, serve
+from tests.e2e.platforms import bind, demo_services, order_no, outbox_rows, serve, until
 from tests.fakes.telegram import TOKEN, FakeBotApi
 from tests.integration.helpers import detail, place
 
@@ -50,23 +48,6 @@ class Telegram:
 
     def cards(self, chat: int, title: str) -> list[dict[str, Any]]:
         return [m for m in self.fake.messages(chat) if m["html"].startswith("<b>") and title in m["text"]]
-
-
-async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
-    return result
-
-
-async def outbox_rows(services: Services) -> int:
-    async with services.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(OutboxMessage))
-
-
-def order_no(text: str) -> str:
-    return re.search(r"SO-\d+", text).group(0)
 
 
 @pytest.fixture

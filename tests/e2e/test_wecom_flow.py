@@ -6,20 +6,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.outbox.models import OutboxMessage
 from core.services import Services
 from integrations.callback_crypto import MessageCrypto
 from integrations.wecom.adapter import CLIENT, PATH, mount
-from tests.e2e.platforms import bind, demo_services, serve
+from tests.e2e.platforms import bind, demo_services, order_no, outbox_rows, serve, until
 from tests.fakes import wecom
 from tests.fakes.wecom import AES_KEY, CORP_ID, TOKEN, FakeWeCom, envelope, tap_xml, text_xml
 from tests.integration.helpers import detail
@@ -48,28 +48,6 @@ class WeCom:
         before = len(self.fake.texts(user))
         assert await self.post(text_xml(user, text, next(self.msg_ids))) == 200
         return await until(lambda: next((t for t in self.fake.texts(user)[before:] if expect in t), None))
-
-
-async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll ``condition`` (plain or async) until it gives something truthy."""
-    deadline = time.monotonic() + timeout
-    while not (result := await _value(condition())):
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
-    return result
-
-
-async def outbox_rows(services: Services) -> int:
-    async with services.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(OutboxMessage))
-
-
-async def _value(result: Any) -> Any:
-    return await result if asyncio.iscoroutine(result) else result
-
-
-def order_no(text: str) -> str:
-    return re.search(r"SO-\d+", text).group(0)
 
 
 @pytest.fixture

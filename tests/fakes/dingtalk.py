@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.server import serve_locally
+
 
 class FakeDingTalk:
     def __init__(self, client_id: str = "dingappkey", client_secret: str = "app-secret") -> None:
@@ -55,11 +57,7 @@ class FakeDingTalk:
         self.runner: web.AppRunner | None = None
 
     async def start(self) -> FakeDingTalk:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        self.runner, self.url = await serve_locally(self.app)
         return self
 
     async def stop(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.outbox.clients import DeliveryError, Throttled
+from tests.fakes.server import serve_locally
 
 
 class FakePlatform:
@@ -32,11 +33,7 @@ class FakePlatform:
         self.url = ""
 
     async def start(self) -> FakePlatform:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        self.runner, self.url = await serve_locally(self.app)
         return self
 
     async def stop(self) -> None:

@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 from aiohttp import WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.server import serve_locally
+
 BOT_TOKEN = "xoxb-1111-2222-fakebottoken"
 APP_TOKEN = "xapp-1-A0OMS-3333-fakeapptoken"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -46,13 +48,9 @@ class FakeSlack:
         self.base_url = ""
 
     async def start(self) -> FakeSlack:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/api/"
-        self.ws_url = f"ws://127.0.0.1:{port}/link/"
+        self.runner, url = await serve_locally(self.app)
+        self.base_url = f"{url}/api/"
+        self.ws_url = url.replace("http://", "ws://") + "/link/"
         return self
 
     async def stop(self) -> None:

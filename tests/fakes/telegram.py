@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import serve_locally
+
 TOKEN = "123456789:AAHfakeTokenForTestsOnly_abcdefghijk"
 BOT_USER = {
     "id": 123456789,
@@ -73,11 +75,7 @@ class FakeBotApi:
 
     async def start(self, port: int = 0) -> FakeBotApi:
         self.closing = False
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", port)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        self.runner, self.url = await serve_locally(self.app, port)
         return self
 
     async def stop(self) -> None:

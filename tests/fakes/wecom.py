@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from integrations.callback_crypto import MessageCrypto
+from tests.fakes.server import serve_locally
 
 CORP_ID = "ww1436e0e65a779aee"
 SECRET = "app-secret-for-tests"
@@ -63,11 +64,7 @@ class FakeWeCom:
         self.crypto = MessageCrypto(TOKEN, AES_KEY, CORP_ID)
 
     async def start(self) -> FakeWeCom:
-        self.runner = web.AppRunner(self.app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        self.runner, self.url = await serve_locally(self.app)
         return self
 
     async def stop(self) -> None:
