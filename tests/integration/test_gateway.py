@@ -92,3 +92,24 @@ def test_the_command_menu_names_each_command_once_in_both_languages():
     assert english.keys() == chinese.keys() and {"order", "approve", "neworder", "help"} <= english.keys()
     assert all(re.fullmatch(r"[a-z0-9_]{1,32}", name) for name in english)
     assert english["order"] != chinese["order"]  # translated, not echoed
+
+
+async def test_a_tap_on_one_platform_closes_the_card_on_every_other(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "dingtalk", {"王芳": "staff_wf"})
+    await bind(services, "telegram", {"王芳": "22", "李雷": "11"})
+    await gateway.message(services, Inbound("telegram", "11", "11", "u1"), "/neworder C002 TEA-001*45")
+    cards = [m for m in await outbox(services) if m.payload.get("card")]
+    assert {(m.platform, m.recipient, m.payload["locale"]) for m in cards} == {
+        ("dingtalk", "staff_wf", "zh-CN"),
+        ("telegram", "22", "en"),
+    }
+    assert "审批" in next(m for m in cards if m.platform == "dingtalk").payload["card"]["title"]
+    telegram_card = next(m for m in cards if m.platform == "telegram").payload["card"]
+
+    await gateway.tap(services, Inbound("telegram", "22", "22", "cb-1"), telegram_card["buttons"][0]["action"])
+
+    edits = {m.platform: m.payload for m in await outbox(services) if m.kind == "edit"}
+    assert edits.keys() == {"dingtalk", "telegram"}
+    assert edits["dingtalk"]["card"]["buttons"] == [] and "王芳" in edits["dingtalk"]["card"]["outcome"]
+    assert edits["dingtalk"]["locale"] == "zh-CN"  # each copy keeps the language it was sent in
