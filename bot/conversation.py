@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -127,27 +128,24 @@ async def _guarded(chat: Chat, run: Any) -> list[Reply]:
         return chat.say("Sorry, something went wrong on our side (reference {ref}).", ref=reference)
 
 
+def exchange(
+    speaker: Speaker, platform: str, said: str | None, replies: list[Reply], now: datetime
+) -> list[ChatMessage]:
+    """One exchange as timeline rows: what was said (if anything), then the replies."""
+    heard = [] if said is None else [(Direction.IN, said, None)]
+    return [
+        ChatMessage(
+            user_id=speaker.user_id, platform=platform, direction=direction, text=text, card_id=card_id, created_at=now
+        )
+        for direction, text, card_id in [*heard, *((Direction.OUT, r.text, r.card_id) for r in replies)]
+    ]
+
+
 async def record(
     services: Services, speaker: Speaker, platform: str, said: str | None, replies: list[Reply]
 ) -> list[ChatMessage]:
-    """Keep one exchange on the speaker's timeline (what they said, then the replies) in one write."""
+    """Keep one exchange on the speaker's timeline in one write."""
     async with services.unit_of_work(Actor.system("chat")) as ctx:
-        now = ctx.now()
-        rows = (
-            [ChatMessage(user_id=speaker.user_id, platform=platform, direction=Direction.IN, text=said, created_at=now)]
-            if said is not None
-            else []
-        )
-        rows += [
-            ChatMessage(
-                user_id=speaker.user_id,
-                platform=platform,
-                direction=Direction.OUT,
-                text=r.text,
-                card_id=r.card_id,
-                created_at=now,
-            )
-            for r in replies
-        ]
+        rows = exchange(speaker, platform, said, replies, ctx.now())
         ctx.session.add_all(rows)
     return rows

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from bot.actions import ActionId
 from bot.cards import render
-from bot.conversation import Identity, Speaker, handle_tap, handle_text
+from bot.conversation import Identity, Speaker, exchange, handle_tap, handle_text
 from bot.delivery import enqueue
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
-from bot.models import Card, ChatMessage, Direction
+from bot.models import Card
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS
 from bot.views import Reply
@@ -96,28 +96,7 @@ async def _keep(
         return Answer(texts=texts, known=False)
 
     async def write(ctx: Context) -> None:
-        now = ctx.now()
-        if said is not None:
-            ctx.session.add(
-                ChatMessage(
-                    user_id=speaker.user_id,
-                    platform=inbound.platform,
-                    direction=Direction.IN,
-                    text=said,
-                    created_at=now,
-                )
-            )
-        ctx.session.add_all(
-            ChatMessage(
-                user_id=speaker.user_id,
-                platform=inbound.platform,
-                direction=Direction.OUT,
-                text=r.text,
-                card_id=r.card_id,
-                created_at=now,
-            )
-            for r in replies
-        )
+        ctx.session.add_all(exchange(speaker, inbound.platform, said, replies, ctx.now()))
         if queue:
             await _queue(ctx, inbound, speaker, replies)
 
