@@ -110,10 +110,10 @@ async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replie
     for reply in replies:
         card = await ctx.session.get(Card, reply.card_id) if reply.card_id else None
         if card is not None:
-            payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale}
+            payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale, "reply": True}
             enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
         elif reply.text:
-            enqueue(ctx, inbound.platform, inbound.chat, "send", {"text": reply.text, "locale": locale})
+            enqueue(ctx, inbound.platform, inbound.chat, "send", {"text": reply.text, "locale": locale, "reply": True})
 
 
 def command_menu(locale: str) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
-"""Mounts DingTalk on the server: the outbox client always; then either the Stream connection
-(default, no public URL) or ``POST /dingtalk/callback`` (``OMS_DINGTALK_MODE=http``).
+"""Mounts DingTalk on the server: the outbox client and the Stream connection always (no public
+URL needed); in ``OMS_DINGTALK_MODE=http`` robot messages and events arrive on
+``POST /dingtalk/callback`` instead, and the Stream connection carries only card taps.
 
 Inbound work runs in background tasks kept on the app, so a frame or request is acknowledged
 before the chat layer runs, and shutdown waits for (then cancels) what is still going.
@@ -17,7 +18,13 @@ from aiohttp import web
 
 from integrations.dingtalk.client import DingTalkClient
 from integrations.dingtalk.inbound import handle_message, handle_tap
-from integrations.dingtalk.stream import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, StreamClient
+from integrations.dingtalk.stream import (
+    BOT_MESSAGE_TOPIC,
+    CARD_CALLBACK_TOPIC,
+    CARD_TAPS_ONLY,
+    SUBSCRIPTIONS,
+    StreamClient,
+)
 from integrations.dingtalk.webhook import Callback, event_crypto
 from integrations.web import outbox
 from integrations.web.app import SERVICES
@@ -33,6 +40,8 @@ RECONNECT_BASE_SECONDS = 1.0  # first reconnect delay, doubling to 60 s (tests m
 def mount(app: web.Application) -> str | None:
     settings = app[SERVICES].settings
     if not (settings.dingtalk_client_id and settings.dingtalk_client_secret):
+        if settings.dingtalk_client_id or settings.dingtalk_client_secret:
+            log.error("dingtalk adapter off: set both OMS_DINGTALK_CLIENT_ID and OMS_DINGTALK_CLIENT_SECRET")
         return None
     http = settings.dingtalk_mode == "http"
     client = DingTalkClient(
@@ -40,7 +49,6 @@ def mount(app: web.Application) -> str | None:
         client_secret=settings.dingtalk_client_secret,
         robot_code=settings.dingtalk_robot_code,
         card_template_id=settings.dingtalk_card_template_id,
-        callback_type="HTTP" if http else "STREAM",
         api_url=settings.dingtalk_api_url,
         oapi_url=settings.dingtalk_oapi_url,
         agent_id=settings.dingtalk_agent_id,
@@ -50,6 +58,14 @@ def mount(app: web.Application) -> str | None:
 
     def schedule(kind: str, data: dict[str, Any]) -> None:
         app[WORK].spawn(_work(app, kind, data))
+
+    async def on_frame(kind: str, topic: str, data: dict[str, Any], headers: dict[str, Any]) -> None:
+        if topic == BOT_MESSAGE_TOPIC:
+            schedule("message", data)
+        elif topic == CARD_CALLBACK_TOPIC:
+            schedule("tap", data)
+        else:
+            log.info("dingtalk stream %s %r ignored", kind, topic)
 
     if http:
         crypto = None
@@ -61,23 +77,16 @@ def mount(app: web.Application) -> str | None:
             log.warning("dingtalk http mode without callback token/AES key: only robot messages are accepted")
         callback = Callback(client_secret=settings.dingtalk_client_secret, crypto=crypto, schedule=schedule)
         app.router.add_post("/dingtalk/callback", callback.handle)
-    else:
-
-        async def on_frame(kind: str, topic: str, data: dict[str, Any], headers: dict[str, Any]) -> None:
-            if topic == BOT_MESSAGE_TOPIC:
-                schedule("message", data)
-            elif topic == CARD_CALLBACK_TOPIC:
-                schedule("tap", data)
-            else:
-                log.info("dingtalk stream %s %r ignored", kind, topic)
-
-        app[STREAM] = StreamClient(
-            client_id=settings.dingtalk_client_id,
-            client_secret=settings.dingtalk_client_secret,
-            handler=on_frame,
-            api_url=settings.dingtalk_api_url,
-            base_delay=RECONNECT_BASE_SECONDS,
-        )
+    # Card taps always come over Stream (an outbound connection): DingTalk's HTTP card callback is
+    # signed in a way we could not confirm, and an unverified tap could approve an order.
+    app[STREAM] = StreamClient(
+        client_id=settings.dingtalk_client_id,
+        client_secret=settings.dingtalk_client_secret,
+        handler=on_frame,
+        api_url=settings.dingtalk_api_url,
+        base_delay=RECONNECT_BASE_SECONDS,
+        subscriptions=CARD_TAPS_ONLY if http else SUBSCRIPTIONS,
+    )
     app.cleanup_ctx.append(_lifetime)
     return NAME
 
@@ -94,10 +103,9 @@ async def _work(app: web.Application, kind: str, data: dict[str, Any]) -> None:
 
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
-    stream = asyncio.create_task(app[STREAM].run()) if STREAM in app else None
+    stream = asyncio.create_task(app[STREAM].run())
     yield
-    if stream is not None:
-        stream.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stream
+    stream.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await stream
     await app[WORK].drain()

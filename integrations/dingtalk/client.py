@@ -54,7 +54,6 @@ class DingTalkClient:
         client_secret: str,
         robot_code: str | None = None,
         card_template_id: str | None = None,
-        callback_type: str = "STREAM",
         api_url: str = "https://api.dingtalk.com",
         oapi_url: str = "https://oapi.dingtalk.com",
         agent_id: str | None = None,
@@ -63,7 +62,6 @@ class DingTalkClient:
         self.client_id, self.client_secret = client_id, client_secret
         self.robot_code = robot_code or client_id
         self.card_template_id = card_template_id
-        self.callback_type = callback_type
         self.api_url = api_url.rstrip("/")
         self._timeout = ClientTimeout(total=timeout)
         self._session: ClientSession | None = None
@@ -112,11 +110,9 @@ class DingTalkClient:
             "cardTemplateId": self.card_template_id,
             "outTrackId": out_track_id,
             "cardData": {"cardParamMap": card_params(card)},
-            "callbackType": self.callback_type,
+            "callbackType": "STREAM",  # taps come over the Stream connection, in HTTP mode too
             "userIdType": 1,  # userId = staffId
         }
-        if self.callback_type == "HTTP":
-            body["callbackRouteKey"] = self.client_id
         if is_group(recipient):
             body["openSpaceId"] = f"dtv1.card//IM_GROUP.{recipient}"
             body["imGroupOpenSpaceModel"] = {"supportForward": False}
@@ -133,7 +129,9 @@ class DingTalkClient:
 
     async def _robot_send(self, recipient: str, payload: dict[str, Any]) -> str:
         msg_key, msg_param = robot_message(payload)
-        if self.notifier is not None and not is_group(recipient):
+        # Work notifications only for what we start; a reply to a command goes back as the robot
+        # (DingTalk drops a work notification repeating the same text to a person the same day).
+        if self.notifier is not None and not is_group(recipient) and not payload.get("reply"):
             return await self.notifier.send(self._http(), recipient, msg_key, msg_param)
         common = {
             "robotCode": self.robot_code,
@@ -171,6 +169,9 @@ class DingTalkClient:
                     answer = await _json(response)
                     if response.status != 200 or "accessToken" not in answer:
                         self._raise(response.status, answer, response)
+            except Rejected as refused:  # wrong id/secret: retried with backoff, so fixing the settings is enough
+                log.error("dingtalk refused the app credentials: %s", refused)
+                raise DeliveryError(f"access token: {refused}") from refused
             except (ClientError, TimeoutError) as error:
                 raise DeliveryError(f"access token: {error!r}") from error
             expire_in = float(answer.get("expireIn", 7200))

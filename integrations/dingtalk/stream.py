@@ -44,6 +44,8 @@ SUBSCRIPTIONS = [
     {"type": "CALLBACK", "topic": BOT_MESSAGE_TOPIC},
     {"type": "CALLBACK", "topic": CARD_CALLBACK_TOPIC},
 ]
+CARD_TAPS_ONLY = [{"type": "CALLBACK", "topic": CARD_CALLBACK_TOPIC}]  # HTTP mode: messages come by HTTP
+STABLE_SECONDS = 30.0  # a connection that lasted this long was healthy: the next failure backs off from 1 s again
 # Called after the ACK went out with (frame type, topic, decoded data, headers).
 FrameHandler = Callable[[str, str, dict[str, Any], dict[str, Any]], Awaitable[None]]
 
@@ -94,11 +96,13 @@ class StreamClient:
         base_delay: float = 1.0,
         max_delay: float = 60.0,
         heartbeat: float = 60.0,
+        subscriptions: list[dict[str, str]] | None = None,
     ) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.handler = handler
         self.api_url = api_url.rstrip("/")
         self.base_delay, self.max_delay, self.heartbeat = base_delay, max_delay, heartbeat
+        self.subscriptions = subscriptions or SUBSCRIPTIONS
         self.seen = SeenIds()
         self.connections = 0  # sockets opened so far (for logs and tests)
 
@@ -108,8 +112,10 @@ class StreamClient:
             while True:
                 try:
                     endpoint = await self._open(session)
+                    started = time.monotonic()
                     clean = await self._serve(session, endpoint)
-                    failures = 0
+                    if clean or time.monotonic() - started >= STABLE_SECONDS:
+                        failures = 0  # a gateway that accepts and drops at once keeps backing off
                     if clean:
                         continue  # DingTalk asked us to move: reconnect at once with a fresh ticket
                 except asyncio.CancelledError:
@@ -127,7 +133,7 @@ class StreamClient:
         body = {
             "clientId": self.client_id,
             "clientSecret": self.client_secret,
-            "subscriptions": SUBSCRIPTIONS,
+            "subscriptions": self.subscriptions,
             "ua": "chatops-oms",
         }
         async with session.post(f"{self.api_url}/v1.0/gateway/connections/open", json=body) as response:

@@ -1,7 +1,8 @@
-"""HTTP mode: ``POST /dingtalk/callback`` for the robot's messages and for encrypted event / card
-callbacks, told apart by what they carry: a ``sign`` header is a robot message (HMAC-SHA256 over the
-timestamp); a ``msg_signature`` query is an event subscription push (SHA1 signature plus an
-AES-256-CBC body, the envelope WeCom uses too, so its crypto is shared).
+"""HTTP mode: ``POST /dingtalk/callback`` for the robot's messages and for encrypted event
+subscription pushes (card taps come over Stream in every mode), told apart by what they carry: a
+``sign`` header is a robot message (HMAC-SHA256 over the timestamp); a ``msg_signature`` query is
+an event subscription push (SHA1 signature plus an AES-256-CBC body, the envelope WeCom uses too,
+so its crypto is shared).
 
 Verify, answer at once, and work in the background: nothing is done for a request that fails a
 check (401/403 for a bad signature or key, 400 for a malformed body).
@@ -83,9 +84,7 @@ class Callback:
             return _refuse(400, "decrypted body is not JSON")
         if not isinstance(event, dict):
             return _refuse(400, "decrypted body is not an object")
-        if "outTrackId" in event:
-            self.schedule("tap", event)
-        elif event.get("EventType") != "check_url":
+        if event.get("EventType") != "check_url":
             log.info("dingtalk event %r ignored", event.get("EventType"))
         return web.json_response(self.success())
 

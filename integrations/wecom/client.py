@@ -10,7 +10,8 @@ Editing a card needs a ``response_code``, which WeCom hands out once per sent ca
 good for one update. They travel in the message id the outbox keeps for each copy,
 "msgid|task_id|code,code…" (newest last): ``send`` starts it with the send's code and the adapter
 adds each tap's code through ``with_code``, so a copy stays editable across restarts. ``edit``
-tries the newest unspent code first.
+tries the newest unspent code first; when none is left (all spent, or older than 72 h) the reader
+gets the outcome as a new message rather than nothing.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ class WeComClient:
                 continue
             self._spend(code)
             return
-        raise Rejected(f"wecom: no usable response_code for {task} ({last or 'none left'})")
+        # Every code is spent or expired (72 h): the reader still learns the outcome, as a new message.
+        log.info("wecom: no usable response_code for %s (%s); sending the outcome anew", task, last or "none left")
+        await self.send(recipient, _anew(payload), dedupe_key)
 
     def _spend(self, code: str) -> None:
         self._spent[code] = None
@@ -135,7 +138,9 @@ class WeComClient:
             self._session = ClientSession(timeout=ClientTimeout(total=15))
         try:
             async with self._session.request(method, self.api_url + path, **kwargs) as response:
-                if response.status >= 500 or response.status == 429:
+                if response.status == 429:  # a proxy's throttling: wait, it is not a failure
+                    raise Throttled(self.throttle_seconds)
+                if response.status >= 500:
                     raise DeliveryError(f"wecom {path}: HTTP {response.status}")
                 if response.status >= 400:
                     raise Rejected(f"wecom {path}: HTTP {response.status}")
@@ -155,3 +160,15 @@ class WeComClient:
         if code:
             raise Rejected(f"wecom {path}: {code} {answer.get('errmsg', '')}")
         return answer
+
+
+def _anew(payload: dict[str, Any]) -> dict[str, Any]:
+    """A card that can no longer be updated, as what to send instead: the card itself while it still
+    has buttons to tap (a fresh copy with fresh codes), else its title and outcome as text."""
+    card = payload["card"]
+    if card.get("buttons"):
+        return payload
+    return {
+        "text": "\n".join(t for t in (card.get("title"), card.get("outcome")) if t),
+        "locale": payload.get("locale"),
+    }

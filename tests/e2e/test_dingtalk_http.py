@@ -93,38 +93,25 @@ async def place_big_order(client, fake) -> tuple[str, str, dict]:
     text = await eventually(lambda: " ".join(fake.texts("staff_lilei")))
     no = re.search(r"SO-\d+", text).group(0)
     track, params = await eventually(lambda: next(iter(fake.cards_for("staff_wangfang").items()), None))
-    assert no in params["title"] and fake.cards[track]["create"]["callbackType"] == "HTTP"
+    assert no in params["title"] and fake.cards[track]["create"]["callbackType"] == "STREAM"
     return no, track, params
 
 
-async def test_signed_robot_message_and_encrypted_card_tap(world, fake):
+async def test_signed_robot_message_then_a_card_tap_over_stream(world, fake):
     services, client = world
     no, track, params = await place_big_order(client, fake)
+    # In HTTP mode the Stream connection carries card taps only
+    assert [s["topic"] for s in fake.opens[-1]["subscriptions"]] == ["/v1.0/card/instances/callback"]
 
-    # A card callback with a wrong signature is refused and changes nothing
-    tap = {
-        "outTrackId": track,
-        "userId": "staff_wangfang",
-        "corpId": "dingcorp",
-        "type": "actionCallback",
-        "content": json.dumps(
-            {"cardPrivateData": {"actionIds": ["btn1"], "params": {"action": params["btn1_action"]}}}
-        ),
-    }
+    # An encrypted event with someone else's signature is refused and changes nothing
     before = await snapshot(services, fake)
-    query, body = sealed_request(tap, token="someone-elses-token")
+    query, body = sealed_request({"EventType": "user_add_org"}, token="someone-elses-token")
     response = await client.post("/dingtalk/callback", params=query, json=body)
     assert response.status == 401
     assert await snapshot(services, fake) == before
-    assert (await detail(services, no))["status"] == "pending_approval"
 
-    # The genuine one approves the order and the card changes for everyone
-    query, body = sealed_request(tap)
-    response = await client.post("/dingtalk/callback", params=query, json=body)
-    assert response.status == 200
-    reply = await response.json()
-    crypto = MessageCrypto(TOKEN, AES_KEY, "dingappkey")
-    assert crypto.open(reply["msg_signature"], reply["timeStamp"], reply["nonce"], reply["encrypt"]) == "success"
+    # Her tap arrives over Stream, approves the order, and the card changes for everyone
+    await fake.push(fake.card_frame(track, "staff_wangfang", {"action": params["btn1_action"]}))
     await eventually(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
     assert (await detail(services, no))["status"] != "pending_approval"
 
@@ -152,8 +139,15 @@ async def test_malformed_bodies_are_refused(world, fake):
     headers = {"timestamp": timestamp, "sign": robot_sign(fake.client_secret, timestamp)}
     assert (await client.post("/dingtalk/callback", data=b"{not json", headers=headers)).status == 400
     query, _ = sealed_request({"EventType": "check_url"})
-    assert (await client.post("/dingtalk/callback", params=query, json={"encrypt": "!!!"})).status in (400, 401)
     assert (await client.post("/dingtalk/callback", params=query, json=["x"])).status == 400
+    crypto = MessageCrypto(TOKEN, AES_KEY, "dingappkey")
+    for garbage in ("!!!", "c2hvcnQ="):  # not base64; base64 but not whole AES blocks
+        signed = {"msg_signature": crypto.signature("1", "n", garbage), "timestamp": "1", "nonce": "n"}
+        assert (await client.post("/dingtalk/callback", params=signed, json={"encrypt": garbage})).status == 400
+    # Sealed correctly, but for another app: refused as not ours
+    sealed = MessageCrypto(TOKEN, AES_KEY, "another-app").seal('{"EventType":"check_url"}', "1", "n")
+    query = {"msg_signature": sealed.signature, "timestamp": "1", "nonce": "n"}
+    assert (await client.post("/dingtalk/callback", params=query, json={"encrypt": sealed.encrypt})).status == 403
     assert await snapshot(services, fake) == before
 
 

@@ -123,6 +123,8 @@ async def test_with_an_agent_id_texts_to_one_person_are_work_notifications(fake)
         assert not fake.robot  # not a robot message
         await notifier.send("cidGroup==", {"text": "to the group"}, "k2")  # groups still get the robot
         assert fake.texts("cidGroup==") == ["to the group"]
+        await notifier.send("staff_a", {"text": "/help output", "reply": True}, "k5")  # a reply: the robot
+        assert fake.texts("staff_a") == ["/help output"] and len(fake.notices["staff_a"]) == 1
         fake.notice_script.append({"errcode": 90018, "errmsg": "too many calls"})
         with pytest.raises(Throttled):
             await notifier.send("staff_a", {"text": "again"}, "k3")
@@ -131,3 +133,12 @@ async def test_with_an_agent_id_texts_to_one_person_are_work_notifications(fake)
             await notifier.send("staff_gone", {"text": "x"}, "k4")
     finally:
         await notifier.close()
+
+
+async def test_wrong_app_credentials_are_retried_not_dropped(fake):
+    wrong = DingTalkClient(client_id=fake.client_id, client_secret="not-the-secret", api_url=fake.url)
+    try:
+        with pytest.raises(DeliveryError):  # the outbox retries it: fixing the secret is enough
+            await wrong.send("staff_a", {"text": "hello"}, "k1")
+    finally:
+        await wrong.close()

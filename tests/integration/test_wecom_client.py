@@ -60,15 +60,15 @@ async def test_every_copy_is_updated_with_its_own_response_code(fake, client):
     assert len(fake.codes) == 1  # 王芳's send code is still unused: one more update is possible
 
 
-async def test_spent_codes_fall_back_then_reject(fake, client):
+async def test_when_every_code_is_spent_the_outcome_arrives_as_a_new_message(fake, client):
     message_id = await client.send("ZhaoJL", approval(), "k1")
-    await client.edit("ZhaoJL", message_id, approval(version=4), "e1")
-    with pytest.raises(Rejected):  # its only code is spent; WeCom would refuse it
-        await client.edit("ZhaoJL", message_id, CLOSED, "e2")
+    await client.edit("ZhaoJL", message_id, approval(version=4), "e1")  # spends the send's only code
     updates = len(fake.updates)
-    with pytest.raises(Rejected):  # and we don't even ask again
-        await client.edit("ZhaoJL", message_id, CLOSED, "e3")
-    assert len(fake.updates) == updates
+
+    await client.edit("ZhaoJL", message_id, CLOSED, "e2")
+
+    assert len(fake.updates) == updates  # a spent code is not offered to WeCom again
+    assert fake.texts("ZhaoJL")[-1] == "Approval needed: SO-100001\nApproved by 王芳 at 14:03"
 
 
 async def test_a_tap_code_kept_in_the_message_id_updates_the_copy_after_a_restart(fake, client):

@@ -60,3 +60,10 @@ def test_url_check_returns_the_plaintext():
     sealed = CRYPTO.seal("echo-1288432023552776189", "1", "2")
     query = {"msg_signature": sealed.signature, "timestamp": "1", "nonce": "2", "echostr": sealed.encrypt}
     assert url_check(CRYPTO, query) == "echo-1288432023552776189"
+
+
+def test_xml_in_another_encoding_is_refused_before_parsing():
+    hidden = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><xml/>'.encode("utf-16")
+    with pytest.raises(Refused) as refused:
+        parse_xml(hidden)
+    assert refused.value.status == 400

@@ -57,6 +57,25 @@ def test_wechatpy_vectors():
     assert crypto.encrypt("anything", random_prefix=b"1234567890123456").startswith(WECHATPY_ENCRYPT_PREFIX)
 
 
+def test_wechatpy_deterministic_encrypt_vector_in_full():
+    """wechatpy's tests/test_crypto.py::test_encrypt_message, its random prefix fixed: we produce
+    the same ciphertext and the same signature, byte for byte."""
+    reply = (
+        "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[test]]></Content>\n"
+        "<FromUserName><![CDATA[wx49f0ab532d5d035a]]></FromUserName>\n<ToUserName><![CDATA[messense]]></ToUserName>\n"
+        "<AgentID>1</AgentID>\n<CreateTime>1411525903</CreateTime>\n</xml>"
+    )
+    expected = (
+        "9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZ"
+        "gURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/"
+        "WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQ"
+        "mmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3"
+    )
+    sealed = MessageCrypto(*WECHATPY).seal(reply, "1411525903", "461056294", random_prefix=b"1234567890123456")
+    assert sealed.encrypt == expected
+    assert sealed.signature == "407518b7649e86ef23978113f92d27afa9296533"
+
+
 def _messages() -> list[str]:
     rng = random.Random(7)
     out = ["", "a", "你好", "查单 SO-100001", "<xml><Content>审批通过 ✅</Content></xml>"]
