@@ -16,9 +16,15 @@ class DeliveryError(Exception):
 
 @dataclass
 class Throttled(DeliveryError):
-    """The platform asked us to slow down; ``retry_after`` seconds is its own word on when."""
+    """The platform asked us to slow down; ``retry_after`` seconds is its own word on when.
+
+    Most platforms' limits are for the whole app (Slack per method and workspace, WeCom and
+    DingTalk per app), so nothing more goes to that platform until then; ``chat_only`` when the
+    limit was for one chat (a Telegram flood in a group, a DingTalk person's flow control).
+    """
 
     retry_after: float
+    chat_only: bool = False
 
 
 class Rejected(Exception):

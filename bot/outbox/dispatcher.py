@@ -45,13 +45,17 @@ class Dispatcher:
         self.lease, self.max_attempts, self.batch = lease, max_attempts, batch
         self.overall = {c.platform: AsyncLimiter(c.per_second, 1) for c in clients}
         self.per_chat: dict[tuple[str, str], AsyncLimiter] = {}
+        self.paused_until: dict[str, float] = {}  # platform -> loop time its app-wide throttling ends
 
     def _chat_limiter(self, platform: str, recipient: str) -> AsyncLimiter:
         key = (platform, recipient)
         if key not in self.per_chat:
             client = self.clients[platform]
             chat_rate = getattr(client, "chat_per_minute", None)  # some platforms allow groups less
-            self.per_chat[key] = AsyncLimiter(chat_rate(recipient) if chat_rate else client.per_chat_per_minute, 60)
+            per_minute = chat_rate(recipient) if chat_rate else client.per_chat_per_minute
+            # Spread over the minute (a sixth of it per 10 s) rather than a whole minute's burst at once:
+            # platforms count in short windows too (Slack and Telegram about one a second per chat).
+            self.per_chat[key] = AsyncLimiter(max(1.0, per_minute / 6), 10)
         return self.per_chat[key]
 
     async def run_once(self) -> int:
@@ -76,6 +80,11 @@ class Dispatcher:
             await asyncio.sleep(poll)
         raise TimeoutError("outbox did not drain")
 
+    def _sending(self) -> list[str]:
+        """The platforms not paused by an app-wide throttling answer."""
+        now = asyncio.get_running_loop().time()
+        return [p for p in self.clients if self.paused_until.get(p, 0.0) <= now]
+
     async def _claim(self) -> list[dict[str, Any]]:
         async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
             now = ctx.now()
@@ -90,7 +99,7 @@ class Dispatcher:
                 and_(M.status == OutboxStatus.PENDING, M.next_attempt_at <= now),
                 and_(M.status == OutboxStatus.SENDING, M.locked_until < now),
             )
-            ids = select(M.id).where(due, M.platform.in_(list(self.clients)), ~blocked).order_by(M.id).limit(self.batch)
+            ids = select(M.id).where(due, M.platform.in_(self._sending()), ~blocked).order_by(M.id).limit(self.batch)
             if ctx.session.bind.dialect.name == "postgresql":
                 ids = ids.with_for_update(skip_locked=True)
             lease_until = now + self.lease
@@ -114,12 +123,17 @@ class Dispatcher:
                 else:
                     message_id = await client.send(row["recipient"], row["payload"], row["dedupe_key"])
         except Throttled as slow:
+            if not slow.chat_only:
+                resume = asyncio.get_running_loop().time() + slow.retry_after
+                self.paused_until[row["platform"]] = max(self.paused_until.get(row["platform"], 0.0), resume)
             await self._again(row, timedelta(seconds=max(slow.retry_after, 0.1)), "throttled", failure=False)
             return 0
         except Rejected as error:
             await self._dead(row, f"rejected: {error}")
             return 0
-        except (TimeoutError, DeliveryError, OSError) as error:
+        except Exception as error:  # a failure of ours (a client bug) too: counted, so the row cannot jam its chat
+            if not isinstance(error, TimeoutError | DeliveryError | OSError):
+                log.exception("outbox message %s to %s failed unexpectedly", row["id"], row["platform"])
             if row["attempts"] >= self.max_attempts:
                 await self._dead(row, str(error) or type(error).__name__)
             else:

@@ -119,6 +119,7 @@ def cli(ctx: click.Context, database_url: str | None, as_user: str | None, debug
     """
     ctx.ensure_object(dict).update(database_url=database_url, as_user=as_user, debug=debug)
     logging.basicConfig(level=logging.INFO if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, and Telegram's carry the bot token
 
 
 @cli.group()

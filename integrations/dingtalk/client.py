@@ -145,7 +145,7 @@ class DingTalkClient:
         else:
             answer = await self._call("POST", "/v1.0/robot/oToMessages/batchSend", {**common, "userIds": [recipient]})
             if recipient in (answer.get("flowControlledStaffIdList") or []):
-                raise Throttled(THROTTLE_SECONDS)
+                raise Throttled(THROTTLE_SECONDS, chat_only=True)
             if recipient in (answer.get("invalidStaffIdList") or []):
                 raise Rejected(f"{recipient} is not a staff member the robot can reach")
         return str(answer.get("processQueryKey", ""))

@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations.slack.client import PLATFORM, SlackClient
-from integrations.slack.listeners import build
+from integrations.slack.listeners import BotIdentity, build
 from integrations.web import outbox
 from integrations.web.app import SERVICES
 from integrations.web.background import Background
@@ -41,15 +41,18 @@ def mount(app: web.Application) -> str | None:
         return None
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_url))
     background = Background("slack")
-    bolt = build(app, client, settings.slack_signing_secret or "", background)
+    who = BotIdentity()
+    bolt = build(app, client, settings.slack_signing_secret or "", background, who)
     app[BOLT] = bolt
     if settings.slack_signing_secret:
         app.router.add_post(PATH, _events(bolt, SignatureVerifier(settings.slack_signing_secret)))
     outbox.register(app, SlackClient(client))
 
     async def run(app: web.Application) -> AsyncIterator[None]:
+        learning = asyncio.create_task(_learn_identity(client, who))
         socket = await _start_socket_mode(bolt, settings.slack_app_token) if settings.slack_app_token else None
         yield
+        learning.cancel()
         if socket is not None:
             await _stop_socket_mode(*socket)
         await background.drain()
@@ -57,6 +60,21 @@ def mount(app: web.Application) -> str | None:
     app.cleanup_ctx.append(run)
     log.info("slack adapter on (%s)", "socket mode" if settings.slack_app_token else "events API")
     return PLATFORM
+
+
+async def _learn_identity(client: AsyncWebClient, who: BotIdentity) -> None:
+    """``auth.test`` once, in the background and retried, so no request waits for it."""
+    delay = 1.0
+    while True:
+        try:
+            answer = await client.auth_test()
+            who.bot_id, who.bot_user_id = answer.get("bot_id"), answer.get("user_id")
+            log.info("slack bot is %s (%s)", who.bot_user_id, answer.get("team"))
+            return
+        except Exception as error:  # unreachable, or a bad token: say so and keep trying
+            log.warning("slack auth.test failed (%s); retrying in %.0f s", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
 
 
 def _with_slash(url: str) -> str:
@@ -68,6 +86,8 @@ def _events(bolt: AsyncApp, verifier: SignatureVerifier) -> Callable[[web.Reques
         """Checked here before anything is parsed, so a forged or stale request is a plain 401 and a
         signed but unreadable one a 400; Bolt checks again and does the rest."""
         body = await request.text()
+        if body.startswith("ssl_check=1") or "&ssl_check=1" in body:
+            return web.Response(status=200)  # Slack checking our certificate: nothing to act on
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         if not timestamp.isdigit() or not verifier.is_valid(body, timestamp, signature):

@@ -36,7 +36,7 @@ class SlackClient:
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
         answer = await _call(
-            self.web.chat_postMessage(channel=recipient, unfurl_links=False, unfurl_media=False, **message(payload))
+            self.web.chat_postMessage(channel=recipient, unfurl_links=False, unfurl_media=False, **_render(payload))
         )
         return f"{answer['channel']}:{answer['ts']}"
 
@@ -44,7 +44,15 @@ class SlackClient:
         channel, _, ts = message_id.partition(":")
         if not channel or not ts:
             raise Rejected(f"not a Slack message id: {message_id!r}")
-        await _call(self.web.chat_update(channel=channel, ts=ts, **message(payload)))
+        await _call(self.web.chat_update(channel=channel, ts=ts, **_render(payload)))
+
+
+def _render(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload we cannot render never will be: refused, so it cannot hold up the chat's queue."""
+    try:
+        return message(payload)
+    except (KeyError, TypeError, ValueError) as error:
+        raise Rejected(f"cannot render for Slack: {error!r}") from error
 
 
 async def _call(request: Any) -> Any:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.gateway import Inbound, message, tap
@@ -32,10 +34,36 @@ log = logging.getLogger(__name__)
 ANY = re.compile(r".*")
 
 
-def build(app: web.Application, client: AsyncWebClient, signing_secret: str, background: Background) -> AsyncApp:
-    """The Bolt app: signature check, url_verification, ``auth.test`` once (for ignoring our own
-    messages) and the listeners below."""
-    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+@dataclass
+class BotIdentity:
+    """Who the bot is in the workspace (from ``auth.test`` at start-up), so Bolt ignores our own
+    messages; empty until learned, and our listeners skip bot messages anyway."""
+
+    bot_id: str | None = None
+    bot_user_id: str | None = None
+
+
+def build(
+    app: web.Application, client: AsyncWebClient, signing_secret: str, background: Background, who: BotIdentity
+) -> AsyncApp:
+    """The Bolt app: signature check, url_verification and the listeners below.
+
+    Bolt would call ``auth.test`` on the first request, before the listener could ack, which can
+    cost Slack's whole 3 seconds (or the request, when Slack's API is slow to answer); our
+    ``authorize`` answers from what the adapter learned at start-up instead, with no call at all.
+    """
+
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=client.token,
+            bot_id=who.bot_id,
+            bot_user_id=who.bot_user_id,
+        )
+
+    requests = AsyncWebClient(base_url=client.base_url, timeout=client.timeout)  # per request: token from authorize
+    bolt = AsyncApp(client=requests, signing_secret=signing_secret, authorize=authorize, process_before_response=False)
 
     async def say(inbound: Inbound, text: str) -> None:
         await message(app[SERVICES], inbound, text)
@@ -44,9 +72,10 @@ def build(app: web.Application, client: AsyncWebClient, signing_secret: str, bac
     @bolt.command(ANY)
     async def on_command(ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        user, channel = body["user_id"], body["channel_id"]
-        chat = user if channel.startswith("D") else channel  # any direct chat: answer in the bot's own
-        inbound = Inbound(PLATFORM, user, chat, f"cmd:{body['trigger_id']}")
+        # Answered in the person's direct chat with the bot, wherever they typed it: the bot may not
+        # be in that channel (private ones, group DMs), and order details are not for the room.
+        user = body["user_id"]
+        inbound = Inbound(PLATFORM, user, user, f"cmd:{body['trigger_id']}")
         background.spawn(say(inbound, slash_command(body["command"], body.get("text", ""))))
 
     @bolt.event("message")

@@ -14,7 +14,7 @@ from typing import Any
 HEADER_MAX = 150
 FIELD_MAX = 2000
 FIELDS_PER_SECTION = 10
-CONTEXT_ELEMENTS_MAX = 10
+CONTEXT_TEXT_MAX = 3000  # a text object's limit
 BUTTON_TEXT_MAX = 75
 TEXT_MAX = 39_000  # Slack truncates message text at 40,000 characters
 STYLES = ("primary", "danger")  # Slack's only button styles; "default" means none
@@ -53,8 +53,10 @@ def card(view: dict[str, Any]) -> dict[str, Any]:
         blocks.append({"type": "section", "fields": fields[start : start + FIELDS_PER_SECTION]})
     notes = view.get("notes") or []
     if notes:
-        elements = [_mrkdwn(_cut(escape(n), FIELD_MAX)) for n in notes[:CONTEXT_ELEMENTS_MAX]]
-        blocks.append({"type": "context", "elements": elements})
+        # One element for all of them: a context block takes only 10, and a pick card's last note
+        # ("Picked by … at …") comes after one note per order line.
+        text = "\n".join(escape(n) for n in notes)
+        blocks.append({"type": "context", "elements": [_mrkdwn(_cut(text, CONTEXT_TEXT_MAX))]})
     outcome = view.get("outcome")
     if outcome:
         blocks.append({"type": "section", "text": _mrkdwn(_cut(f"*{escape(outcome)}*", FIELD_MAX))})

@@ -32,7 +32,6 @@ from integrations.telegram.client import TelegramClient
 from integrations.telegram.handlers import PLATFORM, install
 from integrations.web import outbox
 from integrations.web.app import SERVICES
-from integrations.web.background import Background
 
 log = logging.getLogger(__name__)
 Mode = Literal["webhook", "polling"]
@@ -92,15 +91,15 @@ class _Runtime:
     def __init__(self, application: Application, *, polling: bool) -> None:
         self.application, self.polling = application, polling
         self.ready = asyncio.Event()
-        self.work = Background("telegram")
+        self.stopping = False
 
-    def accept(self, update: Update) -> None:
-        """A verified webhook update: handled after the 200, once the bot is up."""
-        self.work.spawn(self._process(update))
-
-    async def _process(self, update: Update) -> None:
-        await self.ready.wait()
-        await self.application.process_update(update)  # handler errors go to the error handler
+    def accept(self, update: Update) -> bool:
+        """A verified webhook update, onto PTB's queue: one at a time and in order, as in polling
+        mode, and whatever is queued is handled before shutdown. False until the bot is up."""
+        if not self.ready.is_set() or self.stopping:
+            return False
+        self.application.update_queue.put_nowait(update)
+        return True
 
     async def run(self, app: web.Application) -> AsyncIterator[None]:
         starting = asyncio.create_task(self._start_logged())
@@ -129,8 +128,8 @@ class _Runtime:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
         await set_menus(self.application.bot)
+        await self.application.start()  # the update queue's consumer, in webhook mode too
         if self.polling:
-            await self.application.start()
             assert self.application.updater is not None
             # start_polling calls deleteWebhook first (getUpdates is refused while a webhook is set),
             # retrying it forever with bootstrap_retries=-1.
@@ -141,12 +140,12 @@ class _Runtime:
         log.info("telegram bot @%s ready (%s)", self.application.bot.username, "polling" if self.polling else "webhook")
 
     async def _stop(self) -> None:
+        self.stopping = True  # new webhook deliveries get 503: Telegram keeps them for later
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
         if self.application.running:
-            await self.application.stop()
-        await self.work.drain()
+            await self.application.stop()  # handles what is already queued first
         await self.application.shutdown()
 
 

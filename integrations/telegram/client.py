@@ -88,7 +88,7 @@ def _translate(error: TelegramError, method: str, recipient: str) -> Exception:
     """Telegram's answer → what the dispatcher does next: wait, retry with backoff, or give up."""
     where = f"{method} to {recipient}: {error.message}"
     if isinstance(error, RetryAfter):
-        return Throttled(_seconds(error))
+        return Throttled(_seconds(error), chat_only=True)  # Telegram's floods are mostly per chat
     if isinstance(error, ChatMigrated):  # a group became a supergroup; its old id takes nothing any more
         return Rejected(f"{where} (the chat is now {error.new_chat_id})")
     if isinstance(error, (BadRequest, Forbidden)):  # bad message, chat not found, bot blocked or kicked

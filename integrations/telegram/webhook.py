@@ -3,8 +3,9 @@
 Telegram signs nothing; the only proof a request comes from it is the ``secret_token`` we gave
 ``setWebhook``, echoed in a header. It is compared in constant time, and a request without it
 changes nothing. The update is parsed before answering (a malformed one gets 400, so it is
-visibly refused rather than silently lost) and handled in a background task after the 200, so a
-slow database never makes Telegram time out and re-deliver.
+visibly refused rather than silently lost) and queued for PTB, which handles it after the 200, so
+a slow database never makes Telegram time out and re-deliver. While the bot is not ready to take
+updates (still starting, or shutting down) the answer is 503 and Telegram delivers it again later.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def handler(secret: str, bot: Bot, accept: Callable[[Update], None]) -> Callable[[web.Request], Any]:
-    """The route's handler; ``accept`` takes a verified, parsed update and must not block."""
+def handler(secret: str, bot: Bot, accept: Callable[[Update], bool]) -> Callable[[web.Request], Any]:
+    """The route's handler; ``accept`` takes a verified, parsed update without blocking, or says
+    it cannot yet (False)."""
     expected = secret.encode()
 
     async def webhook(request: web.Request) -> web.Response:
@@ -40,7 +42,8 @@ def handler(secret: str, bot: Bot, accept: Callable[[Update], None]) -> Callable
         except (ValueError, TypeError, KeyError) as error:  # JSONDecodeError is a ValueError
             log.warning("telegram webhook: malformed update: %s", error)
             return web.json_response({"error": "malformed update"}, status=400)
-        accept(update)
+        if not accept(update):
+            return web.json_response({"error": "not ready; deliver again later"}, status=503)
         return web.json_response({"ok": True})
 
     return webhook

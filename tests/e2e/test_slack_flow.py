@@ -23,6 +23,7 @@ from tests.fakes.slack import (
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
+    app_mention,
     block_actions,
     direct_message,
     form,
@@ -80,18 +81,20 @@ async def slack(tmp_path) -> AsyncIterator[Slack]:
 
 async def test_order_approved_with_a_tap_updates_every_copy(slack):
     fake = slack.fake
-    # Li Lei's slash command in the sales channel is acknowledged at once; the reply lands there
+    # Li Lei's slash command in the sales channel is acknowledged at once; the reply comes to his
+    # direct chat with the bot (the bot may not be in the channel, and the room need not see it)
     started = time.monotonic()
     response = await slack.command(LILEI, "neworder C002 TEA-001*45")
     assert response.status == 200 and time.monotonic() - started < 3
-    placed = await until(lambda: [t for t in fake.texts(SALES) if "SO-" in t])
+    placed = await until(lambda: [t for t in fake.texts(fake.dm(LILEI)) if "SO-" in t])
     no = order_no(placed[0])
-    # The approver gets a Block Kit card in her direct chat, and a copy when she asks in the channel
+    assert fake.texts(SALES) == []
+    # The approver gets a Block Kit card in her direct chat, and a copy when she asks the bot in the channel
     [card] = await until(lambda: slack.cards(fake.dm(WANGFANG), no))
     buttons = actions(card)
     assert set(buttons) == {"Approve", "Reject"}
     assert any("*Customer*\n广州茶馆" == f["text"] for b in card["blocks"] for f in b.get("fields", []))
-    assert (await slack.command(WANGFANG, "approvals")).status == 200
+    assert (await slack.event(app_mention(WANGFANG, "approvals", SALES))).status == 200
     [channel_copy] = await until(lambda: slack.cards(SALES, no))
     assert actions(channel_copy) == buttons
 
@@ -166,7 +169,7 @@ async def test_throttled_message_is_delayed_not_lost(slack):
     fake.script["chat.postMessage"] = [429]
     started = time.monotonic()
     assert (await slack.command(LILEI, "help")).status == 200
-    [reply] = await until(lambda: fake.texts(SALES), timeout=6)
+    [reply] = await until(lambda: fake.texts(fake.dm(LILEI)), timeout=6)
     assert reply and time.monotonic() - started >= 0.9  # Retry-After: 1 was obeyed
     assert len(fake.methods("chat.postMessage")) == 2
     async with slack.services.sessions() as session:
@@ -192,7 +195,7 @@ async def test_socket_mode_takes_commands_and_acks_envelopes(tmp_path):
         )
         [ack] = await until(lambda: [a for a in fake.acks if a.get("envelope_id") == envelope])
         assert set(ack) <= {"envelope_id", "payload"}
-        [reply] = await until(lambda: fake.texts(SALES))
+        [reply] = await until(lambda: fake.texts(fake.dm(LILEI)))
         assert "TEA-001" in reply
         event = await fake.push("events_api", direct_message(LILEI, "order SO-999999"))
         await until(lambda: [a for a in fake.acks if a.get("envelope_id") == event])
@@ -219,6 +222,26 @@ async def test_socket_mode_takes_commands_and_acks_envelopes(tmp_path):
         await until(lambda: [a for a in fake.acks if a.get("envelope_id") == interactive])
         [toast] = await until(lambda: fake.ephemeral)
         assert toast["user"] == LILEI and "/approvals" in toast["text"]
+    finally:
+        await server.close()
+        await fake.stop()
+
+
+async def test_a_slow_slack_api_does_not_hold_up_the_acknowledgement(tmp_path):
+    fake = await FakeSlack().start()
+    fake.slow["auth.test"] = 4.0  # Bolt would ask this before acking the first request
+    services = await demo_services(
+        tmp_path, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.base_url
+    )
+    await bind(services, "slack", {"李雷": LILEI})
+    server = await serve(services, mount, expect="slack")
+    try:
+        body, headers = form(slash_command(LILEI, "stock TEA-001"))
+        started = time.monotonic()
+        response = await server.post(PATH, data=body.encode(), headers={**headers, **signed(body)})
+        assert response.status == 200 and time.monotonic() - started < 1.0
+        [reply] = await until(lambda: fake.texts(fake.dm(LILEI)))
+        assert "TEA-001" in reply
     finally:
         await server.close()
         await fake.stop()

@@ -32,9 +32,13 @@ class Telegram:
     services: Services
 
     async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
+        """Deliver as Telegram does: a 503 (bot not up yet) is delivered again a little later."""
         headers = {SECRET_HEADER: secret} if secret is not None else {}
-        response = await self.server.post(PATH, json=update, headers=headers)
-        return response.status
+        deadline = time.monotonic() + 10
+        while (status := (await self.server.post(PATH, json=update, headers=headers)).status) == 503:
+            assert time.monotonic() < deadline, "the bot never became ready"
+            await asyncio.sleep(0.05)
+        return status
 
     async def say(self, user: int, text: str, chat: int | None = None, expect: str = "") -> str:
         """Send ``text`` as ``user``; the first new message in that chat containing ``expect``."""
@@ -211,10 +215,22 @@ async def test_an_unreachable_telegram_at_startup_delays_the_adapter_not_the_ser
         assert (await server.get("/healthz")).status == 200
         update = fake.message_update(LILEI, "/neworder C001 TEA-001*1 pay=credit")
         response = await server.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
-        assert response.status == 200  # taken now, handled once the bot is up
+        assert response.status == 503  # not taken while the bot cannot answer: Telegram keeps it
         await fake.start(port)
+        assert await Telegram(server, fake, services).post(update) == 200  # Telegram's next attempt
         await until(lambda: fake.chats[LILEI])
         assert re.search(r"SO-\d+", fake.messages(LILEI)[0]["text"]) and fake.methods("getMe")
     finally:
         await server.close()
         await fake.stop()
+
+
+async def test_updates_from_one_chat_are_handled_in_the_order_they_came(telegram):
+    fake = telegram.fake
+    await telegram.say(LILEI, "/whoami")  # the bot is up
+    before = len(fake.messages(LILEI))
+    switch = fake.message_update(LILEI, "/lang zh")
+    ask = fake.message_update(LILEI, "/whoami")
+    assert [await telegram.post(switch), await telegram.post(ask)] == [200, 200]
+    replies = await until(lambda: (m := fake.messages(LILEI)[before:]) and len(m) == 2 and m)
+    assert "李雷" in replies[1]["text"] and "您" in replies[1]["text"]  # asked after the switch: in Chinese

@@ -36,6 +36,7 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (method, arguments), in order
         self.ephemeral: list[dict[str, Any]] = []
         self.script: dict[str, list[int]] = defaultdict(list)  # method -> statuses to answer first
+        self.slow: dict[str, float] = {}  # method -> seconds to take answering (a slow Slack)
         self.missing: set[str] = set()  # channels that answer channel_not_found
         self.acks: list[dict[str, Any]] = []  # Socket Mode frames the app sent back
         self.sockets: list[web.WebSocketResponse] = []
@@ -84,6 +85,8 @@ class FakeSlack:
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         self.calls.append((method, args))
+        if method in self.slow:
+            await asyncio.sleep(self.slow[method])
         if self.script[method]:
             status = self.script[method].pop(0)
             if status == 429:
@@ -257,6 +260,21 @@ def direct_message(user: str, text: str, channel: str | None = None) -> dict[str
             "client_msg_id": str(uuid.uuid4()),
             "team": TEAM,
             "channel_type": "im",
+        }
+    )
+
+
+def app_mention(user: str, text: str, channel: str) -> dict[str, Any]:
+    """``@oms <text>`` in a channel the app is in, as the Events API delivers it."""
+    ts = f"{time.time():.6f}"
+    return event_callback(
+        {
+            "type": "app_mention",
+            "channel": channel,
+            "user": user,
+            "text": f"<@{BOT_USER}> {text}",
+            "ts": ts,
+            "team": TEAM,
         }
     )
 

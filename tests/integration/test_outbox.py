@@ -78,6 +78,49 @@ async def test_a_message_that_keeps_failing_goes_dead_and_admins_are_told(servic
         await platform.stop()
 
 
+async def test_an_app_wide_throttle_pauses_every_chat_of_that_platform(services):
+    platform = await FakePlatform(script=[429]).start()  # Retry-After: 1
+    client = HttpClient(platform.url)
+    try:
+        await queue(services, chats=1, per_chat=1)
+        dispatcher = Dispatcher(services, [client])
+        assert await dispatcher.run_once() == 0  # throttled
+        async with services.unit_of_work(SYSTEM) as ctx:
+            enqueue(ctx, "fake", "another-chat", "send", {"text": "hello"})
+        assert await dispatcher.run_once() == 0 and platform.calls == 1  # the platform is paused
+        await dispatcher.run_until_idle(timeout=10)
+        assert platform.received["another-chat"] == [{"text": "hello"}] and platform.received["chat-0"]
+    finally:
+        await client.close()
+        await platform.stop()
+
+
+class BrokenClient:
+    """A client with a bug: its exception is not one the dispatcher knows."""
+
+    platform, per_second, per_chat_per_minute = "fake", 50.0, 600.0
+
+    async def send(self, recipient, payload, dedupe_key):
+        raise KeyError("card")
+
+    async def edit(self, recipient, message_id, payload, dedupe_key):
+        raise KeyError("card")
+
+
+async def test_a_client_bug_is_counted_as_a_failure_and_does_not_jam_the_chat(services):
+    await queue(services, chats=1, per_chat=2)
+    dispatcher = Dispatcher(services, [BrokenClient()], max_attempts=2)
+    later = [0]
+    services.clock = lambda: datetime.now(UTC) + timedelta(hours=later[0])  # backoffs pass at once
+    for _ in range(6):
+        later[0] += 1
+        await dispatcher.run_once()
+    async with services.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(r.status, r.attempts) for r in rows] == [(OutboxStatus.DEAD, 2), (OutboxStatus.DEAD, 2)]
+    assert "card" in rows[0].last_error
+
+
 async def test_a_dispatcher_killed_mid_send_delivers_after_restart(services, tmp_path):
     platform = await FakePlatform(delay=3.0).start()  # holds the request long enough to kill the sender
     try:

@@ -63,7 +63,8 @@ async def test_unsigned_requests_are_refused_and_change_nothing(server, headers)
     before = await counts(services)
     response = await client.post(PATH, data=body, headers={**content, **headers(body)})
     assert response.status == 401
-    assert await counts(services) == before and fake.calls == []
+    sent = [method for method, _ in fake.calls if method != "auth.test"]  # the adapter's start-up call
+    assert await counts(services) == before and sent == []
 
 
 async def test_a_signed_body_altered_in_transit_is_refused(server):

@@ -63,7 +63,7 @@ def test_webhook_mode_mounts_the_route_and_polling_mode_none():
 async def hook() -> AsyncIterator[tuple[TestClient, list[Update]]]:
     accepted: list[Update] = []
     app = web.Application()
-    app.router.add_post(webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), accepted.append))
+    app.router.add_post(webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), lambda u: accepted.append(u) or True))
     client = TestClient(TestServer(app))
     await client.start_server()
     yield client, accepted
@@ -89,6 +89,14 @@ async def test_right_secret_is_200_and_the_update_is_taken_parsed(hook):
     [update] = accepted
     assert update.update_id == UPDATE["update_id"] and update.message.text == "/order SO-100001"
     assert update.message.from_user.id == 1001 and update.message.chat.id == 1001
+
+
+async def test_an_update_the_bot_cannot_take_yet_is_503_so_telegram_delivers_it_again():
+    app = web.Application()
+    app.router.add_post(webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), lambda update: False))
+    async with TestClient(TestServer(app)) as client:
+        response = await client.post(webhook.PATH, json=UPDATE, headers={webhook.SECRET_HEADER: SECRET})
+        assert response.status == 503
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"message": {}}', json.dumps({"update_id": "7"}).encode()])
