@@ -6,6 +6,11 @@ neutral chat layer answers, the exchange goes on the speaker's timeline, and the
 queued in the outbox for the chat the person spoke in, in the same transaction. Replies therefore
 leave through the same rate-limited, retrying sender as every notification, and a card sent as
 a reply is edited later like any other copy of it.
+
+A delivery is taken at most once: its id is recorded before the command runs, so a platform's
+retry never runs it again, even when the first run is still going or ended in an error (the
+person is told, and can send it again). Running a typed command twice would be worse than not at
+all (two orders), and taps are safe either way (a card version acts once).
 """
 
 from __future__ import annotations
