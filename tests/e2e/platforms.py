@@ -40,6 +40,13 @@ async def bind(services: Services, platform: str, people: dict[str, str]) -> Non
             ctx.session.add(ChatIdentity(user_id=user.id, platform=platform, external_id=external_id))
 
 
+async def make_approver(services: Services, name: str) -> None:
+    """Give a demo user the approver role too (the demo has one approver; some tests need two)."""
+    async with services.unit_of_work(Actor.system("test")) as ctx:
+        user = (await ctx.session.scalars(select(User).where(User.name == name))).one()
+        user.roles = [*user.roles, "approver"]
+
+
 async def serve(services: Services, adapter: Callable, *, expect: str | None) -> TestClient:
     """Start the real server (adapter + outbox dispatcher) on a local port; close it when done."""
     app, enabled = build_app(services, [adapter, outbox.mount])

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.outbox.models import OutboxMessage
 from core.inbound import InboundEvent
 from integrations.dingtalk import adapter
-from tests.e2e.platforms import bind, demo_services, serve
+from tests.e2e.platforms import bind, demo_services, make_approver, serve
 from tests.fakes.dingtalk import FakeDingTalk, eventually
 from tests.integration.helpers import detail
 
@@ -38,7 +38,8 @@ async def world(tmp_path, fake, monkeypatch):
         dingtalk_card_template_id=TEMPLATE,
         dingtalk_api_url=fake.url,
     )
-    await bind(services, "dingtalk", {"李雷": "staff_lilei", "王芳": "staff_wangfang"})
+    await bind(services, "dingtalk", {"李雷": "staff_lilei", "王芳": "staff_wangfang", "赵经理": "staff_zhao"})
+    await make_approver(services, "赵经理")  # a second approver: a copy of the card she does not tap
     client = await serve(services, adapter.mount, expect="dingtalk")
     yield services
     await client.close()
@@ -88,6 +89,9 @@ async def test_order_approved_by_card_tap_over_stream(world, fake):
     await eventually(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
     card = fake.cards[track]["params"]
     assert card["btn1_visible"] == "false" and card["btn2_visible"] == "false" and card["closed"] == "true"
+    [(other, _)] = [(t, p) for t, p in fake.cards_for("staff_zhao").items() if no in p["title"]]
+    await eventually(lambda: "王芳" in fake.cards[other]["params"]["outcome"])  # his copy shows it too
+    assert fake.cards[other]["params"]["btn1_visible"] == "false"
     assert fake.cards[track]["updates"][-1]["cardUpdateOptions"]["updateCardDataByKey"] is True
     assert (await detail(services, no))["status"] in ("confirmed", "awaiting_payment")  # C002 pays first
     told = await eventually(lambda: fake.texts("staff_wangfang"))

@@ -16,12 +16,10 @@ from sqlalchemy import select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.outbox.models import OutboxMessage
-from core.auth import Actor
 from core.services import Services
-from core.users.models import User
 from integrations.callback_crypto import MessageCrypto
 from integrations.wecom.adapter import CLIENT, PATH, mount
-from tests.e2e.platforms import bind, demo_services, order_no, outbox_rows, serve, until
+from tests.e2e.platforms import bind, demo_services, make_approver, order_no, outbox_rows, serve, until
 from tests.fakes import wecom
 from tests.fakes.wecom import AES_KEY, CORP_ID, TOKEN, FakeWeCom, envelope, tap_xml, text_xml
 from tests.integration.helpers import detail
@@ -124,12 +122,6 @@ async def test_approval_by_tap_updates_every_copy_and_a_retry_changes_nothing(wc
     assert (await outbox_rows(wc.services), len(wc.fake.updates)) == (rows, updates)
     assert sum(map(len, wc.fake.received.values())) == sent
     assert (await detail(wc.services, no))["status"] == "awaiting_payment"
-
-
-async def make_approver(services: Services, name: str) -> None:
-    async with services.unit_of_work(Actor.system("test")) as ctx:
-        user = (await ctx.session.scalars(select(User).where(User.name == name))).one()
-        user.roles = [*user.roles, "approver"]
 
 
 async def _status(wc: WeCom, no: str, status: str) -> bool:
