@@ -131,7 +131,12 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         if p.get("rule"):
             notes.append(_("Rule: {rule}", rule=p["rule"]))
         buttons = [
-            Button(_("Approve"), ActionId("approve", card.id, card.version).encode(), "primary"),
+            Button(
+                _("Approve"),
+                ActionId("approve", card.id, card.version).encode(),
+                "primary",
+                command=f"/approve {card.order_no}",
+            ),
             Button(
                 _("Reject"),
                 ActionId("reject", card.id, card.version).encode(),
@@ -142,6 +147,7 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
                     "yes": _("Reject"),
                     "no": _("Cancel"),
                 },
+                command=f"/reject {card.order_no} " + _("reason"),
             ),
         ]
     else:
@@ -158,7 +164,8 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         stage = p.get("stage")
         verb = "picked" if stage == OrderStatus.READY_TO_PICK else "packed"
         label = _("Picked") if verb == "picked" else _("Packed")
-        buttons = [Button(label, ActionId(verb, card.id, card.version).encode(), "primary")]
+        typed = f"/pick {card.order_no}" if verb == "picked" else f"/packed {card.order_no}"
+        buttons = [Button(label, ActionId(verb, card.id, card.version).encode(), "primary", command=typed)]
         if p.get("last"):
             last = p["last"]
             notes.append(

@@ -14,6 +14,8 @@ class Button:
     # A question to ask before acting, for platforms with confirm dialogs (Slack):
     # {"title", "text", "yes", "no"}, already in the reader's language.
     confirm: dict[str, str] | None = None
+    # The command that does the same when typed, for platforms (or setups) without buttons.
+    command: str | None = None
 
 
 @dataclass(frozen=True)

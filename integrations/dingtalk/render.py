@@ -19,13 +19,9 @@ command that does the same thing, so it still works, only by typing.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 BUTTONS = 2
-_ORDER_NO = re.compile(r"SO-\d+")
-# The typed command that does what a button does (bot/actions.py verbs, bot/handlers commands).
-_COMMANDS = {"ap": "/approve {no}", "rj": "/reject {no}", "pk": "/pick {no}", "pd": "/packed {no}"}
 
 
 def _body(card: dict[str, Any]) -> str:
@@ -55,13 +51,6 @@ def card_params(card: dict[str, Any]) -> dict[str, str]:
     return params
 
 
-def command_for(action: str, title: str) -> str | None:
-    """The command a reader can type instead of tapping (no template configured)."""
-    match = _ORDER_NO.search(title)
-    template = _COMMANDS.get(action.split(":", 1)[0])
-    return template.format(no=match.group(0)) if match and template else None
-
-
 def card_markdown(card: dict[str, Any]) -> tuple[str, str]:
     """(title, markdown text) for a card sent as a plain robot message."""
     title = str(card.get("title", ""))
@@ -69,9 +58,8 @@ def card_markdown(card: dict[str, Any]) -> tuple[str, str]:
     if card.get("outcome"):
         parts.append(f"**{card['outcome']}**")
     for button in card.get("buttons") or []:
-        command = command_for(str(button.get("action", "")), title)
-        if command:
-            parts.append(f"{button['label']}: `{command}`")
+        if button.get("command"):  # no template, so no taps: the command that does the same
+            parts.append(f"{button['label']}: `{button['command']}`")
     return title, "\n\n".join(p for p in parts if p)
 
 

@@ -18,7 +18,7 @@ CARD = {
     "title": "Approval needed: SO-100007",
     "fields": [{"label": "Customer", "value": "广州茶馆"}],
     "notes": [],
-    "buttons": [{"label": "Approve", "action": "ap:7:1", "style": "primary"}],
+    "buttons": [{"label": "Approve", "action": "ap:7:1", "style": "primary", "command": "/approve SO-100007"}],
     "outcome": None,
     "state": "open",
     "version": 1,

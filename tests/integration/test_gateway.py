@@ -113,3 +113,18 @@ async def test_a_tap_on_one_platform_closes_the_card_on_every_other(tmp_path):
     assert edits.keys() == {"dingtalk", "telegram"}
     assert edits["dingtalk"]["card"]["buttons"] == [] and "王芳" in edits["dingtalk"]["card"]["outcome"]
     assert edits["dingtalk"]["locale"] == "zh-CN"  # each copy keeps the language it was sent in
+
+
+async def test_a_buttons_typed_command_does_what_the_button_does(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "dingtalk", {"王芳": "staff_wf", "李雷": "staff_ll"})
+    await gateway.message(services, Inbound("dingtalk", "staff_ll", "staff_ll", "m1"), "/neworder C002 TEA-001*45")
+    [card] = [m.payload["card"] for m in await outbox(services) if m.payload.get("card")]
+    approve, reject = card["buttons"]
+    assert reject["command"].endswith(" 原因")  # she replaces the placeholder with her reason
+
+    answer = await gateway.message(services, Inbound("dingtalk", "staff_wf", "staff_wf", "m2"), approve["command"])
+
+    assert "批准" in answer.texts[0]
+    edits = [m.payload["card"] for m in await outbox(services) if m.kind == "edit"]
+    assert edits and edits[-1]["buttons"] == [] and "王芳" in edits[-1]["outcome"]

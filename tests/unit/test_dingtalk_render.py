@@ -13,8 +13,8 @@ OPEN = {
     "fields": [{"label": "客户", "value": "杭州茶社"}, {"label": "合计", "value": "5,660.00 CNY"}],
     "notes": ["原因：超过审批额度"],
     "buttons": [
-        {"label": "批准", "action": "ap:12:3", "style": "primary"},
-        {"label": "驳回", "action": "rj:12:3", "style": "danger"},
+        {"label": "批准", "action": "ap:12:3", "style": "primary", "command": "/approve SO-100001"},
+        {"label": "驳回", "action": "rj:12:3", "style": "danger", "command": "/reject SO-100001 原因"},
     ],
     "outcome": None,
     "state": "open",
@@ -49,7 +49,7 @@ def test_closed_card_shows_the_outcome_and_hides_every_button():
 def test_without_a_template_a_card_spells_out_the_commands():
     title, text = card_markdown(OPEN)
     assert title == "待审批：SO-100001"
-    assert "批准: `/approve SO-100001`" in text and "驳回: `/reject SO-100001`" in text
+    assert "批准: `/approve SO-100001`" in text and "驳回: `/reject SO-100001 原因`" in text
     _, closed = card_markdown(CLOSED)
     assert "**王芳 于 14:03 批准**" in closed and "/approve" not in closed
 
