@@ -43,4 +43,6 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_message_due", "status", "next_attempt_at"),
         Index("ix_outbox_message_chat", "platform", "recipient", "id"),
+        # Every card change looks up the card's sent copies (to edit them all): keep it off a full scan.
+        Index("ix_outbox_message_card", "card_id"),
     )
