@@ -25,10 +25,11 @@ from typing import Any
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from bot.outbox.clients import DeliveryError, Rejected, Throttled
-from integrations.wecom.render import message_body, task_id, update_body
+from integrations.wecom.render import card_text, message_body, task_id, update_body
 
 log = logging.getLogger(__name__)
 PLATFORM = "wecom"
+GROUP = "chat:"  # recipients "chat:<chatid>" are app chats (OMS_DIGEST_CHAT=wecom:chat:<chatid>)
 TOKEN_ERRORS = {40014, 41001, 42001}  # invalid, missing, expired access_token
 THROTTLE_ERRORS = {45009, 45033, -1}  # api freq out of limit, concurrency, system busy
 TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom says the token expires
@@ -61,6 +62,8 @@ class WeComClient:
         self._spent: OrderedDict[str, None] = OrderedDict()  # used codes, so a second edit never resends one
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
+        if recipient.startswith(GROUP):
+            return await self._to_group(recipient.removeprefix(GROUP), payload)
         task = task_id(int(payload["card"]["card_id"]), dedupe_key) if "card" in payload else None
         body = {
             "touser": recipient,
@@ -75,6 +78,9 @@ class WeComClient:
         return f"{msgid}|{task}|{answer.get('response_code', '')}" if task else msgid
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        if recipient.startswith(GROUP):  # a group's message cannot be updated: say the outcome anew
+            await self._to_group(recipient.removeprefix(GROUP), _anew(payload))
+            return
         if "card" not in payload or message_id.count("|") != 2:
             raise Rejected("wecom: only cards can be updated")
         _, task, kept = message_id.split("|")
@@ -93,6 +99,13 @@ class WeComClient:
         # Every code is spent or expired (72 h): the reader still learns the outcome, as a new message.
         log.info("wecom: no usable response_code for %s (%s); sending the outcome anew", task, last or "none left")
         await self.send(recipient, _anew(payload), dedupe_key)
+
+    async def _to_group(self, chat_id: str, payload: dict[str, Any]) -> str:
+        """An app chat (应用群聊) takes text and markdown only; a card goes as its text."""
+        if "card" in payload:
+            payload = {"text": card_text(payload["card"]), "locale": payload.get("locale")}
+        await self._call("/cgi-bin/appchat/send", {"chatid": chat_id, **message_body(payload), "safe": 0})
+        return f"{GROUP}{chat_id}"
 
     def _spend(self, code: str) -> None:
         self._spent[code] = None

@@ -39,6 +39,18 @@ def message_body(payload: dict[str, Any], task_id: str | None = None) -> dict[st
     return {"msgtype": "text", "text": {"content": text}}
 
 
+def card_text(card: dict[str, Any]) -> str:
+    """A card as markdown, for where cards cannot go (app chats): fields, notes, outcome, and the
+    command each button stands for, so it can still be acted on by typing."""
+    lines = [f"**{card.get('title', '')}**"]
+    lines += [f"{f['label']}: {f['value']}" for f in card.get("fields", [])]
+    lines += [str(note) for note in card.get("notes", [])]
+    if card.get("outcome"):
+        lines.append(f"**{card['outcome']}**")
+    lines += [f"{b['label']}: `{b['command']}`" for b in card.get("buttons", []) if b.get("command")]
+    return "\n".join(lines)
+
+
 def task_id(card_id: int, dedupe_key: str) -> str:
     """ASCII from WeCom's allowed set; a key too long to fit is hashed (cutting it could collide)."""
     task = f"oms-{card_id}-{_TASK_UNSAFE.sub('_', dedupe_key)}"

@@ -59,6 +59,8 @@ class FakeWeCom:
         self.app.router.add_get("/cgi-bin/gettoken", self.gettoken)
         self.app.router.add_post("/cgi-bin/message/send", self.send)
         self.app.router.add_post("/cgi-bin/message/update_template_card", self.update)
+        self.app.router.add_post("/cgi-bin/appchat/send", self.appchat)
+        self.chats: dict[str, list[dict[str, Any]]] = defaultdict(list)  # app chat id → message bodies
         self.runner: web.AppRunner | None = None
         self.url = ""
         self.crypto = MessageCrypto(TOKEN, AES_KEY, CORP_ID)
@@ -126,6 +128,16 @@ class FakeWeCom:
             if card.get("button_list"):
                 answer["response_code"] = self._new_code(card["task_id"], set(known))
         return web.json_response(answer)
+
+    async def appchat(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal:
+            return refusal
+        body = await request.json()
+        if body.get("msgtype") not in ("text", "markdown", "textcard", "news", "image", "file"):
+            return self._refuse(request, 40008, "invalid message type")
+        self.chats[body["chatid"]].append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def update(self, request: web.Request) -> web.Response:
         refusal = self._refusal(request)

@@ -115,3 +115,16 @@ async def test_wrong_secret_is_retried_not_dead_lettered(fake):
         await client.send("LiLei", {"text": "hi"}, "k1")
     assert not isinstance(error.value, Throttled)
     await client.close()
+
+
+async def test_group_chats_get_text_and_cards_as_markdown_and_updates_as_new_messages(fake, client):
+    await client.send("chat:ops", {"text": "今日订单 12 单", "locale": "zh-CN"}, "k1")
+    card = approval(buttons=[{"label": "Approve", "action": "ap:12:3", "style": "primary", "command": "/approve SO-1"}])
+    message_id = await client.send("chat:ops", card, "k2")
+    await client.edit("chat:ops", message_id, CLOSED, "k3")
+
+    sent = fake.chats["ops"]
+    assert [b["msgtype"] for b in sent] == ["text", "markdown", "text"]
+    assert sent[0]["text"]["content"] == "今日订单 12 单"
+    assert "Approve: `/approve SO-1`" in sent[1]["markdown"]["content"]
+    assert sent[2]["text"]["content"] == "Approval needed: SO-100001\nApproved by 王芳 at 14:03"
