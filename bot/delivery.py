@@ -109,12 +109,13 @@ async def card_changed(ctx: Context, card: Card) -> None:
     """Queue an edit of every platform copy of ``card`` (the console renders it live anyway).
 
     The copies are the card's sends in the outbox: a card may have gone to a person's direct chat
-    (a notification) or to the group they asked in (a reply), and each copy is edited where it is,
-    in the language it was sent in.
+    (a notification, a reminder) and to the group they asked in (a reply), several times to one
+    chat even; each copy is edited where it is (``of`` names the send), in the language it was
+    sent in and as the same kind of message (a reply stays a reply).
     """
     sends = (
         await ctx.session.execute(
-            select(OutboxMessage.platform, OutboxMessage.recipient, OutboxMessage.payload)
+            select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.recipient, OutboxMessage.payload)
             .where(
                 OutboxMessage.card_id == card.id,
                 OutboxMessage.kind == "send",
@@ -123,10 +124,12 @@ async def card_changed(ctx: Context, card: Card) -> None:
             .order_by(OutboxMessage.id)
         )
     ).all()
-    copies = {(platform, recipient): payload.get("locale") for platform, recipient, payload in sends}
-    for (platform, recipient), locale in copies.items():
+    for send_id, platform, recipient, sent in sends:
+        locale = sent.get("locale")
         _ = Translator(locale or DEFAULT_BY_PLATFORM.get(platform, "en"))
-        payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale}
+        payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale, "of": send_id}
+        if sent.get("reply"):
+            payload["reply"] = True
         enqueue(ctx, platform, recipient, "edit", payload, card.id)
 
 

@@ -15,10 +15,12 @@ all (two orders), and taps are safe either way (a card version acts once).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from bot.actions import ActionId
 from bot.cards import render
@@ -33,6 +35,8 @@ from core.auth import Actor
 from core.context import Context
 from core.inbound import first_time
 from core.services import Services
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,12 @@ async def message(services: Services, inbound: Inbound, text: str) -> Answer:
     """A typed message or command; replies are queued to ``inbound.chat``."""
     if not await _first_time(services, inbound):
         return Answer(duplicate=True)
-    speaker, replies = await handle_text(services, Identity(inbound.platform, inbound.user), text.strip())
-    return await _keep(services, inbound, speaker, replies, said=text.strip(), queue=True)
+
+    async def run() -> Answer:
+        speaker, replies = await handle_text(services, Identity(inbound.platform, inbound.user), text.strip())
+        return await _keep(services, inbound, speaker, replies, said=text.strip(), queue=True)
+
+    return await _told_if_it_fails(services, inbound, run)
 
 
 async def tap(services: Services, inbound: Inbound, action: str, *, queue_replies: bool = False) -> Answer:
@@ -68,13 +76,42 @@ async def tap(services: Services, inbound: Inbound, action: str, *, queue_replie
     chat only when the platform has no in-place way to show them (``queue_replies``)."""
     if not await _first_time(services, inbound):
         return Answer(duplicate=True)
+
+    async def run() -> Answer:
+        try:
+            card_id = ActionId.decode(action).card_id
+        except ValueError:
+            _ = Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en"))
+            stale = _("That button is not one of ours any more. Send /approvals to see what is waiting.")
+            if queue_replies:
+                await services.run(
+                    Actor.system(inbound.platform), lambda ctx: _queue(ctx, inbound, None, [Reply(text=stale)])
+                )
+            return Answer(texts=[stale])
+        speaker, replies = await handle_tap(services, Identity(inbound.platform, inbound.user), card_id, action)
+        return await _keep(services, inbound, speaker, replies, said=None, queue=queue_replies)
+
+    return await _told_if_it_fails(services, inbound, run)
+
+
+async def _told_if_it_fails(services: Services, inbound: Inbound, run: Callable[[], Awaitable[Answer]]) -> Answer:
+    """The chat layer turns a command's own errors into replies; this catches what fails around it
+    (the database gone, a lock that never came), so the person hears something, not silence."""
     try:
-        card_id = ActionId.decode(action).card_id
-    except ValueError:
+        return await run()
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("%s delivery %s failed [%s]", inbound.platform, inbound.event_id, reference)
         _ = Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en"))
-        return Answer(texts=[_("That button is not one of ours any more. Send /approvals to see what is waiting.")])
-    speaker, replies = await handle_tap(services, Identity(inbound.platform, inbound.user), card_id, action)
-    return await _keep(services, inbound, speaker, replies, said=None, queue=queue_replies)
+        sorry = _("Sorry, something went wrong on our side (reference {ref}).", ref=reference)
+        try:
+            await services.run(
+                Actor.system(inbound.platform),
+                lambda ctx: _queue(ctx, inbound, None, [Reply(text=sorry)]),
+            )
+        except Exception:  # the database itself is gone: the log is all we have
+            log.exception("could not tell %s %s about [%s]", inbound.platform, inbound.user, reference)
+        return Answer(texts=[sorry])
 
 
 async def _first_time(services: Services, inbound: Inbound) -> bool:
@@ -113,7 +150,9 @@ async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replie
     locale = speaker.locale if speaker else DEFAULT_BY_PLATFORM.get(inbound.platform, "en")
     _ = Translator(locale)
     for reply in replies:
-        card = await ctx.session.get(Card, reply.card_id) if reply.card_id else None
+        # Under the card's lock: a tap closing it at this moment either waits for this reply (and
+        # then edits it too) or has closed it already (and this renders it closed).
+        card = await ctx.session.get(Card, reply.card_id, with_for_update=True) if reply.card_id else None
         if card is not None:
             payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale, "reply": True}
             enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
@@ -132,7 +171,13 @@ def command_menu(locale: str) -> list[tuple[str, str]]:
 
 
 async def renew_copy(
-    services: Services, platform: str, recipient: str, card_id: int, renew: Callable[[str], str]
+    services: Services,
+    platform: str,
+    recipient: str,
+    card_id: int,
+    renew: Callable[[str], str],
+    *,
+    handle_contains: str | None = None,
 ) -> bool:
     """A platform handed out a new handle for one delivered copy of a card (WeCom: each tap's
     single-use ``response_code``). It is kept on that copy's send row, where the dispatcher reads
@@ -147,6 +192,10 @@ async def renew_copy(
                 OutboxMessage.card_id == card_id,
                 OutboxMessage.kind == "send",
                 OutboxMessage.status == OutboxStatus.SENT,
+                # which copy, when the person has several (a reminder repeats the card)
+                OutboxMessage.platform_message_id.contains(handle_contains, autoescape=True)
+                if handle_contains
+                else true(),
             )
             .order_by(OutboxMessage.id.desc())
             .limit(1)

@@ -1,8 +1,9 @@
 """Inbound de-duplication: a platform's retry of an event we already took never acts twice.
 
-Every adapter and webhook records ``(source, event_id)`` in the transaction that acts on the
-event; the primary key makes a second delivery fail that insert, so it is recognised and
-answered without acting. Keys are kept for a window (longer than any sender's retries) and then
+Every adapter and webhook records ``(source, event_id)`` before acting on the event (chat
+deliveries: just before, in their own transaction, so a retry arriving while the first run is
+still going is recognised too); the primary key makes a second delivery fail that insert, so it
+is recognised and answered without acting. Keys are kept for a window (longer than any sender's retries) and then
 pruned.
 """
 

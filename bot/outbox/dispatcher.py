@@ -53,9 +53,9 @@ class Dispatcher:
             client = self.clients[platform]
             chat_rate = getattr(client, "chat_per_minute", None)  # some platforms allow groups less
             per_minute = chat_rate(recipient) if chat_rate else client.per_chat_per_minute
-            # Spread over the minute (a sixth of it per 10 s) rather than a whole minute's burst at once:
-            # platforms count in short windows too (Slack and Telegram about one a second per chat).
-            self.per_chat[key] = AsyncLimiter(max(1.0, per_minute / 6), 10)
+            # One at a time, evenly spaced: a bucket holding a minute's worth would let twice the
+            # limit through in some 60 s window, and DingTalk answers that with a 10-minute block.
+            self.per_chat[key] = AsyncLimiter(1, 60 / max(per_minute, 0.01))
         return self.per_chat[key]
 
     async def run_once(self) -> int:
@@ -115,9 +115,17 @@ class Dispatcher:
     async def _deliver(self, row: dict[str, Any]) -> int:
         client = self.clients[row["platform"]]
         try:
-            async with self.overall[row["platform"]], self._chat_limiter(row["platform"], row["recipient"]):
+            # The chat's turn first, then the platform's: a token of the overall rate is not held
+            # while waiting for the chat.
+            async with self._chat_limiter(row["platform"], row["recipient"]), self.overall[row["platform"]]:
+                paused = self.paused_until.get(row["platform"], 0.0) - asyncio.get_running_loop().time()
+                if paused > 0:  # the platform said stop while this row waited: do not call it now
+                    raise Throttled(paused)
                 if row["kind"] == "edit":
                     original = await self._original_message_id(row)
+                    if original is None:  # that copy never arrived (it went dead): nothing to edit
+                        await self._finish(row, status=OutboxStatus.DEAD, last_error="the copy was never delivered")
+                        return 0
                     await client.edit(row["recipient"], original, row["payload"], row["dedupe_key"])
                     message_id = original
                 else:
@@ -142,9 +150,17 @@ class Dispatcher:
         await self._finish(row, status=OutboxStatus.SENT, platform_message_id=message_id)
         return 1
 
-    async def _original_message_id(self, row: dict[str, Any]) -> str:
+    async def _original_message_id(self, row: dict[str, Any]) -> str | None:
+        """The platform's id of the copy this edit is for: its send (``of``), once sent."""
+        of = row["payload"].get("of")
         async with self.services.reading() as session:
-            found = await session.scalar(
+            if of is not None:
+                sent = (await session.execute(select(M.status, M.platform_message_id).where(M.id == of))).one_or_none()
+                if sent is not None and sent.status == OutboxStatus.SENT:
+                    return sent.platform_message_id
+                return None
+            # An edit queued before edits named their copy: the newest copy in that chat.
+            return await session.scalar(
                 select(M.platform_message_id)
                 .where(
                     M.card_id == row["card_id"],
@@ -156,9 +172,6 @@ class Dispatcher:
                 .order_by(M.id.desc())
                 .limit(1)
             )
-        if found is None:
-            raise Rejected("the card was never delivered, so there is nothing to edit")
-        return found
 
     async def _finish(self, row: dict[str, Any], **values: Any) -> bool:
         async with self.services.unit_of_work(Actor.system("outbox")) as ctx:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CLIENTS = web.AppKey("outbox_clients", list)
 WAKE = web.AppKey("outbox_wake", asyncio.Event)
 POLL_SECONDS = 0.5
+STOP_SECONDS = 10.0  # on shutdown, how long sends in flight may take
 
 
 def register(app: web.Application, client: PlatformClient) -> None:
@@ -40,12 +41,19 @@ def mount(app: web.Application) -> None:
 
     async def run(app: web.Application) -> AsyncIterator[None]:
         clients: list[PlatformClient] = app.get(CLIENTS, [])
-        task = asyncio.create_task(_loop(Dispatcher(app[SERVICES], clients), app[WAKE])) if clients else None
+        stopping = asyncio.Event()
+        dispatcher = Dispatcher(app[SERVICES], clients)
+        task = asyncio.create_task(_loop(dispatcher, app[WAKE], stopping)) if clients else None
         yield
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Let the sends in flight finish: one cut off mid-request would go again after the
+            # restart, and the platform may already have shown it.
+            stopping.set()
+            app[WAKE].set()
+            try:
+                await asyncio.wait_for(task, STOP_SECONDS)
+            except TimeoutError:
+                log.warning("outbox: sends still in flight after %.0f s were cut off", STOP_SECONDS)
         for client in clients:
             close = getattr(client, "close", None)
             if close is not None:
@@ -54,8 +62,8 @@ def mount(app: web.Application) -> None:
     app.cleanup_ctx.append(run)
 
 
-async def _loop(dispatcher: Dispatcher, woken: asyncio.Event) -> None:
-    while True:
+async def _loop(dispatcher: Dispatcher, woken: asyncio.Event, stopping: asyncio.Event) -> None:
+    while not stopping.is_set():
         try:
             await dispatcher.run_once()
         except Exception:  # a database hiccup must not stop delivery for good

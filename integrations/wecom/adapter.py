@@ -91,7 +91,14 @@ async def _process(app: web.Application, event: callback.Event) -> None:
             card_id = card_of(event.task_id)
             if event.response_code and card_id is not None:  # before the tap, so its own edit can use it
                 code = event.response_code
-                await renew_copy(services, PLATFORM, event.user, card_id, lambda old: with_code(old, code))
+                await renew_copy(
+                    services,
+                    PLATFORM,
+                    event.user,
+                    card_id,
+                    lambda old: with_code(old, code),
+                    handle_contains=f"|{event.task_id}|",  # the copy tapped, if the card came more than once
+                )
             await tap(services, inbound, event.action, queue_replies=True)
     except Exception:  # logged with the event; WeCom will not hear about it, the user gets no reply
         log.exception("wecom event %s from %s failed", event.event_id, event.user)

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from bot import gateway
 from bot.gateway import Inbound
 from bot.models import ChatMessage
+from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.models import OutboxMessage
 from core.orders.models import Order
 from tests.e2e.platforms import bind, demo_services
+from tests.fakes.platform import FakePlatform, HttpClient
 
 
 async def outbox(services) -> list[OutboxMessage]:
@@ -128,3 +130,53 @@ async def test_a_buttons_typed_command_does_what_the_button_does(tmp_path):
     assert "批准" in answer.texts[0]
     edits = [m.payload["card"] for m in await outbox(services) if m.kind == "edit"]
     assert edits and edits[-1]["buttons"] == [] and "王芳" in edits[-1]["outcome"]
+
+
+async def test_two_copies_in_one_chat_are_both_edited_and_a_handle_renews_only_its_copy(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "telegram", {"李雷": "11", "王芳": "22"})
+    platform = await FakePlatform().start()
+    client = HttpClient(platform.url, platform="telegram")
+    try:
+        await gateway.message(services, Inbound("telegram", "11", "11", "u1"), "/neworder C002 TEA-001*45")
+        await gateway.message(services, Inbound("telegram", "22", "22", "u2"), "/approvals")  # a second copy
+        dispatcher = Dispatcher(services, [client])
+        await dispatcher.run_until_idle(timeout=20)
+        copies = [m for m in await outbox(services) if m.recipient == "22" and m.payload.get("card")]
+        assert len(copies) == 2 and len({m.platform_message_id for m in copies}) == 2
+
+        renewed = await gateway.renew_copy(
+            services,
+            "telegram",
+            "22",
+            copies[0].card_id,
+            lambda old: old + "+",
+            handle_contains=copies[0].platform_message_id,
+        )
+        assert renewed
+        after = {m.id: m.platform_message_id for m in await outbox(services) if m.id in {c.id for c in copies}}
+        assert after == {copies[0].id: copies[0].platform_message_id + "+", copies[1].id: copies[1].platform_message_id}
+
+        action = copies[0].payload["card"]["buttons"][0]["action"]
+        await gateway.tap(services, Inbound("telegram", "22", "22", "cb-1"), action)
+        await dispatcher.run_until_idle(timeout=20)
+        edited = {m["edit"] for m in platform.received["22"] if "edit" in m}
+        assert edited == set(after.values())  # every copy, each under its own message id
+    finally:
+        await client.close()
+        await platform.stop()
+
+
+async def test_a_failure_around_the_chat_layer_is_told_to_the_person(tmp_path, monkeypatch):
+    services = await demo_services(tmp_path)
+    await bind(services, "slack", {"李雷": "U1"})
+
+    async def database_gone(*args, **kwargs):
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(gateway, "handle_text", database_gone)
+    answer = await gateway.message(services, Inbound("slack", "U1", "C1", "e1"), "/order SO-1")
+
+    assert "something went wrong" in answer.texts[0] and "reference" in answer.texts[0]
+    [sorry] = await outbox(services)
+    assert sorry.recipient == "C1" and sorry.payload["text"] == answer.texts[0]
