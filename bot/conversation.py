@@ -114,6 +114,7 @@ async def _dispatch(chat: Chat, text: str) -> list[Reply]:
     if not command.allowed(chat.actor):
         first = command.permission[0] if isinstance(command.permission, tuple) else command.permission
         chat.actor.require(first)  # raises PermissionDenied, translated below
+    chat.command_usage = command.usage
     return await command.handler(chat, args)
 
 

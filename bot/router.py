@@ -23,6 +23,7 @@ class Chat:
     user_id: int
     platform: str
     locale: str
+    command_usage: str = ""  # the running command's usage line, for refusing a mistyped call
     _: Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -31,9 +32,9 @@ class Chat:
     def say(self, message: str, /, **params: object) -> list[Reply]:
         return [Reply(text=self._(message, **params))]
 
-    def usage(self, usage: str) -> InvalidInput:
-        """The refusal for a command typed wrong: how to type it instead."""
-        return InvalidInput(self._("Usage: {usage}", usage=usage), field="args", reason=usage)
+    def usage(self) -> InvalidInput:
+        """The refusal for a command typed wrong: how to type it instead (its declared usage)."""
+        return InvalidInput(self._("Usage: {usage}", usage=self.command_usage), field="args", reason=self.command_usage)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ async def whoami(chat: Chat, args: list[str]) -> list[Reply]:
 @command("lang", "语言", usage="/lang en|zh", summary=N_("Switch language (en or zh)"))
 async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
-        raise chat.usage("/lang en|zh")
+        raise chat.usage()
     locale = normalise(args[0])
 
     async def store(ctx: Any) -> None:

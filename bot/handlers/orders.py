@@ -65,9 +65,9 @@ async def show(chat: Chat, order_no: str) -> list[Reply]:
     return [Reply(text=order_text(chat, detail))]
 
 
-def order_no_arg(chat: Chat, args: list[str], usage: str) -> str:
+def order_no_arg(chat: Chat, args: list[str]) -> str:
     if not args or not args[0].upper().startswith(ORDER_NO):
-        raise chat.usage(usage)
+        raise chat.usage()
     return args[0].upper()
 
 
@@ -79,11 +79,10 @@ def order_no_arg(chat: Chat, args: list[str], usage: str) -> str:
     permission=Permission.ORDER_CREATE,
 )
 async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
-    usage = "/neworder C001 TEA-001*2 CUP-01*1 pay=credit"
     options = dict(a.split("=", 1) for a in args if "=" in a)
     words = [a for a in args if "=" not in a]
     if len(words) < 2:
-        raise chat.usage(usage)
+        raise chat.usage()
     try:
         lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words[1:]))
         terms = PaymentTerms(options.get("pay", options.get("付款", "prepaid")).lower())
@@ -105,7 +104,7 @@ async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
 @command("order", "查单", usage="/order SO-100001", summary=N_("Look up an order"), permission=Permission.ORDER_VIEW)
 async def order(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
-        return await show(chat, order_no_arg(chat, args, "/order SO-100001"))
+        return await show(chat, order_no_arg(chat, args))
 
     async def recent(ctx: Any) -> list[tuple[str, str, Decimal]]:
         stmt = select(Order.order_no, Order.status, Order.total).order_by(Order.id.desc()).limit(5)
@@ -165,7 +164,7 @@ async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.ORDER_APPROVE,
 )
 async def approve(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/approve SO-100001")
+    no = order_no_arg(chat, args)
     await chat.services.run(chat.actor, lambda ctx: confirmation.approve(ctx, no, note=" ".join(args[1:]) or None))
     return chat.say("Approved {order_no}.", order_no=no) + await show(chat, no)
 
@@ -178,7 +177,7 @@ async def approve(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.ORDER_APPROVE,
 )
 async def reject(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/reject SO-100001 reason")
+    no = order_no_arg(chat, args)
     reason = " ".join(args[1:])
     await chat.services.run(chat.actor, lambda ctx: confirmation.reject(ctx, no, reason))
     return chat.say("Rejected {order_no}: {reason}", order_no=no, reason=reason)
@@ -192,7 +191,7 @@ async def reject(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.PAYMENT_CONFIRM,
 )
 async def pay(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/pay SO-100001")
+    no = order_no_arg(chat, args)
     await chat.services.run(
         chat.actor, lambda ctx: payments.confirm_payment(ctx, no, reference=" ".join(args[1:]) or None)
     )
@@ -207,8 +206,7 @@ async def pay(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.ORDER_EDIT,
 )
 async def edit(chat: Chat, args: list[str]) -> list[Reply]:
-    usage = "/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]"
-    no = order_no_arg(chat, args, usage)
+    no = order_no_arg(chat, args)
     options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
     words = [a for a in args[1:] if "=" not in a]
     try:
@@ -217,7 +215,7 @@ async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     except ValueError as error:
         raise InvalidInput(str(error), field="items", reason=str(error)) from None
     if lines is None and terms is None:
-        raise chat.usage(usage)
+        raise chat.usage()
     await chat.services.run(chat.actor, lambda ctx: edit_order(ctx, no, OrderEdit(lines=lines, payment_terms=terms)))
     return chat.say(
         "{order_no} was changed and checked again; any pending approval is void.", order_no=no
@@ -232,7 +230,7 @@ async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.ORDER_EDIT,
 )
 async def complete(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/complete SO-100001")
+    no = order_no_arg(chat, args)
     await chat.services.run(chat.actor, lambda ctx: fulfilment.complete(ctx, no))
     return chat.say("{order_no} is completed.", order_no=no)
 
@@ -245,7 +243,7 @@ async def complete(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.ORDER_CANCEL,
 )
 async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/cancel SO-100001 reason")
+    no = order_no_arg(chat, args)
     reason = " ".join(args[1:])
     await chat.services.run(chat.actor, lambda ctx: cancellation.cancel(ctx, no, reason))
     return chat.say("Cancelled {order_no}; its stock is released.", order_no=no)
@@ -259,7 +257,7 @@ async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.RETURN_REQUEST,
 )
 async def return_(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/return SO-100001 TEA-001*1 reason")
+    no = order_no_arg(chat, args)
     items = [a for a in args[1:] if any(ch in a for ch in "*×xX") and a[0].isalnum()]
     reason = " ".join(a for a in args[1:] if a not in items) or "-"
     try:
@@ -281,9 +279,8 @@ RMA_STEPS = {"approve": returns.approve_return, "close": returns.close_return, "
     permission=(Permission.RETURN_MANAGE, Permission.REFUND),
 )
 async def rma(chat: Chat, args: list[str]) -> list[Reply]:
-    usage = "/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close"
     if len(args) < 2 or not args[0].upper().startswith("RMA-"):
-        raise chat.usage(usage)
+        raise chat.usage()
     rma_no, step, rest = args[0].upper(), args[1].lower(), args[2:]
     if step in RMA_STEPS:
         result = await chat.services.run(chat.actor, lambda ctx: RMA_STEPS[step](ctx, rma_no))
@@ -301,5 +298,5 @@ async def rma(chat: Chat, args: list[str]) -> list[Reply]:
         _, replacement = await chat.services.run(chat.actor, lambda ctx: returns.exchange_return(ctx, rma_no))
         return chat.say("{rma_no}: replacement order {order_no} created.", rma_no=rma_no, order_no=replacement.order_no)
     else:
-        raise chat.usage(usage)
+        raise chat.usage()
     return chat.say("{rma_no}: {step} done.", rma_no=rma_no, step=step)

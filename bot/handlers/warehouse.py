@@ -29,7 +29,7 @@ from core.orders.status import OrderStatus
 )
 async def pick(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
-        no = order_no_arg(chat, args, "/pick SO-100001")
+        no = order_no_arg(chat, args)
         await chat.services.run(chat.actor, lambda ctx: fulfilment.start_picking(ctx, no))
         return chat.say("{order_no} is being picked.", order_no=no)
 
@@ -60,7 +60,7 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
 
 @command("packed", "打包", usage="/packed SO-100001", summary=N_("Mark an order packed"), permission=Permission.FULFIL)
 async def packed(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/packed SO-100001")
+    no = order_no_arg(chat, args)
     await chat.services.run(chat.actor, lambda ctx: fulfilment.pack(ctx, no))
     return chat.say("{order_no} is packed.", order_no=no)
 
@@ -73,10 +73,9 @@ async def packed(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.FULFIL,
 )
 async def ship(chat: Chat, args: list[str]) -> list[Reply]:
-    usage = "/ship SO-100001 SF 1234567890"
-    no = order_no_arg(chat, args, usage)
+    no = order_no_arg(chat, args)
     if len(args) < 3:
-        raise chat.usage(usage)
+        raise chat.usage()
     request = ShipRequest(carrier=args[1], tracking_no=args[2], warehouse=args[3] if len(args) > 3 else None)
     await chat.services.run(chat.actor, lambda ctx: fulfilment.ship(ctx, no, request))
     return chat.say(
@@ -95,7 +94,7 @@ async def ship(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.FULFIL,
 )
 async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
-    no = order_no_arg(chat, args, "/delivered SO-100001")
+    no = order_no_arg(chat, args)
     await chat.services.run(chat.actor, lambda ctx: fulfilment.confirm_delivery(ctx, no))
     return chat.say("{order_no} is delivered.", order_no=no)
 
@@ -108,9 +107,8 @@ async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.STOCK_MOVE,
 )
 async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
-    usage = "/receive TEA-001 SH 50"
     if len(args) < 3 or not args[2].isdigit():
-        raise chat.usage(usage)
+        raise chat.usage()
     sku, warehouse, qty = args[0], args[1], int(args[2])
     served = await chat.services.run(chat.actor, lambda ctx: receive(ctx, sku, warehouse, qty, "chat receipt"))
     replies = chat.say("Received {qty} {sku} in {warehouse}.", qty=qty, sku=sku.upper(), warehouse=warehouse.upper())
@@ -128,7 +126,7 @@ async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
 )
 async def stock(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
-        raise chat.usage("/stock TEA-001")
+        raise chat.usage()
     view = await chat.services.query(chat.actor, lambda ctx: stock_view(ctx, args[0]))
     _ = chat._
     head = f"*{view['sku']}* {view['name']}" + (" " + _("(kit, from its components)") if view["kit"] else "")

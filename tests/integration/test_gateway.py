@@ -180,3 +180,14 @@ async def test_a_failure_around_the_chat_layer_is_told_to_the_person(tmp_path, m
     assert "something went wrong" in answer.texts[0] and "reference" in answer.texts[0]
     [sorry] = await outbox(services)
     assert sorry.recipient == "C1" and sorry.payload["text"] == answer.texts[0]
+
+
+async def test_a_mistyped_command_is_answered_with_its_own_declared_usage(tmp_path):
+    services = await demo_services(tmp_path)
+    await bind(services, "slack", {"王芳": "U2", "张仓": "U3"})
+
+    approve = await gateway.message(services, Inbound("slack", "U2", "U2", "e1"), "/approve")
+    ship = await gateway.message(services, Inbound("slack", "U3", "U3", "e2"), "/ship SO-100001")
+
+    assert approve.texts == ["Usage: /approve SO-100001"]
+    assert ship.texts == ["Usage: /ship SO-100001 SF 1234567890"]
