@@ -151,27 +151,12 @@ class Dispatcher:
         return 1
 
     async def _original_message_id(self, row: dict[str, Any]) -> str | None:
-        """The platform's id of the copy this edit is for: its send (``of``), once sent."""
-        of = row["payload"].get("of")
+        """The platform's id of the copy this edit is for (its send, ``of``), once that was sent."""
         async with self.services.reading() as session:
-            if of is not None:
-                sent = (await session.execute(select(M.status, M.platform_message_id).where(M.id == of))).one_or_none()
-                if sent is not None and sent.status == OutboxStatus.SENT:
-                    return sent.platform_message_id
-                return None
-            # An edit queued before edits named their copy: the newest copy in that chat.
-            return await session.scalar(
-                select(M.platform_message_id)
-                .where(
-                    M.card_id == row["card_id"],
-                    M.platform == row["platform"],
-                    M.recipient == row["recipient"],
-                    M.kind == "send",
-                    M.status == OutboxStatus.SENT,
-                )
-                .order_by(M.id.desc())
-                .limit(1)
-            )
+            sent = (
+                await session.execute(select(M.status, M.platform_message_id).where(M.id == row["payload"].get("of")))
+            ).one_or_none()
+        return sent.platform_message_id if sent is not None and sent.status == OutboxStatus.SENT else None
 
     async def _finish(self, row: dict[str, Any], **values: Any) -> bool:
         async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
