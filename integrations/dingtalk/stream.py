@@ -18,8 +18,8 @@ follows is that framing, testable against a local fake gateway.
 
 Acknowledge first, then work: the handler gets the frame after its ACK is sent and is expected to
 schedule the work in the background. DingTalk re-pushes events it did not see acknowledged and
-duplicates remain possible even so; frames whose ``messageId`` was seen in the last few minutes are
-acknowledged again and dropped here (the chat layer also de-duplicates on the message's own id).
+duplicates remain possible even so: every frame is acknowledged again, and the chat layer's durable
+de-duplication (on the message's own id, or the card, user and action of a tap) drops the repeat.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import json
 import logging
 import random
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -66,23 +65,6 @@ def backoff(attempt: int, base: float = 1.0, cap: float = 60.0, rand: Callable[[
     return min(cap, delay * (0.8 + 0.4 * rand()))
 
 
-class SeenIds:
-    """Message ids acknowledged in the last ``ttl`` seconds (bounded), to drop re-pushed frames."""
-
-    def __init__(self, ttl: float = 300.0, size: int = 10_000) -> None:
-        self.ttl, self.size = ttl, size
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, message_id: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (next(iter(self._seen.values())) < now - self.ttl or len(self._seen) > self.size):
-            self._seen.popitem(last=False)
-        if message_id in self._seen:
-            return False
-        self._seen[message_id] = now
-        return True
-
-
 class StreamClient:
     """One long-lived Stream connection that keeps itself open until cancelled."""
 
@@ -103,7 +85,6 @@ class StreamClient:
         self.api_url = api_url.rstrip("/")
         self.base_delay, self.max_delay, self.heartbeat = base_delay, max_delay, heartbeat
         self.subscriptions = subscriptions or SUBSCRIPTIONS
-        self.seen = SeenIds()
         self.connections = 0  # sockets opened so far (for logs and tests)
 
     async def run(self) -> None:
@@ -181,7 +162,7 @@ class StreamClient:
         else:
             ack = {"response": {} if topic == CARD_CALLBACK_TOPIC else None}
         await ws.send_json(ack_frame(message_id, ack))
-        if not isinstance(data, dict) or not self.seen.first_time(message_id):
+        if not isinstance(data, dict):
             return False
         await self.handler(kind, topic, data, headers)
         return False

@@ -9,7 +9,7 @@ from dingtalk_stream.frames import AckMessage  # the official SDK, as a referenc
 
 from bot.gateway import Inbound
 from integrations.dingtalk.inbound import card_tap, robot_message
-from integrations.dingtalk.stream import SeenIds, ack_frame, backoff
+from integrations.dingtalk.stream import ack_frame, backoff
 
 
 def test_ack_frame_matches_the_official_sdk():
@@ -33,14 +33,6 @@ def test_backoff_doubles_from_one_second_to_a_minute_with_jitter():
     assert backoff(0, rand=lambda: 0.0) == 0.8 and backoff(0, rand=lambda: 1.0) == pytest.approx(1.2)
     assert backoff(20, rand=lambda: 1.0) == 60  # jitter never goes past the cap
     assert backoff(3, base=0.01, rand=lambda: 0.5) == pytest.approx(0.08)  # tests shrink the base
-
-
-def test_repushed_message_ids_are_recognised():
-    seen = SeenIds(ttl=300, size=2)
-    assert seen.first_time("a") and seen.first_time("b")
-    assert not seen.first_time("a")
-    assert seen.first_time("c") and seen.first_time("d")
-    assert seen.first_time("a")  # forgotten once the cache is full: the database dedupe takes over
 
 
 def message(**overrides):
