@@ -156,6 +156,8 @@ async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replie
         if card is not None:
             payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale, "reply": True}
             enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
+        elif reply.text and reply.private:
+            enqueue(ctx, inbound.platform, inbound.user, "send", {"text": reply.text, "locale": locale})
         elif reply.text:
             enqueue(ctx, inbound.platform, inbound.chat, "send", {"text": reply.text, "locale": locale, "reply": True})
 
