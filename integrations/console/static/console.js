@@ -961,6 +961,7 @@
     }
     const identity = mode.identity;
     state.identities = [identity];
+    document.querySelector(".brand__sub").hidden = true; // "try the product as anyone" is the demo's
     $("identities-heading").hidden = true;
     $("identities-hint").hidden = true;
     els.identities.hidden = true;
