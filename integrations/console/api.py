@@ -29,7 +29,7 @@ from core.errors import DomainError
 from core.services import Services
 from core.users.models import ChatIdentity, User
 from integrations.console.perimeter import guard, security_headers
-from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for
+from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
 from integrations.web.app import SERVICES
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             for card in await cards.changed():
                 await response.write(f"event: card\ndata: {json.dumps(card, ensure_ascii=False)}\n\n".encode())
             if idle >= PING_SECONDS:
+                if not await still_signed_in(request):  # signed out or revoked meanwhile: stop telling
+                    break
                 await response.write(b": ping\n\n")
                 idle = 0.0
             with contextlib.suppress(asyncio.TimeoutError):

@@ -83,6 +83,17 @@ async def speaker_for(request: web.Request, claimed: Any, *, unknown_ok: bool = 
     return speaker_of(session.user, Identity(PLATFORM, me)), me
 
 
+async def still_signed_in(request: web.Request) -> bool:
+    """For long-lived requests (the event stream): is the session that opened it still live?"""
+    if not request.app[MODE].signin:
+        return True
+    try:
+        await _session(request)
+    except web.HTTPUnauthorized:
+        return False
+    return True
+
+
 def console_id(user: User) -> str:
     """The person's console identity if the master data gives one, else a stable stand-in."""
     return next((i.external_id for i in user.identities if i.platform == PLATFORM), f"user-{user.id}")

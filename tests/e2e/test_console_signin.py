@@ -291,3 +291,19 @@ async def test_a_message_id_claimed_by_a_run_that_never_finished_is_not_run_agai
 async def _user_id(services, name: str) -> int:
     async with services.unit_of_work(Actor.system("test")) as ctx:
         return (await find_user(ctx, name)).id
+
+
+async def test_an_open_event_stream_ends_when_its_session_is_revoked(server, monkeypatch):
+    import asyncio
+
+    from integrations.console import api
+
+    monkeypatch.setattr(api, "PING_SECONDS", api.POLL_SECONDS)  # re-checked at every ping
+    client, services, _ = server
+    assert await sign_in(client, await link_for(services, "王芳")) == 200
+    stream = await client.get("/console/api/stream")
+    assert stream.status == 200
+    async with services.unit_of_work(Actor.system("cli")) as ctx:
+        await end_sessions(ctx, await find_user(ctx, "王芳"))
+    await asyncio.wait_for(stream.read(), timeout=10)  # returns only when the server ends the stream
+    assert stream.content.at_eof()
