@@ -362,12 +362,28 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
             "set OMS_HOST=127.0.0.1, or OMS_CONSOLE_MODE=signin"
         )
     settings = settings.model_copy(update={"console_mode": mode})
+    _port_is_free(host, port)
     app, enabled = build_app(services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, timers])
     click.echo(f"oms listening on http://{host}:{port}")
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """One line instead of a traceback when another program (often an earlier ``oms``) has the port."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as error:
+        raise CliFailure(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; "
+            f"is another server running? choose another port with OMS_PORT=8081 (or --port)"
+        ) from error
 
 
 def _console_line(mode: str, base: str, public: bool) -> str:
@@ -397,6 +413,8 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
     orders in different states), then the server. Needs no configuration."""
     from integrations.cli.demo import DEMO_DATA, build_demo
 
+    if not no_serve:
+        _port_is_free(host, port)  # before the demo database is rebuilt
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     ctx.obj["database_url"] = f"sqlite+aiosqlite:///{db_path.resolve()}"

@@ -141,3 +141,21 @@ def test_console_links_are_printed_for_an_admin_and_sessions_ended(db: Path):
     assert oms(db, "console", "logout", "王芳").stdout.strip() == "ended 0 console sessions of 王芳"
     unknown = oms(db, "console", "link", "nobody", check=False)
     assert unknown.returncode == 1 and unknown.stderr.startswith("error:") and "nobody" in unknown.stderr
+
+
+def test_demo_on_a_busy_port_says_so_in_one_line_and_keeps_the_old_database(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        old = tmp_path / "oms-demo.db"
+        old.write_bytes(b"yesterday's demo")
+        result = subprocess.run(
+            [OMS, "demo", "--port", str(port)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"127.0.0.1:{port}" in line and "OMS_PORT" in line
+    assert old.read_bytes() == b"yesterday's demo"
