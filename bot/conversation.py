@@ -2,6 +2,7 @@
 
 Adapters call ``handle_text`` and ``handle_tap`` with a neutral identity; everything a person
 sees (replies, cards, errors) is translated for them here, and a stack trace never reaches chat.
+Typed text is made printable and held to ``max_text_length`` here, once for every platform.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import bot.handlers.general  # noqa: F401  (registers commands)
 import bot.handlers.orders  # noqa: F401
 import bot.handlers.warehouse  # noqa: F401
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
+from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
 from bot.notify import deliver_pending
 from bot.router import COMMANDS, Chat, split
@@ -86,6 +88,13 @@ async def handle_text(services: Services, identity: Identity, text: str) -> tupl
     if speaker is None:
         return None, unknown_identity(identity)
     chat = Chat(services, speaker.actor, speaker.user_id, identity.platform, speaker.locale)
+    text, limit = printable(text).strip(), services.settings.max_text_length
+    if len(text) > limit:
+        return speaker, chat.say(
+            "A message can be at most {limit:,} characters long; this one has {length:,}.",
+            limit=limit,
+            length=len(text),
+        )
     replies = await _guarded(chat, lambda: _dispatch(chat, text))
     await deliver_pending(services)
     return speaker, replies
@@ -130,10 +139,11 @@ async def _guarded(chat: Chat, run: Any) -> list[Reply]:
 
 
 def exchange(
-    speaker: Speaker, platform: str, said: str | None, replies: list[Reply], now: datetime
+    speaker: Speaker, platform: str, said: str | None, replies: list[Reply], now: datetime, *, keep: int
 ) -> list[ChatMessage]:
-    """One exchange as timeline rows: what was said (if anything), then the replies."""
-    heard = [] if said is None else [(Direction.IN, said, None)]
+    """One exchange as timeline rows: what was said (if anything, at most ``keep`` characters of
+    it, printable), then the replies."""
+    heard = [] if said is None else [(Direction.IN, kept(said, keep), None)]
     return [
         ChatMessage(
             user_id=speaker.user_id, platform=platform, direction=direction, text=text, card_id=card_id, created_at=now
@@ -147,6 +157,6 @@ async def record(
 ) -> list[ChatMessage]:
     """Keep one exchange on the speaker's timeline in one write."""
     async with services.unit_of_work(Actor.system("chat")) as ctx:
-        rows = exchange(speaker, platform, said, replies, ctx.now())
+        rows = exchange(speaker, platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
         ctx.session.add_all(rows)
     return rows

@@ -12,6 +12,8 @@ TEMPLATES = {
     "forbidden": N_("You may not {permission}."),
     "stale": N_("{key} changed meanwhile; send /order {key} to see it now."),
     "unknown_sku": N_("Unknown SKU {sku}."),
+    "too_many_lines": N_("An order can have at most {limit:,} lines; this one has {count:,}."),
+    "qty_too_large": N_("{sku}: a quantity can be at most {limit:,}."),
     "credit_limit": N_("{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."),
 }
 
