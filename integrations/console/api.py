@@ -25,6 +25,7 @@ from bot.notify import deliver_pending
 from core.services import Services
 from core.users.models import ChatIdentity, User
 from integrations.web.app import SERVICES
+from integrations.web.body import cursor, is_row_id, json_object
 
 log = logging.getLogger(__name__)
 PLATFORM = "console"
@@ -55,13 +56,8 @@ def _bad(message: str, status: int = 400) -> web.HTTPException:
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _bad("the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object")
-    return body
+    settings = request.app[SERVICES].settings
+    return await json_object(request, max_bytes=settings.max_json_body_bytes, max_depth=settings.max_json_depth)
 
 
 def _user(value: Any) -> Identity:
@@ -132,7 +128,7 @@ async def _speaker(request: web.Request, user: str) -> Speaker:
 async def inbox(request: web.Request) -> web.Response:
     user = request.query.get("user", "")
     speaker = await _speaker(request, user)
-    after = _int(request.query.get("after", "0"))
+    after = cursor(request.query.get("after"))
     items = await entries(request.app[SERVICES], speaker, after=after)
     last = items[-1]["id"] if items else after
     return web.json_response({"user": user, "locale": speaker.locale, "entries": items, "last_id": last})
@@ -152,7 +148,7 @@ async def messages(request: web.Request) -> web.Response:
 async def actions(request: web.Request) -> web.Response:
     body = await _json(request)
     card_id, action = body.get("card_id"), body.get("action")
-    if not isinstance(card_id, int) or not isinstance(action, str):
+    if not is_row_id(card_id) or not isinstance(action, str):
         raise _bad("'card_id' (a number) and 'action' (a string) are required")
     speaker, replies = await handle_tap(request.app[SERVICES], _user(body.get("user")), card_id, action)
     return await _answer(request, speaker, replies)
@@ -199,7 +195,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: new timeline entries, and cards in the timeline that changed."""
     services = request.app[SERVICES]
     speaker = await _speaker(request, request.query.get("user", ""))
-    after = _int(request.query.get("after", "0"))
+    after = cursor(request.query.get("after"))
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -257,13 +253,6 @@ class CardWatch:
                 self.sent[card.id] = fingerprint
                 fresh.append(render(card, _, self.services.settings.timezone).to_dict())
         return fresh
-
-
-def _int(value: str) -> int:
-    try:
-        return max(0, int(value))
-    except ValueError:
-        raise _bad("'after' must be a number") from None
 
 
 async def page(request: web.Request) -> web.FileResponse:
