@@ -75,7 +75,12 @@ def mount(app: web.Application) -> str | None:
             )
         else:
             log.warning("dingtalk http mode without callback token/AES key: only robot messages are accepted")
-        callback = Callback(client_secret=settings.dingtalk_client_secret, crypto=crypto, schedule=schedule)
+        callback = Callback(
+            client_secret=settings.dingtalk_client_secret,
+            crypto=crypto,
+            schedule=schedule,
+            max_depth=settings.max_json_depth,
+        )
         app.router.add_post("/dingtalk/callback", callback.handle)
     # Card taps always come over Stream (an outbound connection): DingTalk's HTTP card callback is
     # signed in a way we could not confirm, and an unverified tap could approve an order.

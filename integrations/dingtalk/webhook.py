@@ -10,7 +10,6 @@ check (401/403 for a bad signature or key, 400 for a malformed body).
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -21,6 +20,7 @@ from aiohttp import web
 
 from integrations.callback_crypto import BadCiphertext, MessageCrypto, SignatureMismatch, WrongReceiver
 from integrations.dingtalk.signing import RobotSignatureError, verify_robot
+from integrations.web.body import loads
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,16 @@ def _now_ms() -> int:
 
 
 class Callback:
-    def __init__(self, *, client_secret: str, crypto: MessageCrypto | None, schedule: Callable[[str, dict], None]):
+    def __init__(
+        self,
+        *,
+        client_secret: str,
+        crypto: MessageCrypto | None,
+        schedule: Callable[[str, dict], None],
+        max_depth: int,
+    ):
         self.client_secret = client_secret
+        self.max_depth = max_depth
         self.crypto = crypto
         self.schedule = schedule  # starts the work in the background; returns at once
 
@@ -53,7 +61,7 @@ class Callback:
         except RobotSignatureError as error:
             log.warning("dingtalk robot callback refused: %s", error)
             return _refuse(401, "bad signature")
-        data = await _body(request)
+        data = await _body(request, self.max_depth)
         if data is None or "msgtype" not in data:
             return _refuse(400, "not a robot message")
         self.schedule("message", data)
@@ -66,7 +74,7 @@ class Callback:
         signature = query.get("msg_signature") or query.get("signature", "")
         timestamp = query.get("timestamp") or query.get("timeStamp", "")
         nonce = query.get("nonce", "")
-        body = await _body(request)
+        body = await _body(request, self.max_depth)
         if body is None or not isinstance(body.get("encrypt"), str):
             return _refuse(400, 'body must be {"encrypt": ...}')
         try:
@@ -79,7 +87,7 @@ class Callback:
         except BadCiphertext as error:
             return _refuse(400, f"cannot decrypt: {error}")
         try:
-            event = json.loads(plain)
+            event = loads(plain.encode(), max_depth=self.max_depth)
         except ValueError:
             return _refuse(400, "decrypted body is not JSON")
         if not isinstance(event, dict):
@@ -100,10 +108,10 @@ class Callback:
         }
 
 
-async def _body(request: web.Request) -> dict[str, Any] | None:
+async def _body(request: web.Request, max_depth: int) -> dict[str, Any] | None:
     try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+        data = loads(await request.read(), max_depth=max_depth)
+    except ValueError:  # BadBody: not UTF-8 JSON, or nested too deep
         return None
     return data if isinstance(data, dict) else None
 
