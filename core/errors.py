@@ -61,6 +61,16 @@ class QuantityTooLarge(InvalidInput):
         super().__init__(field="qty", sku=sku, limit=limit)
 
 
+class TextTooLong(InvalidInput):
+    """Free text longer than the column that keeps it (a note, a reason, a reference, a SKU)."""
+
+    code = "text_too_long"
+    template = "{field} can be at most {limit:,} characters long."
+
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(field=field, limit=limit)
+
+
 class UnknownSku(NotFound):
     code = "unknown_sku"
     template = "Unknown SKU {sku}."

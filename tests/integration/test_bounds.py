@@ -1,4 +1,4 @@
-"""Bounds on one order: lines per order and quantity per line, refused in the core for every caller."""
+"""Bounds on one order (lines, quantity per line, text per field), refused in the core for every caller."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from bot.models import ChatMessage
+from core.audit.models import AuditRecord
 from core.db.base import MAX_INTEGER
-from core.errors import InvalidInput, QuantityTooLarge, TooManyLines
+from core.errors import InvalidInput, QuantityTooLarge, TextTooLong, TooManyLines
+from core.orders import confirmation
 from core.orders.backorders import receive
 from core.orders.models import Order, OrderLine
 from core.orders.placement import DraftLine, OrderEdit, edit_order
@@ -119,3 +121,50 @@ async def test_on_postgres_the_largest_cursor_the_edge_accepts_is_one_the_id_col
     async with pg_services.sessions() as session:
         with pytest.raises((DBAPIError, OverflowError)):
             await session.scalars(select(ChatMessage).where(ChatMessage.id > MAX_INTEGER + 1))
+
+
+@pytest.mark.parametrize(
+    ("draft", "field", "limit"),
+    [
+        ({"items": {"A" * 65: 1}}, "sku", 64),
+        ({"note": "n" * 1001}, "note", 1000),
+        ({"coupon": "C" * 65}, "coupon_code", 64),
+    ],
+)
+async def test_free_text_longer_than_its_column_is_refused_by_name(services, draft, field, limit):
+    await seed(services)
+    before = await counts(services)
+
+    with pytest.raises(TextTooLong) as refused:
+        await place(services, **{"items": {"TEA-001": 1}, **draft})
+
+    assert refused.value.params == {"field": field, "limit": limit}
+    assert await counts(services) == before
+
+
+async def test_a_reason_too_long_for_the_audit_is_kept_as_a_summary(services):
+    await seed(services)
+    no = await place(services, customer="C002", items={"TEA-001": 45})
+
+    await as_user(services, "王芳", lambda ctx: confirmation.reject(ctx, no, "r" * 1500))
+
+    async with services.sessions() as session:
+        reason = await session.scalar(
+            select(AuditRecord.reason).where(AuditRecord.action == "reject").order_by(AuditRecord.id.desc())
+        )
+    assert len(reason) == 1000 and reason.endswith("…")
+
+
+@pytest.mark.pg
+async def test_on_postgres_a_200_line_order_of_unknown_skus_is_held_not_an_error(pg_services):
+    """Its hold reason (one per line) is longer than the audit column: a database error before."""
+    await seed(pg_services)
+    no = await place(pg_services, items={f"ZZ-{i:03d}": 1 for i in range(200)})
+    assert (await detail(pg_services, no))["status"] == "on_hold"
+
+
+@pytest.mark.pg
+async def test_on_postgres_an_over_long_note_is_refused_by_name_not_by_the_driver(pg_services):
+    await seed(pg_services)
+    with pytest.raises(TextTooLong, match="note can be at most 1,000 characters long"):
+        await place(pg_services, note="n" * 1001)

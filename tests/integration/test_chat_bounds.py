@@ -84,6 +84,9 @@ async def test_control_characters_are_stripped_from_what_is_stored_and_echoed(tm
         ("dingtalk", "/neworder C001 " + "CUP-01 " * 201, "每个订单最多 200 行，这个订单有 201 行。"),
         ("dingtalk", "/改单 SO-100001 TEA-001*100000000000000000000000", "TEA-001：数量最多为 1,000,000。"),
         ("slack", "/receive TEA-001 SH 100000000000000000000000", "TEA-001: a quantity can be at most 1,000,000."),
+        ("slack", "/neworder C001 TEA-001*1 note=" + "n" * 1001, "Note can be at most 1,000 characters long."),
+        ("dingtalk", "/neworder C001 TEA-001*1 note=" + "n" * 1001, "备注：最多 1,000 个字符。"),
+        ("dingtalk", "/neworder C001 " + "A" * 65, "SKU：最多 64 个字符。"),
     ],
 )
 async def test_order_bounds_are_refused_by_name_in_the_readers_language(tmp_path, platform, text, expected):
