@@ -127,6 +127,11 @@ def test_an_order_of_more_lines_than_the_bound_is_refused(loaded):
     refused(result, "An order can have at most 200 lines; this one has 20,000.")
 
 
+def test_an_argument_that_is_not_utf8_is_refused_in_one_line(loaded):
+    not_utf8 = os.fsdecode(b"\xff")  # the process receives the raw byte 0xFF
+    refused(oms(loaded, "order", "place", "C001", "TEA-001*1", "--coupon", not_utf8, check=False), "UTF-8")
+
+
 def test_acting_as_a_user_applies_their_roles(loaded):
     oms(loaded, "order", "place", "C001", "TEA-001*1")
     refused(
