@@ -154,7 +154,8 @@ async def _keep(
         return Answer(texts=texts, known=False)
 
     async def write(ctx: Context) -> None:
-        ctx.session.add_all(exchange(speaker, inbound.platform, said, replies, ctx.now()))
+        rows = exchange(speaker, inbound.platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
+        ctx.session.add_all(rows)
         if queue:
             await _queue(ctx, inbound, speaker, replies)
 

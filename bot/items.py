@@ -33,7 +33,11 @@ def parse_line_items(tokens: Iterable[str]) -> list[tuple[str, int]]:
 
 
 def _quantity(text: str, sku: str) -> int:
-    qty = int(text)
+    """The number as typed, however large: the core refuses one above its bound by name."""
+    try:
+        qty = int(text)
+    except ValueError:  # more digits than Python turns into a number (4,300)
+        raise ValueError(f"{sku}: that quantity is far too large") from None
     if qty <= 0:
         raise ValueError(f"{sku}: quantity must be at least 1, got {qty}")
     return qty

@@ -12,7 +12,21 @@ TEMPLATES = {
     "forbidden": N_("You may not {permission}."),
     "stale": N_("{key} changed meanwhile; send /order {key} to see it now."),
     "unknown_sku": N_("Unknown SKU {sku}."),
+    "too_many_lines": N_("An order can have at most {limit:,} lines; this one has {count:,}."),
+    "qty_too_large": N_("{sku}: a quantity can be at most {limit:,}."),
+    "text_too_long": N_("{field} can be at most {limit:,} characters long."),
     "credit_limit": N_("{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."),
+}
+
+# Free-text fields a person types, by column, for "… can be at most N characters long".
+FIELDS = {
+    "sku": N_("SKU"),
+    "note": N_("Note"),
+    "coupon_code": N_("Coupon"),
+    "reason": N_("Reason"),
+    "external_ref": N_("Reference"),
+    "carrier": N_("Carrier"),
+    "tracking_no": N_("Tracking number"),
 }
 
 
@@ -22,6 +36,8 @@ def error_text(_: Translator, error: DomainError) -> str:
     if error.code == "invalid_transition":
         params["state"] = status(_, params.get("state", ""))
         params["action"] = _(params.get("action", ""))
+    if error.code == "text_too_long":
+        params["field"] = _(FIELDS[params["field"]]) if params.get("field") in FIELDS else params.get("field", "")
     if error.code == "forbidden":
         params["permission"] = _(params.get("permission", ""))
     if error.code == "unknown_sku" and params.get("suggestion"):

@@ -41,6 +41,36 @@ class InvalidInput(DomainError):
     template = "{field}: {reason}"
 
 
+class TooManyLines(InvalidInput):
+    """An order longer than ``max_order_lines``: refused before any of it is looked up."""
+
+    code = "too_many_lines"
+    template = "An order can have at most {limit:,} lines; this one has {count:,}."
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(field="lines", count=count, limit=limit)
+
+
+class QuantityTooLarge(InvalidInput):
+    """A quantity above ``max_line_qty`` on an order line or a stock movement."""
+
+    code = "qty_too_large"
+    template = "{sku}: a quantity can be at most {limit:,}."
+
+    def __init__(self, sku: str, limit: int) -> None:
+        super().__init__(field="qty", sku=sku, limit=limit)
+
+
+class TextTooLong(InvalidInput):
+    """Free text longer than the column that keeps it (a note, a reason, a reference, a SKU)."""
+
+    code = "text_too_long"
+    template = "{field} can be at most {limit:,} characters long."
+
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(field=field, limit=limit)
+
+
 class UnknownSku(NotFound):
     code = "unknown_sku"
     template = "Unknown SKU {sku}."

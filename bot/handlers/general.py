@@ -15,6 +15,8 @@ from core.reports.daily import DailyFigures, today
 from core.reports.stages import StallReport, stall_report
 from core.users.models import User
 
+MAX_REPORT_DAYS = 3660  # /report stalls looks back at most ten years
+
 
 @command("help", "帮助", usage="/help", summary=N_("What you can do here"))
 async def help_(chat: Chat, args: list[str]) -> list[Reply]:
@@ -78,7 +80,9 @@ async def console(chat: Chat, args: list[str]) -> list[Reply]:
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
     if args and args[0].lower() in ("stalls", "卡点", "stall"):
-        days = int(args[1]) if len(args) > 1 and args[1].isdigit() else 7
+        days = int(args[1]) if len(args) > 1 and args[1].isdecimal() else 7
+        if not 1 <= days <= MAX_REPORT_DAYS:
+            raise chat.usage()
         stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
         return [Reply(text=stall_text(chat._, stalls, days))]
     figures = await chat.services.query(chat.actor, today)

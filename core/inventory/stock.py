@@ -12,7 +12,7 @@ from core.auth import Permission
 from core.catalog.models import KitComponent, Product
 from core.catalog.search import nearest_sku
 from core.context import Context
-from core.errors import InvalidInput, NotFound, UnknownSku
+from core.errors import InvalidInput, NotFound, QuantityTooLarge, UnknownSku
 from core.inventory.models import MovementKind, StockLevel, Warehouse
 from core.inventory.reservations import change_on_hand, check_safety_stock, movement
 
@@ -56,6 +56,8 @@ async def move_stock(
         raise InvalidInput(field="sku", reason=f"{product.sku} is a kit; receive its components instead")
     warehouse = await warehouse_by_code(ctx, warehouse_code)
     ctx.actor.require_warehouses({warehouse.code}, Permission.STOCK_MOVE)
+    if abs(delta) > ctx.settings.max_line_qty:
+        raise QuantityTooLarge(product.sku, ctx.settings.max_line_qty)
     if kind == MovementKind.RECEIPT and delta <= 0:
         raise InvalidInput(field="qty", reason=f"a receipt must add at least 1 unit, got {delta}")
     if delta == 0:

@@ -20,7 +20,7 @@ from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
-from core.errors import InvalidInput, NotFound, PermissionDenied, PricingError
+from core.errors import InvalidInput, NotFound, PermissionDenied, PricingError, QuantityTooLarge, TooManyLines
 from core.orders import approvals, validation
 from core.orders.confirmation import confirm_or_review
 from core.orders.history import change_status
@@ -58,7 +58,7 @@ class OrderDraft:
 
 async def place_order(ctx: Context, draft: OrderDraft) -> Order:
     ctx.actor.require(Permission.ORDER_CREATE)
-    _check_structure(draft)
+    _check_structure(ctx, draft)
     if draft.external_ref:
         existing = (
             await ctx.session.scalars(
@@ -162,7 +162,7 @@ async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected
         "payment_terms": str(order.payment_terms),
     }
     if change.lines is not None:
-        _check_structure(OrderDraft(order.customer.code, change.lines))
+        _check_structure(ctx, OrderDraft(order.customer.code, change.lines))
         products = await _products(ctx, [line.sku for line in change.lines])
         order.lines.clear()
         await ctx.session.flush()
@@ -229,11 +229,18 @@ async def validate_and_route(ctx: Context, order: Order, products: dict[str, Pro
     await confirm_or_review(ctx, order)
 
 
-def _check_structure(draft: OrderDraft) -> None:
+def _check_structure(ctx: Context, draft: OrderDraft) -> None:
+    """Refuse what no person could fix on a held order, cheapest check first: the bounds come
+    before anything is looked up, so an absurd order costs next to nothing to refuse."""
+    if len(draft.lines) > ctx.settings.max_order_lines:
+        raise TooManyLines(len(draft.lines), ctx.settings.max_order_lines)
+    for line in draft.lines:
+        if line.qty > ctx.settings.max_line_qty:
+            raise QuantityTooLarge(line.sku.strip().upper(), ctx.settings.max_line_qty)
     problems = validation.check_required(draft.customer, [(line.sku, line.qty) for line in draft.lines])
     if problems:
         raise InvalidInput(field=problems[0].field, reason=problems[0].message)
-    if draft.discount_percent < 0 or draft.discount_percent > 100:
+    if not draft.discount_percent.is_finite() or not 0 <= draft.discount_percent <= 100:
         raise InvalidInput(field="discount", reason=f"must be between 0 and 100, got {draft.discount_percent}")
 
 

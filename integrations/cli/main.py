@@ -40,6 +40,8 @@ class CliFailure(click.ClickException):
 def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        if any(_not_utf8(value) for value in kwargs.values()):
+            raise CliFailure("arguments must be UTF-8 text")
         try:
             return asyncio.run(fn(*args, **kwargs))
         except DomainError as error:
@@ -53,6 +55,19 @@ def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
             raise CliFailure(str(error)) from error
 
     return wrapper
+
+
+def _not_utf8(value: Any) -> bool:
+    """Bytes that are not UTF-8 reach ``sys.argv`` as lone surrogates, which no database stores."""
+    if isinstance(value, tuple):
+        return any(_not_utf8(v) for v in value)
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def settings_from(ctx: click.Context) -> Settings:

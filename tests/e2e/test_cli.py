@@ -114,6 +114,24 @@ def test_negative_quantity_in_an_order_is_refused(loaded):
     refused(oms(loaded, "order", "place", "C001", "TEA-001*-2", check=False), "at least 1")
 
 
+def test_a_huge_quantity_is_refused_by_name_and_nothing_is_stored(loaded):
+    result = oms(loaded, "order", "place", "C001", "TEA-001*100000000000000000000000", check=False)
+    assert result.returncode == 1
+    refused(result, "error: TEA-001: a quantity can be at most 1,000,000.")
+    refused(oms(loaded, "order", "show", "SO-100001", check=False), "Order SO-100001 does not exist")
+
+
+def test_an_order_of_more_lines_than_the_bound_is_refused(loaded):
+    result = oms(loaded, "order", "place", "C001", *["TEA-001*1"] * 20_000, check=False)
+    assert result.returncode == 1
+    refused(result, "An order can have at most 200 lines; this one has 20,000.")
+
+
+def test_an_argument_that_is_not_utf8_is_refused_in_one_line(loaded):
+    not_utf8 = os.fsdecode(b"\xff")  # the process receives the raw byte 0xFF
+    refused(oms(loaded, "order", "place", "C001", "TEA-001*1", "--coupon", not_utf8, check=False), "UTF-8")
+
+
 def test_acting_as_a_user_applies_their_roles(loaded):
     oms(loaded, "order", "place", "C001", "TEA-001*1")
     refused(
