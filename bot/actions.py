@@ -8,6 +8,8 @@ from core.db.base import MAX_INTEGER
 
 VERBS = {"ap": "approve", "rj": "reject", "pk": "picked", "pd": "packed"}
 CODES = {name: code for code, name in VERBS.items()}
+# A pick card's button for its order's next step (``core.orders.lifecycle.PICK_STEPS``).
+BUTTON = {"start_picking": "picked", "pack": "packed"}
 
 
 @dataclass(frozen=True)

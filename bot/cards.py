@@ -1,27 +1,32 @@
 """Cards: opened for an order, rendered per reader, and kept in step with the order's status.
 
 ``sync_cards`` is the one place that closes or advances a card when its order moves, whether the
-move came from a tap, a typed command, or anything else; a closed card says who acted and when.
+move came from a tap, a typed command, the CLI or a webhook: it runs when the order's
+``OrderStatusChanged`` is delivered, never in the tap itself. A closed card says who acted and when.
+Which moves end which card is the lifecycle's knowledge (``REVIEW``, ``PICK_STEPS``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.actions import ActionId
+from bot.actions import BUTTON, ActionId
 from bot.i18n import Translator
 from bot.labels import DONE, clock, money, payment, status
 from bot.models import Card, CardKind, CardState
 from bot.views import Button, CardView
+from core.audit.models import AuditRecord
 from core.context import Context
+from core.events.catalogue import OrderStatusChanged
+from core.orders import approvals
+from core.orders.history import last_change
+from core.orders.lifecycle import PICK_STEPS, REVIEW, can, ends_review
 from core.orders.models import Order
 from core.orders.status import OrderStatus
 from core.timers.service import cancel
-
-PICK_STAGES = (OrderStatus.READY_TO_PICK, OrderStatus.PICKING)
-ENDS_APPROVAL = {"approve", "reject", "cancel", "edit"}
 
 
 def _order_payload(order: Order) -> dict[str, Any]:
@@ -51,36 +56,42 @@ def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
     return card
 
 
-async def sync_cards(
-    ctx: Context, order: Order, *, trigger: str, actor: str, at: str, reason: str | None
-) -> list[Card]:
-    """Bring the order's open cards up to date with its status.
+async def _open_cards(ctx: Context, order_id: int, kind: CardKind | None = None) -> list[Card]:
+    stmt = select(Card).where(Card.order_id == order_id, Card.state == CardState.OPEN)
+    if kind is not None:
+        stmt = stmt.where(Card.kind == kind)
+    return list(await ctx.session.scalars(stmt.order_by(Card.id).with_for_update()))
 
-    A pick card follows the order through picking and takes the order's new version with each
-    step. An approval card belongs to one request for approval: anything that ends it (approve,
-    reject, cancel, an edit that voids it) closes the card, and its version is never moved on,
-    so a tap can only ever approve what the card showed.
+
+async def sync_cards(ctx: Context, order: Order, change: OrderStatusChanged) -> list[Card]:
+    """Bring the order's open cards in step with one change of its status; returns those that changed.
+
+    A pick card follows the order through the states it covers (``PICK_STEPS``) and takes the
+    order's new version with each step. An approval card belongs to one stay in review: the move
+    that ends it (approve, reject, cancel, an edit that voids it) closes the card, and its version
+    is never moved on, so a tap can only ever approve what the card showed. A card already in step
+    (the change was delivered before) is left alone, so a change edits each copy once.
     """
-    cards = list(
-        await ctx.session.scalars(
-            select(Card).where(Card.order_id == order.id, Card.state == CardState.OPEN).with_for_update()
-        )
-    )
-    current = OrderStatus(order.status)
     changed = []
-    for card in cards:
-        if card.kind == CardKind.PICK and current in PICK_STAGES:
-            if card.payload.get("stage") != current.value:
-                last = {"action": trigger, "actor": actor, "at": at}
-                card.payload = {**card.payload, "stage": current.value, "last": last}
+    for card in await _open_cards(ctx, order.id):
+        if card.kind == CardKind.PICK and change.to_status in PICK_STEPS:
+            if card.payload.get("stage") == change.to_status and card.version == order.version:
+                continue
+            if card.payload.get("stage") != change.to_status:
+                last = {"action": change.trigger, "actor": change.actor, "at": change.at.isoformat()}
+                card.payload = {**card.payload, "stage": change.to_status.value, "last": last}
             card.version = order.version
-        elif (
-            card.kind == CardKind.APPROVAL and current == OrderStatus.PENDING_APPROVAL and trigger not in ENDS_APPROVAL
-        ):
+        elif card.kind == CardKind.APPROVAL and not ends_review(change.from_status) and can(order, "approve"):
             continue
         else:
             card.state = CardState.CLOSED
-            card.outcome = {"action": trigger, "actor": actor, "at": at, "status": current.value, "reason": reason}
+            card.outcome = {
+                "action": change.trigger,
+                "actor": change.actor,
+                "at": change.at.isoformat(),
+                "status": change.to_status.value,
+                "reason": change.reason,
+            }
             if card.kind == CardKind.APPROVAL:
                 await _stop_clocks(ctx, card)
         card.updated_at = ctx.now()
@@ -88,24 +99,57 @@ async def sync_cards(
     return changed
 
 
-async def close_level(ctx: Context, order_no: str, level: int, *, actor: str, at: str) -> list[Card]:
+async def close_level(ctx: Context, order_id: int, level: int, *, actor: str, at: datetime) -> list[Card]:
     """Close the approval cards of one completed step (the order itself has not moved yet)."""
-    cards = list(
-        await ctx.session.scalars(
-            select(Card)
-            .where(Card.order_no == order_no, Card.kind == CardKind.APPROVAL, Card.state == CardState.OPEN)
-            .with_for_update()
-        )
-    )
     closed = []
-    for card in cards:
+    for card in await _open_cards(ctx, order_id, CardKind.APPROVAL):
         if card.payload.get("level", 0) == level:
             card.state = CardState.CLOSED
-            card.outcome = {"action": "approve", "actor": actor, "at": at, "status": "pending_approval"}
+            card.outcome = {"action": "approve", "actor": actor, "at": at.isoformat(), "status": REVIEW.value}
             card.updated_at = ctx.now()
             await _stop_clocks(ctx, card)
             closed.append(card)
     return closed
+
+
+async def show_progress(ctx: Context, order_id: int, level: int, approved_by: tuple[str, ...]) -> list[Card]:
+    """A step that needs all of a role shows who has approved so far; it stays open for the rest."""
+    shown = []
+    for card in await _open_cards(ctx, order_id, CardKind.APPROVAL):
+        if card.payload.get("level", 0) == level and card.payload.get("approved_by") != list(approved_by):
+            card.payload = {**card.payload, "approved_by": list(approved_by)}
+            card.updated_at = ctx.now()
+            shown.append(card)
+    return shown
+
+
+async def overtaken(ctx: Context, card: Card, order: Order) -> dict[str, Any] | None:
+    """If someone acted before this card's tap (the card is closed once their change is delivered),
+    what they did, as a card outcome; None while the card's buttons still apply."""
+    if card.kind == CardKind.APPROVAL:
+        level = card.payload.get("level", 0)
+        if can(order, "approve"):
+            if await approvals.open_level(ctx, order) in (None, level):
+                return None
+            step = await last_change(ctx, order, action="approve_step")
+            return _outcome(step, action="approve") if step else {"status": REVIEW.value}
+        return _outcome(await last_change(ctx, order, leaving=REVIEW)) or {"status": str(order.status)}
+    stage = OrderStatus(card.payload.get("stage", order.status))
+    if stage == order.status and stage in PICK_STEPS:
+        return None
+    return _outcome(await last_change(ctx, order, leaving=stage)) or {"status": str(order.status)}
+
+
+def _outcome(change: AuditRecord | None, *, action: str | None = None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "action": action or change.action,
+        "actor": change.actor,
+        "at": change.created_at.isoformat(),
+        "status": change.to_state,
+        "reason": change.reason,
+    }
 
 
 async def _stop_clocks(ctx: Context, card: Card) -> None:
@@ -130,6 +174,8 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
             notes.insert(0, _("Step {step} of {steps}", step=p.get("level", 0) + 1, steps=p["levels"]))
         if p.get("rule"):
             notes.append(_("Rule: {rule}", rule=p["rule"]))
+        if p.get("approved_by"):
+            notes.append(_("Approved so far: {names}", names=", ".join(p["approved_by"])))
         buttons = [
             Button(
                 _("Approve"),
@@ -161,8 +207,7 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         notes = [
             _("{sku} {name}: {qty}", sku=line["sku"], name=line["name"], qty=line["qty"]) for line in p.get("lines", [])
         ]
-        stage = p.get("stage")
-        verb = "picked" if stage == OrderStatus.READY_TO_PICK else "packed"
+        verb = BUTTON[PICK_STEPS.get(p.get("stage"), "pack")]
         label = _("Picked") if verb == "picked" else _("Packed")
         typed = f"/pick {card.order_no}" if verb == "picked" else f"/packed {card.order_no}"
         buttons = [Button(label, ActionId(verb, card.id, card.version).encode(), "primary", command=typed)]
@@ -179,12 +224,12 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
     outcome = None
     if card.state == CardState.CLOSED:
         buttons = []
-        outcome = describe_outcome(card, _, timezone)
+        outcome = describe_outcome(card.outcome, _, timezone)
     return CardView(card.id, str(card.kind), title, fields, notes, buttons, outcome, str(card.state), card.version)
 
 
-def describe_outcome(card: Card, _: Translator, timezone: str) -> str:
-    o = card.outcome or {}
+def describe_outcome(outcome: dict[str, Any] | None, _: Translator, timezone: str) -> str:
+    o = outcome or {}
     time = clock(o["at"], timezone) if o.get("at") else ""
     if o.get("action") == "edit":
         return _(

@@ -19,10 +19,10 @@ from sqlalchemy.orm import selectinload
 import bot.handlers.general  # noqa: F401  (registers commands)
 import bot.handlers.orders  # noqa: F401
 import bot.handlers.warehouse  # noqa: F401
+from bot.events.dispatcher import deliver_pending
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
-from bot.notify import deliver_pending
 from bot.router import COMMANDS, Chat, split
 from bot.taps import tap
 from bot.texts import error_text
@@ -104,6 +104,8 @@ async def answer_text(services: Services, speaker: Speaker, platform: str, text:
             length=len(text),
         )
     replies = await _guarded(chat, lambda: _dispatch(chat, text))
+    # What this request recorded goes out now rather than on the dispatcher's next poll (the same
+    # claim, so nothing twice), so the answer finds cards and timelines already moved.
     await deliver_pending(services)
     return replies
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.notify import deliver_pending
 from bot.workflows import digest
 from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
 from core import idempotency, inbound
@@ -26,10 +25,8 @@ HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.c
 
 
 async def tick(services: Services) -> int:
-    fired = await run_due(services, HANDLERS)
-    if fired:
-        await deliver_pending(services)
-    return fired
+    """Fire the timers that are due; what they record is delivered by the event dispatcher."""
+    return await run_due(services, HANDLERS)
 
 
 async def housekeeping(services: Services) -> int:

@@ -1,10 +1,11 @@
 """A tap on a card button: exactly one transition, however many taps arrive.
 
-The reply is text only: the card itself changes in place on every recipient's timeline.
+The reply is text only: the card itself changes in place on every recipient's timeline, when the
+change the tap made is delivered (``bot.cards.sync_cards``, the one place cards follow orders).
 
 The card row is locked for the tap's transaction (SQLite's write lock does the same), so of two
-approvers tapping at once the second finds the card closed and is told who acted first; a tap
-carrying an older order version than the card is refused as stale.
+approvers tapping at once the second finds the order already moved on (``overtaken``) and is told
+who acted first; a tap carrying an older order version than the card is refused as stale.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.actions import ActionId
-from bot.cards import describe_outcome, sync_cards
-from bot.delivery import card_changed
+from bot.cards import describe_outcome, overtaken
 from bot.i18n import N_
 from bot.models import Card, CardState
 from bot.router import Chat
@@ -49,28 +49,22 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         card = (await ctx.session.scalars(select(Card).where(Card.id == card_id).with_for_update())).one_or_none()
         if card is None:
             return chat.say("That card no longer exists.")
-        if card.state == CardState.CLOSED:
-            tz = ctx.settings.timezone
-            return [Reply(text=chat._("Already done: {outcome}", outcome=describe_outcome(card, chat._, tz)))]
-        if action.version != card.version:
+        if card.state == CardState.OPEN and action.version != card.version:
             return chat.say(
                 "This card is out of date: {order_no} changed. Send /order {order_no} to see it now.",
                 order_no=card.order_no,
             )
-        order = await PERFORM[action.verb](ctx, card.order_no, card.version)
-        await ctx.session.flush()
-        order = await load_order(ctx, order.order_no)
-        for changed in await sync_cards(
-            ctx, order, trigger=_trigger(action.verb), actor=chat.actor.name, at=ctx.now().isoformat(), reason=None
-        ):
-            await card_changed(ctx, changed)
+        if card.state == CardState.CLOSED:
+            earlier = card.outcome
+        else:
+            earlier = await overtaken(ctx, card, await load_order(ctx, card.order_no))
+        if earlier is not None:
+            outcome = describe_outcome(earlier, chat._, ctx.settings.timezone)
+            return [Reply(text=chat._("Already done: {outcome}", outcome=outcome))]
+        await PERFORM[action.verb](ctx, card.order_no, card.version)
         return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no))]  # the card updates in place
 
     try:
         return await chat.services.run(chat.actor, run)
     except ConcurrencyConflict:
         return chat.say("This card is out of date: the order changed. Send /order to see it now.")
-
-
-def _trigger(verb: str) -> str:
-    return {"picked": "start_picking", "packed": "pack"}.get(verb, verb)

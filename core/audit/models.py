@@ -35,12 +35,16 @@ class AuditRecord(Base):
 
 
 class DomainEvent(Base):
-    """A fact to tell the outside world, written in the same transaction as the change behind it."""
+    """A fact to tell the outside world, written in the same transaction as the change behind it.
+
+    Written and read through ``core.events.store``; ``processed_at`` is set when it is delivered.
+    """
 
     __tablename__ = "domain_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # of the event's fields
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     processed_at: Mapped[datetime | None] = mapped_column(index=True)

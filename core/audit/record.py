@@ -1,10 +1,10 @@
-"""Writing history: one audit row per change, and domain events in the same transaction."""
+"""Writing history: one audit row per change (domain events are written by ``core.events.store``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.audit.models import AuditRecord, DomainEvent
+from core.audit.models import AuditRecord
 from core.context import Context
 
 REASON_LENGTH = AuditRecord.__table__.c.reason.type.length
@@ -44,10 +44,3 @@ def _clipped(text: str | None, limit: int) -> str | None:
     """A reason as long as the column takes: a long one (every hold of a 200-line order) is a
     summary here, the order keeps each reason in full."""
     return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
-
-
-def emit(ctx: Context, name: str, /, **payload: Any) -> DomainEvent:
-    """Record an event for the outbox; it is delivered only if this transaction commits."""
-    event = DomainEvent(name=name, payload=payload, created_at=ctx.now())
-    ctx.session.add(event)
-    return event

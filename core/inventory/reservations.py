@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, select, update
 
-from core.audit.record import emit
 from core.catalog.models import Product
 from core.context import Context
+from core.events.catalogue import StockLow
+from core.events.store import record
 from core.inventory.models import MovementKind, StockLevel, StockMovement, Warehouse
 
 
@@ -107,7 +108,7 @@ async def available_by_product(ctx: Context, product_ids: Iterable[int]) -> dict
 
 
 async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
-    """Emit ``stock.low`` when a product's available total crosses below its safety stock.
+    """Record ``StockLow`` when a product's available total crosses below its safety stock.
 
     The ``below_safety`` flag is flipped with a conditional UPDATE, so one crossing yields one
     event even when many orders cross it at once; going back above re-arms the alert.
@@ -134,7 +135,7 @@ async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
             .execution_options(synchronize_session=False)
         )
         if below and flipped.rowcount == 1:
-            emit(ctx, "stock.low", sku=sku, name=name, available=available, safety_stock=safety)
+            record(ctx, StockLow(sku=sku, product=name, available=available, safety_stock=safety, at=ctx.now()))
 
 
 async def stock_matrix(

@@ -13,13 +13,18 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.audit.record import audit, emit
+from core.audit.record import audit
 from core.auth import Actor, Role
 from core.context import Context
 from core.db.base import Base
 from core.errors import InvalidInput, PermissionDenied
+from core.events import store as events
+from core.events.catalogue import ApprovalProgressed, ApprovalRequested, ApprovalStepCompleted
 from core.orders.models import Order
+from core.orders.status import ApprovalMode, ApprovalStepStatus
 from core.users.models import User
+
+_PENDING = (ApprovalStepStatus.OPEN, ApprovalStepStatus.WAITING)
 
 
 class ApprovalStep(Base):
@@ -29,9 +34,9 @@ class ApprovalStep(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
     level: Mapped[int]
     target: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"role": "finance"} or {"user": "王芳"}
-    mode: Mapped[str] = mapped_column(String(8), default="any")  # any | all
+    mode: Mapped[ApprovalMode] = mapped_column(String(8), default=ApprovalMode.ANY)
     approved_by: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(8), default="waiting")  # waiting | open | done | void
+    status: Mapped[ApprovalStepStatus] = mapped_column(String(8), default=ApprovalStepStatus.WAITING)
     created_at: Mapped[datetime]
 
 
@@ -46,9 +51,9 @@ async def request(
                 order_id=order.id,
                 level=index,
                 target=target,
-                mode=level.get("mode", "any"),
+                mode=ApprovalMode(level.get("mode", ApprovalMode.ANY)),
                 approved_by=[],
-                status="open" if index == 0 else "waiting",
+                status=ApprovalStepStatus.OPEN if index == 0 else ApprovalStepStatus.WAITING,
                 created_at=ctx.now(),
             )
         )
@@ -56,24 +61,29 @@ async def request(
     _announce(ctx, order, levels[0], 0, len(levels), rule=rule, reason=reason)
 
 
-def _announce(ctx: Context, order: Order, level: dict[str, Any], index: int, count: int, **extra: Any) -> None:
-    emit(
+def _announce(
+    ctx: Context, order: Order, level: dict[str, Any], index: int, count: int, *, rule: str | None, reason: str | None
+) -> None:
+    events.record(
         ctx,
-        "approval.requested",
-        order_no=order.order_no,
-        total=str(order.total),
-        approvers={k: v for k, v in level.items() if k in ("role", "user")},
-        level=index,
-        levels=count,
-        **extra,
+        ApprovalRequested(
+            order_no=order.order_no,
+            total=order.total,
+            approvers={k: v for k, v in level.items() if k in ("role", "user")},
+            level=index,
+            levels=count,
+            rule=rule,
+            reason=reason,
+            at=ctx.now(),
+        ),
     )
 
 
 async def void(ctx: Context, order: Order) -> None:
     await ctx.session.execute(
         update(ApprovalStep)
-        .where(ApprovalStep.order_id == order.id, ApprovalStep.status.in_(("waiting", "open")))
-        .values(status="void")
+        .where(ApprovalStep.order_id == order.id, ApprovalStep.status.in_(_PENDING))
+        .values(status=ApprovalStepStatus.VOID)
         .execution_options(synchronize_session=False)
     )
 
@@ -92,7 +102,7 @@ async def record(ctx: Context, order: Order) -> bool:
     steps = list(
         await ctx.session.scalars(
             select(ApprovalStep)
-            .where(ApprovalStep.order_id == order.id, ApprovalStep.status.in_(("open", "waiting")))
+            .where(ApprovalStep.order_id == order.id, ApprovalStep.status.in_(_PENDING))
             .order_by(ApprovalStep.level)
             .with_for_update()
         )
@@ -119,15 +129,18 @@ async def record(ctx: Context, order: Order) -> bool:
         reason=f"step {step.level + 1} of {step.level + len(steps)}",
         level=step.level,
     )
-    if step.mode == "all" and not await _everyone(ctx, step):
-        emit(ctx, "approval.progress", order_no=order.order_no, level=step.level, approved_by=step.approved_by)
+    if step.mode == ApprovalMode.ALL and not await _everyone(ctx, step):
+        progress = ApprovalProgressed(
+            order_no=order.order_no, level=step.level, approved_by=tuple(step.approved_by), at=ctx.now()
+        )
+        events.record(ctx, progress)
         return False
-    step.status = "done"
-    emit(ctx, "approval.level_done", order_no=order.order_no, level=step.level, actor=actor.name)
+    step.status = ApprovalStepStatus.DONE
+    events.record(ctx, ApprovalStepCompleted(order_no=order.order_no, level=step.level, actor=actor.name, at=ctx.now()))
     if len(steps) == 1:
         return True
     following = steps[1]
-    following.status = "open"
+    following.status = ApprovalStepStatus.OPEN
     _announce(
         ctx,
         order,
@@ -146,3 +159,12 @@ async def _everyone(ctx: Context, step: ApprovalStep) -> bool:
     users = await ctx.session.scalars(select(User).where(User.active.is_(True)))
     members = {u.name for u in users if step.target["role"] in u.roles}
     return members <= set(step.approved_by)
+
+
+async def open_level(ctx: Context, order: Order) -> int | None:
+    """The step approvers act on now; None when the review has no steps left (or never had any)."""
+    return await ctx.session.scalar(
+        select(ApprovalStep.level).where(
+            ApprovalStep.order_id == order.id, ApprovalStep.status == ApprovalStepStatus.OPEN
+        )
+    )

@@ -11,21 +11,23 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from core.audit.record import emit
 from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
 from core.errors import DomainError, InvalidInput
+from core.events.catalogue import OrderReadyToPick
+from core.events.store import record
 from core.inventory.allocation import allocate_order
 from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
 from core.inventory.planning import ShortagePolicy
 from core.orders import approvals, overdue
 from core.orders.history import change_status
+from core.orders.lifecycle import can
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
 from core.orders.review import Decision, ThresholdReview
-from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTerms
+from core.orders.status import HoldReason, OrderStatus, PaymentTerms
 from core.orders.validation import Problem
 
 CREDIT_DAYS = 30
@@ -72,7 +74,7 @@ async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: objec
     if order.payment_terms == PaymentTerms.CREDIT and not await _take_credit(ctx, order):
         customer: Customer = order.customer
         await ctx.session.refresh(customer, ["outstanding_balance"])
-        if order.status == OrderStatus.RECEIVED:
+        if can(order, "hold"):  # still being checked: it waits on hold for credit
             problem = Problem(
                 HoldReason.CREDIT,
                 "payment_terms",
@@ -98,7 +100,6 @@ async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: objec
         )
         ctx.session.add(task)
         await overdue.watch(ctx, order, task.due_on)
-        emit(ctx, "finance.reconciliation_due", order_no=order.order_no, amount=str(order.total))
     await allocate(ctx, order)
 
 
@@ -147,11 +148,10 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
         await _request_purchase(ctx, order, plan.shortages)
     nothing_reserved = not outcome.reserved
     if plan.shortages and (settings.shortage_policy == ShortagePolicy.BACKORDER or nothing_reserved):
-        if order.status == OrderStatus.CONFIRMED:
+        if can(order, "backorder"):
             await change_status(ctx, order, "backorder", reason=plan.explanation, shortages=dict(plan.shortages))
-            emit(ctx, "order.backordered", order_no=order.order_no, shortages=dict(plan.shortages))
         return {}
-    if order.status in (OrderStatus.CONFIRMED, OrderStatus.BACKORDERED):
+    if can(order, "allocate"):
         await change_status(ctx, order, "allocate", reason=plan.explanation, picks=order.allocation_plan["picks"])
         await route_by_payment(ctx, order)
     return outcome.reserved
@@ -159,16 +159,12 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
 
 async def route_by_payment(ctx: Context, order: Order) -> None:
     """Prepaid and unpaid orders wait for the money; the rest go to the warehouse."""
-    if order.payment_terms == PaymentTerms.PREPAID and order.payment_status != PaymentStatus.PAID:
+    if not can(order, "release_to_pick"):  # the machine's guard: prepaid orders go once paid
         await change_status(ctx, order, "await_payment")
         return
     await change_status(ctx, order, "release_to_pick")
-    emit(
-        ctx,
-        "order.ready_to_pick",
-        order_no=order.order_no,
-        warehouses=sorted({p["warehouse"] for p in order.allocation_plan.get("picks", [])}),
-    )
+    warehouses = sorted({p["warehouse"] for p in order.allocation_plan.get("picks", [])})
+    record(ctx, OrderReadyToPick(order_no=order.order_no, warehouses=tuple(warehouses), at=ctx.now()))
 
 
 async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int]) -> None:
@@ -190,4 +186,3 @@ async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int
             existing.qty = qty
             continue
         ctx.session.add(PurchaseRequest(product_id=ids[sku], order_id=order.id, qty=qty, created_at=ctx.now()))
-        emit(ctx, "purchase.requested", sku=sku, qty=qty, order_no=order.order_no)

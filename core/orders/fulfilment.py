@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.audit.record import audit, emit
+from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
 from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.events.catalogue import OrderShipped, ShipmentUpdated
+from core.events.store import record
 from core.inventory.demand import kit_recipes
 from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
 from core.inventory.reservations import movement, ship_out
 from core.orders.history import change_status
+from core.orders.lifecycle import can
 from core.orders.models import Order, Shipment, ShipmentLine
 from core.orders.repository import acting_on, order_warehouses
-from core.orders.status import OrderStatus, ShipmentStatus
+from core.orders.status import ShipmentStatus
 
 # Carrier events may arrive late or twice; a shipment only moves forward (or into exception).
 _PROGRESS = [
@@ -57,7 +60,7 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
     if not carrier or not tracking:
         raise InvalidInput(field="tracking", reason="a shipment needs a carrier and a tracking number")
     order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
-    if order.status not in (OrderStatus.PACKED, OrderStatus.PARTIALLY_SHIPPED):
+    if not can(order, "ship_part"):  # the same states as a full shipment
         raise InvalidTransition(action="ship", entity="order", key=order.order_no, state=order.status.value)
     warehouse = await _shipping_warehouse(ctx, order, request.warehouse)
     shippable = await _shippable(ctx, order, warehouse.id)
@@ -93,15 +96,17 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
         warehouse=warehouse.code,
         lines=shipped,
     )
-    emit(
+    record(
         ctx,
-        "order.shipped",
-        order_no=order.order_no,
-        carrier=carrier,
-        tracking_no=tracking,
-        warehouse=warehouse.code,
-        lines=shipped,
-        complete=done,
+        OrderShipped(
+            order_no=order.order_no,
+            carrier=carrier,
+            tracking_no=tracking,
+            warehouse=warehouse.code,
+            lines=shipped,
+            complete=done,
+            at=now,
+        ),
     )
     await ctx.session.flush()
     return shipment
@@ -243,26 +248,18 @@ async def track(
         to_state=status,
         reason=note,
     )
-    emit(
-        ctx,
-        "shipment.status_changed",
+    update = ShipmentUpdated(
         order_no=order.order_no,
         carrier=shipment.carrier,
         tracking_no=shipment.tracking_no,
-        from_status=before.value,
-        to_status=status.value,
+        from_status=before,
+        to_status=status,
+        note=note,
+        at=shipment.updated_at,
     )
-    if status == ShipmentStatus.EXCEPTION:
-        emit(
-            ctx,
-            "shipment.exception",
-            order_no=order.order_no,
-            carrier=shipment.carrier,
-            tracking_no=shipment.tracking_no,
-            note=note,
-        )
+    record(ctx, update)
     await ctx.session.flush()
-    if order.status == OrderStatus.SHIPPED and await _all_delivered(ctx, order.id):
+    if can(order, "deliver") and await _all_delivered(ctx, order.id):
         await change_status(ctx, order, "deliver", reason=f"{shipment.carrier} reports delivered")
     return shipment
 
@@ -283,7 +280,7 @@ async def _all_delivered(ctx: Context, order_id: int) -> bool:
 async def confirm_delivery(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
     """Someone confirms delivery by hand (no carrier feed): every shipment counts as delivered."""
     order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
-    if order.status != OrderStatus.SHIPPED:
+    if not can(order, "deliver"):
         raise InvalidTransition(action="deliver", entity="order", key=order.order_no, state=order.status.value)
     shipments = list(await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id)))
     for shipment in shipments:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.audit.record import audit, emit
+from sqlalchemy import select
+
+from core.audit.models import AuditRecord
+from core.audit.record import audit
 from core.context import Context
+from core.events.catalogue import OrderStatusChanged
+from core.events.store import record
 from core.orders.lifecycle import fire
 from core.orders.models import Order
 from core.orders.status import OrderStatus
@@ -29,16 +34,31 @@ async def change_status(
         reason=reason,
         **data,
     )
-    emit(
+    record(
         ctx,
-        "order.status_changed",
-        order_no=order.order_no,
-        from_status=before.value,
-        to_status=after.value,
-        trigger=trigger,
-        actor=ctx.actor.name,
-        actor_id=ctx.actor.user_id,
-        reason=reason,
+        OrderStatusChanged(
+            order_no=order.order_no,
+            from_status=before,
+            to_status=after,
+            trigger=trigger,
+            actor=ctx.actor.name,
+            actor_id=ctx.actor.user_id,
+            reason=reason,
+            at=now,
+        ),
     )
     # No flush here: the next query autoflushes, so several steps in one command cost one UPDATE.
     return before, after
+
+
+async def last_change(
+    ctx: Context, order: Order, *, leaving: OrderStatus | None = None, action: str | None = None
+) -> AuditRecord | None:
+    """The order's most recent audit row that moved it out of ``leaving`` (or has ``action``):
+    who acted first, for someone who arrives after them."""
+    stmt = select(AuditRecord).where(AuditRecord.order_id == order.id)
+    if leaving is not None:
+        stmt = stmt.where(AuditRecord.from_state == leaving.value)
+    if action is not None:
+        stmt = stmt.where(AuditRecord.action == action)
+    return (await ctx.session.scalars(stmt.order_by(AuditRecord.id.desc()).limit(1))).one_or_none()

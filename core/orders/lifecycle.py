@@ -14,6 +14,10 @@
 
 Guards are pure functions of the order. Callbacks do no I/O: the service records audit rows and
 events after a successful ``fire``. Returns have their own, smaller machine below.
+
+``can(order, action)`` answers "would this be allowed now?" for a trigger of the table and for the
+few actions that leave the status alone (paying, asking for a return, fixing a SKU), so services,
+cards and taps ask here instead of keeping lists of states of their own.
 """
 
 from __future__ import annotations
@@ -40,6 +44,22 @@ CANCELLABLE = [
     S.PICKING,
     S.PACKED,
 ]
+
+
+# Actions that do not move the order, and the states that allow them.
+ALLOWED_IN: dict[str, frozenset[S]] = {
+    # Finance records a payment once there is something to pay for, until the order is void.
+    "pay": frozenset(S) - {S.RECEIVED, S.ON_HOLD, S.REJECTED, S.CANCELLED},
+    "request_return": frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.COMPLETED}),
+    "fix_sku": frozenset({S.ON_HOLD}),  # the one-tap fix of a mistyped SKU, then re-validation
+}
+
+# An approval card belongs to one stay in review: every way out (approve, reject, edit, cancel)
+# ends the request it showed, even when an edited order comes straight back to review.
+REVIEW = S.PENDING_APPROVAL
+
+# The stretch a pick card covers, and the warehouse's next step it offers in each state.
+PICK_STEPS: dict[S, str] = {S.READY_TO_PICK: "start_picking", S.PICKING: "pack"}
 
 
 def _may_pick(event: EventData) -> bool:
@@ -121,6 +141,24 @@ def _fire(
         raise refusal
     row.status = status_type(row.status)
     return before, row.status
+
+
+def can(order: Any, action: str) -> bool:
+    """Whether ``action`` is allowed for the order now (for a trigger: its source state and its
+    guards, without firing it)."""
+    status = S(order.status)
+    if action in ALLOWED_IN:
+        return status in ALLOWED_IN[action]
+    event = ORDER_MACHINE.events.get(action)
+    if event is None:
+        raise ValueError(f"unknown order action {action!r}")
+    data = EventData(ORDER_MACHINE.get_state(status.name), event, ORDER_MACHINE, order, (), {})
+    return any(all(c.check(data) for c in t.conditions) for t in event.transitions.get(status.name, []))
+
+
+def ends_review(before: S) -> bool:
+    """Whether a move of the order out of ``before`` ends the approval request its cards show."""
+    return before == REVIEW
 
 
 def fire(order: Any, trigger: str) -> tuple[S, S]:

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.catalog.models import Product
 from core.customers.models import Customer
 from core.db.base import Base
-from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
+from core.orders.status import (
+    OrderStatus,
+    PaymentStatus,
+    PaymentTerms,
+    ReconciliationStatus,
+    ReturnStatus,
+    ShipmentStatus,
+)
 
 
 class Order(Base):
@@ -151,7 +158,7 @@ class ReconciliationTask(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), unique=True)
     amount: Mapped[Decimal]
     due_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | settled | void
+    status: Mapped[ReconciliationStatus] = mapped_column(String(16), default=ReconciliationStatus.OPEN)
     created_at: Mapped[datetime]
 
 

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core.audit.record import emit
 from core.context import Context
+from core.events.catalogue import PaymentOverdue
+from core.events.store import record
 from core.orders.models import Order, ReconciliationTask
-from core.orders.status import PaymentStatus
+from core.orders.status import PaymentStatus, ReconciliationStatus
 from core.timers.service import schedule
 
 KIND = "payment.overdue"
@@ -40,5 +41,5 @@ async def check(ctx: Context, payload: dict[str, Any]) -> None:
     if row is None:
         return
     order_no, payment_status, total, task_status, due_on = row
-    if payment_status == PaymentStatus.UNPAID and task_status == "open":
-        emit(ctx, "payment.overdue", order_no=order_no, amount=str(total), due_on=due_on.isoformat())
+    if payment_status == PaymentStatus.UNPAID and task_status == ReconciliationStatus.OPEN:
+        record(ctx, PaymentOverdue(order_no=order_no, amount=total, due_on=due_on, at=ctx.now()))

@@ -6,15 +6,16 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from core.audit.record import audit, emit
+from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
 from core.customers.models import Customer
 from core.errors import InvalidInput
 from core.orders.confirmation import route_by_payment
+from core.orders.lifecycle import can
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
-from core.orders.status import TERMINAL, OrderStatus, PaymentStatus, PaymentTerms
+from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReconciliationStatus
 
 
 async def confirm_payment(
@@ -24,10 +25,7 @@ async def confirm_payment(
     order = await acting_on(ctx, order_no, Permission.PAYMENT_CONFIRM, expected_version)
     if order.payment_status != PaymentStatus.UNPAID:
         raise InvalidInput(field="payment", reason=f"{order.order_no} is already {order.payment_status}")
-    if order.status in TERMINAL - {OrderStatus.COMPLETED} or order.status in (
-        OrderStatus.RECEIVED,
-        OrderStatus.ON_HOLD,
-    ):
+    if not can(order, "pay"):
         raise InvalidInput(field="payment", reason=f"{order.order_no} is {order.status}; nothing to pay for yet")
     order.payment_status = PaymentStatus.PAID
     order.paid_amount = order.total
@@ -41,7 +39,6 @@ async def confirm_payment(
         reason=reference,
         amount=str(order.total),
     )
-    emit(ctx, "order.paid", order_no=order.order_no, amount=str(order.total))
     if order.payment_terms == PaymentTerms.CREDIT:
         await settle_credit(ctx, order)
     if order.status == OrderStatus.AWAITING_PAYMENT:
@@ -62,7 +59,7 @@ async def settle_credit(ctx: Context, order: Order) -> None:
         await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
     ).one_or_none()
     if task is not None:
-        task.status = "settled"
+        task.status = ReconciliationStatus.SETTLED
 
 
 async def release_credit(ctx: Context, order: Order) -> None:
@@ -70,9 +67,9 @@ async def release_credit(ctx: Context, order: Order) -> None:
     task = (
         await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
     ).one_or_none()
-    if task is None or task.status != "open":
+    if task is None or task.status != ReconciliationStatus.OPEN:
         return
-    task.status = "void"
+    task.status = ReconciliationStatus.VOID
     await ctx.session.execute(
         update(Customer)
         .where(Customer.id == order.customer_id)
@@ -94,7 +91,6 @@ def refund(ctx: Context, order: Order, amount: Decimal, reason: str) -> Decimal:
     audit(
         ctx, entity="order", key=order.order_no, order_id=order.id, action="refund", reason=reason, amount=str(amount)
     )
-    emit(ctx, "order.refunded", order_no=order.order_no, amount=str(amount), reason=reason)
     return amount
 
 
@@ -103,7 +99,7 @@ async def reduce_credit_invoice(ctx: Context, order: Order, amount: Decimal) -> 
     task = (
         await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
     ).one_or_none()
-    if task is None or task.status != "open":
+    if task is None or task.status != ReconciliationStatus.OPEN:
         return
     amount = min(amount, task.amount)
     task.amount -= amount

@@ -15,15 +15,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.audit.record import audit, emit
+from core.audit.record import audit
 from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
 from core.errors import InvalidInput, NotFound, PermissionDenied, PricingError, QuantityTooLarge, TooManyLines
+from core.events.catalogue import OrderReceived
+from core.events.store import record
 from core.orders import approvals, validation
 from core.orders.confirmation import confirm_or_review
 from core.orders.history import change_status
+from core.orders.lifecycle import can
 from core.orders.models import Order, OrderLine
 from core.orders.numbering import next_number
 from core.orders.repository import acting_on
@@ -120,7 +123,7 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         channel=order.channel,
         lines=[{"sku": line.sku, "qty": line.qty} for line in draft.lines],
     )
-    emit(ctx, "order.received", order_no=order.order_no, customer=customer.code, channel=order.channel)
+    record(ctx, OrderReceived(order_no=order.order_no, customer=customer.code, channel=order.channel, at=now))
     await validate_and_route(ctx, order, products)
     if draft.paid:
         order.paid_amount = order.total
@@ -184,7 +187,7 @@ async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected
 async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> Order:
     """Replace a mistyped SKU on a held order, then re-validate (the one-tap fix for a typo)."""
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT)
-    if order.status != OrderStatus.ON_HOLD:
+    if not can(order, "fix_sku"):
         raise InvalidInput(
             field="status", reason=f"{order.order_no} is {order.status}, only held orders are edited here"
         )

@@ -11,24 +11,24 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.audit.record import audit, emit
+from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
 from core.errors import InvalidInput, NotFound
+from core.events.catalogue import ReturnRequested
+from core.events.store import record
 from core.inventory.demand import kit_recipes
 from core.inventory.models import MovementKind
 from core.inventory.reservations import change_on_hand, movement
 from core.inventory.stock import ensure_level, warehouse_by_code
 from core.orders.backorders import release_backorders
-from core.orders.lifecycle import fire_return
+from core.orders.lifecycle import can, fire_return
 from core.orders.models import Order, OrderLine, ReturnLine, ReturnRequest
 from core.orders.numbering import next_number
 from core.orders.payments import reduce_credit_invoice, refund
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.orders.repository import authorize, load_order
-from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus
-
-RETURNABLE = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+from core.orders.status import PaymentStatus, PaymentTerms, ReturnStatus
 
 
 async def request_return(
@@ -40,7 +40,7 @@ async def request_return(
         raise InvalidInput(field="lines", reason="name at least one SKU and quantity to return")
     order = await load_order(ctx, order_no, for_update=True)
     await authorize(ctx, order, Permission.RETURN_REQUEST)
-    if order.status not in RETURNABLE:
+    if not can(order, "request_return"):
         raise InvalidInput(
             field="order", reason=f"{order.order_no} is {order.status}; only shipped goods can be returned"
         )
@@ -81,7 +81,7 @@ async def request_return(
         lines={sku.upper(): qty for sku, qty in lines.items()},
         resolution=resolution,
     )
-    emit(ctx, "return.requested", rma_no=rma.rma_no, order_no=order.order_no, reason=reason)
+    record(ctx, ReturnRequested(rma_no=rma.rma_no, order_no=order.order_no, reason=reason, at=now))
     return rma
 
 
@@ -136,14 +136,6 @@ async def _step(
         to_state=after,
         reason=reason,
         **data,
-    )
-    emit(
-        ctx,
-        "return.status_changed",
-        rma_no=rma.rma_no,
-        order_no=order.order_no,
-        from_status=before.value,
-        to_status=after.value,
     )
     await ctx.session.flush()
 

@@ -1,4 +1,5 @@
-"""The stable status vocabularies of orders, payments, shipments and returns.
+"""The stable status vocabularies of orders, payments, shipments, returns, approval steps and
+finance's reconciliation tasks.
 
 These strings are part of the contract (API, CLI, database); never rename one.
 """
@@ -69,3 +70,21 @@ class ReturnStatus(StrEnum):
     REFUNDED = "refunded"
     EXCHANGED = "exchanged"
     CLOSED = "closed"
+
+
+class ApprovalStepStatus(StrEnum):
+    WAITING = "waiting"  # a later step; it opens when the one before it is done
+    OPEN = "open"  # the step approvers act on now
+    DONE = "done"  # approved (by anyone of the role, or by all of it)
+    VOID = "void"  # the request ended first: an edit, a rejection or a cancellation
+
+
+class ApprovalMode(StrEnum):
+    ANY = "any"  # one approval of the role completes the step
+    ALL = "all"  # every active member of the role approves
+
+
+class ReconciliationStatus(StrEnum):
+    OPEN = "open"  # a credit invoice finance waits to be paid
+    SETTLED = "settled"  # paid; the customer's credit is free again
+    VOID = "void"  # the order was cancelled unpaid; nothing is owed

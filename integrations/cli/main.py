@@ -355,7 +355,8 @@ async def dry_run(ctx: click.Context, order_nos: tuple[str, ...], closed: tuple[
 @click.option("--port", envvar="OMS_PORT", type=int, default=None, help="Port (env OMS_PORT, default 8080).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the server: the console, every chat adapter whose settings are present, the timers and the outbox."""
+    """Run the server: the console, every chat adapter whose settings are present, the outbox, event delivery
+    and the timers."""
     from aiohttp import web
 
     from integrations.console.api import mount as console
@@ -363,7 +364,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from integrations.dingtalk.adapter import mount as dingtalk
     from integrations.slack.adapter import mount as slack
     from integrations.telegram.adapter import mount as telegram
-    from integrations.web import outbox
+    from integrations.web import events, outbox
     from integrations.web.app import build_app
     from integrations.web.timers import mount as timers
     from integrations.wecom.adapter import mount as wecom
@@ -378,7 +379,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         )
     settings = settings.model_copy(update={"console_mode": mode})
     _port_is_free(host, port)
-    app, enabled = build_app(services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, timers])
+    app, enabled = build_app(
+        services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, events.mount, timers]
+    )
     click.echo(f"oms listening on http://{host}:{port}")
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
     click.echo(f"database {settings.database_url}")

@@ -21,7 +21,6 @@ from bot.cards import render
 from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity
 from bot.i18n import Translator, normalise
 from bot.models import Card, ChatMessage, Direction
-from bot.notify import deliver_pending
 from core import idempotency
 from core.auth import Actor
 from core.context import Context
@@ -30,6 +29,7 @@ from core.services import Services
 from core.users.models import ChatIdentity, User
 from integrations.console.perimeter import guard, security_headers
 from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
+from integrations.web import events
 from integrations.web.app import SERVICES
 from integrations.web.body import cursor, is_row_id, json_object
 
@@ -277,18 +277,6 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
-async def _deliver_loop(app: web.Application) -> None:
-    """Events from outside a console request (CLI, other processes, timers) still reach timelines."""
-    services = app[SERVICES]
-    while True:
-        try:
-            if await deliver_pending(services):
-                _wake(app)
-        except Exception:
-            log.exception("delivering events failed; trying again")
-        await asyncio.sleep(1.0)
-
-
 def mount(app: web.Application) -> str | None:
     """The console in the settings' mode (``signin`` unless set; ``off``: not mounted)."""
     settings = app[SERVICES].settings
@@ -317,13 +305,5 @@ def mount(app: web.Application) -> str | None:
     app.router.add_post("/console/api/actions", actions)
     app.router.add_post("/console/api/locale", locale)
     app.router.add_get("/console/api/stream", stream)
-
-    async def start(app: web.Application) -> Any:
-        task = asyncio.create_task(_deliver_loop(app))
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    app.cleanup_ctx.append(start)
+    events.on_delivered(app, lambda: _wake(app))  # events delivered by the dispatcher reach open streams
     return "console"

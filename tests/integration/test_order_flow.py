@@ -6,11 +6,13 @@ import re
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from core.errors import ConcurrencyConflict, InvalidTransition
 from core.orders import cancellation, confirmation, fulfilment, payments
 from core.orders.fulfilment import ShipRequest
-from core.orders.status import ShipmentStatus
+from core.orders.models import Order, ReconciliationTask
+from core.orders.status import ReconciliationStatus, ShipmentStatus
 from tests.builders import seed
 from tests.integration.helpers import as_user, audit_count, detail, events, place, stock
 
@@ -77,10 +79,15 @@ async def test_credit_order_goes_straight_to_picking_and_creates_a_finance_task(
     no = await place(services, payment_terms="credit")
     order = await detail(services, no)
     assert order["status"] == "ready_to_pick"
-    assert (await events(services, "finance.reconciliation_due"))[0]["order_no"] == no
+    task = await as_user(
+        services,
+        None,
+        lambda ctx: ctx.session.scalar(
+            select(ReconciliationTask).join(Order, Order.id == ReconciliationTask.order_id).where(Order.order_no == no)
+        ),
+    )
+    assert (task.status, task.amount) == (ReconciliationStatus.OPEN, Decimal(order["total"]))
     await as_user(services, "王芳", lambda ctx: payments.confirm_payment(ctx, no))
-    from sqlalchemy import select
-
     from core.customers.models import Customer
 
     balance = await as_user(

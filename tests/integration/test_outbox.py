@@ -170,7 +170,7 @@ asyncio.run(main())
 
 
 async def test_card_changes_become_edits_of_the_delivered_message(services):
-    from bot.notify import deliver_pending
+    from bot.events.dispatcher import deliver_pending
     from core.orders import confirmation
     from core.users.models import ChatIdentity, User
     from tests.integration.helpers import as_user, place

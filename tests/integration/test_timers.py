@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.events.dispatcher import deliver_pending
 from bot.models import ChatMessage
-from bot.notify import deliver_pending
 from bot.scheduler import tick
 from core.audit.models import AuditRecord
 from core.audit.record import audit
@@ -241,9 +241,11 @@ async def test_an_unpaid_credit_invoice_raises_payment_overdue_once(services):
     await as_user(services, "王芳", lambda ctx: payments.confirm_payment(ctx, paid))
     clock.advance(days=29)
     await tick(services)
+    await deliver_pending(services)
     assert not [t for t in await said_to(services, "王芳") if t.startswith("Payment overdue")]
     clock.advance(days=2)
     assert await tick(services) == 2  # both checks fire; only the unpaid one says anything
+    await deliver_pending(services)  # what the server's event dispatcher does next
     overdue = [t for t in await said_to(services, "王芳") if t.startswith("Payment overdue")]
     assert overdue == [f"Payment overdue: {late} (256.00, due 2026-12-25)."]
     assert f"chase-overdue: please chase this invoice ({late})" in await said_to(services, "经理")

@@ -138,8 +138,8 @@ async def test_bad_rules_name_the_rule_and_field_and_change_nothing(services, te
 async def test_notify_steps_follow_their_trigger_and_condition(services):
     from sqlalchemy import select
 
+    from bot.events.dispatcher import deliver_pending
     from bot.models import ChatMessage
-    from bot.notify import deliver_pending
 
     await seed(services, stock={("TEA-001", "SH"): 25}, safety={"TEA-001": 20})
     await rules(
@@ -274,7 +274,7 @@ async def test_all_of_a_role_must_approve(services):
 async def test_notify_a_group_chat_goes_through_the_outbox(services):
     from sqlalchemy import select
 
-    from bot.notify import deliver_pending
+    from bot.events.dispatcher import deliver_pending
     from bot.outbox.models import OutboxMessage
 
     await seed(services, stock={("TEA-001", "SH"): 100})

@@ -1,0 +1,64 @@
+"""Delivering committed events: claim the undelivered rows, rebuild each event, publish it.
+
+Events are claimed with a conditional UPDATE (``processed_at IS NULL``), so two server processes
+(or a request and the background loop) never deliver the same event twice, and delivery happens in
+the transaction that claims them: what the handlers wrote exists and the event is marked, or
+neither. Whoever recorded the event (a chat request, the CLI, a webhook, a timer) does not matter.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+
+from bot.events.bus import EventBus
+from bot.events.registry import BUS
+from core.audit.models import DomainEvent
+from core.auth import Actor
+from core.context import Context
+from core.events.store import UnknownEvent, rebuild
+from core.services import Services
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+async def deliver_pending(services: Services, bus: EventBus = BUS) -> int:
+    """Deliver every undelivered event; returns how many were claimed."""
+    async with services.reading() as session:  # the usual answer is "nothing", without the write lock
+        if await session.scalar(select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).limit(1)) is None:
+            return 0
+    handled = 0
+    while True:
+        async with services.unit_of_work(Actor.system("notifier")) as ctx:
+            rows = await _claim(ctx)
+            for row in rows:
+                try:
+                    event = rebuild(row)
+                except UnknownEvent:
+                    log.warning("event %s %s v%s: no event class reads it; skipped", row.id, row.name, row.version)
+                    continue
+                await bus.publish(ctx, event, event_id=row.id)
+        handled += len(rows)
+        if len(rows) < BATCH:
+            return handled
+
+
+async def _claim(ctx: Context) -> list[DomainEvent]:
+    ids = list(
+        await ctx.session.scalars(
+            select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).order_by(DomainEvent.id).limit(BATCH)
+        )
+    )
+    if not ids:
+        return []
+    claimed = await ctx.session.execute(
+        update(DomainEvent)
+        .where(DomainEvent.id.in_(ids), DomainEvent.processed_at.is_(None))
+        .values(processed_at=ctx.now())
+        .returning(DomainEvent.id)
+        .execution_options(synchronize_session=False)
+    )
+    mine = sorted(row[0] for row in claimed)
+    return list(await ctx.session.scalars(select(DomainEvent).where(DomainEvent.id.in_(mine)).order_by(DomainEvent.id)))

@@ -1,0 +1,39 @@
+"""Who handles which event, wired in one place: every event class in ``core.events.catalogue``
+has at least one handler here (``tests/unit/test_event_registry.py`` fails otherwise).
+
+Order matters within an event: cards follow the order before people are told.
+"""
+
+from __future__ import annotations
+
+from bot.events.bus import EventBus, Handler
+from bot.reactions import cards, people, rules
+from core.events.catalogue import (
+    ApprovalProgressed,
+    ApprovalRequested,
+    ApprovalStepCompleted,
+    Event,
+    OrderReadyToPick,
+    OrderReceived,
+    OrderShipped,
+    OrderStatusChanged,
+    PaymentOverdue,
+    ReturnRequested,
+    ShipmentUpdated,
+    StockLow,
+)
+
+HANDLERS: dict[type[Event], list[Handler]] = {
+    OrderReceived: [rules.notify],
+    OrderStatusChanged: [cards.follow_status, people.on_status_changed, rules.notify],
+    ApprovalRequested: [cards.open_approval],
+    ApprovalProgressed: [cards.show_approvals_so_far],
+    ApprovalStepCompleted: [cards.close_step],
+    OrderReadyToPick: [cards.open_pick],
+    OrderShipped: [people.on_shipped],
+    ShipmentUpdated: [people.on_shipment_updated, rules.notify],
+    StockLow: [people.on_stock_low, rules.notify],
+    PaymentOverdue: [people.on_payment_overdue, rules.notify],
+    ReturnRequested: [people.on_return_requested],
+}
+BUS = EventBus(HANDLERS)

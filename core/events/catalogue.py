@@ -1,0 +1,155 @@
+"""Every domain event, past tense, with typed fields.
+
+An event's ``name`` is stable: it is the row's ``name`` column and what workflow rules, logs and
+(later) outbound webhooks see, so it is never renamed; a change to an event's fields bumps its
+``version``. ``at`` is when it happened (the row's ``created_at``); the other fields are the payload,
+each under its own name unless its metadata gives the ``key`` it is stored under.
+
+Each event has at least one handler in the chat layer (a test checks it): a fact nobody consumes is
+kept in the audit trail, not recorded here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from core.orders.status import OrderStatus, ShipmentStatus
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderReceived(Event):
+    """An order was entered (any channel); the workflow's ``order.received`` rules run on it."""
+
+    name: ClassVar[str] = "order.received"
+    order_no: str
+    customer: str
+    channel: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderStatusChanged(Event):
+    """One transition of the order lifecycle, by ``trigger``; ``actor_id`` is None for the system."""
+
+    name: ClassVar[str] = "order.status_changed"
+    order_no: str
+    from_status: OrderStatus
+    to_status: OrderStatus
+    trigger: str
+    actor: str
+    actor_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRequested(Event):
+    """A step of a review opened: ``approvers`` is ``{"role": ...}`` or ``{"user": ...}``."""
+
+    name: ClassVar[str] = "approval.requested"
+    order_no: str
+    total: Decimal
+    approvers: dict[str, str]
+    level: int
+    levels: int
+    rule: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalProgressed(Event):
+    """Someone approved a step that needs all of a role; the step stays open for the others."""
+
+    name: ClassVar[str] = "approval.progress"
+    order_no: str
+    level: int
+    approved_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalStepCompleted(Event):
+    """A step of a several-step review is complete (the order has not moved yet)."""
+
+    name: ClassVar[str] = "approval.level_done"
+    order_no: str
+    level: int
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderReadyToPick(Event):
+    """The warehouse may start: the warehouses holding the order's reservations."""
+
+    name: ClassVar[str] = "order.ready_to_pick"
+    order_no: str
+    warehouses: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderShipped(Event):
+    """Goods left one warehouse (``complete``: nothing of the order is left to ship)."""
+
+    name: ClassVar[str] = "order.shipped"
+    order_no: str
+    carrier: str
+    tracking_no: str
+    warehouse: str
+    lines: dict[str, int]
+    complete: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShipmentUpdated(Event):
+    """A carrier reported progress (or an exception) for one parcel."""
+
+    name: ClassVar[str] = "shipment.status_changed"
+    order_no: str
+    carrier: str
+    tracking_no: str
+    from_status: ShipmentStatus
+    to_status: ShipmentStatus
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockLow(Event):
+    """A product's available total crossed below its safety stock (once per crossing)."""
+
+    name: ClassVar[str] = "stock.low"
+    sku: str
+    product: str = field(metadata={"key": "name"})  # the product's name; stored as "name", as rules see it
+    available: int
+    safety_stock: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentOverdue(Event):
+    """A credit-term invoice passed its due date unpaid."""
+
+    name: ClassVar[str] = "payment.overdue"
+    order_no: str
+    amount: Decimal
+    due_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnRequested(Event):
+    name: ClassVar[str] = "return.requested"
+    rma_no: str
+    order_no: str
+    reason: str
+
+
+def _all(base: type[Event]) -> list[type[Event]]:
+    return [c for sub in base.__subclasses__() for c in (sub, *_all(sub))]
+
+
+EVENTS: dict[str, type[Event]] = {cls.name: cls for cls in _all(Event)}
