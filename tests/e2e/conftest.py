@@ -12,6 +12,7 @@ from core.auth import Actor
 from core.masterdata.loader import load_file
 from integrations.cli.demo import DEMO_DATA
 from integrations.console.api import mount as console
+from integrations.web import events
 from integrations.web.app import build_app
 from tests.conftest import make_services, sqlite_settings
 
@@ -53,7 +54,7 @@ async def console_app(tmp_path) -> AsyncIterator[tuple[Console, Any]]:
     services = await make_services(sqlite_settings(tmp_path / "console.db", console_mode="open"))
     async with services.unit_of_work(Actor.system("test")) as ctx:
         await load_file(ctx, DEMO_DATA)
-    app, enabled = build_app(services, [console])
+    app, enabled = build_app(services, [console, events.mount])  # as ``oms serve`` mounts them
     assert enabled == ["console"]
     server = TestServer(app)
     client = TestClient(server)

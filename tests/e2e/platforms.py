@@ -19,7 +19,7 @@ from core.masterdata.loader import load_file
 from core.services import Services
 from core.users.models import ChatIdentity, User
 from integrations.cli.demo import DEMO_DATA
-from integrations.web import outbox
+from integrations.web import events, outbox
 from integrations.web.app import build_app
 from tests.conftest import make_services, sqlite_settings
 
@@ -48,8 +48,8 @@ async def make_approver(services: Services, name: str) -> None:
 
 
 async def serve(services: Services, adapter: Callable, *, expect: str | None) -> TestClient:
-    """Start the real server (adapter + outbox dispatcher) on a local port; close it when done."""
-    app, enabled = build_app(services, [adapter, outbox.mount])
+    """Start the real server (adapter, outbox and event dispatchers) on a local port; close it when done."""
+    app, enabled = build_app(services, [adapter, outbox.mount, events.mount])
     assert enabled == ([expect] if expect else [])
     client = TestClient(TestServer(app))
     await client.start_server()

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.errors import InvalidTransition
-from core.orders.lifecycle import ORDER_MACHINE, fire, fire_return
+from core.orders.lifecycle import ORDER_MACHINE, PICK_STEPS, REVIEW, can, ends_review, fire, fire_return
 from core.orders.status import OrderStatus as S
 from core.orders.status import PaymentStatus, PaymentTerms, ReturnStatus
 
@@ -106,3 +106,39 @@ def test_return_lifecycle():
     assert rma.status == ReturnStatus.CLOSED
     with pytest.raises(InvalidTransition, match="Cannot refund return RMA-100001: it is closed"):
         fire_return(rma, "refund")
+
+
+@pytest.mark.parametrize("paid", [PaymentStatus.UNPAID, PaymentStatus.PAID])
+@pytest.mark.parametrize("state", list(S))
+def test_can_says_exactly_what_fire_would_do(state, paid):
+    for trigger in ORDER_MACHINE.events:
+        asked, tried = order(state, paid=paid), order(state, paid=paid)
+        try:
+            fire(tried, trigger)
+            moved = True
+        except InvalidTransition:
+            moved = False
+        assert can(asked, trigger) is moved, (state, trigger)
+        assert asked.status == state.value  # asking moves nothing
+
+
+def test_actions_outside_the_table_are_allowed_where_the_lifecycle_says():
+    assert [s for s in S if can(order(s), "request_return")] == [
+        S.PARTIALLY_SHIPPED,
+        S.SHIPPED,
+        S.DELIVERED,
+        S.COMPLETED,
+    ]
+    assert [s for s in S if can(order(s), "fix_sku")] == [S.ON_HOLD]
+    unpayable = {S.RECEIVED, S.ON_HOLD, S.REJECTED, S.CANCELLED}
+    assert {s for s in S if not can(order(s), "pay")} == unpayable
+    with pytest.raises(ValueError, match="unknown order action"):
+        can(order(S.RECEIVED), "teleport")
+
+
+def test_a_pick_card_offers_a_step_the_machine_has_from_each_state_it_covers():
+    for state, trigger in PICK_STEPS.items():
+        assert can(order(state, paid=PaymentStatus.PAID), trigger)
+    # review ends with every way out of it, so an approval card closes on each
+    assert {t for t in ORDER_MACHINE.events if can(order(REVIEW), t)} == {"approve", "reject", "edit", "cancel"}
+    assert ends_review(REVIEW) and not ends_review(S.RECEIVED)
