@@ -16,8 +16,8 @@ from core.inventory.stock import stock_view
 from core.orders import fulfilment
 from core.orders.backorders import receive
 from core.orders.fulfilment import ShipRequest
+from core.orders.lifecycle import PICK_STEPS
 from core.orders.models import Order
-from core.orders.status import OrderStatus
 
 
 @command(
@@ -40,7 +40,7 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
             .where(
                 Card.kind == CardKind.PICK,
                 Card.state == CardState.OPEN,
-                Order.status.in_((OrderStatus.READY_TO_PICK, OrderStatus.PICKING)),
+                Order.status.in_(list(PICK_STEPS)),  # the stretch a pick card covers
             )
             .order_by(Card.id)
             .limit(20)
