@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.audit.record import audit
-from core.auth import Actor
+from core.auth import Actor, PermissionDenied
 from core.clock import Clock, utcnow
 from core.config import Settings
 from core.context import Context
 from core.db import registry  # noqa: F401  (every model mapped before the first query)
 from core.db.engine import create_engine, session_factory
-from core.errors import ConcurrencyConflict, PermissionDenied
+from core.errors import ChangedMeanwhile
 from core.orders.review import ReviewPolicy
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,7 @@ class Services:
                         review_policy=self.review_policy,
                     )
         except StaleDataError as error:
-            raise ConcurrencyConflict(
-                "Someone else changed this order at the same moment; reload and try again.",
-                entity="Order",
-                key="?",
-                current="?",
-            ) from error
+            raise ChangedMeanwhile() from error
         except PermissionDenied as denied:
             await self._audit_refusal(actor, denied)
             raise
@@ -129,7 +124,7 @@ class Services:
                     key=actor.name[:64],
                     action="denied",
                     reason=denied.message,
-                    permission=denied.params.get("permission"),
+                    permission=denied.permission.value,
                 )
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not audit a refused request by %s", actor.name)

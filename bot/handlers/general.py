@@ -15,23 +15,23 @@ from core.reports.stages import StallReport, stall_report
 from core.users.models import User
 
 
-@command("help", "帮助", usage="/help", summary=N_("What you can do here"))
+@command("help", "帮助", usage=N_("/help"), summary=N_("What you can do here"))
 async def help_(chat: Chat, args: list[str]) -> list[Reply]:
     lines = [chat._("What you can do:")]
     for cmd in visible_commands(chat.actor):
         alias = f" ({' '.join('/' + a for a in cmd.aliases)})" if cmd.aliases else ""
-        lines.append(f"{cmd.usage}{alias}")
+        lines.append(f"{chat._(cmd.usage)}{alias}")
     return [Reply(text="\n".join(lines))]
 
 
-@command("whoami", "我是谁", usage="/whoami", summary=N_("Who the bot thinks you are"))
+@command("whoami", "我是谁", usage=N_("/whoami"), summary=N_("Who the bot thinks you are"))
 async def whoami(chat: Chat, args: list[str]) -> list[Reply]:
     roles = ", ".join(chat._(ROLES.get(r.value, r.value)) for r in sorted(chat.actor.roles))
     where = f" · {', '.join(sorted(chat.actor.warehouses))}" if chat.actor.warehouses else ""
     return chat.say("You are {name} ({roles}{where}).", name=chat.actor.name, roles=roles, where=where)
 
 
-@command("lang", "语言", usage="/lang en|zh", summary=N_("Switch language (en or zh)"))
+@command("lang", "语言", usage=N_("/lang en|zh"), summary=N_("Switch language (en or zh)"))
 async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise chat.usage()
@@ -50,9 +50,9 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "report",
     "报表",
-    usage="/report today | stalls [days]",
+    usage=N_("/report today | stalls [days]"),
     summary=N_("Today's figures or stalled orders"),
-    permission=Permission.ORDER_APPROVE,
+    permission=Permission.REPORT_VIEW,
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
     if args and args[0].lower() in ("stalls", "卡点", "stall"):

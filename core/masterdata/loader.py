@@ -55,9 +55,9 @@ async def load_file(ctx: Context, path: Path | str) -> LoadReport:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise MasterDataError(f"cannot read {path}: {error.strerror}", where=str(path), reason="unreadable") from None
+        raise MasterDataError(where=str(path), problem=f"cannot read the file ({error.strerror})") from None
     except UnicodeDecodeError:
-        raise MasterDataError(f"{path} is not UTF-8 text", where=str(path), reason="encoding") from None
+        raise MasterDataError(where=str(path), problem="not UTF-8 text") from None
     return await load_master_data(ctx, schema.parse_document(text))
 
 
@@ -79,7 +79,7 @@ async def load_master_data(ctx: Context, data: MasterData) -> LoadReport:
 
 def _fail(section: str, index: int, row: Any, reason: str) -> MasterDataError:
     location = where(section, index, row)
-    return MasterDataError(f"{location}: {reason}", where=location, reason=reason)
+    return MasterDataError(where=location, problem=reason)
 
 
 def _apply(entity: Any, values: dict[str, Any]) -> dict[str, Any]:

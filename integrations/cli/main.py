@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,6 +53,23 @@ def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
             raise CliFailure(str(error)) from error
 
     return wrapper
+
+
+class Percent(click.ParamType):
+    """A percentage such as ``5`` or ``12.5``; anything else is refused in words, not a Decimal repr."""
+
+    name = "percent"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            number = Decimal(str(value).strip().removesuffix("%"))
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            self.fail(f"must be a number of percent, e.g. 5 (not {value})", param, ctx)
+        return number
 
 
 def settings_from(ctx: click.Context) -> Settings:
@@ -206,7 +223,7 @@ async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
 @click.argument("items", nargs=-1, required=True)
 @click.option("--pay", "terms", type=click.Choice(["prepaid", "cod", "credit"]), default="prepaid", show_default=True)
 @click.option("--coupon", help="Coupon code.")
-@click.option("--discount", type=Decimal, default=Decimal("0"), help="Manual discount in percent.")
+@click.option("--discount", type=Percent(), default=Decimal("0"), help="Manual discount in percent (0 to 100).")
 @click.option("--address", "address_label", help="Which of the customer's addresses (label).")
 @click.option("--channel", default="direct", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the order as JSON.")
@@ -228,10 +245,7 @@ async def order_place(
     from core.orders.status import PaymentTerms
     from core.orders.views import order_detail
 
-    try:
-        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(items))
-    except ValueError as error:
-        raise CliFailure(str(error)) from error
+    lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(items))
     draft = OrderDraft(
         customer=customer,
         lines=lines,

@@ -114,6 +114,27 @@ def test_negative_quantity_in_an_order_is_refused(loaded):
     refused(oms(loaded, "order", "place", "C001", "TEA-001*-2", check=False), "at least 1")
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["TEA-001*x"], "Cannot read TEA-001*x as an item; write SKU*QTY, e.g. TEA-001*2."),
+        (["x2"], "x2 is a quantity with no SKU before it"),
+        (["TEA-001*1", "--discount", "150"], "The discount must be a percentage from 0 to 100, not 150."),
+        (["TEA-001*1", "--address", "nowhere"], "Customer C001 has no address labelled nowhere."),
+    ],
+)
+def test_bad_order_arguments_are_one_clear_line(loaded, args, message):
+    refused(oms(loaded, "order", "place", "C001", *args, check=False), message)
+
+
+def test_a_discount_that_is_not_a_number_is_refused_in_words(loaded):
+    result = oms(loaded, "order", "place", "C001", "TEA-001*1", "--discount", "abc", check=False)
+
+    assert result.returncode != 0
+    assert "must be a number of percent, e.g. 5 (not abc)" in result.stderr
+    assert "Traceback" not in result.stderr and "ConversionSyntax" not in result.stderr
+
+
 def test_acting_as_a_user_applies_their_roles(loaded):
     oms(loaded, "order", "place", "C001", "TEA-001*1")
     refused(

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit.models import AuditRecord
-from core.auth import Actor, Role
+from core.auth import Actor, PermissionDenied, Role
 from core.db.registry import metadata
-from core.errors import PermissionDenied
 from core.masterdata.loader import load_file, load_master_data
 from core.masterdata.schema import MasterDataError, parse_document
 from tests.builders import SYSTEM
