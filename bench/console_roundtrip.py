@@ -56,7 +56,7 @@ async def main() -> None:
     n = args.identities
 
     folder = Path(tempfile.mkdtemp(prefix="oms-bench-"))
-    services = await make_services(sqlite_settings(folder / "bench.db"))
+    services = await make_services(sqlite_settings(folder / "bench.db", console_mode="open"))
     users = "users:\n" + "".join(
         f"  - {{name: bench{i}, roles: [sales, approver], identities: {{console: b{i}}}}}\n" for i in range(n)
     )

@@ -61,8 +61,11 @@ async def who(services: Services, identity: Identity) -> Speaker | None:
                 .options(selectinload(User.identities))
             )
         ).one_or_none()
-    if user is None:
-        return None
+    return None if user is None else speaker_of(user, identity)
+
+
+def speaker_of(user: User, identity: Identity) -> Speaker:
+    """The person behind ``identity``, acting with their roles, in their language on that platform."""
     source = f"{identity.platform}:{identity.external_id}"
     return Speaker(user.id, actor_for(user, source), user.locale or DEFAULT_BY_PLATFORM.get(identity.platform, "en"))
 
@@ -85,10 +88,15 @@ async def handle_text(services: Services, identity: Identity, text: str) -> tupl
     speaker = await who(services, identity)
     if speaker is None:
         return None, unknown_identity(identity)
-    chat = Chat(services, speaker.actor, speaker.user_id, identity.platform, speaker.locale)
+    return speaker, await answer_text(services, speaker, identity.platform, text)
+
+
+async def answer_text(services: Services, speaker: Speaker, platform: str, text: str) -> list[Reply]:
+    """What the chat layer answers ``speaker``, already known (a signed-in console session)."""
+    chat = Chat(services, speaker.actor, speaker.user_id, platform, speaker.locale)
     replies = await _guarded(chat, lambda: _dispatch(chat, text))
     await deliver_pending(services)
-    return speaker, replies
+    return replies
 
 
 async def handle_tap(
@@ -97,10 +105,14 @@ async def handle_tap(
     speaker = await who(services, identity)
     if speaker is None:
         return None, unknown_identity(identity)
-    chat = Chat(services, speaker.actor, speaker.user_id, identity.platform, speaker.locale)
+    return speaker, await answer_tap(services, speaker, identity.platform, card_id, action)
+
+
+async def answer_tap(services: Services, speaker: Speaker, platform: str, card_id: int, action: str) -> list[Reply]:
+    chat = Chat(services, speaker.actor, speaker.user_id, platform, speaker.locale)
     replies = await _guarded(chat, lambda: tap(chat, card_id, action))
     await deliver_pending(services)
-    return speaker, replies
+    return replies
 
 
 async def _dispatch(chat: Chat, text: str) -> list[Reply]:
@@ -138,13 +150,3 @@ def exchange(
         )
         for direction, text, card_id in [*heard, *((Direction.OUT, r.text, r.card_id) for r in replies)]
     ]
-
-
-async def record(
-    services: Services, speaker: Speaker, platform: str, said: str | None, replies: list[Reply]
-) -> list[ChatMessage]:
-    """Keep one exchange on the speaker's timeline in one write."""
-    async with services.unit_of_work(Actor.system("chat")) as ctx:
-        rows = exchange(speaker, platform, said, replies, ctx.now())
-        ctx.session.add_all(rows)
-    return rows

@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, true
 
@@ -31,9 +32,10 @@ from bot.models import Card
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS
 from bot.views import Reply
+from core import inbound as keys
 from core.auth import Actor
 from core.context import Context
-from core.inbound import first_time
+from core.inbound import Use, first_time
 from core.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,20 @@ class Answer:
     texts: list[str] = field(default_factory=list)
     known: bool = True  # False: the speaker is not bound to any user
     duplicate: bool = False  # a re-delivery: nothing was done, nothing queued
+
+
+def stale(services: Services, signed_at: datetime) -> str | None:
+    """Why a signed request stamped ``signed_at`` is not trusted now (None: it is), for platforms
+    whose signature covers a timestamp without a window of their own (WeCom): older than the
+    de-duplication window, a replay could arrive after its key was pruned and act again."""
+    return keys.stale(signed_at, services.clock())
+
+
+async def first_use(services: Services, source: str, credential: str, body: bytes) -> Use:
+    """Claim a signature that does not cover the body (DingTalk's robot ``timestamp`` + ``sign``)
+    for this body, before the request is answered: ``Use.REUSED`` is a forged body riding on a
+    captured signature, to refuse like a bad one."""
+    return await services.run(Actor.system(source), lambda ctx: keys.first_use(ctx, source, credential, body))
 
 
 async def message(services: Services, inbound: Inbound, text: str) -> Answer:
@@ -156,6 +172,8 @@ async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replie
         if card is not None:
             payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale, "reply": True}
             enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
+        elif reply.text and reply.private:
+            enqueue(ctx, inbound.platform, inbound.user, "send", {"text": reply.text, "locale": locale})
         elif reply.text:
             enqueue(ctx, inbound.platform, inbound.chat, "send", {"text": reply.text, "locale": locale, "reply": True})
 

@@ -42,3 +42,5 @@ class Reply:
 
     text: str | None = None
     card_id: int | None = None
+    # Only for the person, never the group they asked in (a sign-in link): sent to their direct chat.
+    private: bool = False

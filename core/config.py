@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     digest_roles: list[str] = ["manager"]
     # Also post it to a group chat, e.g. "dingtalk:cid123" (sent through the outbox).
     digest_chat: str | None = Field(default=None, pattern=r"^(dingtalk|wecom|slack|telegram):\S+$")
+    # The web console (SPEC §9): ``signin`` speaks only for the person signed in with a single-use
+    # link; ``open`` lets anyone act as anyone (a demo; loopback addresses only); ``off`` unmounts
+    # it. Unset: ``signin`` for ``oms serve``, ``open`` for ``oms demo``.
+    console_mode: Literal["signin", "open", "off"] | None = None
+    # The address people and platforms reach the server at (sign-in links; its host is accepted).
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
+    signin_link_minutes: int = Field(default=10, ge=1, le=60)
+    console_session_idle_minutes: int = Field(default=12 * 60, ge=5)
+    console_session_max_hours: int = Field(default=7 * 24, ge=1)
+
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"

@@ -9,6 +9,7 @@ from bot.i18n import N_, Translator, normalise
 from bot.labels import ROLES, money, status
 from bot.router import Chat, command, visible_commands
 from bot.views import Reply
+from core.access import signin
 from core.auth import Permission
 from core.reports.daily import DailyFigures, today
 from core.reports.stages import StallReport, stall_report
@@ -45,6 +46,27 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     chat.locale = locale
     chat.__post_init__()
     return chat.say("Language set to English.") if locale == "en" else chat.say("Language set to Chinese.")
+
+
+@command("console", "控制台", usage=N_("/console"), summary=N_("A sign-in link for the web console"))
+async def console(chat: Chat, args: list[str]) -> list[Reply]:
+    """Sent privately: whoever holds the link can act as this person for the next few minutes."""
+    public_url = chat.services.settings.public_url
+    if not public_url:
+        return chat.say(
+            "The web console's address is not set up (OMS_PUBLIC_URL). Ask an admin for a sign-in link: "
+            "`oms console link {name}`.",
+            name=chat.actor.name,
+        )
+    token = await chat.services.run(chat.actor, lambda ctx: signin.issue_link(ctx, chat.user_id, chat.platform))
+    link = f"{public_url.rstrip('/')}/console/signin?token={token}"
+    minutes = chat.services.settings.signin_link_minutes
+    text = chat._(
+        "Your sign-in link for the web console. It works once, for {minutes} minutes; do not pass it on:\n{link}",
+        minutes=minutes,
+        link=link,
+    )
+    return [Reply(text=text, private=True)]
 
 
 @command(

@@ -1,6 +1,8 @@
 """Imports every model module so ``Base.metadata`` is complete (for Alembic and tests)."""
 
+from core import idempotency as _idempotency  # noqa: F401
 from core import inbound as _inbound  # noqa: F401
+from core.access import models as _access  # noqa: F401
 from core.audit import models as _audit  # noqa: F401
 from core.catalog import models as _catalog  # noqa: F401
 from core.customers import models as _customers  # noqa: F401

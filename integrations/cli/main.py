@@ -358,6 +358,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from aiohttp import web
 
     from integrations.console.api import mount as console
+    from integrations.console.perimeter import is_loopback
     from integrations.dingtalk.adapter import mount as dingtalk
     from integrations.slack.adapter import mount as slack
     from integrations.telegram.adapter import mount as telegram
@@ -368,11 +369,28 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = settings_from(ctx)
     host, port = host or settings.host, port or settings.port
+    mode = settings.console_mode or ctx.obj.get("console_mode_default", "signin")
+    if mode == "open" and not is_loopback(host):
+        raise CliFailure(
+            f"the console in open mode lets anyone act as anyone, so it listens on loopback only, not {host}: "
+            "set OMS_HOST=127.0.0.1, or OMS_CONSOLE_MODE=signin"
+        )
+    settings = settings.model_copy(update={"console_mode": mode})
     app, enabled = build_app(services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, timers])
-    click.echo(f"oms listening on http://{host}:{port}  (console: http://{host}:{port}/console)")
+    click.echo(f"oms listening on http://{host}:{port}")
+    click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
+
+
+def _console_line(mode: str, base: str, public: bool) -> str:
+    if mode == "off":
+        return "console: off (OMS_CONSOLE_MODE=off)"
+    if mode == "open":
+        return f"console: {base}/console  (open demo mode: anyone here can act as anyone)"
+    hint = "" if public else "; set OMS_PUBLIC_URL so /console in chat can send links"
+    return f"console: {base}/console  (sign in with a link from /console in chat or `oms console link USER`{hint})"
 
 
 @cli.command("demo")
@@ -415,7 +433,49 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
     )
     click.echo(f"try: oms --database-url {settings.database_url} order show SO-100001")
     if not no_serve:
+        ctx.obj["console_mode_default"] = "open"  # a demo: pick any identity (loopback only)
         ctx.invoke(serve, host=host, port=port)
+
+
+@cli.group("console")
+def console_group() -> None:
+    """Web console sign-in: links to hand over, sessions to end."""
+
+
+@console_group.command("link")
+@click.argument("user")
+@click.pass_context
+@run_async
+async def console_link(ctx: click.Context, user: str) -> None:
+    """Print a single-use sign-in link for USER (a name or console id); it expires in minutes."""
+    from core.access.signin import find_user, issue_link
+
+    settings = settings_from(ctx)
+
+    async def issue(uow: Any) -> str:
+        person = await find_user(uow, user)
+        return await issue_link(uow, person.id, "cli")
+
+    token = await call(ctx, issue)
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    click.echo(f"{base}/console/signin?token={token}")
+    click.echo(f"works once, for {settings.signin_link_minutes} minutes; hand it over privately", err=True)
+
+
+@console_group.command("logout")
+@click.argument("user")
+@click.pass_context
+@run_async
+async def console_logout(ctx: click.Context, user: str) -> None:
+    """End every console session of USER (a name or console id), e.g. a lost laptop."""
+    from core.access.signin import end_sessions, find_user
+
+    async def end(uow: Any) -> tuple[str, int]:
+        person = await find_user(uow, user)
+        return person.name, await end_sessions(uow, person)
+
+    name, count = await call(ctx, end)
+    click.echo(f"ended {count} console session{'s' if count != 1 else ''} of {name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

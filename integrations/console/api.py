@@ -18,16 +18,21 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.cards import render
-from bot.conversation import Identity, Speaker, handle_tap, handle_text, record, who
+from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity
 from bot.i18n import Translator, normalise
-from bot.models import Card, ChatMessage
+from bot.models import Card, ChatMessage, Direction
 from bot.notify import deliver_pending
+from core import idempotency
+from core.auth import Actor
+from core.context import Context
+from core.errors import DomainError
 from core.services import Services
 from core.users.models import ChatIdentity, User
+from integrations.console.perimeter import guard, security_headers
+from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
 from integrations.web.app import SERVICES
 
 log = logging.getLogger(__name__)
-PLATFORM = "console"
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -48,26 +53,14 @@ POLL_SECONDS = 0.5
 PING_SECONDS = 15.0
 
 
-def _bad(message: str, status: int = 400) -> web.HTTPException:
-    """A JSON error the page can show: ``{"error": "..."}`` with 400 (bad request) or 404."""
-    kind = web.HTTPNotFound if status == 404 else web.HTTPBadRequest
-    return kind(text=json.dumps({"error": message}, ensure_ascii=False), content_type="application/json")
-
-
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _bad("the body must be JSON") from None
+        raise bad("the body must be JSON") from None
     if not isinstance(body, dict):
-        raise _bad("the body must be a JSON object")
+        raise bad("the body must be a JSON object")
     return body
-
-
-def _user(value: Any) -> Identity:
-    if not isinstance(value, str) or not value.strip():
-        raise _bad("'user' must name a console identity")
-    return Identity(PLATFORM, value.strip())
 
 
 def _wake(app: web.Application) -> None:
@@ -96,6 +89,7 @@ async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: 
 
 
 async def identities(request: web.Request) -> web.Response:
+    """Every console identity, for the picker; served only in ``open`` mode."""
     services = request.app[SERVICES]
     async with services.reading() as session:
         rows = (
@@ -122,16 +116,8 @@ async def identities(request: web.Request) -> web.Response:
     )
 
 
-async def _speaker(request: web.Request, user: str) -> Speaker:
-    speaker = await who(request.app[SERVICES], _user(user))
-    if speaker is None:
-        raise _bad(f"no console identity {user!r}", 404)
-    return speaker
-
-
 async def inbox(request: web.Request) -> web.Response:
-    user = request.query.get("user", "")
-    speaker = await _speaker(request, user)
+    speaker, user = await speaker_for(request, request.query.get("user"))
     after = _int(request.query.get("after", "0"))
     items = await entries(request.app[SERVICES], speaker, after=after)
     last = items[-1]["id"] if items else after
@@ -139,56 +125,86 @@ async def inbox(request: web.Request) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.Response:
+    """A typed message. With a ``client_msg_id`` a retry (a reply lost to a dropped connection)
+    is answered with the first attempt's replies and runs nothing again."""
     body = await _json(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise _bad("'text' must be a non-empty string")
+        raise bad("'text' must be a non-empty string")
+    msg_id = body.get("client_msg_id")
+    if msg_id is not None and not (isinstance(msg_id, str) and 0 < len(msg_id) <= 128):
+        raise bad("'client_msg_id' must be a string of at most 128 characters")
+    speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
+    if speaker is None:
+        return _stranger(user)
     services = request.app[SERVICES]
-    identity = _user(body.get("user"))
-    speaker, replies = await handle_text(services, identity, text.strip())
-    return await _answer(request, speaker, replies, said=text.strip())
+    said = text.strip()
+    if msg_id:
+        scope = f"console:{speaker.user_id}"
+        try:
+            claim = await services.run(Actor.system("console"), lambda ctx: idempotency.claim(ctx, scope, msg_id, said))
+        except idempotency.KeyReused as error:
+            raise web.HTTPUnprocessableEntity(text=_error_json(error), content_type="application/json") from None
+        except idempotency.StillRunning as error:
+            raise web.HTTPConflict(text=_error_json(error), content_type="application/json") from None
+        if not claim.fresh:
+            ids = (claim.result or {}).get("reply_ids", [])
+            return web.json_response({"replies": await entries(services, speaker, ids=ids), "replayed": True})
+    replies = await answer_text(services, speaker, PLATFORM, said)
+    return await _answer(request, speaker, replies, said=said, msg_id=msg_id)
+
+
+def _stranger(user: str) -> web.Response:
+    """An identity bound to nobody (open mode): how to get bound, kept on no timeline."""
+    now = datetime.now(UTC).isoformat()
+    replies = [
+        {"id": None, "direction": "out", "text": r.text, "card": None, "at": now}
+        for r in unknown_identity(Identity(PLATFORM, user))
+    ]
+    return web.json_response({"replies": replies})
+
+
+def _error_json(error: DomainError) -> str:
+    return json.dumps({"error": error.message, "code": error.code}, ensure_ascii=False)
 
 
 async def actions(request: web.Request) -> web.Response:
     body = await _json(request)
     card_id, action = body.get("card_id"), body.get("action")
     if not isinstance(card_id, int) or not isinstance(action, str):
-        raise _bad("'card_id' (a number) and 'action' (a string) are required")
-    speaker, replies = await handle_tap(request.app[SERVICES], _user(body.get("user")), card_id, action)
+        raise bad("'card_id' (a number) and 'action' (a string) are required")
+    speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
+    if speaker is None:
+        return _stranger(user)
+    replies = await answer_tap(request.app[SERVICES], speaker, PLATFORM, card_id, action)
     return await _answer(request, speaker, replies)
 
 
 async def _answer(
-    request: web.Request, speaker: Speaker | None, replies: list, said: str | None = None
+    request: web.Request, speaker: Speaker, replies: list, said: str | None = None, msg_id: str | None = None
 ) -> web.Response:
+    """Keep the exchange on the timeline; with a message id, its result in the same transaction."""
     services = request.app[SERVICES]
-    if speaker is None:  # unknown identity: say how to get bound, keep no timeline
-        return web.json_response(
-            {
-                "replies": [
-                    {
-                        "id": None,
-                        "direction": "out",
-                        "text": r.text,
-                        "card": None,
-                        "at": datetime.now().astimezone().isoformat(),
-                    }
-                    for r in replies
-                ]
-            }
-        )
-    rows = await record(services, speaker, PLATFORM, said, replies)
+
+    async def keep(ctx: Context) -> list[int]:
+        rows = exchange(speaker, PLATFORM, said, replies, ctx.now())
+        ctx.session.add_all(rows)
+        await ctx.session.flush()
+        reply_ids = [r.id for r in rows if r.direction == Direction.OUT]
+        if msg_id:
+            await idempotency.complete(ctx, f"console:{speaker.user_id}", msg_id, {"reply_ids": reply_ids})
+        return reply_ids
+
+    reply_ids = await services.run(Actor.system("chat"), keep)
     _wake(request.app)
-    return web.json_response(
-        {"replies": await entries(services, speaker, ids=[r.id for r in rows if r.direction == "out"])}
-    )
+    return web.json_response({"replies": await entries(services, speaker, ids=reply_ids)})
 
 
 async def locale(request: web.Request) -> web.Response:
     body = await _json(request)
-    speaker = await _speaker(request, body.get("user", ""))
+    speaker, _user = await speaker_for(request, body.get("user"))
     if body.get("locale") not in ("en", "zh-CN"):
-        raise _bad("'locale' must be 'en' or 'zh-CN'")
+        raise bad("'locale' must be 'en' or 'zh-CN'")
     async with request.app[SERVICES].sessions() as session, session.begin():
         user = await session.get(User, speaker.user_id)
         user.locale = body["locale"]
@@ -198,7 +214,7 @@ async def locale(request: web.Request) -> web.Response:
 async def stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: new timeline entries, and cards in the timeline that changed."""
     services = request.app[SERVICES]
-    speaker = await _speaker(request, request.query.get("user", ""))
+    speaker, _user = await speaker_for(request, request.query.get("user"))
     after = _int(request.query.get("after", "0"))
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -215,6 +231,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             for card in await cards.changed():
                 await response.write(f"event: card\ndata: {json.dumps(card, ensure_ascii=False)}\n\n".encode())
             if idle >= PING_SECONDS:
+                if not await still_signed_in(request):  # signed out or revoked meanwhile: stop telling
+                    break
                 await response.write(b": ping\n\n")
                 idle = 0.0
             with contextlib.suppress(asyncio.TimeoutError):
@@ -263,7 +281,7 @@ def _int(value: str) -> int:
     try:
         return max(0, int(value))
     except ValueError:
-        raise _bad("'after' must be a number") from None
+        raise bad("'after' must be a number") from None
 
 
 async def page(request: web.Request) -> web.FileResponse:
@@ -282,7 +300,15 @@ async def _deliver_loop(app: web.Application) -> None:
         await asyncio.sleep(1.0)
 
 
-def mount(app: web.Application) -> str:
+def mount(app: web.Application) -> str | None:
+    """The console in the settings' mode (``signin`` unless set; ``off``: not mounted)."""
+    settings = app[SERVICES].settings
+    mode = settings.console_mode or "signin"
+    if mode == "off":
+        return None
+    app[MODE] = Mode(mode, settings.public_url)
+    app.middlewares.append(guard(settings.public_url))
+    app.on_response_prepare.append(security_headers)
     app[CHANGED] = Waker()
     app[CLOSING] = asyncio.Event()
 
@@ -293,7 +319,10 @@ def mount(app: web.Application) -> str:
     app.on_shutdown.append(closing)
     app.router.add_get("/console", page)
     app.router.add_static("/console/static", STATIC)
-    app.router.add_get("/console/api/identities", identities)
+    if mode == "open":
+        app.router.add_get("/console/api/identities", identities)
+    mount_signin(app)
+    app.router.add_get("/console/api/me", me)
     app.router.add_get("/console/api/inbox", inbox)
     app.router.add_post("/console/api/messages", messages)
     app.router.add_post("/console/api/actions", actions)

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.gateway import first_use
 from integrations.dingtalk.client import DingTalkClient
 from integrations.dingtalk.inbound import handle_message, handle_tap
 from integrations.dingtalk.stream import (
@@ -32,6 +33,7 @@ from integrations.web.background import Background
 
 log = logging.getLogger(__name__)
 NAME = "dingtalk"
+SIGN_SOURCE = "dingtalk-sign"  # inbound_event source of the robot callback's (timestamp, sign) pairs
 WORK = web.AppKey("dingtalk_work", Background)
 STREAM = web.AppKey("dingtalk_stream", StreamClient)
 RECONNECT_BASE_SECONDS = 1.0  # first reconnect delay, doubling to 60 s (tests make it shorter)
@@ -75,7 +77,12 @@ def mount(app: web.Application) -> str | None:
             )
         else:
             log.warning("dingtalk http mode without callback token/AES key: only robot messages are accepted")
-        callback = Callback(client_secret=settings.dingtalk_client_secret, crypto=crypto, schedule=schedule)
+        callback = Callback(
+            client_secret=settings.dingtalk_client_secret,
+            crypto=crypto,
+            schedule=schedule,
+            claim=lambda credential, body: first_use(app[SERVICES], SIGN_SOURCE, credential, body),
+        )
         app.router.add_post("/dingtalk/callback", callback.handle)
     # Card taps always come over Stream (an outbound connection): DingTalk's HTTP card callback is
     # signed in a way we could not confirm, and an unverified tap could approve an order.

@@ -2,7 +2,8 @@
 
 DingTalk signs ``timestamp + "\\n" + app secret`` with HMAC-SHA256 keyed by the app secret and sends
 the base64 of it; a request more than an hour away from our clock is refused even when the
-signature matches, so a captured request cannot be replayed later.
+signature matches, so a captured request cannot be replayed later. The body is not signed: within
+the hour each pair is accepted once (``webhook.Callback``), or a captured pair could carry any body.
 """
 
 from __future__ import annotations

@@ -6,6 +6,12 @@ so its crypto is shared).
 
 Verify, answer at once, and work in the background: nothing is done for a request that fails a
 check (401/403 for a bad signature or key, 400 for a malformed body).
+
+The robot's ``sign`` covers the timestamp only, not the body, so a captured ``(timestamp, sign)``
+pair would carry any body for the hour DingTalk allows. Each pair is therefore accepted once,
+claimed in the database before the answer (``first_use``): the same pair with the same body again
+is a re-delivery (DingTalk is reported to re-send a robot message it saw no answer to), answered
+200 with nothing done; with another body it is refused like a bad signature.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from bot.gateway import Use
 from integrations.callback_crypto import BadCiphertext, MessageCrypto, SignatureMismatch, WrongReceiver
 from integrations.dingtalk.signing import RobotSignatureError, verify_robot
 
@@ -34,11 +41,22 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+Claim = Callable[[str, bytes], Awaitable[Use]]  # (the robot's "timestamp:sign", raw body) → first use?
+
+
 class Callback:
-    def __init__(self, *, client_secret: str, crypto: MessageCrypto | None, schedule: Callable[[str, dict], None]):
+    def __init__(
+        self,
+        *,
+        client_secret: str,
+        crypto: MessageCrypto | None,
+        schedule: Callable[[str, dict], None],
+        claim: Claim,
+    ):
         self.client_secret = client_secret
         self.crypto = crypto
         self.schedule = schedule  # starts the work in the background; returns at once
+        self.claim = claim
 
     async def handle(self, request: web.Request) -> web.Response:
         if "sign" in request.headers:
@@ -48,15 +66,28 @@ class Callback:
         return _refuse(400, "neither a signed robot message nor an encrypted event")
 
     async def _robot(self, request: web.Request) -> web.Response:
+        timestamp, sign = request.headers.get("timestamp"), request.headers.get("sign")
         try:
-            verify_robot(self.client_secret, request.headers.get("timestamp"), request.headers.get("sign"), _now_ms())
+            verify_robot(self.client_secret, timestamp, sign, _now_ms())
         except RobotSignatureError as error:
             log.warning("dingtalk robot callback refused: %s", error)
             return _refuse(401, "bad signature")
-        data = await _body(request)
+        raw = await request.read()
+        data = _parse(raw)
         if data is None or "msgtype" not in data:
             return _refuse(400, "not a robot message")
-        self.schedule("message", data)
+        try:
+            use = await self.claim(f"{timestamp}:{sign}", raw)
+        except Exception:  # the database is away: DingTalk may send it again later
+            log.exception("dingtalk robot callback: could not record its signature")
+            return _refuse(503, "try again later")
+        if use is Use.REUSED:
+            log.warning("dingtalk robot callback refused: the signature of %s came before with another body", timestamp)
+            return _refuse(401, "signature already used")
+        if use is Use.FIRST:
+            self.schedule("message", data)
+        else:
+            log.info("dingtalk robot callback of %s delivered again: answered, nothing done", timestamp)
         return web.json_response({})
 
     async def _event(self, request: web.Request) -> web.Response:
@@ -101,8 +132,12 @@ class Callback:
 
 
 async def _body(request: web.Request) -> dict[str, Any] | None:
+    return _parse(await request.read())
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
     try:
-        data = json.loads(await request.read())
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     return data if isinstance(data, dict) else None

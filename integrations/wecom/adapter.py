@@ -2,7 +2,8 @@
 
 WeCom gives a callback 5 seconds and then retries it three times, so the route only verifies and
 decrypts, answers an empty 200 (no passive reply) and leaves the work to a background task. The
-chat layer recognises the retries by the event ids ``callback.Event`` builds. Card outcomes reach
+chat layer recognises the retries by the event ids ``callback.Event`` builds; a request stamped
+older than those ids are kept (or from the future) is refused like a forged one. Card outcomes reach
 every copy through the outbox (``update_template_card``); what the tapper alone should read
 ("Approved SO-…", "already approved") is queued as a message, since the answer has already gone.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.gateway import Inbound, message, renew_copy, tap
+from bot.gateway import Inbound, message, renew_copy, stale, tap
 from core.config import Settings
 from integrations.callback_crypto import MessageCrypto
 from integrations.web import outbox
@@ -55,7 +56,7 @@ def mount(app: web.Application) -> str | None:
 def _url_check(crypto: MessageCrypto) -> Any:
     async def handle(request: web.Request) -> web.Response:
         try:
-            echo = callback.url_check(crypto, request.query)
+            echo = callback.url_check(crypto, request.query, _stale(request.app))
         except callback.Refused as refused:
             log.warning("wecom URL check refused (%s): %s", refused.status, refused.reason)
             return web.Response(status=refused.status, text=refused.reason)
@@ -70,7 +71,7 @@ def _receive(crypto: MessageCrypto) -> Any:
             return web.Response(status=413, text="body too large")
         body = await request.read()  # the whole body, however the network split it
         try:
-            event = callback.open_post(crypto, request.query, body)
+            event = callback.open_post(crypto, request.query, body, _stale(request.app))
         except callback.Refused as refused:
             log.warning("wecom callback refused (%s): %s", refused.status, refused.reason)
             return web.Response(status=refused.status, text=refused.reason)
@@ -79,6 +80,11 @@ def _receive(crypto: MessageCrypto) -> Any:
         return web.Response(text="")
 
     return handle
+
+
+def _stale(app: web.Application) -> callback.Stale:
+    services = app[SERVICES]
+    return lambda signed_at: stale(services, signed_at)
 
 
 async def _process(app: web.Application, event: callback.Event) -> None:

@@ -2,8 +2,11 @@
 
 Pure functions from query and body to a plain value or a ``Refused`` with the HTTP status to
 answer, so the route stays a few lines and every refusal is testable without a server. WeCom
-signs without a timestamp window (there is none in its spec): a captured request stays valid, and
-replays are caught by de-duplication instead (``Event.event_id``).
+signs the timestamp but sets no window for it, so a captured request would stay valid for ever:
+replays are caught by de-duplication (``Event.event_id``, derived from the signed body, so an
+exact replay is the same event), and a request older than the keys are kept is refused
+(``stale``, given by the caller) before its key could be gone. WeCom's own retries of a request
+come within seconds and are answered like the first, with nothing done twice.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from integrations.callback_crypto import BadCiphertext, MessageCrypto, SignatureMismatch, WrongReceiver
 
 MAX_BODY = 64 * 1024  # WeCom's callbacks are a few hundred bytes
+Stale = Callable[[datetime], str | None]  # why a request signed at this time is not trusted, or None
 _UNSAFE_XML = re.compile(r"<!(DOCTYPE|ENTITY)", re.I)
 
 
@@ -39,29 +44,41 @@ class Event:
     response_code: str = ""
 
 
-def url_check(crypto: MessageCrypto, query: Mapping[str, str]) -> str:
+def url_check(crypto: MessageCrypto, query: Mapping[str, str], stale: Stale) -> str:
     """The decrypted ``echostr`` to answer verbatim."""
     echostr = query.get("echostr", "")
-    return _open(crypto, query, echostr)
+    return _open(crypto, query, echostr, stale)
 
 
-def open_post(crypto: MessageCrypto, query: Mapping[str, str], body: bytes) -> Event:
+def open_post(crypto: MessageCrypto, query: Mapping[str, str], body: bytes, stale: Stale) -> Event:
     envelope = parse_xml(body)
     encrypted = envelope.findtext("Encrypt") or ""
-    return parse_event(parse_xml(_open(crypto, query, encrypted).encode()))
+    return parse_event(parse_xml(_open(crypto, query, encrypted, stale).encode()))
 
 
-def _open(crypto: MessageCrypto, query: Mapping[str, str], encrypted: str) -> str:
+def _open(crypto: MessageCrypto, query: Mapping[str, str], encrypted: str, stale: Stale) -> str:
     if not encrypted or not all(query.get(k) for k in ("msg_signature", "timestamp", "nonce")):
         raise Refused(400, "missing msg_signature, timestamp, nonce or ciphertext")
     try:
-        return crypto.open(query["msg_signature"], query["timestamp"], query["nonce"], encrypted)
+        crypto.verify(query["msg_signature"], query["timestamp"], query["nonce"], encrypted)
     except SignatureMismatch as error:
         raise Refused(403, str(error)) from error
+    reason = stale(signed_at(query["timestamp"]))
+    if reason:  # signed, but outside the time in which a replay is still recognised by its key
+        raise Refused(403, reason)
+    try:
+        return crypto.decrypt(encrypted)
     except WrongReceiver as error:
         raise Refused(403, str(error)) from error
     except BadCiphertext as error:
         raise Refused(400, str(error)) from error
+
+
+def signed_at(timestamp: str) -> datetime:
+    """The signed ``timestamp`` (Unix seconds) as a time."""
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 11:
+        raise Refused(400, "timestamp is not Unix seconds")
+    return datetime.fromtimestamp(int(timestamp), UTC)
 
 
 def parse_xml(data: bytes) -> ET.Element:

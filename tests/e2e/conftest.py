@@ -50,7 +50,7 @@ class Console:
 
 @pytest.fixture
 async def console_app(tmp_path) -> AsyncIterator[tuple[Console, Any]]:
-    services = await make_services(sqlite_settings(tmp_path / "console.db"))
+    services = await make_services(sqlite_settings(tmp_path / "console.db", console_mode="open"))
     async with services.unit_of_work(Actor.system("test")) as ctx:
         await load_file(ctx, DEMO_DATA)
     app, enabled = build_app(services, [console])

@@ -150,3 +150,15 @@ def test_demo_builds_without_configuration(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "SO-100001" in result.stdout and "wangfang" in result.stdout
     assert (tmp_path / "oms-demo.db").exists()
+
+
+def test_console_links_are_printed_for_an_admin_and_sessions_ended(db: Path):
+    oms(db, "load", str(MASTER))
+    link = oms(db, "console", "link", "王芳")
+    [url] = link.stdout.split()
+    assert url.startswith("http://127.0.0.1:8080/console/signin?token=") and len(url) > 80
+    assert "once" in link.stderr
+    assert oms(db, "console", "link", "王芳").stdout != link.stdout  # every link is new
+    assert oms(db, "console", "logout", "王芳").stdout.strip() == "ended 0 console sessions of 王芳"
+    unknown = oms(db, "console", "link", "nobody", check=False)
+    assert unknown.returncode == 1 and unknown.stderr.startswith("error:") and "nobody" in unknown.stderr

@@ -83,22 +83,34 @@ def healthy(url: str) -> bool:
 def console(tmp_path) -> Iterator[str]:
     """``oms demo`` on a free port, serving a fresh demo database; yields its base URL."""
     port = free_port()
+    yield from running(tmp_path, [OMS, "demo", "--db", str(tmp_path / "demo.db"), "--port", str(port)], port)
+
+
+@pytest.fixture
+def signin_console(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
+    """``oms serve`` (sign-in mode) over a demo database; yields its base URL and environment."""
+    subprocess.run([OMS, "demo", "--no-serve", "--db", str(tmp_path / "demo.db")], check=True, cwd=tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    env |= {"OMS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", "OMS_PORT": str(port)}
+    for url in running(tmp_path, [OMS, "serve"], port, env):
+        yield url, env
+
+
+def running(tmp_path: Path, command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [OMS, "demo", "--db", str(tmp_path / "demo.db"), "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not healthy(url):
             if process.poll() is not None:
-                pytest.fail(f"oms demo exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(f"{command[1]} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(f"oms demo did not answer /healthz in {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"{command[1]} did not answer /healthz in {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.2)
         yield url
     finally:
@@ -205,3 +217,64 @@ def test_a_large_order_is_approved_live_across_two_screens(browser, console, tmp
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_person_signs_in_with_a_link_and_the_console_speaks_only_for_them(browser, signin_console, tmp_path):
+    from playwright.sync_api import expect
+
+    base_url, env = signin_console
+    link = subprocess.run([OMS, "console", "link", "wangfang"], env=env, capture_output=True, text=True, check=True)
+    url = link.stdout.strip().replace("http://127.0.0.1:8080", base_url)
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        # Console errors include CSP refusals; the expected 401 of "who am I" before signing in is not one
+        page.on(
+            "console",
+            lambda message: message.type == "error" and "401" not in message.text and problems.append(message.text),
+        )
+
+        # Without a session the console explains how to get a link, and lists nobody
+        page.goto(f"{base_url}/console")
+        expect(page.get_by_test_id("signin")).to_be_visible()
+        expect(page.get_by_test_id("signin")).to_contain_text("oms console link")
+        expect(page.get_by_test_id("identities")).not_to_be_visible()
+
+        # The link asks first; pressing Sign in opens the console as 王芳
+        page.goto(url)
+        expect(page.get_by_test_id("signin-name")).to_have_text("王芳")
+        page.get_by_test_id("signin-button").click()
+        expect(page.get_by_test_id("signed-in")).to_contain_text("王芳", timeout=LIVE_TIMEOUT_MS)
+        expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT_MS)
+        expect(page.get_by_test_id("demo-banner")).to_be_hidden()
+        seen = entry_ids(page)
+        send(page, "/whoami")
+        assert "王芳" in wait_for_new_entry(page, seen, "王芳")
+        page.screenshot(path=str(tmp_path / "console-signed-in.png"), full_page=True)
+
+        # The link is spent: opening it again says so
+        page.goto(url)
+        expect(page.get_by_text("This sign-in link no longer works")).to_be_visible()
+
+        # Signing out ends the session
+        page.goto(f"{base_url}/console")
+        page.get_by_test_id("signout").click()
+        expect(page.get_by_test_id("signin")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        assert problems == []
+    finally:
+        context.close()
+
+
+def test_the_demo_console_says_it_is_a_demo(browser, console):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto(f"{console}/console")
+        expect(page.get_by_test_id("demo-banner")).to_contain_text("Demo mode")
+        expect(page.get_by_test_id("identities").locator("[data-testid^=identity-]").first).to_be_visible()
+    finally:
+        context.close()

@@ -152,7 +152,8 @@ async def test_garbage_is_answered_not_crashed(chat):
     assert "Commands start with /" in (await chat.say("lilei", "hello"))[0]
     assert "Usage" in (await chat.say("lilei", "/neworder"))[0]
     assert "Unknown SKU" in (await chat.say("lilei", "/stock NOPE-1"))[0]
-    response = await chat.client.post("/console/api/messages", data=b"not json")
+    json_type = {"Content-Type": "application/json"}
+    response = await chat.client.post("/console/api/messages", data=b"not json", headers=json_type)
     assert response.status == 400 and "JSON" in (await response.json())["error"]
 
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from bot.models import ChatMessage
 from bot.outbox.models import OutboxMessage
 from core.inbound import InboundEvent
 from core.orders.models import Order
@@ -65,9 +66,13 @@ def robot_body(staff_id: str, text: str, msg_id: str) -> dict:
     }
 
 
-async def say(client, fake, staff_id: str, text: str, msg_id: str, *, ts: int | None = None, secret=None):
+def signed_headers(secret: str, ts: int | None = None) -> dict[str, str]:
     timestamp = str(ts if ts is not None else int(time.time() * 1000))
-    headers = {"timestamp": timestamp, "sign": robot_sign(secret or fake.client_secret, timestamp)}
+    return {"timestamp": timestamp, "sign": robot_sign(secret, timestamp)}
+
+
+async def say(client, fake, staff_id: str, text: str, msg_id: str, *, ts: int | None = None, secret=None):
+    headers = signed_headers(secret or fake.client_secret, ts)
     return await client.post("/dingtalk/callback", json=robot_body(staff_id, text, msg_id), headers=headers)
 
 
@@ -82,7 +87,7 @@ async def snapshot(services, fake) -> tuple:
     async with services.sessions() as session:
         rows = [
             await session.scalar(select(func.count()).select_from(model))
-            for model in (OutboxMessage, InboundEvent, Order)
+            for model in (OutboxMessage, InboundEvent, Order, ChatMessage)
         ]
     return tuple(rows), len(fake.calls), json.dumps(fake.cards)
 
@@ -169,3 +174,48 @@ async def test_an_unknown_user_is_told_how_to_get_bound(world, fake):
     assert "staff_nobody" in reply
     async with services.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+async def settled(client) -> None:
+    await eventually(lambda: not client.server.app[adapter.WORK].tasks)
+
+
+async def test_each_signature_is_accepted_once_and_a_forged_body_on_it_changes_nothing(world, fake):
+    services, client = world
+    headers = signed_headers(fake.client_secret) | {"Content-Type": "application/json"}
+    first = robot_body("staff_lilei", "/whoami", "m-first")
+    del first["msgId"]  # not every message carries one: the pair alone must keep it from acting twice
+    raw = json.dumps(first, ensure_ascii=False).encode()
+    # The pair's first use works: 李雷 is answered
+    assert (await client.post("/dingtalk/callback", data=raw, headers=headers)).status == 200
+    await eventually(lambda: fake.texts("staff_lilei"))
+    await settled(client)
+    before = await snapshot(services, fake)
+    # Someone who captured the headers puts an order of their own under them: refused, nothing changes
+    forged = robot_body("staff_lilei", "/neworder C002 TEA-001*45", "m-forged")
+    response = await client.post("/dingtalk/callback", json=forged, headers=headers)
+    assert response.status == 401 and (await response.json())["error"] == "signature already used"
+    assert not client.server.app[adapter.WORK].tasks
+    assert await snapshot(services, fake) == before  # no order, no timeline row, no key, no message
+    # DingTalk's own re-delivery (the same headers and the same body) is answered and does nothing
+    assert (await client.post("/dingtalk/callback", data=raw, headers=headers)).status == 200
+    await settled(client)
+    assert await snapshot(services, fake) == before
+    # The next message, signed anew, is taken as usual
+    assert (await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m-next")).status == 200
+    await eventually(lambda: any("SO-" in t for t in fake.texts("staff_lilei")))
+
+
+async def test_a_signature_that_cannot_be_recorded_is_not_acted_on(world, fake, monkeypatch):
+    services, client = world
+    before = await snapshot(services, fake)
+
+    async def database_away(*args, **kwargs):
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(services, "run", database_away)
+    response = await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m-lost")
+    assert response.status == 503  # DingTalk may send it again; nothing was taken
+    assert not client.server.app[adapter.WORK].tasks
+    monkeypatch.undo()
+    assert await snapshot(services, fake) == before

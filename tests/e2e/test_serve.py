@@ -4,6 +4,7 @@ themselves are unreachable."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -41,6 +42,7 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     env.update(
         OMS_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        OMS_HOST="0.0.0.0",  # as in production: reachable from outside, so the console needs sign-in
         OMS_PORT=str(port),
         OMS_SLACK_BOT_TOKEN="xoxb-test",
         OMS_SLACK_SIGNING_SECRET="8f742231b10e8888abcd99yyyzzz85a5",
@@ -75,11 +77,31 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
         answers["wecom"] = status(base + "/wecom/callback?msg_signature=0&timestamp=1&nonce=2&echostr=abc")
         answers["dingtalk"] = status(base + "/dingtalk/callback", b"{}")
         answers["console"] = status(base + "/console")
+        answers["console-identities"] = status(base + "/console/api/identities")
+        answers["console-message"] = status(
+            base + "/console/api/messages",
+            json.dumps({"user": "wangfang", "text": "/neworder C001 TEA-001*2"}).encode(),
+            {"Content-Type": "application/json"},
+        )
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=30)[0].decode()
     # dingtalk is in stream mode: it has no inbound URL
     expected = {"healthz": 200, "slack": 401, "telegram": 403, "wecom": 403, "dingtalk": 404, "console": 200}
+    expected |= {"console-identities": 404, "console-message": 401}  # nobody acts without signing in
     assert answers == expected, output
+    assert "sign in with a link" in output and "OMS_PUBLIC_URL" in output, output
     assert "adapters on: console, dingtalk, wecom, slack, telegram" in output, output
     assert "Traceback" not in output, output
+
+
+def test_the_open_console_refuses_to_listen_beyond_loopback(tmp_path: Path):
+    db = tmp_path / "open.db"
+    oms(db, "db", "upgrade")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    env.update(OMS_DATABASE_URL=f"sqlite+aiosqlite:///{db}", OMS_CONSOLE_MODE="open", OMS_HOST="0.0.0.0")
+    result = subprocess.run([OMS, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "loopback" in line and "0.0.0.0" in line and "OMS_CONSOLE_MODE=signin" in line
+    assert "listening" not in result.stdout

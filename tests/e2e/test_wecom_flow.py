@@ -8,17 +8,21 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.outbox.models import OutboxMessage
+from bot.scheduler import housekeeping
+from core.inbound import DEFAULT_WINDOW, InboundEvent
+from core.orders.models import Order
 from core.services import Services
 from integrations.callback_crypto import MessageCrypto
-from integrations.wecom.adapter import CLIENT, PATH, mount
+from integrations.wecom.adapter import CLIENT, PATH, WORK, mount
 from tests.e2e.platforms import bind, demo_services, make_approver, order_no, outbox_rows, serve, until
 from tests.fakes import wecom
 from tests.fakes.wecom import AES_KEY, CORP_ID, TOKEN, FakeWeCom, envelope, tap_xml, text_xml
@@ -61,29 +65,31 @@ async def wc(tmp_path) -> AsyncIterator[WeCom]:
     await fake.stop()
 
 
+def url_check_query(timestamp: str) -> dict[str, str]:
+    sealed = MessageCrypto(TOKEN, AES_KEY, CORP_ID).seal("5927782489442352469", timestamp, "437374425")
+    return {"msg_signature": sealed.signature, "timestamp": timestamp, "nonce": "437374425", "echostr": sealed.encrypt}
+
+
 async def test_url_check_answers_the_decrypted_echostr(wc):
-    sealed = MessageCrypto(TOKEN, AES_KEY, CORP_ID).seal("5927782489442352469", "1411443780", "437374425")
-    query = {
-        "msg_signature": sealed.signature,
-        "timestamp": "1411443780",
-        "nonce": "437374425",
-        "echostr": sealed.encrypt,
-    }
+    query = url_check_query(str(int(time.time())))
     response = await wc.server.get(PATH, params=query)
     assert response.status == 200 and await response.read() == b"5927782489442352469"
     forged = await wc.server.get(PATH, params=query | {"msg_signature": "0" * 40})
     assert forged.status == 403
+    replayed = await wc.server.get(PATH, params=url_check_query("1411443780"))  # captured in 2014
+    assert replayed.status == 403
 
 
 async def test_approval_by_tap_updates_every_copy_and_a_retry_changes_nothing(wc):
     await make_approver(wc.services, "赵经理")  # a second approver, so the card has a copy she does not tap
     # 李雷's order arrives encrypted by wechatpy, WeCom's de-facto Python SDK
     xml = text_xml("LiLei", "/neworder C002 TEA-001*45", 42)
-    reply = WeChatCrypto(TOKEN, AES_KEY, CORP_ID).encrypt_message(xml, "nonce42", "1700000000")
+    now = str(int(time.time()))
+    reply = WeChatCrypto(TOKEN, AES_KEY, CORP_ID).encrypt_message(xml, "nonce42", now)
     encrypted, signature = (
         re.search(rf"<{tag}><!\[CDATA\[(.*?)\]\]>", reply).group(1) for tag in ("Encrypt", "MsgSignature")
     )
-    query = {"msg_signature": signature, "timestamp": "1700000000", "nonce": "nonce42"}
+    query = {"msg_signature": signature, "timestamp": now, "nonce": "nonce42"}
     response = await wc.server.post(PATH, params=query, data=envelope(encrypted).encode())
     assert response.status == 200
     no = order_no(await until(lambda: next((t for t in wc.fake.texts("LiLei") if "SO-" in t), None)))
@@ -161,7 +167,8 @@ async def test_wrong_corp_id_is_refused(wc):
 async def test_bad_ciphertext_is_refused_even_when_signed(wc, encrypt):
     crypto = wc.fake.crypto
     bad = encrypt(crypto.encrypt(text_xml("LiLei", "/neworder C002 TEA-001*45", 9)))
-    query = {"msg_signature": crypto.signature("1700000000", "n1", bad), "timestamp": "1700000000", "nonce": "n1"}
+    now = str(int(time.time()))
+    query = {"msg_signature": crypto.signature(now, "n1", bad), "timestamp": now, "nonce": "n1"}
     response = await wc.server.post(PATH, params=query, data=envelope(bad).encode())
     assert response.status == 400
     await _nothing_happened(wc)
@@ -228,3 +235,55 @@ async def test_a_body_that_arrives_in_pieces_is_read_whole(wc):
     response = await wc.server.post(PATH, params=query, data=in_two_pieces())
     assert response.status == 200
     assert "李雷" in await until(lambda: next((t for t in wc.fake.texts("LiLei") if "李雷" in t), None))
+
+
+async def _counts(wc: WeCom) -> tuple[int, int, int]:
+    """(orders, WeCom event keys kept, outbox rows), once no background work is left."""
+    await until(lambda: not wc.server.app[WORK].tasks)
+    async with wc.services.sessions() as session:
+        orders = await session.scalar(select(func.count()).select_from(Order))
+        keys = await session.scalar(
+            select(func.count()).select_from(InboundEvent).where(InboundEvent.source == "wecom")
+        )
+    return orders, keys, await outbox_rows(wc.services)
+
+
+async def _place_order(wc: WeCom) -> tuple[dict, str]:
+    query, body = wc.fake.callback(text_xml("LiLei", "/neworder C002 TEA-001*45", 4242))
+    response = await wc.server.post(PATH, params=query, data=body.encode())
+    assert response.status == 200 and await response.text() == ""
+    await until(lambda: any("SO-" in t for t in wc.fake.texts("LiLei")))
+    return query, body
+
+
+async def test_a_retry_within_the_window_is_answered_as_before_and_acts_once(wc):
+    query, body = await _place_order(wc)
+    before, texts = await _counts(wc), list(wc.fake.texts("LiLei"))
+    assert before[:2] == (1, 1)
+    for _ in range(3):  # WeCom's three retries of the same request
+        response = await wc.server.post(PATH, params=query, data=body.encode())
+        assert response.status == 200 and await response.text() == ""
+    assert await _counts(wc) == before
+    assert wc.fake.texts("LiLei") == texts
+
+
+async def test_a_request_replayed_after_its_key_was_pruned_is_refused(wc):
+    # Given an order placed by a signed request, and its event key pruned three days later
+    query, body = await _place_order(wc)
+    later = datetime.now(UTC) + DEFAULT_WINDOW + timedelta(minutes=1)
+    wc.services.clock = lambda: later
+    await housekeeping(wc.services)
+    orders, keys, rows = await _counts(wc)
+    assert (orders, keys) == (1, 0)  # nothing would recognise it as a repeat any more
+    # When the captured request is sent again, its signature still valid
+    response = await wc.server.post(PATH, params=query, data=body.encode())
+    # Then it is refused like a forged one, and no second order comes of it
+    assert response.status == 403 and "timestamp" in await response.text()
+    assert await _counts(wc) == (1, 0, rows)
+
+
+async def test_a_request_from_the_future_is_refused(wc):
+    ahead = str(int(time.time()) + 3600)
+    assert await wc.post(text_xml("LiLei", "/neworder C002 TEA-001*45", 4343), timestamp=ahead) == 403
+    assert await _counts(wc) == (0, 0, 0)
+    assert not wc.fake.received

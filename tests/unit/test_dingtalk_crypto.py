@@ -44,9 +44,13 @@ def test_chinese_round_trips_whatever_its_byte_length(size):
 
 
 def test_the_reply_is_an_encrypted_success_the_platform_can_check():
-    reply = Callback(client_secret="s", crypto=crypto(), schedule=lambda *_: None).success()
+    reply = Callback(client_secret="s", crypto=crypto(), schedule=lambda *_: None, claim=_unused).success()
     assert set(reply) == {"msg_signature", "timeStamp", "nonce", "encrypt"}
     assert crypto().open(reply["msg_signature"], reply["timeStamp"], reply["nonce"], reply["encrypt"]) == "success"
+
+
+async def _unused(credential: str, body: bytes):
+    raise AssertionError("no robot message here")
 
 
 def test_interoperates_with_an_independent_implementation():

@@ -1,6 +1,8 @@
-/* The web console: pick an identity, read its timeline, type commands, tap card buttons.
+/* The web console: read a timeline, type commands, tap card buttons.
  *
- * Talks to /console/api (identities, inbox, messages, actions, locale) and listens to
+ * Asks /console/api/me first: in "signin" mode it speaks for the signed-in person only (or shows
+ * how to sign in); in "open" mode (a local demo) it offers every identity to pick from.
+ * Talks to /console/api (me, identities, inbox, messages, actions, locale) and listens to
  * /console/api/stream for new entries and card changes. No framework, no build step.
  * Server text is always inserted as text nodes, never as HTML.
  */
@@ -59,6 +61,12 @@
       "locale.en": "English",
       "locale.zh-CN": "简体中文",
       "openOrder": "Show {no}",
+      "demo.banner": "Demo mode: anyone who can open this page can act as anyone. For trying the product on this computer only.",
+      "signin.title": "Sign in to the OMS console",
+      "signin.body": "The console needs a sign-in link. Send /console (or /控制台) to the OMS bot in DingTalk, WeCom, Slack or Telegram and it answers privately with a link, or ask an admin to run: oms console link YOUR-NAME. A link works once, for a few minutes.",
+      "signin.as": "Signed in as {name}",
+      "signout": "Sign out",
+      "error.signout": "Could not sign out: {msg}",
     },
     "zh-CN": {
       brand: "OMS 控制台",
@@ -97,6 +105,12 @@
       "kind.info": "通知",
       "card.closed": "已结束",
       "card.open": "待处理",
+      "demo.banner": "演示模式：任何能打开此页面的人都可以冒充任何身份，仅供在本机试用。",
+      "signin.title": "登录 OMS 控制台",
+      "signin.body": "控制台需要登录链接。在钉钉、企业微信、Slack 或 Telegram 中向 OMS 机器人发送 /控制台（或 /console），它会私下回复一个链接；也可以请管理员运行：oms console link 你的名字。链接只能用一次，几分钟内有效。",
+      "signin.as": "已登录：{name}",
+      "signout": "退出登录",
+      "error.signout": "无法退出登录：{msg}",
       "locale.en": "English",
       "locale.zh-CN": "简体中文",
       "openOrder": "查看 {no}",
@@ -164,6 +178,7 @@
         else if (k === "text") node.textContent = v;
         else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
         else if (k === "dataset") Object.assign(node.dataset, v);
+        else if (k === "vars") for (const [name, value] of Object.entries(v)) node.style.setProperty(name, value);
         else node.setAttribute(k, v === true ? "" : String(v));
       }
     }
@@ -305,7 +320,7 @@
             "aria-current": selected ? "true" : null,
             onclick: () => selectIdentity(identity.id),
           },
-          el("span", { class: "avatar", "aria-hidden": "true", style: `--hue: ${hue(identity.id)}` }, initial),
+          el("span", { class: "avatar", "aria-hidden": "true", vars: { "--hue": hue(identity.id) } }, initial),
           el("span", { class: "identity__body" },
             el("span", { class: "identity__top" },
               el("span", { class: "identity__name" }, identity.name || identity.id),
@@ -668,6 +683,8 @@
     if (!state.user) return;
     const generation = state.generation;
     const bubble = existing || renderLocal(text);
+    // One id per message, kept across retries: the server answers a retry from the first result.
+    bubble.dataset.clientMsgId ||= newMessageId();
     if (existing) {
       bubble.classList.remove("msg--failed");
       bubble.classList.add("msg--pending");
@@ -679,7 +696,7 @@
     }
     scrollToBottom();
     try {
-      const data = await api("POST", "/messages", { user: state.user, text });
+      const data = await api("POST", "/messages", { user: state.user, text, client_msg_id: bubble.dataset.clientMsgId });
       if (generation !== state.generation) return;
       bubble.classList.remove("msg--pending");
       bubble.querySelector(".msg__status")?.remove();
@@ -706,6 +723,11 @@
           }, t("retry"))));
       if (error.status === 0) toast(t("error.send", { msg: error.message }));
     }
+  }
+
+  function newMessageId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   }
 
   function submit() {
@@ -914,7 +936,51 @@
 
     const storedLang = localStorage.getItem(STORAGE_LANG);
     applyLang(storedLang || (navigator.language || "en"));
-    loadIdentities();
+    start();
+  }
+
+  /** Open mode: the identity picker. Sign-in mode: the signed-in person, or how to sign in. */
+  async function start() {
+    let mode;
+    try {
+      mode = await api("GET", "/me");
+    } catch (error) {
+      if (error.status === 401) {
+        document.body.dataset.mode = "signin-needed";
+        $("signin").hidden = false;
+        return;
+      }
+      els.identities.replaceChildren(el("li", { class: "identities__error" }, t("error.identities", { msg: error.message })));
+      return;
+    }
+    document.body.dataset.mode = mode.mode;
+    if (mode.mode === "open") {
+      $("demo-banner").hidden = false;
+      await loadIdentities();
+      return;
+    }
+    const identity = mode.identity;
+    state.identities = [identity];
+    document.querySelector(".brand__sub").hidden = true; // "try the product as anyone" is the demo's
+    $("identities-heading").hidden = true;
+    $("identities-hint").hidden = true;
+    els.identities.hidden = true;
+    const who = $("signed-in");
+    who.hidden = false;
+    $("signed-in-name").textContent = t("signin.as", { name: identity.name });
+    $("signout").addEventListener("click", signOut);
+    await selectIdentity(identity.id);
+  }
+
+  async function signOut() {
+    try {
+      await api("POST", "/signout", {});
+    } catch (error) {
+      toast(t("error.signout", { msg: error.message }));
+      return;
+    }
+    localStorage.removeItem(STORAGE_USER);
+    location.replace("/console");
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
