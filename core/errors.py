@@ -79,10 +79,12 @@ def plain(value: Any) -> str:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, bool | int | float | str) or value is None:
-        return str(value) if isinstance(value, Action) else value
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
+    if isinstance(value, str):
+        return str(value)  # a plain str, also for Action and other str subclasses
+    if isinstance(value, bool | int | float) or value is None:
+        return value
     return str(value)
 
 

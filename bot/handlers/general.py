@@ -77,10 +77,15 @@ async def console(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.REPORT_VIEW,
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
-    if args and args[0].lower() in ("stalls", "卡点", "stall"):
-        days = int(args[1]) if len(args) > 1 and args[1].isdigit() else 7
+    which = args[0].lower() if args else "today"
+    if which in ("stalls", "卡点", "stall"):
+        if len(args) > 2 or (len(args) == 2 and not (args[1].isdigit() and int(args[1]) > 0)):
+            raise chat.usage()
+        days = int(args[1]) if len(args) == 2 else 7
         stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
         return [Reply(text=stall_text(chat._, stalls, days))]
+    if which not in ("today", "今日", "今天") or len(args) > 1:
+        raise chat.usage()
     figures = await chat.services.query(chat.actor, today)
     return [Reply(text=today_text(chat._, figures))]
 
