@@ -38,13 +38,15 @@ class DomainError(Exception):
     template: ClassVar[str] = N_("The request was refused.")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Each error is a keyword-only dataclass: its annotations are its parameters, a raise site
+        # names them all, and there is no positional argument left to pass a ready-made message in.
         super().__init_subclass__(**kwargs)
         dataclass(kw_only=True, eq=False)(cls)
 
     def __post_init__(self) -> None:
         Exception.__init__(self, self.message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its parameters, not its English text
         return _restore, (type(self), self.params)
 
     @property
