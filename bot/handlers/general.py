@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot.i18n import N_, Translator, normalise
 from bot.labels import ROLES, money, status
@@ -13,7 +12,7 @@ from core.access import signin
 from core.auth import Permission
 from core.reports.daily import DailyFigures, today
 from core.reports.stages import StallReport, stall_report
-from core.users.models import User
+from core.users.preferences import set_locale
 
 MAX_REPORT_DAYS = 3660  # /report stalls looks back at most ten years
 
@@ -39,12 +38,7 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise chat.usage()
     locale = normalise(args[0])
-
-    async def store(ctx: Any) -> None:
-        user = await ctx.session.get(User, chat.user_id)
-        user.locale = locale
-
-    await chat.services.run(chat.actor, store)
+    await chat.services.run(chat.actor, lambda ctx: set_locale(ctx, chat.user_id, locale))
     chat.locale = locale
     chat.__post_init__()
     return chat.say("Language set to English.") if locale == "en" else chat.say("Language set to Chinese.")

@@ -28,6 +28,7 @@ from core.context import Context
 from core.errors import DomainError
 from core.services import Services
 from core.users.models import ChatIdentity, User
+from core.users.preferences import LOCALES, set_locale
 from integrations.console.perimeter import guard, security_headers
 from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
 from integrations.web.app import SERVICES
@@ -199,11 +200,10 @@ async def _answer(
 async def locale(request: web.Request) -> web.Response:
     body = await _json(request)
     speaker, _user = await speaker_for(request, body.get("user"))
-    if body.get("locale") not in ("en", "zh-CN"):
+    wanted = body.get("locale")
+    if wanted not in LOCALES:
         raise bad("'locale' must be 'en' or 'zh-CN'")
-    async with request.app[SERVICES].sessions() as session, session.begin():
-        user = await session.get(User, speaker.user_id)
-        user.locale = body["locale"]
+    await request.app[SERVICES].run(speaker.actor, lambda ctx: set_locale(ctx, speaker.user_id, wanted))
     return web.json_response({"ok": True})
 
 
