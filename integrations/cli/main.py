@@ -159,13 +159,25 @@ def db_revision(ctx: click.Context, message: str) -> None:
 
 @cli.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set-stock",
+    is_flag=True,
+    help="Overwrite existing stock counts with the file's (each difference an audited adjustment; "
+    "refused below what is reserved).",
+)
 @click.pass_context
 @run_async
-async def load(ctx: click.Context, file: Path) -> None:
-    """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
+async def load(ctx: click.Context, file: Path, set_stock: bool) -> None:
+    """Load a master-data file (YAML): all of it, or none of it if any row is wrong.
+
+    Loading again is safe: rows are matched by code, SKU or name and updated. Stock counts in the
+    file are opening balances: they set on hand only for a SKU new to a warehouse, so receipts,
+    shipments and reservations since are kept. --set-stock makes the file's counts the new ones
+    (after a stock take).
+    """
     from bot.wiring import load_master_file
 
-    report = await call(ctx, lambda uow: load_master_file(uow, file))
+    report = await call(ctx, lambda uow: load_master_file(uow, file, set_stock=set_stock))
     click.echo(report.summary())
 
 
