@@ -67,15 +67,13 @@ class LoadReport:
 
     def _stock(self, counts: dict[str, int]) -> list[str]:
         """Stock says what happened to the counts: an operator must see that a reload kept them."""
-        new, kept = counts["created"], counts.get("kept", 0)
+        new, adjusted, unchanged, kept = (counts.get(k, 0) for k in ("created", "updated", "unchanged", "kept"))
         said = [f"{new} new row{'s' if new != 1 else ''}"] if new else []
         if self.set_stock:
-            said += [f"{n} {what}" for what, n in (("adjusted", counts["updated"]), ("unchanged", counts["unchanged"]))]
-            return [part for part in said if not part.startswith("0 ")]
-        existing = counts["unchanged"] + kept
-        if existing:
+            return said + [f"{n} {what}" for what, n in (("adjusted", adjusted), ("unchanged", unchanged)) if n]
+        if unchanged + kept:
             differ = f" ({kept} differ{'s' if kept == 1 else ''} from the file; use --set-stock to overwrite)"
-            said.append(f"{existing} existing kept" + (differ if kept else ""))
+            said.append(f"{unchanged + kept} existing kept" + (differ if kept else ""))
         return said
 
 
@@ -271,10 +269,12 @@ class _Loader:
                 self.report.count("stock", "kept")
             else:
                 if row.on_hand < reserved:
-                    reason = f"on_hand: cannot set {row.sku} in {row.warehouse} to {row.on_hand}: {reserved} are reserved"
-                    raise _fail("stock", index, row, reason)
+                    wanted = f"cannot set {row.sku} in {row.warehouse} to {row.on_hand}"
+                    raise _fail("stock", index, row, f"on_hand: {wanted}: {reserved} are reserved")
                 delta = row.on_hand - on_hand
-                await move_stock(self.ctx, row.sku, row.warehouse, delta, kind=MovementKind.ADJUSTMENT, reason=SET_STOCK)
+                await move_stock(
+                    self.ctx, row.sku, row.warehouse, delta, kind=MovementKind.ADJUSTMENT, reason=SET_STOCK
+                )
                 self.report.count("stock", "updated")
                 if delta > 0:
                     self.raised.add(product.id)
