@@ -80,12 +80,39 @@ async def acting(ctx: click.Context, services: Services) -> Actor:
 
 async def call(ctx: click.Context, action: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """One service call as the acting user, in its own unit of work (reads take no write lock)."""
-    services = services_for(settings_from(ctx))
+    settings = settings_from(ctx)
+    require_file(settings)
+    services = services_for(settings)
     try:
         actor = await acting(ctx, services)
         return await (services.run(actor, action) if write else services.query(actor, action))
     finally:
         await services.close()
+
+
+def require_file(settings: Settings) -> None:
+    """Connecting to a SQLite file that is not there creates an empty one; say what to do instead."""
+    from core.db.sqlite_file import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        raise CliFailure(f"no database at {path}: run `oms db upgrade` first")
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse to serve a database the code cannot run on, before the port is bound."""
+    from core.db.engine import create_engine
+    from core.db.migrate import schema_problem
+
+    async def check() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await schema_problem(engine)
+        finally:
+            await engine.dispose()
+
+    if problem := run_async(check)():
+        raise CliFailure(problem)
 
 
 def emit_json(data: Any) -> None:
@@ -365,6 +392,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from integrations.wecom.adapter import mount as wecom
 
     settings = settings_from(ctx)
+    require_schema(settings)
     host, port = host or settings.host, port or settings.port
     app, enabled = build_app(services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, timers])
     click.echo(f"oms listening on http://{host}:{port}  (console: http://{host}:{port}/console)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,13 @@ def test_upgrade_twice_is_harmless(db):
 
 
 def test_commands_before_upgrade_say_what_to_do(tmp_path):
-    refused(oms(tmp_path / "fresh.db", "order", "show", "SO-100001", check=False), "oms db upgrade")
+    fresh = tmp_path / "fresh.db"
+    refused(oms(fresh, "order", "show", "SO-100001", check=False), f"no database at {fresh}: run `oms db upgrade`")
+    refused(oms(fresh, "load", str(MASTER), check=False), "run `oms db upgrade`")
+    assert not fresh.exists()  # no empty database left behind
+    sqlite3.connect(fresh).close()  # a file without tables
+    refused(oms(fresh, "stock", "TEA-001", check=False), "the database has no tables yet: run `oms db upgrade` first")
+    assert "revision" in oms(fresh, "db", "upgrade").stdout
 
 
 def test_unknown_order_is_one_line(db):
