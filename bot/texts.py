@@ -12,6 +12,7 @@ TEMPLATES = {
     "forbidden": N_("You may not {permission}."),
     "stale": N_("{key} changed meanwhile; send /order {key} to see it now."),
     "unknown_sku": N_("Unknown SKU {sku}."),
+    "database_unavailable": N_("The database is unavailable; nothing was saved. Tell an admin."),
     "credit_limit": N_("{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."),
 }
 
