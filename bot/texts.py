@@ -15,6 +15,7 @@ TEMPLATES = {
     "too_many_lines": N_("An order can have at most {limit:,} lines; this one has {count:,}."),
     "qty_too_large": N_("{sku}: a quantity can be at most {limit:,}."),
     "text_too_long": N_("{field} can be at most {limit:,} characters long."),
+    "database_unavailable": N_("The database is unavailable; nothing was saved. Tell an admin."),
     "credit_limit": N_("{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."),
 }
 

@@ -99,6 +99,14 @@ class ConcurrencyConflict(DomainError):
     template = "{entity} {key} changed meanwhile (now version {current}); reload and try again."
 
 
+class DatabaseUnavailable(DomainError):
+    """The database under the running server is gone (its SQLite file deleted or replaced), so
+    nothing can be saved; ``reason`` ("missing", "replaced") is for the log."""
+
+    code = "database_unavailable"
+    template = "The database is unavailable; nothing was saved. Tell an admin."
+
+
 class InsufficientStock(DomainError):
     """Every shortage at once, as Saleor reports them: {sku: missing quantity}."""
 

@@ -95,12 +95,39 @@ async def acting(ctx: click.Context, services: Services) -> Actor:
 
 async def call(ctx: click.Context, action: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """One service call as the acting user, in its own unit of work (reads take no write lock)."""
-    services = services_for(settings_from(ctx))
+    settings = settings_from(ctx)
+    require_file(settings)
+    services = services_for(settings)
     try:
         actor = await acting(ctx, services)
         return await (services.run(actor, action) if write else services.query(actor, action))
     finally:
         await services.close()
+
+
+def require_file(settings: Settings) -> None:
+    """Connecting to a SQLite file that is not there creates an empty one; say what to do instead."""
+    from core.db.sqlite_file import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        raise CliFailure(f"no database at {path}: run `oms db upgrade` first")
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse to serve a database the code cannot run on, before the port is bound."""
+    from core.db.engine import create_engine
+    from core.db.migrate import schema_problem
+
+    async def check() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await schema_problem(engine)
+        finally:
+            await engine.dispose()
+
+    if problem := run_async(check)():
+        raise CliFailure(problem)
 
 
 def emit_json(data: Any) -> None:
@@ -174,13 +201,25 @@ def db_revision(ctx: click.Context, message: str) -> None:
 
 @cli.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set-stock",
+    is_flag=True,
+    help="Overwrite existing stock counts with the file's (each difference an audited adjustment; "
+    "refused below what is reserved).",
+)
 @click.pass_context
 @run_async
-async def load(ctx: click.Context, file: Path) -> None:
-    """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
+async def load(ctx: click.Context, file: Path, set_stock: bool) -> None:
+    """Load a master-data file (YAML): all of it, or none of it if any row is wrong.
+
+    Loading again is safe: rows are matched by code, SKU or name and updated. Stock counts in the
+    file are opening balances: they set on hand only for a SKU new to a warehouse, so receipts,
+    shipments and reservations since are kept. --set-stock makes the file's counts the new ones
+    (after a stock take).
+    """
     from bot.wiring import load_master_file
 
-    report = await call(ctx, lambda uow: load_master_file(uow, file))
+    report = await call(ctx, lambda uow: load_master_file(uow, file, set_stock=set_stock))
     click.echo(report.summary())
 
 
@@ -369,6 +408,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from integrations.wecom.adapter import mount as wecom
 
     settings = settings_from(ctx)
+    require_schema(settings)
     host, port = host or settings.host, port or settings.port
     mode = settings.console_mode or ctx.obj.get("console_mode_default", "signin")
     if mode == "open" and not is_loopback(host):
