@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.db.base import MAX_INTEGER
+
 VERBS = {"ap": "approve", "rj": "reject", "pk": "picked", "pd": "packed"}
 CODES = {name: code for code, name in VERBS.items()}
 
@@ -21,6 +23,8 @@ class ActionId:
     def decode(cls, text: str) -> ActionId:
         try:
             code, card, version = text.split(":")
+            if not (card.isdecimal() and version.isdecimal() and max(int(card), int(version)) <= MAX_INTEGER):
+                raise ValueError(text)
             return cls(VERBS[code], int(card), int(version))
         except (ValueError, KeyError):
             raise ValueError(f"not an action id: {text!r}") from None

@@ -2,6 +2,7 @@
 
 Adapters call ``handle_text`` and ``handle_tap`` with a neutral identity; everything a person
 sees (replies, cards, errors) is translated for them here, and a stack trace never reaches chat.
+Typed text is made printable and held to ``max_text_length`` here, once for every platform.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import bot.handlers.general  # noqa: F401  (registers commands)
 import bot.handlers.orders  # noqa: F401
 import bot.handlers.warehouse  # noqa: F401
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
+from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
 from bot.notify import deliver_pending
 from bot.router import COMMANDS, Chat, split
@@ -94,6 +96,13 @@ async def handle_text(services: Services, identity: Identity, text: str) -> tupl
 async def answer_text(services: Services, speaker: Speaker, platform: str, text: str) -> list[Reply]:
     """What the chat layer answers ``speaker``, already known (a signed-in console session)."""
     chat = Chat(services, speaker.actor, speaker.user_id, platform, speaker.locale)
+    text, limit = printable(text).strip(), services.settings.max_text_length
+    if len(text) > limit:
+        return chat.say(
+            "A message can be at most {limit:,} characters long; this one has {length:,}.",
+            limit=limit,
+            length=len(text),
+        )
     replies = await _guarded(chat, lambda: _dispatch(chat, text))
     await deliver_pending(services)
     return replies
@@ -140,10 +149,11 @@ async def _guarded(chat: Chat, run: Any) -> list[Reply]:
 
 
 def exchange(
-    speaker: Speaker, platform: str, said: str | None, replies: list[Reply], now: datetime
+    speaker: Speaker, platform: str, said: str | None, replies: list[Reply], now: datetime, *, keep: int
 ) -> list[ChatMessage]:
-    """One exchange as timeline rows: what was said (if anything), then the replies."""
-    heard = [] if said is None else [(Direction.IN, said, None)]
+    """One exchange as timeline rows: what was said (if anything, at most ``keep`` characters of
+    it, printable), then the replies."""
+    heard = [] if said is None else [(Direction.IN, kept(said, keep), None)]
     return [
         ChatMessage(
             user_id=speaker.user_id, platform=platform, direction=direction, text=text, card_id=card_id, created_at=now

@@ -59,7 +59,11 @@ def counted_item(token: str) -> bool:
 
 
 def _quantity(text: str, sku: str) -> int:
-    qty = int(text)
+    """The number as typed, however large: the core refuses one above its bound by name."""
+    try:
+        qty = int(text)
+    except ValueError:  # more digits than Python turns into a number (4,300)
+        raise ValueError(f"{sku}: that quantity is far too large") from None
     if qty <= 0:
         raise QuantityTooSmall(sku=sku, qty=qty)
     return qty

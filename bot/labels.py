@@ -67,6 +67,16 @@ SHIPMENT_STATUS = {
     "delivered": N_("delivered"),
     "exception": N_("delivery problem"),
 }
+# Free-text fields a person types, by column, for "… can be at most N characters long".
+FIELDS = {
+    "sku": N_("SKU"),
+    "note": N_("Note"),
+    "coupon_code": N_("Coupon"),
+    "reason": N_("Reason"),
+    "external_ref": N_("Reference"),
+    "carrier": N_("Carrier"),
+    "tracking_no": N_("Tracking number"),
+}
 # The triggers of the state machines (core.orders.lifecycle), as a refusal names them.
 ACTIONS = {
     "hold": N_("hold"),
@@ -120,6 +130,10 @@ def shipment_status(_: Translator, value: str) -> str:
 
 def role(_: Translator, value: str) -> str:
     return _(ROLES.get(value, value))
+
+
+def field(_: Translator, value: str) -> str:
+    return _(FIELDS.get(value, value.replace("_", " ")))
 
 
 def action(_: Translator, value: str) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import N_, Translator
-from bot.labels import action, payment, return_status, role, shipment_status, status
+from bot.labels import action, field, payment, return_status, role, shipment_status, status
 from bot.router import Usage
 from core.auth import Permission, Role
-from core.errors import Action, DomainError, plain
+from core.errors import Action, DomainError, Field, plain
 from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
 
 LIST_SEPARATOR = N_(", ")  # between the items of a list parameter (warehouses, permissions)
@@ -24,8 +24,8 @@ def error_text(_: Translator, error: DomainError) -> str:
     return _(error.template, **{name: shown(_, value) for name, value in error.params.items()})
 
 
-def shown(_: Translator, value: Any) -> str:
-    """One parameter as the reader should see it."""
+def shown(_: Translator, value: Any) -> Any:
+    """One parameter as the reader should see it (numbers stay numbers, for "{limit:,}")."""
     if isinstance(value, OrderStatus):
         return status(_, value)
     if isinstance(value, ReturnStatus):
@@ -40,6 +40,8 @@ def shown(_: Translator, value: Any) -> str:
         return _(str(value))
     if isinstance(value, Action):
         return action(_, value)
+    if isinstance(value, Field):
+        return field(_, value)
     if isinstance(value, list | tuple):
-        return _(LIST_SEPARATOR).join(shown(_, v) for v in value)
+        return _(LIST_SEPARATOR).join(str(shown(_, v)) for v in value)
     return plain(value)

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"
 
+    # Bounds on one request (refused with a clear error, nothing stored). Quantities and row ids
+    # stay within PostgreSQL's INTEGER columns.
+    max_order_lines: int = Field(default=200, ge=1, le=10_000)
+    max_line_qty: int = Field(default=1_000_000, ge=1, le=2**31 - 1)  # per order line or stock movement
+    max_text_length: int = Field(default=4000, ge=1)  # characters in one chat message
+    max_json_body_bytes: int = Field(default=64 * 1024, ge=1024)  # the console's JSON requests
+    max_json_depth: int = Field(default=32, ge=2, le=200)  # nesting in any JSON body we read
+
     # Chat platforms (SPEC §9). An adapter whose credentials are absent stays off; every base URL
     # can be pointed elsewhere (a private proxy, or a test's fake platform).
     slack_bot_token: str | None = None

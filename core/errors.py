@@ -30,6 +30,10 @@ class Action(str):
     """The name of a state-machine trigger (``start_picking``), so a reader sees it as words."""
 
 
+class Field(str):
+    """The name of a stored field (``note``, ``tracking_no``), so a reader sees it as words."""
+
+
 @dataclass_transform(kw_only_default=True, eq_default=False)
 class DomainError(Exception):
     """A business rule refused the request; nothing was changed."""
@@ -65,16 +69,18 @@ def _restore(cls: type[DomainError], params: dict[str, Any]) -> DomainError:
     return cls(**params)
 
 
-def plain(value: Any) -> str:
+def plain(value: Any) -> Any:
     """A parameter as English words: ``awaiting_payment`` reads "awaiting payment"."""
     if isinstance(value, Enum):
         return str(value.value).replace("_", " ")
-    if isinstance(value, Action):
+    if isinstance(value, Action | Field):
         return value.replace("_", " ")
+    if isinstance(value, int | float):
+        return value  # kept a number, so a template may format it ("{limit:,}")
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(plain(v) for v in value)
+        return ", ".join(str(plain(v)) for v in value)
     return str(value)
 
 
@@ -224,3 +230,42 @@ class QuantityTooSmall(InvalidInput):
     template = N_("{sku}: the quantity must be at least 1, not {qty}.")
     sku: str
     qty: int
+
+
+class TooManyLines(InvalidInput):
+    """An order longer than ``max_order_lines``: refused before any of it is looked up."""
+
+    code = "too_many_lines"
+    template = N_("An order can have at most {limit:,} lines; this one has {count:,}.")
+    count: int
+    limit: int
+
+
+class QuantityTooLarge(InvalidInput):
+    """A quantity above ``max_line_qty`` on an order line or a stock movement."""
+
+    code = "qty_too_large"
+    template = N_("{sku}: a quantity can be at most {limit:,}.")
+    sku: str
+    limit: int
+
+
+class TextTooLong(InvalidInput):
+    """Free text longer than the column that keeps it (a note, a reason, a reference, a SKU)."""
+
+    code = "text_too_long"
+    template = N_("{field} can be at most {limit:,} characters long.")
+    field: Field
+    limit: int
+
+
+# --- the system itself ----------------------------------------------------------------------------
+
+
+class DatabaseUnavailable(DomainError):
+    """The database under the running server is gone (its SQLite file deleted or replaced), so
+    nothing can be saved; ``reason`` ("missing", "replaced") is for the log."""
+
+    code = "database_unavailable"
+    template = N_("The database is unavailable; nothing was saved. Tell an admin.")
+    reason: str

@@ -22,9 +22,16 @@ from core.services import Services
 PG_URL = os.environ.get("OMS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("OMS_REQUIRE_PG") == "1"
 
+# The suite's own switches; every other OMS_* variable in the developer's shell is a product setting
+# that would change what the tests see (a timezone, a threshold, a console mode), so it goes. The
+# same for subprocesses the tests start, which inherit this environment.
+TEST_SWITCHES = {"OMS_TEST_PG_URL", "OMS_REQUIRE_PG", "OMS_REQUIRE_BROWSER"}
+for _name in [n for n in os.environ if n.startswith("OMS_") and n not in TEST_SWITCHES]:
+    del os.environ[_name]
+
 
 def sqlite_settings(path: os.PathLike[str] | str, **overrides: object) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{path}", **overrides)
+    return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{path}", **overrides)
 
 
 async def make_services(settings: Settings) -> Services:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot.i18n import N_, Translator, normalise
 from bot.labels import ROLES, money, status
@@ -13,7 +12,9 @@ from core.access import signin
 from core.auth import Permission
 from core.reports.daily import DailyFigures, today
 from core.reports.stages import StallReport, stall_report
-from core.users.models import User
+from core.users.preferences import set_locale
+
+MAX_REPORT_DAYS = 3660  # /report stalls looks back at most ten years
 
 
 @command("help", "帮助", usage=N_("/help"), summary=N_("What you can do here"))
@@ -37,12 +38,7 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise chat.usage()
     locale = normalise(args[0])
-
-    async def store(ctx: Any) -> None:
-        user = await ctx.session.get(User, chat.user_id)
-        user.locale = locale
-
-    await chat.services.run(chat.actor, store)
+    await chat.services.run(chat.actor, lambda ctx: set_locale(ctx, chat.user_id, locale))
     chat.locale = locale
     chat.__post_init__()
     return chat.say("Language set to English.") if locale == "en" else chat.say("Language set to Chinese.")
@@ -79,9 +75,11 @@ async def console(chat: Chat, args: list[str]) -> list[Reply]:
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
     which = args[0].lower() if args else "today"
     if which in ("stalls", "卡点", "stall"):
-        if len(args) > 2 or (len(args) == 2 and not (args[1].isdigit() and int(args[1]) > 0)):
+        if len(args) > 2 or (len(args) == 2 and not args[1].isdecimal()):
             raise chat.usage()
         days = int(args[1]) if len(args) == 2 else 7
+        if not 1 <= days <= MAX_REPORT_DAYS:
+            raise chat.usage()
         stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
         return [Reply(text=stall_text(chat._, stalls, days))]
     if which not in ("today", "今日", "今天") or len(args) > 1:

@@ -109,7 +109,7 @@ async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.STOCK_MOVE,
 )
 async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
-    if len(args) < 3 or not args[2].isdigit():
+    if len(args) < 3 or not args[2].isdecimal():
         raise chat.usage()
     sku, warehouse, qty = args[0], args[1], int(args[2])
     served = await chat.services.run(chat.actor, lambda ctx: receive(ctx, sku, warehouse, qty, "chat receipt"))

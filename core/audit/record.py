@@ -7,6 +7,8 @@ from typing import Any
 from core.audit.models import AuditRecord, DomainEvent
 from core.context import Context
 
+REASON_LENGTH = AuditRecord.__table__.c.reason.type.length
+
 
 def audit(
     ctx: Context,
@@ -30,12 +32,18 @@ def audit(
         actor_user_id=ctx.actor.user_id,
         actor=ctx.actor.name,
         source=ctx.actor.source,
-        reason=reason,
+        reason=_clipped(reason, REASON_LENGTH),
         data=data,
         created_at=ctx.now(),
     )
     ctx.session.add(record)
     return record
+
+
+def _clipped(text: str | None, limit: int) -> str | None:
+    """A reason as long as the column takes: a long one (every hold of a 200-line order) is a
+    summary here, the order keeps each reason in full."""
+    return text if text is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def emit(ctx: Context, name: str, /, **payload: Any) -> DomainEvent:

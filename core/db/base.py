@@ -18,6 +18,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# The largest value of PostgreSQL's INTEGER, the type of every id and quantity column: a number
+# from outside (a cursor, a card id) beyond it is refused, never sent to the database to fail there.
+MAX_INTEGER = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC and always hands back an aware datetime (SQLite keeps no zone of its own)."""

@@ -6,6 +6,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from core.db.lengths import CheckedSession
+
 
 def normalise_url(url: str) -> str:
     """Accept the URLs people paste (``postgresql://``, ``sqlite:///``) and pick the async driver."""
@@ -59,4 +61,4 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str, be
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, sync_session_class=CheckedSession)

@@ -12,7 +12,7 @@ from core.auth import Permission
 from core.catalog.models import KitComponent, Product
 from core.catalog.search import nearest_sku
 from core.context import Context
-from core.errors import WarehouseNotFound, unknown_sku
+from core.errors import QuantityTooLarge, WarehouseNotFound, unknown_sku
 from core.inventory.errors import AdjustmentOfZero, KitNotStocked, NotEnoughOnHand, ReceiptTooSmall
 from core.inventory.models import MovementKind, StockLevel, Warehouse
 from core.inventory.reservations import change_on_hand, check_safety_stock, movement
@@ -57,6 +57,8 @@ async def move_stock(
         raise KitNotStocked(sku=product.sku)
     warehouse = await warehouse_by_code(ctx, warehouse_code)
     ctx.actor.require_warehouses({warehouse.code}, Permission.STOCK_MOVE)
+    if abs(delta) > ctx.settings.max_line_qty:
+        raise QuantityTooLarge(sku=product.sku, limit=ctx.settings.max_line_qty)
     if kind == MovementKind.RECEIPT and delta <= 0:
         raise ReceiptTooSmall(qty=delta)
     if delta == 0:

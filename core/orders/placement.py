@@ -20,7 +20,15 @@ from core.auth import OwnAccountOnly, Permission, PermissionDenied
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
-from core.errors import AddressNotFound, CustomerNotFound, OrderLineNotFound, OrderNotFound, QuantityTooSmall
+from core.errors import (
+    AddressNotFound,
+    CustomerNotFound,
+    OrderLineNotFound,
+    OrderNotFound,
+    QuantityTooLarge,
+    QuantityTooSmall,
+    TooManyLines,
+)
 from core.orders import approvals, validation
 from core.orders.confirmation import confirm_or_review
 from core.orders.errors import NoCustomer, NoLines, OnlyHeldOrdersFixed
@@ -60,7 +68,7 @@ class OrderDraft:
 
 async def place_order(ctx: Context, draft: OrderDraft) -> Order:
     ctx.actor.require(Permission.ORDER_CREATE)
-    _check_structure(draft)
+    _check_structure(ctx, draft)
     if draft.external_ref:
         existing = (
             await ctx.session.scalars(
@@ -159,7 +167,7 @@ async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected
         "payment_terms": str(order.payment_terms),
     }
     if change.lines is not None:
-        _check_structure(OrderDraft(order.customer.code, change.lines))
+        _check_structure(ctx, OrderDraft(order.customer.code, change.lines))
         products = await _products(ctx, [line.sku for line in change.lines])
         order.lines.clear()
         await ctx.session.flush()
@@ -235,7 +243,14 @@ async def _check_own_account(ctx: Context, code: str) -> None:
         raise OwnAccountOnly(actor=ctx.actor.name, permission=Permission.ORDER_CREATE, account=own.code)
 
 
-def _check_structure(draft: OrderDraft) -> None:
+def _check_structure(ctx: Context, draft: OrderDraft) -> None:
+    """Refuse what no person could fix on a held order, cheapest check first: the bounds come
+    before anything is looked up, so an absurd order costs next to nothing to refuse."""
+    if len(draft.lines) > ctx.settings.max_order_lines:
+        raise TooManyLines(count=len(draft.lines), limit=ctx.settings.max_order_lines)
+    for line in draft.lines:
+        if line.qty > ctx.settings.max_line_qty:
+            raise QuantityTooLarge(sku=line.sku.strip().upper(), limit=ctx.settings.max_line_qty)
     if not draft.customer or not draft.customer.strip():
         raise NoCustomer()
     if not draft.lines:

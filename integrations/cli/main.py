@@ -40,6 +40,8 @@ class CliFailure(click.ClickException):
 def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> T:
+        if any(_not_utf8(value) for value in kwargs.values()):
+            raise CliFailure("arguments must be UTF-8 text")
         try:
             return asyncio.run(fn(*args, **kwargs))
         except DomainError as error:
@@ -72,6 +74,19 @@ class Percent(click.ParamType):
         return number
 
 
+def _not_utf8(value: Any) -> bool:
+    """Bytes that are not UTF-8 reach ``sys.argv`` as lone surrogates, which no database stores."""
+    if isinstance(value, tuple):
+        return any(_not_utf8(v) for v in value)
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def settings_from(ctx: click.Context) -> Settings:
     obj = ctx.ensure_object(dict)
     if "settings" not in obj:
@@ -97,12 +112,39 @@ async def acting(ctx: click.Context, services: Services) -> Actor:
 
 async def call(ctx: click.Context, action: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """One service call as the acting user, in its own unit of work (reads take no write lock)."""
-    services = services_for(settings_from(ctx))
+    settings = settings_from(ctx)
+    require_file(settings)
+    services = services_for(settings)
     try:
         actor = await acting(ctx, services)
         return await (services.run(actor, action) if write else services.query(actor, action))
     finally:
         await services.close()
+
+
+def require_file(settings: Settings) -> None:
+    """Connecting to a SQLite file that is not there creates an empty one; say what to do instead."""
+    from core.db.sqlite_file import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        raise CliFailure(f"no database at {path}: run `oms db upgrade` first")
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse to serve a database the code cannot run on, before the port is bound."""
+    from core.db.engine import create_engine
+    from core.db.migrate import schema_problem
+
+    async def check() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await schema_problem(engine)
+        finally:
+            await engine.dispose()
+
+    if problem := run_async(check)():
+        raise CliFailure(problem)
 
 
 def emit_json(data: Any) -> None:
@@ -176,13 +218,25 @@ def db_revision(ctx: click.Context, message: str) -> None:
 
 @cli.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set-stock",
+    is_flag=True,
+    help="Overwrite existing stock counts with the file's (each difference an audited adjustment; "
+    "refused below what is reserved).",
+)
 @click.pass_context
 @run_async
-async def load(ctx: click.Context, file: Path) -> None:
-    """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
+async def load(ctx: click.Context, file: Path, set_stock: bool) -> None:
+    """Load a master-data file (YAML): all of it, or none of it if any row is wrong.
+
+    Loading again is safe: rows are matched by code, SKU or name and updated. Stock counts in the
+    file are opening balances: they set on hand only for a SKU new to a warehouse, so receipts,
+    shipments and reservations since are kept. --set-stock makes the file's counts the new ones
+    (after a stock take).
+    """
     from bot.wiring import load_master_file
 
-    report = await call(ctx, lambda uow: load_master_file(uow, file))
+    report = await call(ctx, lambda uow: load_master_file(uow, file, set_stock=set_stock))
     click.echo(report.summary())
 
 
@@ -368,6 +422,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from integrations.wecom.adapter import mount as wecom
 
     settings = settings_from(ctx)
+    require_schema(settings)
     host, port = host or settings.host, port or settings.port
     mode = settings.console_mode or ctx.obj.get("console_mode_default", "signin")
     if mode == "open" and not is_loopback(host):
@@ -376,12 +431,28 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
             "set OMS_HOST=127.0.0.1, or OMS_CONSOLE_MODE=signin"
         )
     settings = settings.model_copy(update={"console_mode": mode})
+    _port_is_free(host, port)
     app, enabled = build_app(services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, timers])
     click.echo(f"oms listening on http://{host}:{port}")
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """One line instead of a traceback when another program (often an earlier ``oms``) has the port."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as error:
+        raise CliFailure(
+            f"cannot listen on {host}:{port}: {error.strerror or error}; "
+            f"is another server running? choose another port with OMS_PORT=8081 (or --port)"
+        ) from error
 
 
 def _console_line(mode: str, base: str, public: bool) -> str:
@@ -411,6 +482,8 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
     orders in different states), then the server. Needs no configuration."""
     from integrations.cli.demo import DEMO_DATA, build_demo
 
+    if not no_serve:
+        _port_is_free(host, port)  # before the demo database is rebuilt
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     ctx.obj["database_url"] = f"sqlite+aiosqlite:///{db_path.resolve()}"

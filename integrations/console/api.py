@@ -28,9 +28,11 @@ from core.context import Context
 from core.errors import DomainError
 from core.services import Services
 from core.users.models import ChatIdentity, User
+from core.users.preferences import LOCALES, set_locale
 from integrations.console.perimeter import guard, security_headers
 from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
 from integrations.web.app import SERVICES
+from integrations.web.body import cursor, is_row_id, json_object
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,13 +56,8 @@ PING_SECONDS = 15.0
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad("the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise bad("the body must be a JSON object")
-    return body
+    settings = request.app[SERVICES].settings
+    return await json_object(request, max_bytes=settings.max_json_body_bytes, max_depth=settings.max_json_depth)
 
 
 def _wake(app: web.Application) -> None:
@@ -118,7 +115,7 @@ async def identities(request: web.Request) -> web.Response:
 
 async def inbox(request: web.Request) -> web.Response:
     speaker, user = await speaker_for(request, request.query.get("user"))
-    after = _int(request.query.get("after", "0"))
+    after = cursor(request.query.get("after"))
     items = await entries(request.app[SERVICES], speaker, after=after)
     last = items[-1]["id"] if items else after
     return web.json_response({"user": user, "locale": speaker.locale, "entries": items, "last_id": last})
@@ -171,7 +168,7 @@ def _error_json(error: DomainError) -> str:
 async def actions(request: web.Request) -> web.Response:
     body = await _json(request)
     card_id, action = body.get("card_id"), body.get("action")
-    if not isinstance(card_id, int) or not isinstance(action, str):
+    if not is_row_id(card_id) or not isinstance(action, str):
         raise bad("'card_id' (a number) and 'action' (a string) are required")
     speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
     if speaker is None:
@@ -187,7 +184,7 @@ async def _answer(
     services = request.app[SERVICES]
 
     async def keep(ctx: Context) -> list[int]:
-        rows = exchange(speaker, PLATFORM, said, replies, ctx.now())
+        rows = exchange(speaker, PLATFORM, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
         ctx.session.add_all(rows)
         await ctx.session.flush()
         reply_ids = [r.id for r in rows if r.direction == Direction.OUT]
@@ -203,11 +200,10 @@ async def _answer(
 async def locale(request: web.Request) -> web.Response:
     body = await _json(request)
     speaker, _user = await speaker_for(request, body.get("user"))
-    if body.get("locale") not in ("en", "zh-CN"):
+    wanted = body.get("locale")
+    if wanted not in LOCALES:
         raise bad("'locale' must be 'en' or 'zh-CN'")
-    async with request.app[SERVICES].sessions() as session, session.begin():
-        user = await session.get(User, speaker.user_id)
-        user.locale = body["locale"]
+    await request.app[SERVICES].run(speaker.actor, lambda ctx: set_locale(ctx, speaker.user_id, wanted))
     return web.json_response({"ok": True})
 
 
@@ -215,7 +211,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: new timeline entries, and cards in the timeline that changed."""
     services = request.app[SERVICES]
     speaker, _user = await speaker_for(request, request.query.get("user"))
-    after = _int(request.query.get("after", "0"))
+    after = cursor(request.query.get("after"))
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
@@ -275,13 +271,6 @@ class CardWatch:
                 self.sent[card.id] = fingerprint
                 fresh.append(render(card, _, self.services.settings.timezone).to_dict())
         return fresh
-
-
-def _int(value: str) -> int:
-    try:
-        return max(0, int(value))
-    except ValueError:
-        raise bad("'after' must be a number") from None
 
 
 async def page(request: web.Request) -> web.FileResponse:

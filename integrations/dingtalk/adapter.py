@@ -82,6 +82,7 @@ def mount(app: web.Application) -> str | None:
             crypto=crypto,
             schedule=schedule,
             claim=lambda credential, body: first_use(app[SERVICES], SIGN_SOURCE, credential, body),
+            max_depth=settings.max_json_depth,
         )
         app.router.add_post("/dingtalk/callback", callback.handle)
     # Card taps always come over Stream (an outbound connection): DingTalk's HTTP card callback is

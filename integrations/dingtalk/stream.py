@@ -133,7 +133,7 @@ class StreamClient:
                     continue
                 try:
                     frame = json.loads(message.data)
-                except ValueError:
+                except (ValueError, RecursionError):
                     log.warning("dingtalk stream sent a frame that is not JSON")
                     continue
                 if await self._frame(ws, frame):
@@ -155,7 +155,7 @@ class StreamClient:
             return False
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested absurdly deep
             data = None
         if kind == "EVENT":
             ack = {"status": "SUCCESS", "message": "OK"}

@@ -16,7 +16,6 @@ is a re-delivery (DingTalk is reported to re-send a robot message it saw no answ
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -28,6 +27,7 @@ from aiohttp import web
 from bot.gateway import Use
 from integrations.callback_crypto import BadCiphertext, MessageCrypto, SignatureMismatch, WrongReceiver
 from integrations.dingtalk.signing import RobotSignatureError, verify_robot
+from integrations.web.body import loads
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,10 @@ class Callback:
         crypto: MessageCrypto | None,
         schedule: Callable[[str, dict], None],
         claim: Claim,
+        max_depth: int,
     ):
         self.client_secret = client_secret
+        self.max_depth = max_depth
         self.crypto = crypto
         self.schedule = schedule  # starts the work in the background; returns at once
         self.claim = claim
@@ -73,7 +75,7 @@ class Callback:
             log.warning("dingtalk robot callback refused: %s", error)
             return _refuse(401, "bad signature")
         raw = await request.read()
-        data = _parse(raw)
+        data = _parse(raw, self.max_depth)
         if data is None or "msgtype" not in data:
             return _refuse(400, "not a robot message")
         try:
@@ -97,7 +99,7 @@ class Callback:
         signature = query.get("msg_signature") or query.get("signature", "")
         timestamp = query.get("timestamp") or query.get("timeStamp", "")
         nonce = query.get("nonce", "")
-        body = await _body(request)
+        body = await _body(request, self.max_depth)
         if body is None or not isinstance(body.get("encrypt"), str):
             return _refuse(400, 'body must be {"encrypt": ...}')
         try:
@@ -110,7 +112,7 @@ class Callback:
         except BadCiphertext as error:
             return _refuse(400, f"cannot decrypt: {error}")
         try:
-            event = json.loads(plain)
+            event = loads(plain.encode(), max_depth=self.max_depth)
         except ValueError:
             return _refuse(400, "decrypted body is not JSON")
         if not isinstance(event, dict):
@@ -131,14 +133,14 @@ class Callback:
         }
 
 
-async def _body(request: web.Request) -> dict[str, Any] | None:
-    return _parse(await request.read())
+async def _body(request: web.Request, max_depth: int) -> dict[str, Any] | None:
+    return _parse(await request.read(), max_depth)
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
+def _parse(raw: bytes, max_depth: int) -> dict[str, Any] | None:
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = loads(raw, max_depth=max_depth)
+    except ValueError:  # BadBody: not UTF-8 JSON, or nested too deep
         return None
     return data if isinstance(data, dict) else None
 

@@ -95,7 +95,7 @@ def _events(bolt: AsyncApp, verifier: SignatureVerifier) -> Callable[[web.Reques
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             bolt_request = await to_bolt_request(request)
-        except (ValueError, TypeError, AttributeError, KeyError):  # not JSON, or not an object
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):  # not JSON, not an object, too deep
             return web.json_response({"error": "malformed body"}, status=400)
         response = await bolt.async_dispatch(bolt_request)
         if request.headers.get("X-Slack-Retry-Num"):

@@ -64,7 +64,9 @@ def mount(app: web.Application) -> str | None:
     runtime = _Runtime(application, polling=mode == "polling")
     if mode == "webhook":
         assert settings.telegram_webhook_secret is not None
-        route = webhook.handler(settings.telegram_webhook_secret, application.bot, runtime.accept)
+        route = webhook.handler(
+            settings.telegram_webhook_secret, application.bot, runtime.accept, max_depth=settings.max_json_depth
+        )
         app.router.add_post(webhook.PATH, route)
     outbox.register(app, TelegramClient(application.bot))
     app.cleanup_ctx.append(runtime.run)

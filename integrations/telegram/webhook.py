@@ -11,7 +11,6 @@ updates (still starting, or shutting down) the answer is 503 and Telegram delive
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,14 +18,16 @@ from typing import Any
 from aiohttp import web
 from telegram import Bot, Update
 
+from integrations.web.body import loads
+
 log = logging.getLogger(__name__)
 PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def handler(secret: str, bot: Bot, accept: Callable[[Update], bool]) -> Callable[[web.Request], Any]:
+def handler(secret: str, bot: Bot, accept: Callable[[Update], bool], *, max_depth: int) -> Callable[[web.Request], Any]:
     """The route's handler; ``accept`` takes a verified, parsed update without blocking, or says
-    it cannot yet (False)."""
+    it cannot yet (False); ``max_depth`` bounds the update's JSON nesting."""
     expected = secret.encode()
 
     async def webhook(request: web.Request) -> web.Response:
@@ -35,11 +36,11 @@ def handler(secret: str, bot: Bot, accept: Callable[[Update], bool]) -> Callable
             log.warning("telegram webhook: missing or wrong secret token from %s", request.remote)
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            data = json.loads(await request.read())
+            data = loads(await request.read(), max_depth=max_depth)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an Update object")
             update = Update.de_json(data, bot)
-        except (ValueError, TypeError, KeyError) as error:  # JSONDecodeError is a ValueError
+        except (ValueError, TypeError, KeyError) as error:  # BadBody is a ValueError
             log.warning("telegram webhook: malformed update: %s", error)
             return web.json_response({"error": "malformed update"}, status=400)
         if not accept(update):

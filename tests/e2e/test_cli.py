@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,13 @@ def test_upgrade_twice_is_harmless(db):
 
 
 def test_commands_before_upgrade_say_what_to_do(tmp_path):
-    refused(oms(tmp_path / "fresh.db", "order", "show", "SO-100001", check=False), "oms db upgrade")
+    fresh = tmp_path / "fresh.db"
+    refused(oms(fresh, "order", "show", "SO-100001", check=False), f"no database at {fresh}: run `oms db upgrade`")
+    refused(oms(fresh, "load", str(MASTER), check=False), "run `oms db upgrade`")
+    assert not fresh.exists()  # no empty database left behind
+    sqlite3.connect(fresh).close()  # a file without tables
+    refused(oms(fresh, "stock", "TEA-001", check=False), "the database has no tables yet: run `oms db upgrade` first")
+    assert "revision" in oms(fresh, "db", "upgrade").stdout
 
 
 def test_unknown_order_is_one_line(db):
@@ -85,6 +92,42 @@ def test_load_place_show_and_stock(loaded):
 def test_loading_twice_changes_nothing(loaded):
     out = oms(loaded, "load", str(MASTER)).stdout
     assert "created" not in out.replace("0 created", "")
+
+
+def on_hand(db: Path, sku: str, warehouse: str) -> tuple[int, int]:
+    view = json.loads(oms(db, "stock", sku, "--json").stdout)
+    row = {w["warehouse"]: w for w in view["warehouses"]}[warehouse]
+    return row["on_hand"], row["reserved"]
+
+
+def test_loading_again_keeps_a_receipt_and_set_stock_overwrites_it(loaded):
+    # Given 20 received after the master file was loaded
+    oms(loaded, "receive", "TEA-001", "SH", "20", "--reason", "PO-7")
+    # When the file is loaded again (twice), the receipt is kept and the output says so
+    for _ in range(2):
+        out = oms(loaded, "load", str(MASTER)).stdout
+        assert "stock: 2 existing kept (1 differs from the file; use --set-stock to overwrite)" in out, out
+        assert on_hand(loaded, "TEA-001", "SH") == (120, 0)
+    # Then --set-stock makes the file's count the count, once
+    assert "stock: 1 adjusted, 1 unchanged" in oms(loaded, "load", "--set-stock", str(MASTER)).stdout
+    assert on_hand(loaded, "TEA-001", "SH") == (100, 0)
+    assert "stock: 2 unchanged" in oms(loaded, "load", "--set-stock", str(MASTER)).stdout
+
+
+def test_set_stock_below_what_is_reserved_is_refused_naming_the_row(loaded, tmp_path):
+    oms(loaded, "order", "place", "C001", "TEA-001*5", "--pay", "credit")
+    counted = tmp_path / "count.yaml"
+    counted.write_text("stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 2}\n", encoding="utf-8")
+    refused(
+        oms(loaded, "load", "--set-stock", str(counted), check=False),
+        "stock row 1 (TEA-001@SH): on_hand: cannot set TEA-001 in SH to 2: 5 are reserved",
+    )
+    assert on_hand(loaded, "TEA-001", "SH") == (100, 5)
+
+
+def test_load_help_explains_opening_balances_and_set_stock(db):
+    out = oms(db, "load", "--help").stdout
+    assert "--set-stock" in out and "opening balances" in out
 
 
 @pytest.mark.parametrize(
@@ -135,6 +178,24 @@ def test_a_discount_that_is_not_a_number_is_refused_in_words(loaded):
     assert "Traceback" not in result.stderr and "ConversionSyntax" not in result.stderr
 
 
+def test_a_huge_quantity_is_refused_by_name_and_nothing_is_stored(loaded):
+    result = oms(loaded, "order", "place", "C001", "TEA-001*100000000000000000000000", check=False)
+    assert result.returncode == 1
+    refused(result, "error: TEA-001: a quantity can be at most 1,000,000.")
+    refused(oms(loaded, "order", "show", "SO-100001", check=False), "Order SO-100001 does not exist")
+
+
+def test_an_order_of_more_lines_than_the_bound_is_refused(loaded):
+    result = oms(loaded, "order", "place", "C001", *["TEA-001*1"] * 20_000, check=False)
+    assert result.returncode == 1
+    refused(result, "An order can have at most 200 lines; this one has 20,000.")
+
+
+def test_an_argument_that_is_not_utf8_is_refused_in_one_line(loaded):
+    not_utf8 = os.fsdecode(b"\xff")  # the process receives the raw byte 0xFF
+    refused(oms(loaded, "order", "place", "C001", "TEA-001*1", "--coupon", not_utf8, check=False), "UTF-8")
+
+
 def test_acting_as_a_user_applies_their_roles(loaded):
     oms(loaded, "order", "place", "C001", "TEA-001*1")
     refused(
@@ -162,3 +223,21 @@ def test_console_links_are_printed_for_an_admin_and_sessions_ended(db: Path):
     assert oms(db, "console", "logout", "王芳").stdout.strip() == "ended 0 console sessions of 王芳"
     unknown = oms(db, "console", "link", "nobody", check=False)
     assert unknown.returncode == 1 and unknown.stderr.startswith("error:") and "nobody" in unknown.stderr
+
+
+def test_demo_on_a_busy_port_says_so_in_one_line_and_keeps_the_old_database(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        old = tmp_path / "oms-demo.db"
+        old.write_bytes(b"yesterday's demo")
+        result = subprocess.run(
+            [OMS, "demo", "--port", str(port)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"127.0.0.1:{port}" in line and "OMS_PORT" in line
+    assert old.read_bytes() == b"yesterday's demo"

@@ -143,6 +143,8 @@ async def test_malformed_bodies_are_refused(world, fake):
     timestamp = str(int(time.time() * 1000))
     headers = {"timestamp": timestamp, "sign": robot_sign(fake.client_secret, timestamp)}
     assert (await client.post("/dingtalk/callback", data=b"{not json", headers=headers)).status == 400
+    deep = b"[" * 100_000 + b"]" * 100_000  # json.loads alone raises RecursionError: a 500
+    assert (await client.post("/dingtalk/callback", data=deep, headers=headers)).status == 400
     query, _ = sealed_request({"EventType": "check_url"})
     assert (await client.post("/dingtalk/callback", params=query, json=["x"])).status == 400
     crypto = MessageCrypto(TOKEN, AES_KEY, "dingappkey")

@@ -44,7 +44,7 @@ def test_chinese_round_trips_whatever_its_byte_length(size):
 
 
 def test_the_reply_is_an_encrypted_success_the_platform_can_check():
-    reply = Callback(client_secret="s", crypto=crypto(), schedule=lambda *_: None, claim=_unused).success()
+    reply = Callback(client_secret="s", crypto=crypto(), schedule=lambda *_: None, claim=_unused, max_depth=32).success()
     assert set(reply) == {"msg_signature", "timeStamp", "nonce", "encrypt"}
     assert crypto().open(reply["msg_signature"], reply["timeStamp"], reply["nonce"], reply["encrypt"]) == "success"
 

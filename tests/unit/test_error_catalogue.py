@@ -23,9 +23,10 @@ import pytest
 import bot
 import core
 from bot.i18n import Translator, translate
+from bot.labels import FIELDS
 from bot.router import COMMANDS, Usage
 from bot.texts import error_text
-from core.errors import Action, DomainError
+from core.errors import Action, DomainError, Field
 from core.orders.lifecycle import ORDER_TRANSITIONS, RETURN_TRANSITIONS
 from core.orders.status import OrderStatus, PaymentStatus, ReturnStatus, ShipmentStatus
 
@@ -65,6 +66,8 @@ def _samples(hint: Any) -> list[Any]:
         return list(hint)
     if hint is Action:
         return [Action(t["trigger"]) for t in ORDER_TRANSITIONS + RETURN_TRANSITIONS]
+    if hint is Field:
+        return [Field(name) for name in FIELDS] + [Field("external_ref"), Field("some_column")]
     if hint is Usage:
         return sorted({Usage(c.usage) for c in COMMANDS.values()})
     if hint is str:

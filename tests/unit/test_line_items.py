@@ -35,3 +35,13 @@ def test_item_forms(tokens, expected):
 def test_bad_items_say_why(tokens, message):
     with pytest.raises(InvalidInput, match=message):
         parse_line_items(tokens)
+
+
+def test_a_huge_quantity_is_read_exactly_so_the_order_bound_can_name_it():
+    assert parse_line_items(["TEA-001*100000000000000000000000"]) == [("TEA-001", 10**23)]
+
+
+def test_more_digits_than_python_converts_is_a_plain_refusal():
+    with pytest.raises(ValueError) as refused:
+        parse_line_items(["TEA-001*" + "9" * 5000])
+    assert str(refused.value) == "TEA-001: that quantity is far too large"

@@ -63,7 +63,9 @@ def test_webhook_mode_mounts_the_route_and_polling_mode_none():
 async def hook() -> AsyncIterator[tuple[TestClient, list[Update]]]:
     accepted: list[Update] = []
     app = web.Application()
-    app.router.add_post(webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), lambda u: accepted.append(u) or True))
+    app.router.add_post(
+        webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), lambda u: accepted.append(u) or True, max_depth=32)
+    )
     client = TestClient(TestServer(app))
     await client.start_server()
     yield client, accepted
@@ -93,13 +95,23 @@ async def test_right_secret_is_200_and_the_update_is_taken_parsed(hook):
 
 async def test_an_update_the_bot_cannot_take_yet_is_503_so_telegram_delivers_it_again():
     app = web.Application()
-    app.router.add_post(webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), lambda update: False))
+    app.router.add_post(webhook.PATH, webhook.handler(SECRET, Bot(TOKEN), lambda update: False, max_depth=32))
     async with TestClient(TestServer(app)) as client:
         response = await client.post(webhook.PATH, json=UPDATE, headers={webhook.SECRET_HEADER: SECRET})
         assert response.status == 503
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"message": {}}', json.dumps({"update_id": "7"}).encode()])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"message": {}}',
+        json.dumps({"update_id": "7"}).encode(),
+        b"[" * 100_000 + b"]" * 100_000,  # json.loads alone raises RecursionError on this
+        b'{"update_id": 1, "message": {"text": "\\ud800"}}',
+    ],
+)
 async def test_malformed_body_with_the_right_secret_is_400(hook, body):
     client, accepted = hook
     response = await client.post(webhook.PATH, data=body, headers={webhook.SECRET_HEADER: SECRET})

@@ -243,7 +243,8 @@
   /** Text with newlines kept, *bold* and `code` honoured; order numbers become buttons that fill /order. */
   function richText(text) {
     const frag = document.createDocumentFragment();
-    const pattern = /\*([^*\n]+)\*|`([^`\n]+)`|\b(SO-\d+)\b/g;
+    // *bold* only at word edges, as chat markup does: "TEA-001*2 CUP-01*1" is what to type, not bold.
+    const pattern = /(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|`([^`\n]+)`|\b(SO-\d+)\b/g;
     let last = 0;
     for (const match of text.matchAll(pattern)) {
       if (match.index > last) frag.append(text.slice(last, match.index));
