@@ -108,6 +108,7 @@ async def test_healthz_answers_503_once_the_file_is_gone(loaded, tmp_path):
 async def test_a_request_that_needs_the_lost_database_gets_503_with_the_reason(loaded, tmp_path):
     from integrations.console.api import mount as console
 
+    loaded.settings = loaded.settings.model_copy(update={"console_mode": "open"})  # identities by name
     app, _ = build_app(loaded, [console])
     async with TestClient(TestServer(app)) as client:
         (tmp_path / "live.db").unlink()
