@@ -22,6 +22,7 @@ from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchang
 from bot.i18n import Translator, normalise
 from bot.models import Card, ChatMessage, Direction
 from bot.notify import deliver_pending
+from bot.texts import error_text
 from core import idempotency
 from core.auth import Actor
 from core.context import Context
@@ -141,9 +142,9 @@ async def messages(request: web.Request) -> web.Response:
         try:
             claim = await services.run(Actor.system("console"), lambda ctx: idempotency.claim(ctx, scope, msg_id, said))
         except idempotency.KeyReused as error:
-            raise web.HTTPUnprocessableEntity(text=_error_json(error), content_type="application/json") from None
+            raise _refused(web.HTTPUnprocessableEntity, error, speaker.locale) from None
         except idempotency.StillRunning as error:
-            raise web.HTTPConflict(text=_error_json(error), content_type="application/json") from None
+            raise _refused(web.HTTPConflict, error, speaker.locale) from None
         if not claim.fresh:
             ids = (claim.result or {}).get("reply_ids", [])
             return web.json_response({"replies": await entries(services, speaker, ids=ids), "replayed": True})
@@ -161,8 +162,10 @@ def _stranger(user: str) -> web.Response:
     return web.json_response({"replies": replies})
 
 
-def _error_json(error: DomainError) -> str:
-    return json.dumps({"error": error.message, "code": error.code}, ensure_ascii=False)
+def _refused(kind: type[web.HTTPException], error: DomainError, locale: str) -> web.HTTPException:
+    """A refusal the page shows as it is: in the reader's language, with its stable code."""
+    body = json.dumps({"error": error_text(Translator(locale), error), "code": error.code}, ensure_ascii=False)
+    return kind(text=body, content_type="application/json")
 
 
 async def actions(request: web.Request) -> web.Response:

@@ -321,3 +321,14 @@ async def test_off_leaves_the_console_out(tmp_path):
         assert (await client.get("/healthz")).status == 200
     finally:
         await client.close()
+
+
+async def test_a_reused_message_id_is_refused_in_the_readers_language(server):
+    client, services, _ = server
+    assert await sign_in(client, await link_for(services, "王芳")) == 200
+    assert (await client.post("/console/api/locale", json={"locale": "zh-CN"})).status == 200
+    assert (await say(client, "/whoami", client_msg_id="m-1")).status == 200
+    reused = await say(client, "/help", client_msg_id="m-1")
+    assert reused.status == 422
+    body = await reused.json()
+    assert body["code"] == "idempotency_key_reused" and not body["error"].isascii()
