@@ -24,9 +24,9 @@ def test_the_spec_example_parses():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("warehouses: [ {code: SH, name: x", "malformed YAML at line 1"),
+        ("warehouses: [ {code: SH, name: x", "line 1, column"),
         ("- just a list", "must be a mapping of sections"),
-        ("orders: []", "unknown section 'orders'"),
+        ("orders: []", "orders: unknown section"),
         ("products:\n  - {sku: A-1, name: x, price: '1', colour: red}", "products row 1 (A-1): colour: unknown field"),
         (
             "stock:\n  - {sku: A-1, warehouse: SH, on_hand: -5}",
