@@ -15,6 +15,7 @@ from integrations.console.api import mount as console
 from integrations.web import events
 from integrations.web.app import build_app
 from tests.conftest import make_services, sqlite_settings
+from tests.e2e.platforms import caught_up
 
 
 class Console:
@@ -59,6 +60,7 @@ async def console_app(tmp_path) -> AsyncIterator[tuple[Console, Any]]:
     server = TestServer(app)
     client = TestClient(server)
     await client.start_server()
+    await caught_up(services)
     try:
         yield Console(client), services
     finally:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.outbox.models import OutboxMessage
+from core.audit.models import DomainEvent
 from core.auth import Actor
 from core.masterdata.loader import load_file
 from core.services import Services
@@ -53,7 +54,20 @@ async def serve(services: Services, adapter: Callable, *, expect: str | None) ->
     assert enabled == ([expect] if expect else [])
     client = TestClient(TestServer(app))
     await client.start_server()
+    await caught_up(services)
     return client
+
+
+async def caught_up(services: Services) -> None:
+    """Wait until the server has delivered what was recorded before it started (the demo data's
+    low-stock alert), so a test's "nothing changed" starts from a settled database."""
+
+    async def settled() -> bool:
+        async with services.sessions() as session:
+            pending = select(func.count()).select_from(DomainEvent).where(DomainEvent.processed_at.is_(None))
+            return await session.scalar(pending) == 0
+
+    await until(settled)
 
 
 async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
