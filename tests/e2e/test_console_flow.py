@@ -34,6 +34,7 @@ async def test_entry_to_completion_in_chat(chat):
     await chat.tap("zhangcang", pick, "Packed")
     [pick] = await chat.cards("zhangcang", no)
     assert pick["state"] == "closed" and "张仓" in pick["outcome"]
+    assert {"label": "Stage", "value": "packed"} in pick["fields"]
     shipped = await chat.say("zhangcang", f"/ship {no} SF SF100200300")
     assert shipped[0] == f"{no} shipped with SF SF100200300."
     assert any("SF100200300" in t for t in await chat.texts("c002"))
