@@ -24,6 +24,7 @@ from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
 from bot.notify import deliver_pending
 from bot.router import COMMANDS, Chat, split
+from bot.spelling import closest_command
 from bot.taps import tap
 from bot.texts import error_text
 from bot.views import Reply
@@ -131,6 +132,8 @@ async def _dispatch(chat: Chat, text: str) -> list[Reply]:
     name, args = parsed
     command = COMMANDS.get(name)
     if command is None:
+        if meant := closest_command(name, chat.actor):
+            return chat.say("Unknown command /{name}. Did you mean /{meant}?", name=name, meant=meant)
         return chat.say("Unknown command /{name}. Send /help to see what you can do.", name=name)
     if not command.allowed(chat.actor):
         first = command.permission[0] if isinstance(command.permission, tuple) else command.permission
