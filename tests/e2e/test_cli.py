@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -80,6 +82,19 @@ def test_load_place_show_and_stock(loaded):
     assert (sh["on_hand"], sh["reserved"], sh["available"]) == (100, 2, 98)
     kit = json.loads(oms(loaded, "stock", "GIFT-01", "--json").stdout)
     assert kit["kit"] is True
+
+
+def test_show_in_text_has_the_history_in_the_business_zone(loaded):
+    oms(loaded, "order", "place", "C001", "TEA-001*2", "--pay", "credit")
+    shown = json.loads(oms(loaded, "order", "show", "SO-100001", "--json").stdout)
+
+    text = oms(loaded, "order", "show", "SO-100001").stdout.splitlines()
+
+    start = text.index("history (times in Asia/Shanghai):")
+    assert len(text[start + 1 :]) == len(shown["history"])
+    first = shown["history"][0]
+    at = datetime.fromisoformat(first["at"]).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert text[start + 1] == f"  {at}  create  — → {first['to']}  by system"
 
 
 def test_loading_twice_changes_nothing(loaded):
