@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 
 def order_text(detail: dict[str, Any], timezone: str) -> list[str]:
+    customer = detail["customer"]
     out = [
         f"{detail['order_no']}  {detail['status']}  payment {detail['payment_status']} ({detail['payment_terms']})",
-        f"customer {detail['customer']['code']} {detail['customer']['name']}  total {detail['total']} {detail['currency']}",
+        f"customer {customer['code']} {customer['name']}  total {detail['total']} {detail['currency']}",
     ]
     for line in detail["lines"]:
         where = ", ".join(f"{a['warehouse']}×{a['qty']}" for a in line["allocations"]) or "not allocated"

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MASTER = ROOT / "tests" / "data" / "master.yaml"
-OMS = shutil.which("oms", path=str(Path(sys.executable).parent)) or "oms"
-
-
-def oms(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMS_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
-    result = subprocess.run([OMS, *args], capture_output=True, text=True, env=env, timeout=60, cwd=db.parent)
-    if check and result.returncode != 0:
-        raise AssertionError(f"oms {' '.join(args)} failed: {result.stderr}")
-    return result
+from tests.support.cli import MASTER, OMS, oms, refused
 
 
 @pytest.fixture
@@ -37,14 +25,6 @@ def db(tmp_path) -> Path:
 def loaded(db) -> Path:
     oms(db, "load", str(MASTER))
     return db
-
-
-def refused(result: subprocess.CompletedProcess[str], text: str) -> None:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert text in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_help_lists_the_commands(tmp_path):

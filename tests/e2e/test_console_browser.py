@@ -268,8 +268,10 @@ def test_message_times_and_card_times_are_in_one_zone_named_when_the_browser_is_
 
         # Every message time on the page is the Shanghai time of its moment, as the card's is
         shanghai = ZoneInfo("Asia/Shanghai")
-        shown = approver.get_by_test_id("timeline").locator("time[datetime]").evaluate_all(
-            "nodes => nodes.map(n => [n.getAttribute('datetime'), n.textContent, n.title])"
+        shown = (
+            approver.get_by_test_id("timeline")
+            .locator("time[datetime]")
+            .evaluate_all("nodes => nodes.map(n => [n.getAttribute('datetime'), n.textContent, n.title])")
         )
         assert shown
         for at, text, title in shown:

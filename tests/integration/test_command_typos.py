@@ -6,7 +6,7 @@ import pytest
 
 from bot import gateway
 from bot.gateway import Inbound
-from tests.e2e.platforms import bind, demo_services
+from tests.support.platforms import bind, demo_services
 
 
 @pytest.mark.parametrize(

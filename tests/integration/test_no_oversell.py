@@ -28,8 +28,8 @@ from core.inventory.models import Reservation, ReservationStatus, StockLevel, Wa
 from core.orders.models import Order
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.services import Services
-from tests.builders import SYSTEM, seed
-from tests.conftest import make_services, sqlite_settings
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.master_data import SYSTEM, seed
 
 HOLDS_STOCK = "awaiting_payment"  # prepaid, unpaid, stock reserved
 BACKORDERED = "backordered"

@@ -11,8 +11,8 @@ from core.errors import ConcurrencyConflict, InvalidTransition
 from core.orders import cancellation, confirmation, fulfilment, payments
 from core.orders.fulfilment import ShipRequest
 from core.orders.status import ShipmentStatus
-from tests.builders import seed
-from tests.integration.helpers import as_user, audit_count, detail, events, place, stock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, audit_count, detail, events, place, stock
 
 
 async def test_full_lifecycle_from_entry_to_completion(services):
