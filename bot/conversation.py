@@ -135,9 +135,7 @@ async def _dispatch(chat: Chat, text: str) -> list[Reply]:
         if meant := closest_command(name, chat.actor):
             return chat.say("Unknown command /{name}. Did you mean /{meant}?", name=name, meant=meant)
         return chat.say("Unknown command /{name}. Send /help to see what you can do.", name=name)
-    if not command.allowed(chat.actor):
-        first = command.permission[0] if isinstance(command.permission, tuple) else command.permission
-        chat.actor.require(first)  # raises PermissionDenied, translated below
+    command.require(chat.actor)  # a refusal names what the command needs; translated below
     chat.command_usage = command.usage
     return await command.handler(chat, args)
 

@@ -31,10 +31,12 @@ from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.models import Card
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS
+from bot.texts import error_text
 from bot.views import Reply
 from core import inbound as keys
 from core.auth import Actor
 from core.context import Context
+from core.errors import DatabaseUnavailable
 from core.inbound import Use, first_time
 from core.services import Services
 
@@ -76,8 +78,11 @@ async def first_use(services: Services, source: str, credential: str, body: byte
 
 async def message(services: Services, inbound: Inbound, text: str) -> Answer:
     """A typed message or command; replies are queued to ``inbound.chat``."""
-    if not await _first_time(services, inbound):
-        return Answer(duplicate=True)
+    try:
+        if not await _first_time(services, inbound):
+            return Answer(duplicate=True)
+    except DatabaseUnavailable as error:
+        return _unavailable(inbound, error)
 
     async def run() -> Answer:
         speaker, replies = await handle_text(services, Identity(inbound.platform, inbound.user), text.strip())
@@ -90,8 +95,11 @@ async def tap(services: Services, inbound: Inbound, action: str, *, queue_replie
     """A button tap. The card's own edits reach every copy through the outbox; the replies (who
     acted, or why not) are returned for the adapter to show the tapper at once, and queued to the
     chat only when the platform has no in-place way to show them (``queue_replies``)."""
-    if not await _first_time(services, inbound):
-        return Answer(duplicate=True)
+    try:
+        if not await _first_time(services, inbound):
+            return Answer(duplicate=True)
+    except DatabaseUnavailable as error:
+        return _unavailable(inbound, error)
 
     async def run() -> Answer:
         try:
@@ -115,6 +123,8 @@ async def _told_if_it_fails(services: Services, inbound: Inbound, run: Callable[
     (the database gone, a lock that never came), so the person hears something, not silence."""
     try:
         return await run()
+    except DatabaseUnavailable as error:
+        return _unavailable(inbound, error)
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("%s delivery %s failed [%s]", inbound.platform, inbound.event_id, reference)
@@ -128,6 +138,13 @@ async def _told_if_it_fails(services: Services, inbound: Inbound, run: Callable[
         except Exception:  # the database itself is gone: the log is all we have
             log.exception("could not tell %s %s about [%s]", inbound.platform, inbound.user, reference)
         return Answer(texts=[sorry])
+
+
+def _unavailable(inbound: Inbound, error: DatabaseUnavailable) -> Answer:
+    """The database is gone: nothing can be queued either, so the answer in place is all there is."""
+    reason = error.params.get("reason")
+    log.error("%s delivery %s refused: the database file is %s", inbound.platform, inbound.event_id, reason)
+    return Answer(texts=[error_text(Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en")), error)])
 
 
 async def _first_time(services: Services, inbound: Inbound) -> bool:

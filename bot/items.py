@@ -5,8 +5,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.i18n import N_
+from core.errors import InvalidInput, QuantityTooSmall
+
 _ITEM = re.compile(r"^(?P<sku>[A-Za-z0-9][A-Za-z0-9._/-]*?)(?:\s*[*×xX]\s*(?P<qty>-?\d+))?$")
 _QTY_ONLY = re.compile(r"^[*×xX]\s*(?P<qty>-?\d+)$")
+_COUNTED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*\s*[*×xX]\s*-?\d+$")
+
+
+class QuantityBeforeSku(InvalidInput):
+    code = "quantity_before_sku"
+    template = N_("{token} is a quantity with no SKU before it; write SKU*QTY, e.g. TEA-001*2.")
+    token: str
+
+
+class UnreadableItem(InvalidInput):
+    code = "unreadable_item"
+    template = N_("Cannot read {token} as an item; write SKU*QTY, e.g. TEA-001*2.")
+    token: str
+
+
+class NoItems(InvalidInput):
+    code = "no_items"
+    template = N_("Name at least one item as SKU*QTY, e.g. TEA-001*2.")
 
 
 def parse_line_items(tokens: Iterable[str]) -> list[tuple[str, int]]:
@@ -18,18 +39,23 @@ def parse_line_items(tokens: Iterable[str]) -> list[tuple[str, int]]:
         lone = _QTY_ONLY.match(token)
         if lone:
             if not items:
-                raise ValueError(f"quantity {token!r} comes before any SKU")
+                raise QuantityBeforeSku(token=token)
             sku, _ = items.pop()
             items.append((sku, _quantity(lone["qty"], sku)))
             continue
         match = _ITEM.match(token)
         if not match:
-            raise ValueError(f"cannot read {token!r} as SKU*QTY")
+            raise UnreadableItem(token=token)
         sku = match["sku"].upper()
         items.append((sku, _quantity(match["qty"], sku) if match["qty"] else 1))
     if not items:
-        raise ValueError("no items given")
+        raise NoItems()
     return items
+
+
+def counted_item(token: str) -> bool:
+    """``TEA-001*1`` is an item; ``box`` in "damaged box" is a word of the reason, not SKU BOX."""
+    return bool(_COUNTED.match(token.strip()))
 
 
 def _quantity(text: str, sku: str) -> int:
@@ -39,5 +65,5 @@ def _quantity(text: str, sku: str) -> int:
     except ValueError:  # more digits than Python turns into a number (4,300)
         raise ValueError(f"{sku}: that quantity is far too large") from None
     if qty <= 0:
-        raise ValueError(f"{sku}: quantity must be at least 1, got {qty}")
+        raise QuantityTooSmall(sku=sku, qty=qty)
     return qty

@@ -1,4 +1,8 @@
-"""Translatable names for statuses, roles and actions, and small formatting helpers."""
+"""Translatable names for statuses, roles and actions, and small formatting helpers.
+
+Permissions are not here: their English names are marked for translation where they are declared
+(``core.auth.Permission``), and ``_(permission)`` translates them.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,60 @@ ROLES = {
     "customer": N_("customer"),
     "admin": N_("admin"),
 }
+RETURN_STATUS = {
+    "requested": N_("requested"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "received": N_("goods received"),
+    "inspected": N_("inspected"),
+    "refunded": N_("refunded"),
+    "exchanged": N_("exchanged"),
+    "closed": N_("closed"),
+}
+SHIPMENT_STATUS = {
+    "label_created": N_("label created"),
+    "picked_up": N_("picked up"),
+    "in_transit": N_("in transit"),
+    "out_for_delivery": N_("out for delivery"),
+    "delivered": N_("delivered"),
+    "exception": N_("delivery problem"),
+}
+# Free-text fields a person types, by column, for "… can be at most N characters long".
+FIELDS = {
+    "sku": N_("SKU"),
+    "note": N_("Note"),
+    "coupon_code": N_("Coupon"),
+    "reason": N_("Reason"),
+    "external_ref": N_("Reference"),
+    "carrier": N_("Carrier"),
+    "tracking_no": N_("Tracking number"),
+}
+# The triggers of the state machines (core.orders.lifecycle), as a refusal names them.
+ACTIONS = {
+    "hold": N_("hold"),
+    "revalidate": N_("revalidate"),
+    "edit": N_("edit"),
+    "request_approval": N_("request approval"),
+    "confirm": N_("confirm"),
+    "approve": N_("approve"),
+    "reject": N_("reject"),
+    "allocate": N_("allocate"),
+    "backorder": N_("backorder"),
+    "await_payment": N_("await payment"),
+    "release_to_pick": N_("release to pick"),
+    "start_picking": N_("start picking"),
+    "pack": N_("pack"),
+    "ship_part": N_("ship part"),
+    "ship": N_("ship"),
+    "deliver": N_("deliver"),
+    "complete": N_("complete"),
+    "cancel": N_("cancel"),
+    "receive": N_("receive"),
+    "inspect": N_("inspect"),
+    "refund": N_("refund"),
+    "exchange": N_("exchange"),
+    "close": N_("close"),
+}
 DONE = {
     "approve": N_("Approved"),
     "reject": N_("Rejected"),
@@ -62,6 +120,26 @@ def payment(_: Translator, value: str) -> str:
     return _(PAYMENT.get(value, value))
 
 
+def return_status(_: Translator, value: str) -> str:
+    return _(RETURN_STATUS.get(value, value))
+
+
+def shipment_status(_: Translator, value: str) -> str:
+    return _(SHIPMENT_STATUS.get(value, value))
+
+
+def role(_: Translator, value: str) -> str:
+    return _(ROLES.get(value, value))
+
+
+def field(_: Translator, value: str) -> str:
+    return _(FIELDS.get(value, value.replace("_", " ")))
+
+
+def action(_: Translator, value: str) -> str:
+    return _(ACTIONS.get(value, value.replace("_", " ")))
+
+
 def money(value: Decimal | str) -> str:
     return f"{Decimal(value):,.2f}"
 
@@ -70,46 +148,3 @@ def clock(at: datetime | str, timezone: str) -> str:
     """Time of day in the business's zone, as people say it in chat ("14:03")."""
     moment = datetime.fromisoformat(at) if isinstance(at, str) else at
     return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
-
-
-# The services name permissions and actions in English (core knows no languages); these are the
-# same strings marked for translation, so a refusal reads naturally in Chinese too.
-PERMISSIONS = [
-    N_("create orders"),
-    N_("view orders"),
-    N_("edit or re-validate orders"),
-    N_("approve or reject orders"),
-    N_("cancel orders"),
-    N_("confirm payments"),
-    N_("pick, pack and ship orders"),
-    N_("request returns"),
-    N_("approve, receive and inspect returns"),
-    N_("refund returns"),
-    N_("view stock"),
-    N_("receive or adjust stock"),
-    N_("load master data"),
-]
-ACTIONS = [
-    N_("hold"),
-    N_("revalidate"),
-    N_("request approval"),
-    N_("confirm"),
-    N_("approve"),
-    N_("reject"),
-    N_("allocate"),
-    N_("backorder"),
-    N_("await payment"),
-    N_("release to pick"),
-    N_("start picking"),
-    N_("pack"),
-    N_("ship part"),
-    N_("ship"),
-    N_("deliver"),
-    N_("complete"),
-    N_("cancel"),
-    N_("receive"),
-    N_("inspect"),
-    N_("refund"),
-    N_("exchange"),
-    N_("close"),
-]

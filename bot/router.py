@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.views import Reply
 from core.auth import Actor, Permission
 from core.errors import InvalidInput
 from core.services import Services
 
 Handler = Callable[["Chat", list[str]], Awaitable[list[Reply]]]
+
+
+class Usage(str):
+    """A command's usage line (English, marked with ``N_`` where the command is declared)."""
+
+
+class WrongUsage(InvalidInput):
+    """A command typed wrong: how to type it instead."""
+
+    code = "usage"
+    template = N_("Usage: {usage}")
+    usage: Usage
 
 
 @dataclass
@@ -32,25 +44,33 @@ class Chat:
     def say(self, message: str, /, **params: object) -> list[Reply]:
         return [Reply(text=self._(message, **params))]
 
-    def usage(self) -> InvalidInput:
+    def usage(self) -> WrongUsage:
         """The refusal for a command typed wrong: how to type it instead (its declared usage)."""
-        return InvalidInput(self._("Usage: {usage}", usage=self.command_usage), field="args", reason=self.command_usage)
+        return WrongUsage(usage=Usage(self.command_usage))
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
     aliases: tuple[str, ...]
-    usage: str  # English; translated in /help
+    usage: str  # English, marked with N_(); translated in /help and in a refusal
     permission: Permission | tuple[Permission, ...] | None  # any one of them will do
     handler: Handler
     summary: str = ""  # English one-liner for command menus (Telegram); translated there
 
-    def allowed(self, actor: Actor) -> bool:
+    @property
+    def permissions(self) -> tuple[Permission, ...]:
         if self.permission is None:
-            return True
-        wanted = self.permission if isinstance(self.permission, tuple) else (self.permission,)
-        return any(actor.can(p) for p in wanted)
+            return ()
+        return self.permission if isinstance(self.permission, tuple) else (self.permission,)
+
+    def allowed(self, actor: Actor) -> bool:
+        return not self.permissions or any(actor.can(p) for p in self.permissions)
+
+    def require(self, actor: Actor) -> None:
+        """Refuse, naming the permission the command needs (or the ones any of which would do)."""
+        if self.permissions:
+            actor.require_any(self.permissions)
 
 
 COMMANDS: dict[str, Command] = {}

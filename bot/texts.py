@@ -1,50 +1,47 @@
-"""Domain errors in the reader's language: a template per error code, filled from its params."""
+"""Domain errors in the reader's language: the error's own template, its parameters translated.
+
+There is no table of error texts here: each error declares its one English template (marked for
+extraction where it is declared), and the catalogue translates it. Parameters that are words to a
+reader (a state, a permission, a role, an action, a usage line) are translated before they are
+put in; codes, numbers and names are put in as they are.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.i18n import N_, Translator
-from bot.labels import status
-from core.errors import DomainError
+from bot.labels import action, field, payment, return_status, role, shipment_status, status
+from bot.router import Usage
+from core.auth import Permission, Role
+from core.errors import Action, DomainError, Field, plain
+from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
 
-TEMPLATES = {
-    "invalid_transition": N_("Cannot {action} {key}: it is {state}."),
-    "not_found": N_("{kind} {key} does not exist."),
-    "forbidden": N_("You may not {permission}."),
-    "stale": N_("{key} changed meanwhile; send /order {key} to see it now."),
-    "unknown_sku": N_("Unknown SKU {sku}."),
-    "too_many_lines": N_("An order can have at most {limit:,} lines; this one has {count:,}."),
-    "qty_too_large": N_("{sku}: a quantity can be at most {limit:,}."),
-    "text_too_long": N_("{field} can be at most {limit:,} characters long."),
-    "credit_limit": N_("{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."),
-}
-
-# Free-text fields a person types, by column, for "… can be at most N characters long".
-FIELDS = {
-    "sku": N_("SKU"),
-    "note": N_("Note"),
-    "coupon_code": N_("Coupon"),
-    "reason": N_("Reason"),
-    "external_ref": N_("Reference"),
-    "carrier": N_("Carrier"),
-    "tracking_no": N_("Tracking number"),
-}
+LIST_SEPARATOR = N_(", ")  # between the items of a list parameter (warehouses, permissions)
 
 
 def error_text(_: Translator, error: DomainError) -> str:
-    params = dict(error.params)
-    template = TEMPLATES.get(error.code)
-    if error.code == "invalid_transition":
-        params["state"] = status(_, params.get("state", ""))
-        params["action"] = _(params.get("action", ""))
-    if error.code == "text_too_long":
-        params["field"] = _(FIELDS[params["field"]]) if params.get("field") in FIELDS else params.get("field", "")
-    if error.code == "forbidden":
-        params["permission"] = _(params.get("permission", ""))
-    if error.code == "unknown_sku" and params.get("suggestion"):
-        return _("Unknown SKU {sku}. Did you mean {suggestion}?", **params)
-    if template is None:
-        return _(error.message)
-    try:
-        return _(template, **params)
-    except (KeyError, IndexError):
-        return _(error.message)
+    return _(error.template, **{name: shown(_, value) for name, value in error.params.items()})
+
+
+def shown(_: Translator, value: Any) -> Any:
+    """One parameter as the reader should see it (numbers stay numbers, for "{limit:,}")."""
+    if isinstance(value, OrderStatus):
+        return status(_, value)
+    if isinstance(value, ReturnStatus):
+        return return_status(_, value)
+    if isinstance(value, ShipmentStatus):
+        return shipment_status(_, value)
+    if isinstance(value, PaymentStatus | PaymentTerms):
+        return payment(_, value)
+    if isinstance(value, Role):
+        return role(_, value)
+    if isinstance(value, Permission | Usage):
+        return _(str(value))
+    if isinstance(value, Action):
+        return action(_, value)
+    if isinstance(value, Field):
+        return field(_, value)
+    if isinstance(value, list | tuple):
+        return _(LIST_SEPARATOR).join(str(shown(_, v)) for v in value)
+    return plain(value)

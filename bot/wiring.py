@@ -19,12 +19,13 @@ def services_for(settings: Settings) -> Services:
     return services
 
 
-async def load_master_file(ctx: Context, path: Path | str) -> LoadReport:
+async def load_master_file(ctx: Context, path: Path | str, *, set_stock: bool = False) -> LoadReport:
     """Master data and workflow rules together: all of the file, or none of it.
 
     A file with a ``workflows:`` section replaces the stored rules; one without leaves them.
+    Stock counts in the file open new stock rows only, unless ``set_stock`` overwrites them.
     """
-    report = await load_file(ctx, path)
+    report = await load_file(ctx, path, set_stock=set_stock)
     if report.workflows:
         await save_rules(ctx, report.workflows)
     return report

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from core.errors import PermissionDenied
+from core.errors import N_, DomainError
 
 
 class Role(StrEnum):
@@ -21,26 +21,29 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    ORDER_CREATE = "create orders"
-    ORDER_VIEW = "view orders"
-    ORDER_EDIT = "edit or re-validate orders"
-    ORDER_APPROVE = "approve or reject orders"
-    ORDER_CANCEL = "cancel orders"
-    PAYMENT_CONFIRM = "confirm payments"
-    FULFIL = "pick, pack and ship orders"
-    RETURN_REQUEST = "request returns"
-    RETURN_MANAGE = "approve, receive and inspect returns"
-    REFUND = "refund returns"
-    STOCK_VIEW = "view stock"
-    STOCK_MOVE = "receive or adjust stock"
-    MASTER_DATA = "load master data"
+    """What a role may do, named as a refusal says it ("You may not approve or reject orders")."""
+
+    ORDER_CREATE = N_("create orders")
+    ORDER_VIEW = N_("view orders")
+    ORDER_EDIT = N_("edit or re-validate orders")
+    ORDER_APPROVE = N_("approve or reject orders")
+    ORDER_CANCEL = N_("cancel orders")
+    PAYMENT_CONFIRM = N_("confirm payments")
+    FULFIL = N_("pick, pack and ship orders")
+    RETURN_REQUEST = N_("request returns")
+    RETURN_MANAGE = N_("approve, receive and inspect returns")
+    REFUND = N_("refund returns")
+    STOCK_VIEW = N_("view stock")
+    STOCK_MOVE = N_("receive or adjust stock")
+    MASTER_DATA = N_("load master data")
+    REPORT_VIEW = N_("view reports")
 
 
 P = Permission
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SALES: frozenset({P.ORDER_CREATE, P.ORDER_VIEW, P.ORDER_EDIT, P.ORDER_CANCEL, P.RETURN_REQUEST, P.STOCK_VIEW}),
-    Role.APPROVER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.STOCK_VIEW}),
-    Role.MANAGER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.ORDER_CANCEL, P.STOCK_VIEW}),
+    Role.APPROVER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.STOCK_VIEW, P.REPORT_VIEW}),
+    Role.MANAGER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.ORDER_CANCEL, P.STOCK_VIEW, P.REPORT_VIEW}),
     Role.WAREHOUSE: frozenset({P.ORDER_VIEW, P.FULFIL, P.STOCK_VIEW, P.STOCK_MOVE, P.RETURN_MANAGE}),
     Role.SERVICE: frozenset(
         {
@@ -54,7 +57,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             P.STOCK_VIEW,
         }
     ),
-    Role.FINANCE: frozenset({P.ORDER_VIEW, P.PAYMENT_CONFIRM, P.REFUND, P.ORDER_APPROVE, P.STOCK_VIEW}),
+    Role.FINANCE: frozenset({P.ORDER_VIEW, P.PAYMENT_CONFIRM, P.REFUND, P.ORDER_APPROVE, P.STOCK_VIEW, P.REPORT_VIEW}),
     Role.CUSTOMER: frozenset({P.ORDER_VIEW, P.ORDER_CREATE, P.RETURN_REQUEST}),
     Role.ADMIN: frozenset(Permission),
 }
@@ -90,15 +93,62 @@ class Actor:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise PermissionDenied(actor=self.name, permission=permission.value)
+            raise PermissionDenied(actor=self.name, permission=permission)
+
+    def require_any(self, permissions: Sequence[Permission]) -> None:
+        """For an entry point that serves several rights (``/rma``: handling returns or refunding)."""
+        if not any(self.can(p) for p in permissions):
+            first, *others = permissions
+            if not others:
+                raise PermissionDenied(actor=self.name, permission=first)
+            raise NoneOfPermissions(actor=self.name, permission=first, others=list(others))
 
     def require_warehouses(self, codes: Collection[str], permission: Permission) -> None:
         """Warehouse staff act only on their own warehouses' stock and orders."""
         self.require(permission)
         if self.only_own_warehouses and not set(codes) & self.warehouses:
-            where = ", ".join(sorted(codes)) or "no warehouse"
-            raise PermissionDenied(
-                f"{self.name} may not {permission.value} for {where}: not their warehouse.",
-                actor=self.name,
-                permission=permission.value,
-            )
+            raise NotYourWarehouse(actor=self.name, permission=permission, warehouses=sorted(codes))
+
+
+# --- refusals: each names the right that is missing -------------------------------------------------
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+    template = N_("You may not {permission}.")
+    actor: str
+    permission: Permission
+
+
+class NoneOfPermissions(PermissionDenied):
+    code = "forbidden_any"
+    template = N_("You may not {permission} or {others}.")
+    others: list[Permission]
+
+
+class NotYourWarehouse(PermissionDenied):
+    code = "not_your_warehouse"
+    template = N_("You may not {permission} in {warehouses}: it is not your warehouse.")
+    warehouses: list[str]
+
+
+class OrderNotInYourWarehouse(PermissionDenied):
+    code = "order_not_in_your_warehouse"
+    template = N_("You may not {permission} for {order_no}: it is not allocated to your warehouse.")
+    order_no: str
+
+
+class NotYourApprovalStep(PermissionDenied):
+    code = "not_your_approval_step"
+    template = N_("You may not approve step {step} of {order_no}: it waits for {approver}.")
+    order_no: str
+    step: int
+    approver: Role | str
+
+
+class OwnAccountOnly(PermissionDenied):
+    """A customer orders for their own account only."""
+
+    code = "own_account_only"
+    template = N_("You can only order for your own account ({account}).")
+    account: str

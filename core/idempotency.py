@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.context import Context
 from core.db.base import Base
-from core.errors import DomainError
+from core.errors import N_, DomainError
 
 KEEP_FOR = timedelta(hours=24)
 
@@ -41,14 +41,16 @@ class KeyReused(DomainError):
     """The key was first used for a different request."""
 
     code = "idempotency_key_reused"
-    template = "This request id was already used for a different request."
+    template = N_("This request id was already used for a different request.")
 
 
 class StillRunning(DomainError):
     """The first request with this key has no stored result: it is running, or was cut off."""
 
     code = "idempotency_in_progress"
-    template = "This request is already being handled (or was interrupted); check the result before sending it again."
+    template = N_(
+        "This request is already being handled (or was interrupted); check the result before sending it again."
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 webhooks all use to run a service function as one unit of work.
 
 It turns lost optimistic-locking races into ``ConcurrencyConflict`` and writes an audit row for
-every refused permission, in a transaction of its own (the refused one is rolled back).
+every refused permission, in a transaction of its own (the refused one is rolled back). On SQLite
+it refuses to work on a database file that was deleted or replaced under it (``DatabaseUnavailable``)
+rather than acknowledge writes into a file nobody will see again.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.audit.record import audit
-from core.auth import Actor
+from core.auth import Actor, PermissionDenied
 from core.clock import Clock, utcnow
 from core.config import Settings
 from core.context import Context
 from core.db import registry  # noqa: F401  (every model mapped before the first query)
 from core.db.engine import create_engine, session_factory
-from core.errors import ConcurrencyConflict, PermissionDenied
+from core.db.sqlite_file import DatabaseFile, sqlite_path
+from core.errors import ChangedMeanwhile, DatabaseUnavailable
 from core.orders.review import ReviewPolicy
 
 log = logging.getLogger(__name__)
@@ -43,7 +46,9 @@ class Services:
     readers: async_sessionmaker[AsyncSession] | None = None
     clock: Clock = utcnow
     review_policy: ReviewPolicy | None = None
+    database_file: DatabaseFile | None = None  # SQLite on disk: the file, watched for deletion
     _closed: bool = field(default=False, repr=False)
+    _lost: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
@@ -52,6 +57,10 @@ class Services:
         read_engine = None
         if engine.dialect.name == "sqlite":
             read_engine = create_engine(settings.database_url, read_only=True, **options)
+        path = sqlite_path(settings.database_url)
+        database_file = DatabaseFile(path) if path else None
+        if database_file is not None:
+            database_file.problem()  # remember the file we start on (if it exists yet)
         return cls(
             settings=settings,
             engine=engine,
@@ -59,12 +68,26 @@ class Services:
             read_engine=read_engine,
             readers=session_factory(read_engine) if read_engine else None,
             clock=clock,
+            database_file=database_file,
         )
+
+    def database_problem(self) -> str | None:
+        """Why the database file cannot be used ("missing", "replaced"), or None (also off SQLite)."""
+        return self.database_file.problem() if self.database_file is not None else None
+
+    def _require_database(self) -> None:
+        if self.database_file is None or (problem := self.database_file.problem()) is None:
+            return
+        if self._lost != problem:  # once per change, not once per request
+            self._lost = problem
+            log.error("the database file %s is %s; refusing to read or write", self.database_file.path, problem)
+        raise DatabaseUnavailable(reason=problem)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only: closing it ends its transaction without committing, and what it
         loaded stays readable (detached) afterwards."""
+        self._require_database()
         async with (self.readers or self.sessions)() as session:
             yield session
 
@@ -82,7 +105,12 @@ class Services:
 
     @asynccontextmanager
     async def unit_of_work(self, actor: Actor) -> AsyncIterator[Context]:
-        """A transaction acting as ``actor``: committed if the block succeeds, rolled back if not."""
+        """A transaction acting as ``actor``: committed if the block succeeds, rolled back if not.
+
+        The database file is checked before the work and again before the commit, so a write is
+        never acknowledged into a file deleted or replaced meanwhile.
+        """
+        self._require_database()
         try:
             async with self.sessions() as session:
                 async with session.begin():
@@ -93,13 +121,9 @@ class Services:
                         clock=self.clock,
                         review_policy=self.review_policy,
                     )
+                    self._require_database()
         except StaleDataError as error:
-            raise ConcurrencyConflict(
-                "Someone else changed this order at the same moment; reload and try again.",
-                entity="Order",
-                key="?",
-                current="?",
-            ) from error
+            raise ChangedMeanwhile() from error
         except PermissionDenied as denied:
             await self._audit_refusal(actor, denied)
             raise
@@ -129,7 +153,7 @@ class Services:
                     key=actor.name[:64],
                     action="denied",
                     reason=denied.message,
-                    permission=denied.params.get("permission"),
+                    permission=denied.permission.value,
                 )
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not audit a refused request by %s", actor.name)

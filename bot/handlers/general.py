@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot.i18n import N_, Translator, normalise
 from bot.labels import ROLES, money, status
@@ -13,44 +12,39 @@ from core.access import signin
 from core.auth import Permission
 from core.reports.daily import DailyFigures, today
 from core.reports.stages import StallReport, stall_report
-from core.users.models import User
+from core.users.preferences import set_locale
 
 MAX_REPORT_DAYS = 3660  # /report stalls looks back at most ten years
 
 
-@command("help", "帮助", usage="/help", summary=N_("What you can do here"))
+@command("help", "帮助", usage=N_("/help"), summary=N_("What you can do here"))
 async def help_(chat: Chat, args: list[str]) -> list[Reply]:
     lines = [chat._("What you can do:")]
     for cmd in visible_commands(chat.actor):
         alias = f" ({' '.join('/' + a for a in cmd.aliases)})" if cmd.aliases else ""
-        lines.append(f"{cmd.usage}{alias}")
+        lines.append(f"{chat._(cmd.usage)}{alias}")
     return [Reply(text="\n".join(lines))]
 
 
-@command("whoami", "我是谁", usage="/whoami", summary=N_("Who the bot thinks you are"))
+@command("whoami", "我是谁", usage=N_("/whoami"), summary=N_("Who the bot thinks you are"))
 async def whoami(chat: Chat, args: list[str]) -> list[Reply]:
     roles = ", ".join(chat._(ROLES.get(r.value, r.value)) for r in sorted(chat.actor.roles))
     where = f" · {', '.join(sorted(chat.actor.warehouses))}" if chat.actor.warehouses else ""
     return chat.say("You are {name} ({roles}{where}).", name=chat.actor.name, roles=roles, where=where)
 
 
-@command("lang", "语言", usage="/lang en|zh", summary=N_("Switch language (en or zh)"))
+@command("lang", "语言", usage=N_("/lang en|zh"), summary=N_("Switch language (en or zh)"))
 async def lang(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:
         raise chat.usage()
     locale = normalise(args[0])
-
-    async def store(ctx: Any) -> None:
-        user = await ctx.session.get(User, chat.user_id)
-        user.locale = locale
-
-    await chat.services.run(chat.actor, store)
+    await chat.services.run(chat.actor, lambda ctx: set_locale(ctx, chat.user_id, locale))
     chat.locale = locale
     chat.__post_init__()
     return chat.say("Language set to English.") if locale == "en" else chat.say("Language set to Chinese.")
 
 
-@command("console", "控制台", usage="/console", summary=N_("A sign-in link for the web console"))
+@command("console", "控制台", usage=N_("/console"), summary=N_("A sign-in link for the web console"))
 async def console(chat: Chat, args: list[str]) -> list[Reply]:
     """Sent privately: whoever holds the link can act as this person for the next few minutes."""
     public_url = chat.services.settings.public_url
@@ -74,17 +68,22 @@ async def console(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "report",
     "报表",
-    usage="/report today | stalls [days]",
+    usage=N_("/report today | stalls [days]"),
     summary=N_("Today's figures or stalled orders"),
-    permission=Permission.ORDER_APPROVE,
+    permission=Permission.REPORT_VIEW,
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
-    if args and args[0].lower() in ("stalls", "卡点", "stall"):
-        days = int(args[1]) if len(args) > 1 and args[1].isdecimal() else 7
+    which = args[0].lower() if args else "today"
+    if which in ("stalls", "卡点", "stall"):
+        if len(args) > 2 or (len(args) == 2 and not args[1].isdecimal()):
+            raise chat.usage()
+        days = int(args[1]) if len(args) == 2 else 7
         if not 1 <= days <= MAX_REPORT_DAYS:
             raise chat.usage()
         stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
         return [Reply(text=stall_text(chat._, stalls, days))]
+    if which not in ("today", "今日", "今天") or len(args) > 1:
+        raise chat.usage()
     figures = await chat.services.query(chat.actor, today)
     return [Reply(text=today_text(chat._, figures))]
 

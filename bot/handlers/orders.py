@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.cards import open_card
 from bot.i18n import N_
-from bot.items import parse_line_items
-from bot.labels import money, payment, status
+from bot.items import counted_item, parse_line_items
+from bot.labels import money, payment, shipment_status, status
 from bot.models import Card, CardKind, CardState
+from bot.options import discount, payment_terms, split_options
 from bot.router import Chat, command
 from bot.views import Reply
 from core.auth import Permission
-from core.errors import InvalidInput
 from core.orders import cancellation, confirmation, fulfilment, payments, returns
 from core.orders.models import Order
 from core.orders.placement import DraftLine, OrderDraft, OrderEdit, edit_order, place_order
@@ -54,7 +54,7 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
                 "Shipment {carrier} {tracking_no}: {status}",
                 carrier=s["carrier"],
                 tracking_no=s["tracking_no"],
-                status=s["status"].replace("_", " "),
+                status=shipment_status(_, s["status"]),
             )
         )
     return "\n".join([head, body, *lines, *extra])
@@ -74,34 +74,30 @@ def order_no_arg(chat: Chat, args: list[str]) -> str:
 @command(
     "neworder",
     "下单",
-    usage="/neworder C001 TEA-001*2 CUP-01*1 pay=credit coupon=SPRING10",
+    usage=N_("/neworder C001 TEA-001*2 CUP-01*1 pay=credit coupon=SPRING10 discount=5 address=office"),
     summary=N_("Place an order"),
     permission=Permission.ORDER_CREATE,
 )
 async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
-    options = dict(a.split("=", 1) for a in args if "=" in a)
-    words = [a for a in args if "=" not in a]
+    words, options = split_options(args, ("pay", "coupon", "discount", "address", "note"))
     if len(words) < 2:
         raise chat.usage()
-    try:
-        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words[1:]))
-        terms = PaymentTerms(options.get("pay", options.get("付款", "prepaid")).lower())
-        discount = Decimal(options.get("discount", "0"))
-    except (ValueError, InvalidOperation) as error:
-        raise InvalidInput(str(error), field="items", reason=str(error)) from None
     draft = OrderDraft(
         customer=words[0],
-        lines=lines,
-        payment_terms=terms,
+        lines=tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words[1:])),
+        payment_terms=payment_terms(options, PaymentTerms.PREPAID),
         coupon=options.get("coupon"),
-        discount_percent=discount,
+        discount_percent=discount(options),
+        address_label=options.get("address"),
         note=options.get("note"),
     )
     order = await chat.services.run(chat.actor, lambda ctx: place_order(ctx, draft))
     return await show(chat, order.order_no)
 
 
-@command("order", "查单", usage="/order SO-100001", summary=N_("Look up an order"), permission=Permission.ORDER_VIEW)
+@command(
+    "order", "查单", usage=N_("/order SO-100001"), summary=N_("Look up an order"), permission=Permission.ORDER_VIEW
+)
 async def order(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
         return await show(chat, order_no_arg(chat, args))
@@ -122,7 +118,7 @@ async def order(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "approvals",
     "待审批",
-    usage="/approvals",
+    usage=N_("/approvals"),
     summary=N_("Orders waiting for your approval"),
     permission=Permission.ORDER_APPROVE,
 )
@@ -159,7 +155,7 @@ async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
     "approve",
     "批准",
     "审批",
-    usage="/approve SO-100001",
+    usage=N_("/approve SO-100001"),
     summary=N_("Approve an order"),
     permission=Permission.ORDER_APPROVE,
 )
@@ -172,7 +168,7 @@ async def approve(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "reject",
     "驳回",
-    usage="/reject SO-100001 reason",
+    usage=N_("/reject SO-100001 reason"),
     summary=N_("Reject an order with a reason"),
     permission=Permission.ORDER_APPROVE,
 )
@@ -186,7 +182,7 @@ async def reject(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "pay",
     "付款",
-    usage="/pay SO-100001 [reference]",
+    usage=N_("/pay SO-100001 [reference]"),
     summary=N_("Record a payment"),
     permission=Permission.PAYMENT_CONFIRM,
 )
@@ -201,19 +197,15 @@ async def pay(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "edit",
     "改单",
-    usage="/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]",
+    usage=N_("/edit SO-100001 TEA-001*3 CUP-01*1 [pay=credit]"),
     summary=N_("Change an order's lines"),
     permission=Permission.ORDER_EDIT,
 )
 async def edit(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args)
-    options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
-    words = [a for a in args[1:] if "=" not in a]
-    try:
-        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words)) if words else None
-        terms = PaymentTerms(options["pay"].lower()) if "pay" in options else None
-    except ValueError as error:
-        raise InvalidInput(str(error), field="items", reason=str(error)) from None
+    words, options = split_options(args[1:], ("pay",))
+    lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(words)) if words else None
+    terms = payment_terms(options)
     if lines is None and terms is None:
         raise chat.usage()
     await chat.services.run(chat.actor, lambda ctx: edit_order(ctx, no, OrderEdit(lines=lines, payment_terms=terms)))
@@ -225,7 +217,7 @@ async def edit(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "complete",
     "完成",
-    usage="/complete SO-100001",
+    usage=N_("/complete SO-100001"),
     summary=N_("Complete a delivered order"),
     permission=Permission.ORDER_EDIT,
 )
@@ -238,7 +230,7 @@ async def complete(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "cancel",
     "取消",
-    usage="/cancel SO-100001 reason",
+    usage=N_("/cancel SO-100001 reason"),
     summary=N_("Cancel an order with a reason"),
     permission=Permission.ORDER_CANCEL,
 )
@@ -252,18 +244,15 @@ async def cancel(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "return",
     "退货",
-    usage="/return SO-100001 TEA-001*1 reason",
+    usage=N_("/return SO-100001 TEA-001*1 reason"),
     summary=N_("Request a return"),
     permission=Permission.RETURN_REQUEST,
 )
 async def return_(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args)
-    items = [a for a in args[1:] if any(ch in a for ch in "*×xX") and a[0].isalnum()]
+    items = [a for a in args[1:] if counted_item(a)]
     reason = " ".join(a for a in args[1:] if a not in items) or "-"
-    try:
-        lines = dict(parse_line_items(items))
-    except ValueError as error:
-        raise InvalidInput(str(error), field="items", reason=str(error)) from None
+    lines = dict(parse_line_items(items)) if items else {}
     rma = await chat.services.run(chat.actor, lambda ctx: returns.request_return(ctx, no, lines, reason))
     return chat.say("Return {rma_no} requested for {order_no}.", rma_no=rma.rma_no, order_no=no)
 
@@ -274,7 +263,7 @@ RMA_STEPS = {"approve": returns.approve_return, "close": returns.close_return, "
 @command(
     "rma",
     "退货处理",
-    usage="/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close",
+    usage=N_("/rma RMA-100001 approve|reject reason|receive SH|inspect pass|fail|refund|exchange|close"),
     summary=N_("Handle a return (RMA)"),
     permission=(Permission.RETURN_MANAGE, Permission.REFUND),
 )

@@ -23,7 +23,7 @@ from core.orders.status import OrderStatus
 @command(
     "pick",
     "拣货",
-    usage="/pick [SO-100001]",
+    usage=N_("/pick [SO-100001]"),
     summary=N_("Orders to pick, or mark one picked"),
     permission=Permission.FULFIL,
 )
@@ -58,7 +58,9 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
     return [Reply(text=chat._("To pick: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
 
 
-@command("packed", "打包", usage="/packed SO-100001", summary=N_("Mark an order packed"), permission=Permission.FULFIL)
+@command(
+    "packed", "打包", usage=N_("/packed SO-100001"), summary=N_("Mark an order packed"), permission=Permission.FULFIL
+)
 async def packed(chat: Chat, args: list[str]) -> list[Reply]:
     no = order_no_arg(chat, args)
     await chat.services.run(chat.actor, lambda ctx: fulfilment.pack(ctx, no))
@@ -68,7 +70,7 @@ async def packed(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "ship",
     "发货",
-    usage="/ship SO-100001 SF 1234567890",
+    usage=N_("/ship SO-100001 SF 1234567890"),
     summary=N_("Ship with carrier and tracking number"),
     permission=Permission.FULFIL,
 )
@@ -89,7 +91,7 @@ async def ship(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "delivered",
     "签收",
-    usage="/delivered SO-100001",
+    usage=N_("/delivered SO-100001"),
     summary=N_("Mark an order delivered"),
     permission=Permission.FULFIL,
 )
@@ -102,7 +104,7 @@ async def delivered(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "receive",
     "入库",
-    usage="/receive TEA-001 SH 50",
+    usage=N_("/receive TEA-001 SH 50"),
     summary=N_("Book goods into a warehouse"),
     permission=Permission.STOCK_MOVE,
 )
@@ -120,7 +122,7 @@ async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "stock",
     "库存",
-    usage="/stock TEA-001",
+    usage=N_("/stock TEA-001"),
     summary=N_("Stock of a SKU per warehouse"),
     permission=Permission.STOCK_VIEW,
 )

@@ -15,13 +15,18 @@ from typing import Any, Literal
 import celpy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.i18n import N_
 from core.auth import Role
 from core.errors import DomainError
 
 
 class WorkflowError(DomainError):
+    """A workflow rule in the master-data file is wrong; said in English, like ``MasterDataError``."""
+
     code = "workflow"
-    template = "{where}: {reason}"
+    template = N_("{where}: {problem}")
+    where: str
+    problem: str
 
 
 class Trigger(StrEnum):
@@ -159,9 +164,9 @@ def parse_rules(rows: list[dict[str, Any]]) -> list[Rule]:
                     "escalate_after, escalate_to)"
                 )
             reason = f"{field}: {message}" if field else message
-            raise WorkflowError(f"{where}: {reason}", where=where, reason=reason) from None
+            raise WorkflowError(where=where, problem=reason) from None
         if rule.name in seen:
-            raise WorkflowError(f"{where}: a rule with this name comes earlier", where=where, reason="duplicate")
+            raise WorkflowError(where=where, problem="a rule with this name comes earlier")
         seen.add(rule.name)
         rules.append(rule)
     return rules

@@ -54,9 +54,7 @@ async def _check_users(ctx: Context, rules: list[Rule]) -> None:
         for field, target in (*(("approve", step) for step in rule.approve), ("escalate_to", rule.escalate_to)):
             if target and target.user and target.user not in known:
                 where = f"workflows row {index + 1} ({rule.name})"
-                raise WorkflowError(
-                    f"{where}: {field}.user: unknown user {target.user}", where=where, reason="unknown user"
-                )
+                raise WorkflowError(where=where, problem=f"{field}.user: unknown user {target.user}")
 
 
 async def rules_for(ctx: Context, trigger: Trigger) -> list[Rule]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from core.access.models import SignInLink, WebSession
 from core.audit.record import audit
 from core.context import Context
-from core.errors import DomainError, NotFound
+from core.errors import N_, DomainError, UserNotFound
 from core.users.actors import actor_for
 from core.users.models import ChatIdentity, User
 
@@ -29,7 +29,7 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 class SignInLinkInvalid(DomainError):
     code = "signin_link_invalid"
-    template = "This sign-in link is unknown, already used or expired. Ask for a new one."
+    template = N_("This sign-in link is unknown, already used or expired. Ask for a new one.")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ async def find_user(ctx: Context, who: str) -> User:
         .limit(1)
     )
     if user is None or not user.active:
-        raise NotFound(kind="User", key=who)
+        raise UserNotFound(user=who)
     return user
 
 
@@ -62,7 +62,7 @@ async def issue_link(ctx: Context, user_id: int, via: str) -> str:
     """A new single-use sign-in token for the user; older unused links stay valid until they expire."""
     user = await ctx.session.get(User, user_id)
     if user is None or not user.active:
-        raise NotFound(kind="User", key=str(user_id))
+        raise UserNotFound(user=str(user_id))
     now = ctx.now()
     await ctx.session.execute(delete(SignInLink).where(SignInLink.expires_at < now - timedelta(days=1)))
     token = secrets.token_urlsafe(32)

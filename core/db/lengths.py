@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import String, event, inspect
 from sqlalchemy.orm import Session
 
-from core.errors import TextTooLong
+from core.errors import Field, TextTooLong
 
 
 class CheckedSession(Session):
@@ -30,4 +30,4 @@ def _check_lengths(session: Session, _context: Any, _instances: Any) -> None:
             length = column.type.length if isinstance(column.type, String) else None
             value = getattr(row, attr.key, None) if length else None
             if isinstance(value, str) and len(value) > length:
-                raise TextTooLong(attr.key, length)
+                raise TextTooLong(field=Field(attr.key), limit=length)

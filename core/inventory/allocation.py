@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from core.context import Context
-from core.errors import ConcurrencyConflict
+from core.errors import ChangedMeanwhile
 from core.inventory.demand import LineNeed, kit_recipes, line_needs, skus_by_id
 from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
 from core.inventory.planning import Plan, ShortagePolicy, Strategy, WarehouseInfo, plan_allocation
@@ -118,7 +118,7 @@ async def allocate_order(
             return AllocationOutcome(plan, dict(reserved))
         for pick in reversed(taken):
             await unreserve(ctx, id_of[pick.sku], wh_of[pick.warehouse].id, pick.qty)
-    raise ConcurrencyConflict(entity="stock for order", key=str(order_id), current="?")
+    raise ChangedMeanwhile(entity="stock")
 
 
 def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed], picks: list[tuple[int, int, int]]) -> None:

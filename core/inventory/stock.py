@@ -12,7 +12,8 @@ from core.auth import Permission
 from core.catalog.models import KitComponent, Product
 from core.catalog.search import nearest_sku
 from core.context import Context
-from core.errors import InvalidInput, NotFound, QuantityTooLarge, UnknownSku
+from core.errors import QuantityTooLarge, WarehouseNotFound, unknown_sku
+from core.inventory.errors import AdjustmentOfZero, KitNotStocked, NotEnoughOnHand, ReceiptTooSmall
 from core.inventory.models import MovementKind, StockLevel, Warehouse
 from core.inventory.reservations import change_on_hand, check_safety_stock, movement
 
@@ -21,7 +22,7 @@ async def product_by_sku(ctx: Context, sku: str) -> Product:
     product = (await ctx.session.scalars(select(Product).where(Product.sku == sku.strip().upper()))).one_or_none()
     if product is None:
         known = set(await ctx.session.scalars(select(Product.sku)))
-        raise UnknownSku(sku, nearest_sku(sku, known))
+        raise unknown_sku(sku.strip().upper(), nearest_sku(sku, known))
     return product
 
 
@@ -30,7 +31,7 @@ async def warehouse_by_code(ctx: Context, code: str) -> Warehouse:
         await ctx.session.scalars(select(Warehouse).where(Warehouse.code == code.strip().upper()))
     ).one_or_none()
     if warehouse is None:
-        raise NotFound(kind="Warehouse", key=code)
+        raise WarehouseNotFound(warehouse=code.strip().upper())
     return warehouse
 
 
@@ -53,24 +54,25 @@ async def move_stock(
     """Receive (positive) or adjust (either sign) the units on hand in one warehouse."""
     product = await product_by_sku(ctx, sku)
     if product.is_kit:
-        raise InvalidInput(field="sku", reason=f"{product.sku} is a kit; receive its components instead")
+        raise KitNotStocked(sku=product.sku)
     warehouse = await warehouse_by_code(ctx, warehouse_code)
     ctx.actor.require_warehouses({warehouse.code}, Permission.STOCK_MOVE)
     if abs(delta) > ctx.settings.max_line_qty:
-        raise QuantityTooLarge(product.sku, ctx.settings.max_line_qty)
+        raise QuantityTooLarge(sku=product.sku, limit=ctx.settings.max_line_qty)
     if kind == MovementKind.RECEIPT and delta <= 0:
-        raise InvalidInput(field="qty", reason=f"a receipt must add at least 1 unit, got {delta}")
+        raise ReceiptTooSmall(qty=delta)
     if delta == 0:
-        raise InvalidInput(field="qty", reason="an adjustment of 0 changes nothing")
+        raise AdjustmentOfZero()
     await ensure_level(ctx, product.id, warehouse.id)
     if not await change_on_hand(ctx, product.id, warehouse.id, delta):
         level = await _level(ctx, product.id, warehouse.id)
-        raise InvalidInput(
-            field="qty",
-            reason=(
-                f"cannot remove {-delta} {product.sku} from {warehouse.code}: {level.on_hand} on hand, "
-                f"{level.reserved} reserved, {level.available} free"
-            ),
+        raise NotEnoughOnHand(
+            sku=product.sku,
+            warehouse=warehouse.code,
+            qty=-delta,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            available=level.available,
         )
     movement(ctx, kind, product.id, warehouse.id, on_hand=delta, reason=reason)
     audit(ctx, entity="stock", key=f"{product.sku}@{warehouse.code}", action=kind.value, reason=reason, delta=delta)

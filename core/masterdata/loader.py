@@ -3,6 +3,11 @@
 A bad reference raises ``MasterDataError`` naming the row; the caller's unit of work then rolls
 everything back, so a file is loaded whole or not at all. Rows that did not change write nothing
 (no audit row, no stock movement), so loading the same file twice is a no-op.
+
+Stock in the file is an opening balance: it sets ``on_hand`` only for a stock row that does not
+exist yet. Re-loading the file to add a user must not undo the day's receipts and shipments, so an
+existing row keeps its count unless the load is asked to ``set_stock``; then the difference is
+booked as an adjustment, exactly as ``oms adjust`` books one, and never below what is reserved.
 """
 
 from __future__ import annotations
@@ -24,11 +29,16 @@ from core.context import Context
 from core.customers.models import Address, Customer
 from core.inventory.models import MovementKind, StockLevel, Warehouse
 from core.inventory.reservations import check_safety_stock, movement
+from core.inventory.stock import move_stock
 from core.masterdata import schema
 from core.masterdata.schema import MasterData, MasterDataError, where
+from core.orders.backorders import release_backorders
 from core.pricing.models import PriceList, PriceListItem
 from core.pricing.models import PromotionRow as Promotion
 from core.users.models import ChatIdentity, User
+
+OPENING_BALANCE = "master data load (opening balance)"
+SET_STOCK = "master data load (--set-stock)"
 
 
 @dataclass
@@ -37,33 +47,49 @@ class LoadReport:
         default_factory=lambda: defaultdict(lambda: {"created": 0, "updated": 0, "unchanged": 0})
     )
     workflows: list[dict[str, Any]] = field(default_factory=list)
+    set_stock: bool = False
+    served: list[str] = field(default_factory=list)  # backordered orders the new stock allocated
 
     def count(self, section: str, outcome: str) -> None:
-        self.counts[section][outcome] += 1
+        self.counts[section][outcome] = self.counts[section].get(outcome, 0) + 1
 
     def summary(self) -> str:
         parts = []
         for section, counts in self.counts.items():
-            said = [f"{n} {what}" for what, n in counts.items() if n]
+            said = self._stock(counts) if section == "stock" else [f"{n} {what}" for what, n in counts.items() if n]
             parts.append(f"{section}: {', '.join(said) or 'nothing'}")
         if self.workflows and "workflows" not in self.counts:
             parts.append(f"workflows: {len(self.workflows)} read")
+        if self.served:
+            parts.append(f"allocated {', '.join(self.served)}")
         return "; ".join(parts) or "nothing to load"
 
+    def _stock(self, counts: dict[str, int]) -> list[str]:
+        """Stock says what happened to the counts: an operator must see that a reload kept them."""
+        new, adjusted, unchanged, kept = (counts.get(k, 0) for k in ("created", "updated", "unchanged", "kept"))
+        said = [f"{new} new row{'s' if new != 1 else ''}"] if new else []
+        if self.set_stock:
+            return said + [f"{n} {what}" for what, n in (("adjusted", adjusted), ("unchanged", unchanged)) if n]
+        if unchanged + kept:
+            differ = f" ({kept} differ{'s' if kept == 1 else ''} from the file; use --set-stock to overwrite)"
+            said.append(f"{unchanged + kept} existing kept" + (differ if kept else ""))
+        return said
 
-async def load_file(ctx: Context, path: Path | str) -> LoadReport:
+
+async def load_file(ctx: Context, path: Path | str, *, set_stock: bool = False) -> LoadReport:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise MasterDataError(f"cannot read {path}: {error.strerror}", where=str(path), reason="unreadable") from None
+        raise MasterDataError(where=str(path), problem=f"cannot read the file ({error.strerror})") from None
     except UnicodeDecodeError:
-        raise MasterDataError(f"{path} is not UTF-8 text", where=str(path), reason="encoding") from None
-    return await load_master_data(ctx, schema.parse_document(text))
+        raise MasterDataError(where=str(path), problem="not UTF-8 text") from None
+    return await load_master_data(ctx, schema.parse_document(text), set_stock=set_stock)
 
 
-async def load_master_data(ctx: Context, data: MasterData) -> LoadReport:
+async def load_master_data(ctx: Context, data: MasterData, *, set_stock: bool = False) -> LoadReport:
+    """``set_stock``: the file's counts overwrite existing ones (an audited adjustment each)."""
     ctx.actor.require(Permission.MASTER_DATA)
-    loader = _Loader(ctx, LoadReport())
+    loader = _Loader(ctx, LoadReport(set_stock=set_stock))
     await loader.warehouses(data.warehouses)
     await loader.products(data.products)
     await loader.stock(data.stock)
@@ -74,12 +100,14 @@ async def load_master_data(ctx: Context, data: MasterData) -> LoadReport:
     # Not stored here: the workflow engine validates and stores them, and may count them in the report.
     loader.report.workflows = [row.model_dump(by_alias=True) for row in data.workflows]
     await ctx.session.flush()
+    if loader.raised:  # like a receipt: more on hand serves the backorders (once everything else is loaded)
+        loader.report.served = await release_backorders(ctx, loader.raised)
     return loader.report
 
 
 def _fail(section: str, index: int, row: Any, reason: str) -> MasterDataError:
     location = where(section, index, row)
-    return MasterDataError(f"{location}: {reason}", where=location, reason=reason)
+    return MasterDataError(where=location, problem=reason)
 
 
 def _apply(entity: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +124,7 @@ def _apply(entity: Any, values: dict[str, Any]) -> dict[str, Any]:
 class _Loader:
     def __init__(self, ctx: Context, report: LoadReport) -> None:
         self.ctx, self.report, self.session = ctx, report, ctx.session
+        self.raised: set[int] = set()  # products whose on hand went up
 
     def _record(self, section: str, entity: str, key: str, created: bool, changes: dict[str, Any]) -> None:
         if created:
@@ -217,7 +246,8 @@ class _Loader:
         products = await self._skus()
         warehouse_ids = await self._warehouse_ids()
         known = set(products)
-        touched: set[int] = set()
+        counted = await self._counts({products[r.sku].id for r in rows if r.sku in products})
+        opened: set[int] = set()
         for index, row in enumerate(rows):
             self._unknown_sku("stock", index, row, row.sku, known, "sku")
             if row.warehouse not in warehouse_ids:
@@ -226,38 +256,51 @@ class _Loader:
             if product.is_kit:
                 raise _fail("stock", index, row, f"sku: {row.sku} is a kit; stock its components")
             warehouse_id = warehouse_ids[row.warehouse]
-            level = (
-                await self.session.scalars(
-                    select(StockLevel).where(
-                        StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse_id
-                    )
-                )
-            ).one_or_none()
-            if level is None:
-                level = StockLevel(product_id=product.id, warehouse_id=warehouse_id, on_hand=0, reserved=0)
-                self.session.add(level)
-                created = True
+            current = counted.get((product.id, warehouse_id))
+            if current is None:
+                self._open(row, product.id, warehouse_id)
+                opened.add(product.id)
+                continue
+            on_hand, reserved = current
+            if row.on_hand == on_hand:
+                self.report.count("stock", "unchanged")
+            elif not self.report.set_stock:
+                self.report.count("stock", "kept")
             else:
-                created = False
-            if row.on_hand < level.reserved:
-                raise _fail("stock", index, row, f"on_hand: {row.on_hand} is below the {level.reserved} units reserved")
-            delta = row.on_hand - level.on_hand
-            if delta:
-                level.on_hand = row.on_hand
-                await self.session.flush()
-                movement(
-                    self.ctx,
-                    MovementKind.ADJUSTMENT,
-                    product.id,
-                    warehouse_id,
-                    on_hand=delta,
-                    reason="master data load",
+                if row.on_hand < reserved:
+                    wanted = f"cannot set {row.sku} in {row.warehouse} to {row.on_hand}"
+                    raise _fail("stock", index, row, f"on_hand: {wanted}: {reserved} are reserved")
+                delta = row.on_hand - on_hand
+                await move_stock(
+                    self.ctx, row.sku, row.warehouse, delta, kind=MovementKind.ADJUSTMENT, reason=SET_STOCK
                 )
-                touched.add(product.id)
-            self._record("stock", "stock", row.key, created, {"on_hand": delta} if delta else {})
+                self.report.count("stock", "updated")
+                if delta > 0:
+                    self.raised.add(product.id)
         await self.session.flush()
-        if touched:
-            await check_safety_stock(self.ctx, touched)
+        if opened:
+            await check_safety_stock(self.ctx, opened)
+
+    async def _counts(self, product_ids: set[int]) -> dict[tuple[int, int], tuple[int, int]]:
+        """{(product, warehouse): (on hand, reserved)}, locked when the counts are to be overwritten."""
+        stmt = (
+            select(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.reserved)
+            .where(StockLevel.product_id.in_(sorted(product_ids)))
+            .order_by(StockLevel.product_id, StockLevel.warehouse_id)
+        )
+        if self.report.set_stock:
+            stmt = stmt.with_for_update()
+        return {(p, w): (on_hand, reserved) for p, w, on_hand, reserved in await self.session.execute(stmt)}
+
+    def _open(self, row: schema.StockRow, product_id: int, warehouse_id: int) -> None:
+        """A new stock row starts at the file's count, booked as its first movement."""
+        self.session.add(StockLevel(product_id=product_id, warehouse_id=warehouse_id, on_hand=row.on_hand, reserved=0))
+        if row.on_hand:
+            movement(
+                self.ctx, MovementKind.ADJUSTMENT, product_id, warehouse_id, on_hand=row.on_hand, reason=OPENING_BALANCE
+            )
+            self.raised.add(product_id)
+        self._record("stock", "stock", row.key, True, {})
 
     async def customers(self, rows: list[schema.CustomerRow]) -> None:
         existing = await self._by(Customer, Customer.code, [r.code for r in rows], selectinload(Customer.addresses))

@@ -14,15 +14,20 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.auth import Role
-from core.errors import DomainError
+from core.errors import N_, DomainError
 from core.money import money
 
 PLATFORMS = ("console", "dingtalk", "wecom", "slack", "telegram")
 
 
 class MasterDataError(DomainError):
+    """A row of the master-data file is wrong. Files are loaded by an admin with ``oms load``, so
+    the problem is said in English, mostly in the words of the field validators."""
+
     code = "master_data"
-    template = "{where}: {reason}"
+    template = N_("{where}: {problem}")
+    where: str
+    problem: str
 
 
 def _money(value: Any) -> Decimal:
@@ -322,13 +327,13 @@ def _yaml_problem(error: yaml.YAMLError, text: str) -> tuple[str, str]:
     mark = getattr(error, "problem_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     if mark is None:
-        return "", problem
+        return "the file", problem
     context, opened = getattr(error, "context", None), getattr(error, "context_mark", None)
     if context and opened is not None and mark.index >= len(text):
-        return f" at line {opened.line + 1}, column {opened.column + 1}", f"{problem} {context}"
+        return f"line {opened.line + 1}, column {opened.column + 1}", f"{problem} {context}"
     if context and opened is not None and opened.line != mark.line:
-        problem += f" ({context} at line {opened.line + 1}, column {opened.column + 1})"
-    return f" at line {mark.line + 1}, column {mark.column + 1}", problem
+        problem += f", {context} at line {opened.line + 1}, column {opened.column + 1}"
+    return f"line {mark.line + 1}, column {mark.column + 1}", problem
 
 
 def parse_document(text: str) -> MasterData:
@@ -336,25 +341,19 @@ def parse_document(text: str) -> MasterData:
         document = yaml.load(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as error:
         at, problem = _yaml_problem(error, text)
-        raise MasterDataError(f"malformed YAML{at}: {problem}", where="yaml", reason=problem) from None
+        raise MasterDataError(where=at, problem=f"malformed YAML ({problem})") from None
     if document is None:
         return MasterData()
     if not isinstance(document, dict):
-        raise MasterDataError(
-            "the file must be a mapping of sections (warehouses:, products:, ...)", where="file", reason="not a mapping"
-        )
+        raise MasterDataError(where="the file", problem="must be a mapping of sections (warehouses:, products:, ...)")
     unknown = sorted(set(document) - set(SECTIONS))
     if unknown:
-        raise MasterDataError(
-            f"unknown section {unknown[0]!r}; expected one of {', '.join(SECTIONS)}",
-            where=str(unknown[0]),
-            reason="unknown section",
-        )
+        raise MasterDataError(where=str(unknown[0]), problem=f"unknown section; expected one of {', '.join(SECTIONS)}")
     parsed: dict[str, list[BaseModel]] = {}
     for section, model in SECTIONS.items():
         rows = document.get(section) or []
         if not isinstance(rows, list):
-            raise MasterDataError(f"{section}: must be a list of rows", where=section, reason="not a list")
+            raise MasterDataError(where=section, problem="must be a list of rows")
         parsed[section] = [_row(section, index, raw, model) for index, raw in enumerate(rows)]
     _check_unique(parsed)
     return MasterData(**parsed)
@@ -363,7 +362,7 @@ def parse_document(text: str) -> MasterData:
 def _row(section: str, index: int, raw: Any, model: type[BaseModel]) -> BaseModel:
     location = where(section, index, raw if isinstance(raw, dict) else {})
     if not isinstance(raw, dict):
-        raise MasterDataError(f"{location}: must be a mapping of fields", where=location, reason="not a mapping")
+        raise MasterDataError(where=location, problem="must be a mapping of fields")
     # YAML 1.1 reads a bare ``on:`` key as the boolean true; a workflow's trigger is written that way.
     raw = {("on" if key is True else key): value for key, value in raw.items()}
     try:
@@ -377,7 +376,7 @@ def _row(section: str, index: int, raw: Any, model: type[BaseModel]) -> BaseMode
         reason = f"{field}: {message}" if field else message
         if message.startswith(f"{field}:"):
             reason = message
-        raise MasterDataError(f"{location}: {reason}", where=location, reason=reason) from None
+        raise MasterDataError(where=location, problem=reason) from None
 
 
 def _check_unique(parsed: dict[str, list[BaseModel]]) -> None:
@@ -387,5 +386,5 @@ def _check_unique(parsed: dict[str, list[BaseModel]]) -> None:
             key = row.key  # type: ignore[attr-defined]
             if key in seen:
                 location = where(section, index, row)
-                raise MasterDataError(f"{location}: repeats row {seen[key] + 1}", where=location, reason="duplicate")
+                raise MasterDataError(where=location, problem=f"repeats row {seen[key] + 1}")
             seen[key] = index

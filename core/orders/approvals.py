@@ -14,10 +14,10 @@ from sqlalchemy import JSON, ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit.record import audit, emit
-from core.auth import Actor, Role
+from core.auth import Actor, NotYourApprovalStep, Permission, Role
 from core.context import Context
 from core.db.base import Base
-from core.errors import InvalidInput, PermissionDenied
+from core.orders.errors import AlreadyApproved
 from core.orders.models import Order
 from core.users.models import User
 
@@ -101,14 +101,15 @@ async def record(ctx: Context, order: Order) -> bool:
         return True  # reviewed without steps (the threshold, or older orders): one approval decides
     step, actor = steps[0], ctx.actor
     if not _may_act(actor, step.target):
-        who = step.target.get("user") or step.target.get("role")
-        raise PermissionDenied(
-            f"{actor.name} may not approve step {step.level + 1} of {order.order_no} (it waits for {who}).",
+        raise NotYourApprovalStep(
             actor=actor.name,
-            permission="approve this step",
+            permission=Permission.ORDER_APPROVE,
+            order_no=order.order_no,
+            step=step.level + 1,
+            approver=step.target["user"] if "user" in step.target else Role(step.target["role"]),
         )
     if actor.name in step.approved_by:
-        raise InvalidInput(field="approval", reason=f"{actor.name} has already approved this step")
+        raise AlreadyApproved(order_no=order.order_no, step=step.level + 1)
     step.approved_by = [*step.approved_by, actor.name]
     audit(
         ctx,

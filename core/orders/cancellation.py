@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from core.auth import Permission
 from core.context import Context
-from core.errors import InvalidInput
 from core.inventory.allocation import release_order
 from core.orders import approvals
 from core.orders.backorders import release_backorders
+from core.orders.errors import CancellationNeedsReason
 from core.orders.history import change_status
 from core.orders.models import Order
 from core.orders.payments import refund, release_credit
@@ -17,7 +17,7 @@ from core.orders.status import PaymentTerms
 
 async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: int | None = None) -> Order:
     if not reason or not reason.strip():
-        raise InvalidInput(field="reason", reason="say why the order is cancelled")
+        raise CancellationNeedsReason(order_no=order_no)
     order = await acting_on(ctx, order_no, Permission.ORDER_CANCEL, expected_version)
     await change_status(ctx, order, "cancel", reason=reason)
     await approvals.void(ctx, order)

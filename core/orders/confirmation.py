@@ -16,11 +16,11 @@ from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
-from core.errors import DomainError, InvalidInput
 from core.inventory.allocation import allocate_order
 from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
 from core.inventory.planning import ShortagePolicy
 from core.orders import approvals, overdue
+from core.orders.errors import CreditLimitExceeded, RejectionNeedsReason
 from core.orders.history import change_status
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
@@ -29,11 +29,6 @@ from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTe
 from core.orders.validation import Problem
 
 CREDIT_DAYS = 30
-
-
-class CreditLimitExceeded(DomainError):
-    code = "credit_limit"
-    template = "{order_no} would take {customer} over the credit limit ({outstanding} owed of {limit})."
 
 
 async def confirm_or_review(ctx: Context, order: Order) -> None:
@@ -61,7 +56,7 @@ async def approve(
 
 async def reject(ctx: Context, order_no: str, reason: str, *, expected_version: int | None = None) -> Order:
     if not reason.strip():
-        raise InvalidInput(field="reason", reason="say why the order is rejected")
+        raise RejectionNeedsReason(order_no=order_no)
     order = await acting_on(ctx, order_no, Permission.ORDER_APPROVE, expected_version)
     await change_status(ctx, order, "reject", reason=reason)
     await approvals.void(ctx, order)

@@ -11,10 +11,25 @@ from sqlalchemy.orm import selectinload
 from core.audit.record import audit, emit
 from core.auth import Permission
 from core.context import Context
-from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.errors import (
+    Action,
+    InvalidTransition,
+    OrderLineNotFound,
+    QuantityTooSmall,
+    ShipmentNotFound,
+    WarehouseNotFound,
+)
 from core.inventory.demand import kit_recipes
 from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
 from core.inventory.reservations import movement, ship_out
+from core.orders.errors import (
+    NothingReserved,
+    NothingReservedHere,
+    ShipQuantityOutOfRange,
+    TrackingInUse,
+    TrackingRequired,
+    WhichWarehouse,
+)
 from core.orders.history import change_status
 from core.orders.models import Order, Shipment, ShipmentLine
 from core.orders.repository import acting_on, order_warehouses
@@ -55,18 +70,20 @@ class ShipRequest:
 async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_version: int | None = None) -> Shipment:
     carrier, tracking = request.carrier.strip().upper(), request.tracking_no.strip()
     if not carrier or not tracking:
-        raise InvalidInput(field="tracking", reason="a shipment needs a carrier and a tracking number")
+        raise TrackingRequired()
     order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
     if order.status not in (OrderStatus.PACKED, OrderStatus.PARTIALLY_SHIPPED):
-        raise InvalidTransition(action="ship", entity="order", key=order.order_no, state=order.status.value)
+        raise InvalidTransition(
+            action=Action("ship"), entity="order", key=order.order_no, state=OrderStatus(order.status)
+        )
     warehouse = await _shipping_warehouse(ctx, order, request.warehouse)
     shippable = await _shippable(ctx, order, warehouse.id)
-    wanted = _wanted(order, shippable, request.lines)
+    wanted = _wanted(order, warehouse.code, shippable, request.lines)
     existing = await ctx.session.scalar(
         select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking)
     )
     if existing is not None:
-        raise InvalidInput(field="tracking", reason=f"{carrier} {tracking} is already used by another shipment")
+        raise TrackingInUse(carrier=carrier, tracking_no=tracking)
     now = ctx.now()
     shipment = Shipment(
         order_id=order.id,
@@ -112,15 +129,14 @@ async def _shipping_warehouse(ctx: Context, order: Order, code: str | None) -> W
     if code is None:
         scoped = held & ctx.actor.warehouses if ctx.actor.only_own_warehouses else held
         if len(scoped) != 1:
-            raise InvalidInput(
-                field="warehouse",
-                reason=(f"{order.order_no} ships from {', '.join(sorted(held)) or 'no warehouse'}; say which one"),
-            )
+            if not held:
+                raise NothingReserved(order_no=order.order_no)
+            raise WhichWarehouse(order_no=order.order_no, warehouses=sorted(held))
         code = next(iter(scoped))
     ctx.actor.require_warehouses({code.upper()}, Permission.FULFIL)
     warehouse = (await ctx.session.scalars(select(Warehouse).where(Warehouse.code == code.upper()))).one_or_none()
     if warehouse is None:
-        raise NotFound(kind="Warehouse", key=code)
+        raise WarehouseNotFound(warehouse=code.upper())
     return warehouse
 
 
@@ -157,21 +173,23 @@ async def _shippable(ctx: Context, order: Order, warehouse_id: int) -> dict[int,
     return result
 
 
-def _wanted(order: Order, shippable: dict[int, int], lines: dict[str, int] | None) -> dict[int, int]:
+def _wanted(order: Order, warehouse: str, shippable: dict[int, int], lines: dict[str, int] | None) -> dict[int, int]:
     if lines is None:
         if not shippable:
-            raise InvalidInput(field="lines", reason=f"nothing of {order.order_no} is reserved in that warehouse")
+            raise NothingReservedHere(order_no=order.order_no, warehouse=warehouse)
         return shippable
     by_sku = {line.sku: line for line in order.lines}
     wanted = {}
     for sku, qty in lines.items():
         line = by_sku.get(sku.strip().upper())
         if line is None:
-            raise NotFound(kind=f"Line of {order.order_no} with SKU", key=sku)
-        if qty <= 0 or qty > shippable.get(line.id, 0):
-            raise InvalidInput(
-                field=f"lines.{line.sku}", reason=f"can ship 1 to {shippable.get(line.id, 0)} of {line.sku}, not {qty}"
-            )
+            raise OrderLineNotFound(order_no=order.order_no, sku=sku.strip().upper())
+        if qty <= 0:
+            raise QuantityTooSmall(sku=line.sku, qty=qty)
+        if not shippable.get(line.id):
+            raise NothingReservedHere(order_no=order.order_no, warehouse=warehouse)
+        if qty > shippable[line.id]:
+            raise ShipQuantityOutOfRange(sku=line.sku, qty=qty, shippable=shippable[line.id])
         wanted[line.id] = qty
     return wanted
 
@@ -221,7 +239,7 @@ async def track(
         )
     ).one_or_none()
     if shipment is None:
-        raise NotFound(kind="Shipment", key=f"{carrier} {tracking_no}")
+        raise ShipmentNotFound(carrier=carrier.strip().upper(), tracking_no=tracking_no.strip())
     before = ShipmentStatus(shipment.status)
     if not _moves_forward(before, status):
         return shipment
@@ -284,7 +302,9 @@ async def confirm_delivery(ctx: Context, order_no: str, *, expected_version: int
     """Someone confirms delivery by hand (no carrier feed): every shipment counts as delivered."""
     order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
     if order.status != OrderStatus.SHIPPED:
-        raise InvalidTransition(action="deliver", entity="order", key=order.order_no, state=order.status.value)
+        raise InvalidTransition(
+            action=Action("deliver"), entity="order", key=order.order_no, state=OrderStatus(order.status)
+        )
     shipments = list(await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id)))
     for shipment in shipments:
         shipment.status, shipment.updated_at = ShipmentStatus.DELIVERED, ctx.now()

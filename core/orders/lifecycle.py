@@ -23,7 +23,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-from core.errors import InvalidTransition
+from core.errors import Action, InvalidTransition
 from core.orders.status import OrderStatus as S
 from core.orders.status import PaymentStatus, PaymentTerms
 from core.orders.status import ReturnStatus as R
@@ -112,7 +112,7 @@ def _fire(
         raise ValueError(f"unknown {entity} trigger {trigger!r}")
     before = status_type(row.status)
     row.status = before  # rows load plain strings; the machine looks Enum states up by name
-    refusal = InvalidTransition(action=trigger.replace("_", " "), entity=entity, key=key(row), state=before.value)
+    refusal = InvalidTransition(action=Action(trigger), entity=entity, key=key(row), state=before)
     try:
         moved = event.trigger(row)
     except MachineError:

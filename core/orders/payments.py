@@ -10,8 +10,8 @@ from core.audit.record import audit, emit
 from core.auth import Permission
 from core.context import Context
 from core.customers.models import Customer
-from core.errors import InvalidInput
 from core.orders.confirmation import route_by_payment
+from core.orders.errors import PaymentAlreadyRecorded, PaymentNotDue
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
 from core.orders.status import TERMINAL, OrderStatus, PaymentStatus, PaymentTerms
@@ -23,12 +23,12 @@ async def confirm_payment(
     """Finance confirms the order is paid in full (offline transfer, channel settlement, invoice)."""
     order = await acting_on(ctx, order_no, Permission.PAYMENT_CONFIRM, expected_version)
     if order.payment_status != PaymentStatus.UNPAID:
-        raise InvalidInput(field="payment", reason=f"{order.order_no} is already {order.payment_status}")
+        raise PaymentAlreadyRecorded(order_no=order.order_no, payment=PaymentStatus(order.payment_status))
     if order.status in TERMINAL - {OrderStatus.COMPLETED} or order.status in (
         OrderStatus.RECEIVED,
         OrderStatus.ON_HOLD,
     ):
-        raise InvalidInput(field="payment", reason=f"{order.order_no} is {order.status}; nothing to pay for yet")
+        raise PaymentNotDue(order_no=order.order_no, state=OrderStatus(order.status))
     order.payment_status = PaymentStatus.PAID
     order.paid_amount = order.total
     order.updated_at = ctx.now()

@@ -16,18 +16,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.audit.record import audit, emit
-from core.auth import Permission
+from core.auth import OwnAccountOnly, Permission, PermissionDenied
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
-from core.errors import InvalidInput, NotFound, PermissionDenied, PricingError, QuantityTooLarge, TooManyLines
+from core.errors import (
+    AddressNotFound,
+    CustomerNotFound,
+    OrderLineNotFound,
+    OrderNotFound,
+    QuantityTooLarge,
+    QuantityTooSmall,
+    TooManyLines,
+)
 from core.orders import approvals, validation
 from core.orders.confirmation import confirm_or_review
+from core.orders.errors import NoCustomer, NoLines, OnlyHeldOrdersFixed
 from core.orders.history import change_status
 from core.orders.models import Order, OrderLine
 from core.orders.numbering import next_number
 from core.orders.repository import acting_on
 from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTerms
+from core.pricing.errors import DiscountOutOfRange, PricingError
 from core.pricing.lookup import active_promotions, price_entries
 from core.pricing.quote import Quote, QuoteLine, quote
 
@@ -69,19 +79,14 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         ).one_or_none()
         if existing is not None:
             return existing
+    await _check_own_account(ctx, draft.customer)
     customer = (
         await ctx.session.scalars(
             select(Customer).where(Customer.code == draft.customer.strip()).options(selectinload(Customer.addresses))
         )
     ).one_or_none()
     if customer is None:
-        raise NotFound(kind="Customer", key=draft.customer)
-    if ctx.actor.only_own_orders and customer.id != ctx.actor.customer_id:
-        raise PermissionDenied(
-            f"{ctx.actor.name} may only order for themselves.",
-            actor=ctx.actor.name,
-            permission=Permission.ORDER_CREATE.value,
-        )
+        raise CustomerNotFound(customer=draft.customer.strip())
 
     now = ctx.now()
     order = Order(
@@ -185,12 +190,10 @@ async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> O
     """Replace a mistyped SKU on a held order, then re-validate (the one-tap fix for a typo)."""
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT)
     if order.status != OrderStatus.ON_HOLD:
-        raise InvalidInput(
-            field="status", reason=f"{order.order_no} is {order.status}, only held orders are edited here"
-        )
+        raise OnlyHeldOrdersFixed(order_no=order.order_no, state=OrderStatus(order.status))
     changed = [line for line in order.lines if line.sku.upper() == wrong.strip().upper()]
     if not changed:
-        raise NotFound(kind="Line with SKU", key=wrong)
+        raise OrderLineNotFound(order_no=order.order_no, sku=wrong.strip().upper())
     for line in changed:
         line.sku = right.strip().upper()
     audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="edit_line", reason=f"{wrong} → {right}")
@@ -229,19 +232,35 @@ async def validate_and_route(ctx: Context, order: Order, products: dict[str, Pro
     await confirm_or_review(ctx, order)
 
 
+async def _check_own_account(ctx: Context, code: str) -> None:
+    """A customer orders for their own account only; asked for another, they learn nothing of it."""
+    if not ctx.actor.only_own_orders:
+        return
+    own = await ctx.session.get(Customer, ctx.actor.customer_id) if ctx.actor.customer_id else None
+    if own is None:
+        raise PermissionDenied(actor=ctx.actor.name, permission=Permission.ORDER_CREATE)
+    if own.code != code.strip():
+        raise OwnAccountOnly(actor=ctx.actor.name, permission=Permission.ORDER_CREATE, account=own.code)
+
+
 def _check_structure(ctx: Context, draft: OrderDraft) -> None:
     """Refuse what no person could fix on a held order, cheapest check first: the bounds come
     before anything is looked up, so an absurd order costs next to nothing to refuse."""
     if len(draft.lines) > ctx.settings.max_order_lines:
-        raise TooManyLines(len(draft.lines), ctx.settings.max_order_lines)
+        raise TooManyLines(count=len(draft.lines), limit=ctx.settings.max_order_lines)
     for line in draft.lines:
         if line.qty > ctx.settings.max_line_qty:
-            raise QuantityTooLarge(line.sku.strip().upper(), ctx.settings.max_line_qty)
-    problems = validation.check_required(draft.customer, [(line.sku, line.qty) for line in draft.lines])
-    if problems:
-        raise InvalidInput(field=problems[0].field, reason=problems[0].message)
-    if not draft.discount_percent.is_finite() or not 0 <= draft.discount_percent <= 100:
-        raise InvalidInput(field="discount", reason=f"must be between 0 and 100, got {draft.discount_percent}")
+            raise QuantityTooLarge(sku=line.sku.strip().upper(), limit=ctx.settings.max_line_qty)
+    if not draft.customer or not draft.customer.strip():
+        raise NoCustomer()
+    if not draft.lines:
+        raise NoLines()
+    for line in draft.lines:
+        if line.qty <= 0:
+            raise QuantityTooSmall(sku=line.sku.strip().upper(), qty=line.qty)
+    discount = Decimal(draft.discount_percent)
+    if not discount.is_finite() or not 0 <= discount <= 100:
+        raise DiscountOutOfRange(discount=str(draft.discount_percent))
 
 
 async def _order_id(ctx: Context, order_no: str | None) -> int | None:
@@ -249,7 +268,7 @@ async def _order_id(ctx: Context, order_no: str | None) -> int | None:
         return None
     found = await ctx.session.scalar(select(Order.id).where(Order.order_no == order_no))
     if found is None:
-        raise NotFound(kind="Order", key=order_no)
+        raise OrderNotFound(order_no=order_no)
     return found
 
 
@@ -273,7 +292,7 @@ def _ship_to(customer: Customer, draft: OrderDraft) -> dict[str, object]:
     if draft.address_label:
         addresses = [a for a in addresses if a.label == draft.address_label]
         if not addresses:
-            raise NotFound(kind=f"Address of {customer.code}", key=draft.address_label)
+            raise AddressNotFound(customer=customer.code, label=draft.address_label)
     return addresses[0].snapshot() if addresses else {}
 
 
@@ -317,7 +336,7 @@ async def _price(
     try:
         priced = price(coupon_code=order.coupon_code)
     except PricingError as error:  # a bad coupon holds the order (price) and prices it without
-        problems.append(validation.Problem(HoldReason.PRICE, "coupon", error.message, error.params))
+        problems.append(validation.Problem(HoldReason.PRICE, "coupon", error.message, error.to_dict()["params"]))
         priced = price()
     for line, priced_line in zip(order.lines, priced.lines, strict=True):
         line.list_price, line.unit_price, line.line_total = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.auth import Permission
+from core.auth import OrderNotInYourWarehouse, Permission
 from core.context import Context
-from core.errors import ConcurrencyConflict, NotFound, PermissionDenied
+from core.errors import ConcurrencyConflict, OrderNotFound
 from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order
 
@@ -24,7 +24,7 @@ async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -
         stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
     order = (await ctx.session.scalars(stmt)).one_or_none()
     if order is None:
-        raise NotFound(kind="Order", key=order_no)
+        raise OrderNotFound(order_no=order_no.strip().upper())
     return order
 
 
@@ -44,16 +44,11 @@ async def authorize(ctx: Context, order: Order, permission: Permission) -> None:
     actor.require(permission)
     if actor.only_own_orders and order.customer_id != actor.customer_id:
         # Say "not found" rather than "forbidden": a customer must not learn which numbers exist.
-        raise NotFound(kind="Order", key=order.order_no)
+        raise OrderNotFound(order_no=order.order_no)
     if actor.only_own_warehouses:
         codes = await order_warehouses(ctx, order.id)
         if not codes & actor.warehouses:
-            raise PermissionDenied(
-                f"{actor.name} may not {permission.value} for {order.order_no}: "
-                "it is not allocated to their warehouse.",
-                actor=actor.name,
-                permission=permission.value,
-            )
+            raise OrderNotInYourWarehouse(actor=actor.name, permission=permission, order_no=order.order_no)
 
 
 async def acting_on(ctx: Context, order_no: str, permission: Permission, expected_version: int | None = None) -> Order:
@@ -61,5 +56,5 @@ async def acting_on(ctx: Context, order_no: str, permission: Permission, expecte
     order = await load_order(ctx, order_no, for_update=True)
     await authorize(ctx, order, permission)
     if expected_version is not None and order.version != expected_version:
-        raise ConcurrencyConflict(entity="Order", key=order.order_no, current=order.version)
+        raise ConcurrencyConflict(entity="order", key=order.order_no, current=order.version)
     return order

@@ -14,12 +14,21 @@ from sqlalchemy.orm import selectinload
 from core.audit.record import audit, emit
 from core.auth import Permission
 from core.context import Context
-from core.errors import InvalidInput, NotFound
+from core.errors import OrderLineNotFound, QuantityTooSmall, ReturnNotFound
 from core.inventory.demand import kit_recipes
 from core.inventory.models import MovementKind
 from core.inventory.reservations import change_on_hand, movement
 from core.inventory.stock import ensure_level, warehouse_by_code
 from core.orders.backorders import release_backorders
+from core.orders.errors import (
+    NotAnExchange,
+    NotARefund,
+    NothingLeftToReturn,
+    NothingToReturn,
+    NotReturnable,
+    ReturnQuantityOutOfRange,
+    UnknownResolution,
+)
 from core.orders.lifecycle import fire_return
 from core.orders.models import Order, OrderLine, ReturnLine, ReturnRequest
 from core.orders.numbering import next_number
@@ -35,27 +44,27 @@ async def request_return(
     ctx: Context, order_no: str, lines: dict[str, int], reason: str, resolution: str = "refund"
 ) -> ReturnRequest:
     if resolution not in ("refund", "exchange"):
-        raise InvalidInput(field="resolution", reason="choose refund or exchange")
+        raise UnknownResolution(resolution=resolution)
     if not lines:
-        raise InvalidInput(field="lines", reason="name at least one SKU and quantity to return")
+        raise NothingToReturn()
     order = await load_order(ctx, order_no, for_update=True)
     await authorize(ctx, order, Permission.RETURN_REQUEST)
     if order.status not in RETURNABLE:
-        raise InvalidInput(
-            field="order", reason=f"{order.order_no} is {order.status}; only shipped goods can be returned"
-        )
+        raise NotReturnable(order_no=order.order_no, state=OrderStatus(order.status))
     open_qty = await _pending_return_qty(ctx, order.id)
     by_sku = {line.sku: line for line in order.lines}
     rma_lines = []
     for sku, qty in lines.items():
         line = by_sku.get(sku.strip().upper())
         if line is None:
-            raise NotFound(kind=f"Line of {order.order_no} with SKU", key=sku)
+            raise OrderLineNotFound(order_no=order.order_no, sku=sku)
         returnable = line.shipped_qty - line.returned_qty - open_qty.get(line.id, 0)
-        if qty <= 0 or qty > returnable:
-            raise InvalidInput(
-                field=f"lines.{line.sku}", reason=f"can return 1 to {returnable} of {line.sku}, not {qty}"
-            )
+        if qty <= 0:
+            raise QuantityTooSmall(sku=line.sku, qty=qty)
+        if returnable <= 0:
+            raise NothingLeftToReturn(order_no=order.order_no, sku=line.sku)
+        if qty > returnable:
+            raise ReturnQuantityOutOfRange(sku=line.sku, qty=qty, returnable=returnable)
         rma_lines.append(ReturnLine(order_line_id=line.id, qty=qty))
     now = ctx.now()
     rma = ReturnRequest(
@@ -109,7 +118,7 @@ async def _acting_on_return(ctx: Context, rma_no: str, permission: Permission) -
         )
     ).one_or_none()
     if rma is None:
-        raise NotFound(kind="Return", key=rma_no)
+        raise ReturnNotFound(rma_no=rma_no)
     order = (
         await ctx.session.scalars(
             select(Order)
@@ -214,7 +223,7 @@ def return_value(rma: ReturnRequest, order: Order) -> Decimal:
 async def refund_return(ctx: Context, rma_no: str) -> ReturnRequest:
     rma, order = await _acting_on_return(ctx, rma_no, Permission.REFUND)
     if rma.resolution != "refund":
-        raise InvalidInput(field="resolution", reason=f"{rma.rma_no} asked for an exchange, not a refund")
+        raise NotARefund(rma_no=rma.rma_no)
     amount = return_value(rma, order)
     await _step(ctx, rma, order, "refund", amount=str(amount))
     _mark_returned(rma, order)
@@ -236,7 +245,7 @@ async def exchange_return(ctx: Context, rma_no: str) -> tuple[ReturnRequest, Ord
     """Send the same goods again on a linked, zero-priced replacement order."""
     rma, order = await _acting_on_return(ctx, rma_no, Permission.RETURN_MANAGE)
     if rma.resolution != "exchange":
-        raise InvalidInput(field="resolution", reason=f"{rma.rma_no} asked for a refund, not an exchange")
+        raise NotAnExchange(rma_no=rma.rma_no)
     await _step(ctx, rma, order, "exchange")
     _mark_returned(rma, order)
     lines: dict[int, OrderLine] = {line.id: line for line in order.lines}

@@ -41,25 +41,6 @@ def valid_phone(phone: str) -> bool:
     return bool(_PHONE.match(compact) or _E164.match(compact))
 
 
-def check_required(customer_code: str | None, lines: Sequence[tuple[str, int]]) -> list[Problem]:
-    problems = []
-    if not customer_code:
-        problems.append(Problem(HoldReason.DATA, "customer", "The order names no customer."))
-    if not lines:
-        problems.append(Problem(HoldReason.DATA, "lines", "The order has no lines."))
-    for index, (sku, qty) in enumerate(lines, 1):
-        if qty <= 0:
-            problems.append(
-                Problem(
-                    HoldReason.DATA,
-                    f"lines[{index}].qty",
-                    f"Line {index} ({sku}): quantity must be at least 1, got {qty}.",
-                    {"sku": sku, "qty": qty},
-                )
-            )
-    return problems
-
-
 def check_skus(skus: Sequence[str], known: Collection[str], inactive: Collection[str] = ()) -> list[Problem]:
     problems = []
     for index, sku in enumerate(skus, 1):

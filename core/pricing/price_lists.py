@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from core.errors import PricingError
+from core.errors import QuantityTooSmall
+from core.pricing.errors import InvalidAmount, InvalidMinQty
 
 CENT = Decimal("0.01")
 CATALOGUE = "catalogue price"
@@ -49,14 +50,15 @@ class PricedLine:
     price_source: str
 
 
-def money(value: Decimal | int, what: str) -> Decimal:
-    """Two-place Decimal, refusing floats so binary rounding never reaches a total."""
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise PricingError(reason=f"{what} must be a Decimal amount, not {type(value).__name__}.")
-    value = Decimal(value)
-    if not value.is_finite() or value < 0:
-        raise PricingError(reason=f"{what} must be a finite amount of at least 0.00, not {value}.")
-    return quantize(value)
+def money(value: Decimal | int, subject: str, field: str) -> Decimal:
+    """Two-place Decimal, refusing floats so binary rounding never reaches a total.
+
+    ``subject`` and ``field`` name the data to fix: the SKU, list or promotion, and its field.
+    """
+    exact = not isinstance(value, bool) and isinstance(value, (Decimal, int))
+    if not exact or not Decimal(value).is_finite() or value < 0:
+        raise InvalidAmount(subject=subject, field=field, value=str(value))
+    return quantize(Decimal(value))
 
 
 def quantize(value: Decimal) -> Decimal:
@@ -69,11 +71,11 @@ def price_lines(
     """Price each line on its SKU's combined quantity, so splitting a line never loses a break."""
     for line in lines:
         if line.qty <= 0:
-            raise PricingError(reason=f"{line.sku}: quantity must be at least 1, not {line.qty}.", sku=line.sku)
+            raise QuantityTooSmall(sku=line.sku, qty=line.qty)
     for entry in entries:
-        money(entry.price, f"Price list {entry.price_list} price for {entry.sku}")
+        money(entry.price, f"{entry.price_list}/{entry.sku}", "price")
         if entry.min_qty < 1:
-            raise PricingError(reason=f"Price list {entry.price_list}: min_qty for {entry.sku} must be at least 1.")
+            raise InvalidMinQty(price_list=entry.price_list, sku=entry.sku, min_qty=entry.min_qty)
 
     combined = Counter[str]()
     for line in lines:
@@ -81,13 +83,16 @@ def price_lines(
 
     priced = []
     for line in lines:
-        list_price = money(line.base_price, f"{line.sku} catalogue price")
+        list_price = money(line.base_price, line.sku, "price")
         qty = combined[line.sku]
         entry = best_entry(line.sku, qty, tier=tier, channel=channel, entries=entries)
         if entry is None:
             unit_price, source = list_price, CATALOGUE
         else:
-            unit_price, source = money(entry.price, "price"), _describe(entry, line, qty)
+            unit_price, source = (
+                money(entry.price, f"{entry.price_list}/{entry.sku}", "price"),
+                _describe(entry, line, qty),
+            )
         priced.append(PricedLine(line.sku, line.qty, list_price, unit_price, unit_price * line.qty, source))
     return tuple(priced)
 

@@ -12,7 +12,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.errors import PricingError, UnknownCoupon
+from core.pricing.errors import (
+    BundleIncomplete,
+    CouponBelowMinSpend,
+    CouponNeedsOneDiscount,
+    DiscountOutOfRange,
+    InvalidPercentage,
+    SpendSaveIncomplete,
+    SpendSaveZeroSpend,
+    UnknownCoupon,
+    UnknownPromotionKind,
+)
 from core.pricing.price_lists import PricedLine, money, quantize
 
 KINDS = ("coupon", "spend_save", "bundle")
@@ -51,16 +61,27 @@ def check_kinds(promotions: Sequence[Promotion]) -> None:
     """A misspelt kind would otherwise be silently ignored and the customer silently overcharged."""
     for promo in promotions:
         if promo.active and promo.kind not in KINDS:
-            raise PricingError(reason=f"Promotion {promo.name or promo.code}: unknown kind {promo.kind!r}.")
+            raise UnknownPromotionKind(promotion=promo.name or promo.code or "?", kind=promo.kind)
 
 
-def percent(value: Decimal | int, what: str) -> Decimal:
+def percent(value: Decimal | int, subject: str, field: str) -> Decimal:
+    if not _is_percentage(value):
+        raise InvalidPercentage(subject=subject, field=field, value=str(value))
+    return Decimal(value)
+
+
+def manual_percent(value: Decimal | int) -> Decimal:
+    """A salesperson's discount, refused in words they can act on."""
+    if not _is_percentage(value):
+        raise DiscountOutOfRange(discount=str(value))
+    return Decimal(value)
+
+
+def _is_percentage(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise PricingError(reason=f"{what} must be a Decimal percentage, not {type(value).__name__}.")
-    value = Decimal(value)
-    if not value.is_finite() or not 0 <= value <= 100:
-        raise PricingError(reason=f"{what} must be between 0 and 100, not {value}.")
-    return value
+        return False
+    number = Decimal(value)
+    return number.is_finite() and 0 <= number <= 100
 
 
 def bundle_adjustments(lines: Sequence[PricedLine], promotions: Sequence[Promotion]) -> list[Adjustment]:
@@ -117,23 +138,17 @@ def coupon_adjustment(code: str, running: Decimal, merchandise: Decimal, promoti
         raise UnknownCoupon(coupon=code)
     label = promo.code or code
     if promo.min_spend is not None:
-        min_spend = money(promo.min_spend, f"Coupon {label} min_spend")
+        min_spend = money(promo.min_spend, label, "min_spend")
         if merchandise < min_spend:
-            raise PricingError(
-                reason=f"Coupon {label} needs a merchandise total of at least {min_spend}; "
-                f"this order has {merchandise}.",
-                coupon=label,
-                min_spend=str(min_spend),
-                merchandise_total=str(merchandise),
-            )
+            raise CouponBelowMinSpend(coupon=label, min_spend=min_spend, merchandise_total=merchandise)
     if (promo.percent_off is None) == (promo.amount_off is None):
-        raise PricingError(reason=f"Coupon {label} must give exactly one of percent_off or amount_off.")
+        raise CouponNeedsOneDiscount(coupon=label)
     if promo.percent_off is not None:
-        pct = percent(promo.percent_off, f"Coupon {label} percent_off")
+        pct = percent(promo.percent_off, label, "percent_off")
         off = quantize(running * pct / 100)
         detail = f"{label}: {pct}% off {running}"
     else:
-        amount = money(promo.amount_off, f"Coupon {label} amount_off")
+        amount = money(promo.amount_off, label, "amount_off")
         off = min(amount, running)
         detail = f"{label}: {amount} off" + (f", limited to the {running} left" if off < amount else "")
     return Adjustment("coupon", promo.name or label, -off, detail)
@@ -141,7 +156,7 @@ def coupon_adjustment(code: str, running: Decimal, merchandise: Decimal, promoti
 
 def manual_adjustment(pct: Decimal | int, running: Decimal) -> Adjustment | None:
     """A salesperson's discount comes last, so it never inflates what a promotion gives away."""
-    pct = percent(pct, "Manual discount")
+    pct = manual_percent(pct)
     if pct == 0:
         return None
     off = quantize(running * pct / 100)
@@ -154,14 +169,14 @@ def _active(promotions: Sequence[Promotion], kind: str) -> Iterator[Promotion]:
 
 def _bundle_terms(promo: Promotion) -> tuple[dict[str, int], Decimal]:
     if not promo.bundle or any(qty < 1 for qty in promo.bundle.values()) or promo.bundle_price is None:
-        raise PricingError(reason=f"Bundle {promo.name} needs components with quantities ≥ 1 and a bundle_price.")
-    return promo.bundle, money(promo.bundle_price, f"Bundle {promo.name} price")
+        raise BundleIncomplete(promotion=promo.name)
+    return promo.bundle, money(promo.bundle_price, promo.name, "bundle_price")
 
 
 def _spend_save_terms(promo: Promotion) -> tuple[Decimal, Decimal]:
     if promo.spend is None or promo.save is None:
-        raise PricingError(reason=f"Spend-save {promo.name} needs both spend and save.")
-    spend = money(promo.spend, f"Spend-save {promo.name} spend")
+        raise SpendSaveIncomplete(promotion=promo.name)
+    spend = money(promo.spend, promo.name, "spend")
     if spend == 0:
-        raise PricingError(reason=f"Spend-save {promo.name}: spend must be above 0.00.")
-    return spend, money(promo.save, f"Spend-save {promo.name} save")
+        raise SpendSaveZeroSpend(promotion=promo.name)
+    return spend, money(promo.save, promo.name, "save")

@@ -16,7 +16,7 @@ from core.pricing.promotions import (
     check_kinds,
     coupon_adjustment,
     manual_adjustment,
-    percent,
+    manual_percent,
     spend_save_adjustment,
 )
 
@@ -77,7 +77,7 @@ def quote(
     discount, in that order, each on what the previous steps left; no step takes more than is
     left, which is what keeps the total at or above 0.00."""
     check_kinds(promotions)
-    percent(manual_discount_percent, "Manual discount")
+    manual_percent(manual_discount_percent)
     priced = price_lines(lines, tier=tier, channel=channel, entries=price_entries)
     subtotal = sum((line.line_total for line in priced), ZERO)
 

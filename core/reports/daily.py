@@ -24,7 +24,7 @@ class DailyFigures:
 
 
 async def today(ctx: Context) -> DailyFigures:
-    ctx.actor.require(Permission.ORDER_APPROVE)
+    ctx.actor.require(Permission.REPORT_VIEW)
     zone = ZoneInfo(ctx.settings.timezone)
     start = datetime.combine(ctx.now().astimezone(zone).date(), time.min, zone)
     rows = (

@@ -54,7 +54,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def stall_report(ctx: Context, *, days: int = 7, top: int = 5) -> StallReport:
-    ctx.actor.require(Permission.ORDER_APPROVE)
+    ctx.actor.require(Permission.REPORT_VIEW)
     now = ctx.now()
     since = now - timedelta(days=days)
     rows = await ctx.session.execute(

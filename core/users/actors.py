@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth import Actor, Role
-from core.errors import NotFound
+from core.errors import UserNotFound
 from core.users.models import User
 
 
@@ -24,5 +24,5 @@ def actor_for(user: User, source: str) -> Actor:
 async def actor_by_name(session: AsyncSession, name: str, source: str) -> Actor:
     user = (await session.scalars(select(User).where(User.name == name, User.active.is_(True)))).one_or_none()
     if user is None:
-        raise NotFound(kind="User", key=name)
+        raise UserNotFound(user=name)
     return actor_for(user, source)

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +57,23 @@ def run_async(fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     return wrapper
 
 
+class Percent(click.ParamType):
+    """A percentage such as ``5`` or ``12.5``; anything else is refused in words, not a Decimal repr."""
+
+    name = "percent"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            number = Decimal(str(value).strip().removesuffix("%"))
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            self.fail(f"must be a number of percent, e.g. 5 (not {value})", param, ctx)
+        return number
+
+
 def _not_utf8(value: Any) -> bool:
     """Bytes that are not UTF-8 reach ``sys.argv`` as lone surrogates, which no database stores."""
     if isinstance(value, tuple):
@@ -95,12 +112,39 @@ async def acting(ctx: click.Context, services: Services) -> Actor:
 
 async def call(ctx: click.Context, action: Callable[[Any], Awaitable[T]], *, write: bool = True) -> T:
     """One service call as the acting user, in its own unit of work (reads take no write lock)."""
-    services = services_for(settings_from(ctx))
+    settings = settings_from(ctx)
+    require_file(settings)
+    services = services_for(settings)
     try:
         actor = await acting(ctx, services)
         return await (services.run(actor, action) if write else services.query(actor, action))
     finally:
         await services.close()
+
+
+def require_file(settings: Settings) -> None:
+    """Connecting to a SQLite file that is not there creates an empty one; say what to do instead."""
+    from core.db.sqlite_file import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        raise CliFailure(f"no database at {path}: run `oms db upgrade` first")
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse to serve a database the code cannot run on, before the port is bound."""
+    from core.db.engine import create_engine
+    from core.db.migrate import schema_problem
+
+    async def check() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            return await schema_problem(engine)
+        finally:
+            await engine.dispose()
+
+    if problem := run_async(check)():
+        raise CliFailure(problem)
 
 
 def emit_json(data: Any) -> None:
@@ -174,13 +218,25 @@ def db_revision(ctx: click.Context, message: str) -> None:
 
 @cli.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set-stock",
+    is_flag=True,
+    help="Overwrite existing stock counts with the file's (each difference an audited adjustment; "
+    "refused below what is reserved).",
+)
 @click.pass_context
 @run_async
-async def load(ctx: click.Context, file: Path) -> None:
-    """Load a master-data file (YAML): all of it, or none of it if any row is wrong."""
+async def load(ctx: click.Context, file: Path, set_stock: bool) -> None:
+    """Load a master-data file (YAML): all of it, or none of it if any row is wrong.
+
+    Loading again is safe: rows are matched by code, SKU or name and updated. Stock counts in the
+    file are opening balances: they set on hand only for a SKU new to a warehouse, so receipts,
+    shipments and reservations since are kept. --set-stock makes the file's counts the new ones
+    (after a stock take).
+    """
     from bot.wiring import load_master_file
 
-    report = await call(ctx, lambda uow: load_master_file(uow, file))
+    report = await call(ctx, lambda uow: load_master_file(uow, file, set_stock=set_stock))
     click.echo(report.summary())
 
 
@@ -211,7 +267,7 @@ async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
 @click.argument("items", nargs=-1, required=True)
 @click.option("--pay", "terms", type=click.Choice(["prepaid", "cod", "credit"]), default="prepaid", show_default=True)
 @click.option("--coupon", help="Coupon code.")
-@click.option("--discount", type=Decimal, default=Decimal("0"), help="Manual discount in percent.")
+@click.option("--discount", type=Percent(), default=Decimal("0"), help="Manual discount in percent (0 to 100).")
 @click.option("--address", "address_label", help="Which of the customer's addresses (label).")
 @click.option("--channel", default="direct", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the order as JSON.")
@@ -233,10 +289,7 @@ async def order_place(
     from core.orders.status import PaymentTerms
     from core.orders.views import order_detail
 
-    try:
-        lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(items))
-    except ValueError as error:
-        raise CliFailure(str(error)) from error
+    lines = tuple(DraftLine(sku, qty) for sku, qty in parse_line_items(items))
     draft = OrderDraft(
         customer=customer,
         lines=lines,
@@ -359,6 +412,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from integrations.wecom.adapter import mount as wecom
 
     settings = settings_from(ctx)
+    require_schema(settings)
     host, port = host or settings.host, port or settings.port
     mode = settings.console_mode or ctx.obj.get("console_mode_default", "signin")
     if mode == "open" and not is_loopback(host):

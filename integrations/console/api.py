@@ -23,12 +23,14 @@ from bot.i18n import Translator, normalise
 from bot.models import Card, ChatMessage, Direction
 from bot.notify import deliver_pending
 from bot.router import visible_commands
+from bot.texts import error_text
 from core import idempotency
 from core.auth import Actor
 from core.context import Context
 from core.errors import DomainError
 from core.services import Services
 from core.users.models import ChatIdentity, User
+from core.users.preferences import LOCALES, set_locale
 from integrations.console.perimeter import guard, security_headers
 from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
 from integrations.web.app import SERVICES
@@ -153,9 +155,9 @@ async def messages(request: web.Request) -> web.Response:
         try:
             claim = await services.run(Actor.system("console"), lambda ctx: idempotency.claim(ctx, scope, msg_id, said))
         except idempotency.KeyReused as error:
-            raise web.HTTPUnprocessableEntity(text=_error_json(error), content_type="application/json") from None
+            raise _refused(web.HTTPUnprocessableEntity, error, speaker.locale) from None
         except idempotency.StillRunning as error:
-            raise web.HTTPConflict(text=_error_json(error), content_type="application/json") from None
+            raise _refused(web.HTTPConflict, error, speaker.locale) from None
         if not claim.fresh:
             ids = (claim.result or {}).get("reply_ids", [])
             return web.json_response({"replies": await entries(services, speaker, ids=ids), "replayed": True})
@@ -173,8 +175,10 @@ def _stranger(user: str) -> web.Response:
     return web.json_response({"replies": replies})
 
 
-def _error_json(error: DomainError) -> str:
-    return json.dumps({"error": error.message, "code": error.code}, ensure_ascii=False)
+def _refused(kind: type[web.HTTPException], error: DomainError, locale: str) -> web.HTTPException:
+    """A refusal the page shows as it is: in the reader's language, with its stable code."""
+    body = json.dumps({"error": error_text(Translator(locale), error), "code": error.code}, ensure_ascii=False)
+    return kind(text=body, content_type="application/json")
 
 
 async def actions(request: web.Request) -> web.Response:
@@ -212,11 +216,10 @@ async def _answer(
 async def locale(request: web.Request) -> web.Response:
     body = await _json(request)
     speaker, _user = await speaker_for(request, body.get("user"))
-    if body.get("locale") not in ("en", "zh-CN"):
+    wanted = body.get("locale")
+    if wanted not in LOCALES:
         raise bad("'locale' must be 'en' or 'zh-CN'")
-    async with request.app[SERVICES].sessions() as session, session.begin():
-        user = await session.get(User, speaker.user_id)
-        user.locale = body["locale"]
+    await request.app[SERVICES].run(speaker.actor, lambda ctx: set_locale(ctx, speaker.user_id, wanted))
     return web.json_response({"ok": True})
 
 

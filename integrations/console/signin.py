@@ -74,7 +74,7 @@ async def speaker_for(request: web.Request, claimed: Any, *, unknown_ok: bool = 
             raise bad("'user' must name a console identity")
         speaker = await who(services, Identity(PLATFORM, user_field))
         if speaker is None and not unknown_ok:
-            raise bad(f"no console identity {user_field!r}", 404)
+            raise bad(f"No console identity is called “{user_field}”.", 404)
         return speaker, user_field
     session = await _session(request)
     me = console_id(session.user)

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from sqlalchemy import text
 
+from core.errors import DatabaseUnavailable
 from core.services import Services
 
 log = logging.getLogger(__name__)
@@ -18,8 +20,14 @@ Mount = Callable[[web.Application], str | None]  # returns the adapter's name, o
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness plus a round trip to the database, so a load balancer notices a lost database."""
+    """Liveness plus a round trip to the database, so a load balancer notices a lost database.
+
+    A deleted SQLite file still answers the round trip (the open connection holds it), so its
+    identity is checked first.
+    """
     services = request.app[SERVICES]
+    if services.database_problem() is not None:
+        return web.json_response({"status": "error", "database": "file missing or replaced"}, status=503)
     try:
         async with services.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
@@ -29,9 +37,18 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": services.engine.dialect.name})
 
 
+@web.middleware
+async def database_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request that needs the lost database gets a 503 saying so, not a 500."""
+    try:
+        return await handler(request)
+    except DatabaseUnavailable as error:
+        return web.json_response({"error": error.message, "code": error.code}, status=503)
+
+
 def build_app(services: Services, mounts: list[Mount] | None = None) -> tuple[web.Application, list[str]]:
     """The application and the names of the adapters that switched themselves on."""
-    app = web.Application()
+    app = web.Application(middlewares=[database_unavailable])
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
 

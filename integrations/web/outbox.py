@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.outbox.clients import PlatformClient
 from bot.outbox.dispatcher import Dispatcher
+from core.errors import DatabaseUnavailable
 from integrations.web.app import SERVICES
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ async def _loop(dispatcher: Dispatcher, woken: asyncio.Event, stopping: asyncio.
     while not stopping.is_set():
         try:
             await dispatcher.run_once()
+        except DatabaseUnavailable:
+            pass  # the file is gone: Services logged it once and /healthz says so; no traceback per poll
         except Exception:  # a database hiccup must not stop delivery for good
             log.exception("outbox dispatch failed; retrying")
         with contextlib.suppress(TimeoutError):

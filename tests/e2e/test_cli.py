@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +39,13 @@ def test_upgrade_twice_is_harmless(db):
 
 
 def test_commands_before_upgrade_say_what_to_do(tmp_path):
-    refused(oms(tmp_path / "fresh.db", "order", "show", "SO-100001", check=False), "oms db upgrade")
+    fresh = tmp_path / "fresh.db"
+    refused(oms(fresh, "order", "show", "SO-100001", check=False), f"no database at {fresh}: run `oms db upgrade`")
+    refused(oms(fresh, "load", str(MASTER), check=False), "run `oms db upgrade`")
+    assert not fresh.exists()  # no empty database left behind
+    sqlite3.connect(fresh).close()  # a file without tables
+    refused(oms(fresh, "stock", "TEA-001", check=False), "the database has no tables yet: run `oms db upgrade` first")
+    assert "revision" in oms(fresh, "db", "upgrade").stdout
 
 
 def test_unknown_order_is_one_line(db):
@@ -82,6 +89,42 @@ def test_loading_twice_changes_nothing(loaded):
     assert "created" not in out.replace("0 created", "")
 
 
+def on_hand(db: Path, sku: str, warehouse: str) -> tuple[int, int]:
+    view = json.loads(oms(db, "stock", sku, "--json").stdout)
+    row = {w["warehouse"]: w for w in view["warehouses"]}[warehouse]
+    return row["on_hand"], row["reserved"]
+
+
+def test_loading_again_keeps_a_receipt_and_set_stock_overwrites_it(loaded):
+    # Given 20 received after the master file was loaded
+    oms(loaded, "receive", "TEA-001", "SH", "20", "--reason", "PO-7")
+    # When the file is loaded again (twice), the receipt is kept and the output says so
+    for _ in range(2):
+        out = oms(loaded, "load", str(MASTER)).stdout
+        assert "stock: 2 existing kept (1 differs from the file; use --set-stock to overwrite)" in out, out
+        assert on_hand(loaded, "TEA-001", "SH") == (120, 0)
+    # Then --set-stock makes the file's count the count, once
+    assert "stock: 1 adjusted, 1 unchanged" in oms(loaded, "load", "--set-stock", str(MASTER)).stdout
+    assert on_hand(loaded, "TEA-001", "SH") == (100, 0)
+    assert "stock: 2 unchanged" in oms(loaded, "load", "--set-stock", str(MASTER)).stdout
+
+
+def test_set_stock_below_what_is_reserved_is_refused_naming_the_row(loaded, tmp_path):
+    oms(loaded, "order", "place", "C001", "TEA-001*5", "--pay", "credit")
+    counted = tmp_path / "count.yaml"
+    counted.write_text("stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 2}\n", encoding="utf-8")
+    refused(
+        oms(loaded, "load", "--set-stock", str(counted), check=False),
+        "stock row 1 (TEA-001@SH): on_hand: cannot set TEA-001 in SH to 2: 5 are reserved",
+    )
+    assert on_hand(loaded, "TEA-001", "SH") == (100, 5)
+
+
+def test_load_help_explains_opening_balances_and_set_stock(db):
+    out = oms(db, "load", "--help").stdout
+    assert "--set-stock" in out and "opening balances" in out
+
+
 @pytest.mark.parametrize(
     "yaml_text, message",
     [
@@ -107,6 +150,27 @@ def test_bad_master_data_exits_non_zero_with_one_line_and_changes_nothing(loaded
 
 def test_negative_quantity_in_an_order_is_refused(loaded):
     refused(oms(loaded, "order", "place", "C001", "TEA-001*-2", check=False), "at least 1")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["TEA-001*x"], "Cannot read TEA-001*x as an item; write SKU*QTY, e.g. TEA-001*2."),
+        (["x2"], "x2 is a quantity with no SKU before it"),
+        (["TEA-001*1", "--discount", "150"], "The discount must be a percentage from 0 to 100, not 150."),
+        (["TEA-001*1", "--address", "nowhere"], "Customer C001 has no address labelled nowhere."),
+    ],
+)
+def test_bad_order_arguments_are_one_clear_line(loaded, args, message):
+    refused(oms(loaded, "order", "place", "C001", *args, check=False), message)
+
+
+def test_a_discount_that_is_not_a_number_is_refused_in_words(loaded):
+    result = oms(loaded, "order", "place", "C001", "TEA-001*1", "--discount", "abc", check=False)
+
+    assert result.returncode != 0
+    assert "must be a number of percent, e.g. 5 (not abc)" in result.stderr
+    assert "Traceback" not in result.stderr and "ConversionSyntax" not in result.stderr
 
 
 def test_a_huge_quantity_is_refused_by_name_and_nothing_is_stored(loaded):

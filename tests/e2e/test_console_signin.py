@@ -307,3 +307,28 @@ async def test_an_open_event_stream_ends_when_its_session_is_revoked(server, mon
         await end_sessions(ctx, await find_user(ctx, "王芳"))
     await asyncio.wait_for(stream.read(), timeout=10)  # returns only when the server ends the stream
     assert stream.content.at_eof()
+
+
+async def test_off_leaves_the_console_out(tmp_path):
+    services = await make_services(sqlite_settings(tmp_path / "off.db", console_mode="off"))
+    app, enabled = build_app(services, [console])
+    assert enabled == []
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        assert (await client.get("/console")).status == 404
+        assert (await client.post("/console/api/messages", json={"user": "x", "text": "/help"})).status == 404
+        assert (await client.get("/healthz")).status == 200
+    finally:
+        await client.close()
+
+
+async def test_a_reused_message_id_is_refused_in_the_readers_language(server):
+    client, services, _ = server
+    assert await sign_in(client, await link_for(services, "王芳")) == 200
+    assert (await client.post("/console/api/locale", json={"locale": "zh-CN"})).status == 200
+    assert (await say(client, "/whoami", client_msg_id="m-1")).status == 200
+    reused = await say(client, "/help", client_msg_id="m-1")
+    assert reused.status == 422
+    body = await reused.json()
+    assert body["code"] == "idempotency_key_reused" and not body["error"].isascii()

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -105,3 +106,72 @@ def test_the_open_console_refuses_to_listen_beyond_loopback(tmp_path: Path):
     [line] = result.stderr.strip().splitlines()
     assert "loopback" in line and "0.0.0.0" in line and "OMS_CONSOLE_MODE=signin" in line
     assert "listening" not in result.stdout
+
+
+def serve_env(db: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
+    # OMS_CONSOLE_MODE: the console's sign-in mode (open = anyone on the network); ignored where unknown
+    env.update(OMS_DATABASE_URL=f"sqlite+aiosqlite:///{db}", OMS_PORT=str(port), OMS_CONSOLE_MODE="open")
+    return env
+
+
+def healthz(base: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_serve_on_a_database_without_the_schema_says_to_upgrade_and_never_listens(tmp_path: Path):
+    db = tmp_path / "empty.db"
+    sqlite3.connect(db).close()  # a file, but no tables
+    port = free_port()
+    result = subprocess.run(
+        [OMS, "serve"], env=serve_env(db, port), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == ["error: the database has no schema yet: run `oms db upgrade` first"]
+    assert "listening" not in result.stdout
+    missing = subprocess.run(
+        [OMS, "serve"], env=serve_env(tmp_path / "none.db", port), cwd=tmp_path, capture_output=True, text=True
+    )
+    assert missing.returncode != 0 and "run `oms db upgrade`" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_serve_behind_the_latest_migration_names_both_revisions(tmp_path: Path):
+    db = tmp_path / "old.db"
+    oms(db, "db", "upgrade", "--revision", "0001")
+    result = subprocess.run(
+        [OMS, "serve"], env=serve_env(db, free_port()), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: the database is at revision 0001, the code needs ") and "oms db upgrade" in line
+
+
+def test_healthz_answers_503_when_the_database_file_is_deleted_under_the_server(tmp_path: Path):
+    db = tmp_path / "serve.db"
+    oms(db, "db", "upgrade")
+    oms(db, "load", str(MASTER))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [OMS, "serve"], env=serve_env(db, port), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline, answer = time.monotonic() + 60, None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = healthz(base)
+            except OSError:
+                time.sleep(0.2)
+        assert answer == (200, {"status": "ok", "database": "sqlite"})
+        db.unlink()
+        assert healthz(base) == (503, {"status": "error", "database": "file missing or replaced"})
+        assert not db.exists()  # the server did not quietly create an empty one
+    finally:
+        server.send_signal(signal.SIGINT)
+        output = server.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output, output

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.errors import InvalidInput, UnknownSku
+from core.errors import UnknownSku
+from core.inventory.errors import NotEnoughOnHand
 from core.inventory.models import PurchaseRequest
 from core.inventory.planning import ShortagePolicy, Strategy
 from core.inventory.stock import stock_view
@@ -117,7 +118,7 @@ async def test_kit_stock_is_derived_from_components(services):
 async def test_adjustment_may_not_take_reserved_units(services):
     await seed(services, stock={("TEA-001", "SH"): 5})
     await place(services, items={"TEA-001": 4})
-    with pytest.raises(InvalidInput, match="5 on hand, 4 reserved, 1 free"):
+    with pytest.raises(NotEnoughOnHand, match="5 on hand, 4 reserved, 1 free"):
         await as_user(services, "张仓", lambda ctx: backorders.adjust(ctx, "TEA-001", "SH", -2, "broken"))
     assert await stock(services, "TEA-001", "SH") == (5, 4)
     await as_user(services, "张仓", lambda ctx: backorders.adjust(ctx, "TEA-001", "SH", -1, "broken"))

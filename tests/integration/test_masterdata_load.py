@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit.models import AuditRecord
-from core.auth import Actor, Role
-from core.db.registry import metadata
-from core.errors import PermissionDenied
+from core.auth import Actor, PermissionDenied, Role
 from core.masterdata.loader import load_file, load_master_data
 from core.masterdata.schema import MasterDataError, parse_document
+from tests.support.loading import row_counts
 from tests.support.master_data import SYSTEM
 from tests.support.service_calls import place, stock
 
@@ -22,14 +21,6 @@ MASTER = Path(__file__).resolve().parents[1] / "data" / "master.yaml"
 async def load_text(services, text: str, actor=SYSTEM):
     async with services.unit_of_work(actor) as ctx:
         return await load_master_data(ctx, parse_document(text))
-
-
-async def row_counts(services) -> dict[str, int]:
-    async with services.unit_of_work(SYSTEM) as ctx:
-        return {
-            name: await ctx.session.scalar(select(func.count()).select_from(table))
-            for name, table in metadata.tables.items()
-        }
 
 
 async def test_the_spec_example_loads_and_loading_again_changes_nothing(services):
@@ -76,25 +67,6 @@ async def test_unknown_warehouse_is_refused(services):
     await load_text(services, MASTER.read_text(encoding="utf-8"))
     with pytest.raises(MasterDataError, match=r"stock row 1 \(TEA-001@XX\): warehouse: unknown warehouse XX"):
         await load_text(services, "stock:\n  - {sku: TEA-001, warehouse: XX, on_hand: 5}\n")
-
-
-async def test_stock_cannot_be_set_below_what_is_reserved(services):
-    await load_text(services, MASTER.read_text(encoding="utf-8"))
-    await place(services, items={"TEA-001": 5}, by="李雷")
-    with pytest.raises(MasterDataError, match="on_hand: 3 is below the 5 units reserved"):
-        await load_text(services, "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 3}\n")
-    assert await stock(services, "TEA-001", "SH") == (100, 5)
-
-
-async def test_stock_count_changes_are_movements(services):
-    await load_text(services, MASTER.read_text(encoding="utf-8"))
-    await load_text(services, "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 120}\n")
-    assert await stock(services, "TEA-001", "SH") == (120, 0)
-    from core.inventory.models import StockMovement
-
-    async with services.unit_of_work(SYSTEM) as ctx:
-        deltas = list(await ctx.session.scalars(select(StockMovement.on_hand_delta).order_by(StockMovement.id)))
-    assert deltas[-1] == 20
 
 
 async def test_an_identity_bound_to_someone_else_is_refused(services):

@@ -109,7 +109,7 @@ async def test_second_approval_is_refused_naming_the_state_and_changes_nothing(s
     await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
     before = await detail(services, no)
     rows = await audit_count(services)
-    with pytest.raises(InvalidTransition, match="it is awaiting_payment"):
+    with pytest.raises(InvalidTransition, match="it is awaiting payment"):
         await as_user(services, "经理", lambda ctx: confirmation.approve(ctx, no))
     after = await detail(services, no)
     assert (after["status"], after["version"]) == (before["status"], before["version"])
@@ -155,7 +155,7 @@ async def test_cancelling_a_shipped_order_is_refused_and_changes_nothing(service
         await as_user(services, "张仓", lambda ctx, step=step: step(ctx, no))
     await as_user(services, "张仓", lambda ctx: fulfilment.ship(ctx, no, ShipRequest("SF", "SF1")))
     before = await stock(services, "TEA-001", "SH")
-    with pytest.raises(InvalidTransition, match="Cannot cancel order SO-\\d+: it is shipped"):
+    with pytest.raises(InvalidTransition, match="Cannot cancel SO-\\d+: it is shipped"):
         await as_user(services, "李雷", lambda ctx: cancellation.cancel(ctx, no, "too late"))
     assert (await detail(services, no))["status"] == "shipped"
     assert await stock(services, "TEA-001", "SH") == before

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from core.audit.models import AuditRecord
-from core.errors import NotFound, PermissionDenied
+from core.auth import PermissionDenied
+from core.errors import NotFound
 from core.inventory.stock import stock_view
 from core.orders import confirmation, fulfilment, payments
 from core.orders.views import order_detail
@@ -32,7 +33,7 @@ async def test_customer_may_not_order_for_someone_else(services):
 async def test_sales_may_not_approve_and_the_refusal_is_audited(services):
     await seed(services)
     no = await place(services, items={"TEA-001": 50})
-    with pytest.raises(PermissionDenied, match="李雷 may not approve"):
+    with pytest.raises(PermissionDenied, match="You may not approve or reject orders"):
         await as_user(services, "李雷", lambda ctx: confirmation.approve(ctx, no))
     assert (await detail(services, no))["status"] == "pending_approval"
     denied = await as_user(
@@ -44,7 +45,7 @@ async def test_sales_may_not_approve_and_the_refusal_is_audited(services):
 async def test_warehouse_staff_act_only_on_their_warehouse(services):
     await seed(services)
     no = await place(services, payment_terms="credit")  # allocated in SH
-    with pytest.raises(PermissionDenied, match="not allocated to their warehouse"):
+    with pytest.raises(PermissionDenied, match="not allocated to your warehouse"):
         await as_user(services, "广仓", lambda ctx: fulfilment.start_picking(ctx, no))
     await as_user(services, "张仓", lambda ctx: fulfilment.start_picking(ctx, no))
     assert (await detail(services, no))["status"] == "picking"

@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import InvalidInput, InvalidTransition
 from core.orders import fulfilment, payments, returns
+from core.orders.errors import NotReturnable
 from core.orders.fulfilment import ShipRequest
 from tests.support.master_data import seed
 from tests.support.service_calls import as_user, detail, place, stock
@@ -108,5 +109,5 @@ async def _note(ctx, order_no):
 async def test_an_unshipped_order_cannot_be_returned(services):
     await seed(services)
     no = await place(services)
-    with pytest.raises(InvalidInput, match="only shipped goods"):
+    with pytest.raises(NotReturnable, match="only goods that have shipped"):
         await as_user(services, "客服", lambda ctx: returns.request_return(ctx, no, {"TEA-001": 1}, "x"))

@@ -194,7 +194,7 @@ TWO_LEVELS = """
 
 
 async def test_approval_in_two_levels_in_sequence(services):
-    from core.errors import PermissionDenied
+    from core.auth import PermissionDenied
     from core.orders import confirmation
     from tests.support.service_calls import as_user
 
@@ -214,8 +214,8 @@ async def test_approval_in_two_levels_in_sequence(services):
 
 
 async def test_all_of_a_role_must_approve(services):
-    from core.errors import InvalidInput
     from core.orders import confirmation
+    from core.orders.errors import AlreadyApproved
     from core.users.models import ChatIdentity, User
     from tests.support.service_calls import as_user
 
@@ -241,7 +241,7 @@ async def test_all_of_a_role_must_approve(services):
     no = await place(services, customer="C002", items={"TEA-001": 40})
     await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
     assert (await detail(services, no))["status"] == "pending_approval"
-    with pytest.raises(InvalidInput, match="already approved"):
+    with pytest.raises(AlreadyApproved, match="already approved"):
         await as_user(services, "王芳", lambda ctx: confirmation.approve(ctx, no))
     await as_user(services, "钱会计", lambda ctx: confirmation.approve(ctx, no))
     assert (await detail(services, no))["status"] == "awaiting_payment"

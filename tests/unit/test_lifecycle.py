@@ -55,7 +55,8 @@ def test_loaded_rows_with_plain_string_status_can_fire():
 @pytest.mark.parametrize("state", [S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED, S.COMPLETED, S.CANCELLED, S.REJECTED])
 def test_cancel_after_shipping_is_refused_with_the_state_named(state):
     o = order(state)
-    with pytest.raises(InvalidTransition, match=f"Cannot cancel order SO-100001: it is {state.value}") as refused:
+    said = state.value.replace("_", " ")
+    with pytest.raises(InvalidTransition, match=f"Cannot cancel SO-100001: it is {said}.") as refused:
         fire(o, "cancel")
     assert refused.value.code == "invalid_transition"
     assert refused.value.params["state"] == state.value
@@ -83,7 +84,7 @@ def test_anything_before_shipping_can_be_cancelled(state):
 
 def test_prepaid_unpaid_order_may_not_go_to_the_warehouse():
     o = order(S.AWAITING_PAYMENT)
-    with pytest.raises(InvalidTransition, match="it is awaiting_payment"):
+    with pytest.raises(InvalidTransition, match="it is awaiting payment"):
         fire(o, "release_to_pick")
     assert S(o.status) == S.AWAITING_PAYMENT
     o.payment_status = PaymentStatus.PAID
@@ -104,5 +105,5 @@ def test_return_lifecycle():
     for trigger in ("approve", "receive", "inspect", "refund", "close"):
         fire_return(rma, trigger)
     assert rma.status == ReturnStatus.CLOSED
-    with pytest.raises(InvalidTransition, match="Cannot refund return RMA-100001: it is closed"):
+    with pytest.raises(InvalidTransition, match="Cannot refund RMA-100001: it is closed"):
         fire_return(rma, "refund")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.items import parse_line_items
+from core.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
@@ -26,13 +27,13 @@ def test_item_forms(tokens, expected):
     [
         (["TEA-001*0"], "at least 1"),
         (["TEA-001*-2"], "at least 1"),
-        (["x2"], "before any SKU"),
-        (["TEA 001!"], "cannot read"),
-        ([], "no items"),
+        (["x2"], "no SKU before it"),
+        (["TEA 001!"], "Cannot read TEA 001!"),
+        ([], "at least one item"),
     ],
 )
 def test_bad_items_say_why(tokens, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidInput, match=message):
         parse_line_items(tokens)
 
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import PricingError, UnknownCoupon
+from core.errors import QuantityTooSmall
+from core.pricing.errors import PricingError, UnknownCoupon
 from core.pricing.quote import Adjustment, PriceEntry, Promotion, Quote, QuoteLine, quote
 
 D = Decimal
@@ -386,7 +387,7 @@ def test_prices_are_quantized_to_two_places():
 
 @pytest.mark.parametrize("qty", [0, -1])
 def test_quantity_must_be_positive(qty):
-    with pytest.raises(PricingError):
+    with pytest.raises(QuantityTooSmall):
         price(tea(qty))
 
 
