@@ -198,11 +198,14 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         ]
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)
+        # A closed card's stage is where the order went when it closed (packed, or cancelled);
+        # the payload keeps the last picking stage the card followed.
+        final = (card.outcome or {}).get("status") if card.state == CardState.CLOSED else None
         fields = [
             (_("Warehouse"), ", ".join(p.get("warehouses", []))),
             (_("Customer"), p["customer"]),
             (_("Lines"), lines),
-            (_("Stage"), status(_, p.get("stage", ""))),
+            (_("Stage"), status(_, final or p.get("stage", ""))),
         ]
         notes = [
             _("{sku} {name}: {qty}", sku=line["sku"], name=line["name"], qty=line["qty"]) for line in p.get("lines", [])

@@ -24,6 +24,7 @@ from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
 from bot.router import COMMANDS, Chat, split
+from bot.spelling import closest_command
 from bot.taps import tap
 from bot.texts import error_text
 from bot.views import Reply
@@ -133,6 +134,8 @@ async def _dispatch(chat: Chat, text: str) -> list[Reply]:
     name, args = parsed
     command = COMMANDS.get(name)
     if command is None:
+        if meant := closest_command(name, chat.actor):
+            return chat.say("Unknown command /{name}. Did you mean /{meant}?", name=name, meant=meant)
         return chat.say("Unknown command /{name}. Send /help to see what you can do.", name=name)
     command.require(chat.actor)  # a refusal names what the command needs; translated below
     chat.command_usage = command.usage

@@ -14,10 +14,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-import bot.models  # noqa: F401  (chat tables in the metadata)
 from core.config import Settings
-from core.db.registry import metadata
 from core.services import Services
+from tests.support.databases import make_services, sqlite_settings
 
 PG_URL = os.environ.get("OMS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("OMS_REQUIRE_PG") == "1"
@@ -28,17 +27,6 @@ REQUIRE_PG = os.environ.get("OMS_REQUIRE_PG") == "1"
 TEST_SWITCHES = {"OMS_TEST_PG_URL", "OMS_REQUIRE_PG", "OMS_REQUIRE_BROWSER"}
 for _name in [n for n in os.environ if n.startswith("OMS_") and n not in TEST_SWITCHES]:
     del os.environ[_name]
-
-
-def sqlite_settings(path: os.PathLike[str] | str, **overrides: object) -> Settings:
-    return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{path}", **overrides)
-
-
-async def make_services(settings: Settings) -> Services:
-    services = Services.from_settings(settings)
-    async with services.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    return services
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from core.db.lengths import CheckedSession
 
@@ -27,10 +28,19 @@ def create_engine(
     echo: bool = False,
     read_only: bool = False,
 ) -> AsyncEngine:
-    """``read_only`` (SQLite): transactions begin deferred, so readers never queue for the write lock."""
+    """``read_only`` (SQLite): transactions begin deferred, so readers never queue for the write lock.
+
+    A SQLite writing engine holds one connection. SQLite has one write lock per file and its busy
+    handler is a poll, not a queue: with a pool of writers in one process, a writer that has backed
+    off to 100 ms naps keeps losing the lock to fresher ones and can starve past the busy timeout
+    ("database is locked") while the work as a whole is well within it. One connection makes the
+    process's writers wait their turn in the pool's first-come queue (``pool_timeout``, 30 s),
+    and the busy timeout is left for other processes on the same file.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo)
+        pool = {} if read_only else {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
+        engine = create_async_engine(url, echo=echo, **pool)
         _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

@@ -318,13 +318,29 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
+def _yaml_problem(error: yaml.YAMLError, text: str) -> tuple[str, str]:
+    """Where the mistake is, counted from 1 as editors do, and what it is.
+
+    PyYAML marks where it noticed: for a quote or bracket left open that is the end of the file,
+    a line past the last one, while the mistake is where the construct opened (its context mark).
+    """
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if mark is None:
+        return "the file", problem
+    context, opened = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and opened is not None and mark.index >= len(text):
+        return f"line {opened.line + 1}, column {opened.column + 1}", f"{problem} {context}"
+    if context and opened is not None and opened.line != mark.line:
+        problem += f", {context} at line {opened.line + 1}, column {opened.column + 1}"
+    return f"line {mark.line + 1}, column {mark.column + 1}", problem
+
+
 def parse_document(text: str) -> MasterData:
     try:
         document = yaml.load(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        at, problem = _yaml_problem(error, text)
         raise MasterDataError(where=at, problem=f"malformed YAML ({problem})") from None
     if document is None:
         return MasterData()

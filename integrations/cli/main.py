@@ -251,25 +251,15 @@ def order() -> None:
 @click.pass_context
 @run_async
 async def order_show(ctx: click.Context, order_no: str, as_json: bool) -> None:
-    """Show one order: status, lines, allocations, total and history."""
+    """Show one order: status, lines, allocations, total, shipments, returns and history."""
     from core.orders.views import order_detail
+    from integrations.cli.order_text import order_text
 
     detail = await call(ctx, lambda c: order_detail(c, order_no), write=False)
     if as_json:
         emit_json(detail)
         return
-    click.echo(
-        f"{detail['order_no']}  {detail['status']}  payment {detail['payment_status']} ({detail['payment_terms']})"
-    )
-    customer = detail["customer"]
-    click.echo(f"customer {customer['code']} {customer['name']}  total {detail['total']} {detail['currency']}")
-    for line in detail["lines"]:
-        where = ", ".join(f"{a['warehouse']}×{a['qty']}" for a in line["allocations"]) or "not allocated"
-        click.echo(f"  {line['sku']:<12} ×{line['qty']:<4} @ {line['unit_price']:>10}  {where}")
-    for reason in detail["hold_reasons"]:
-        click.echo(f"  on hold ({reason['code']}): {reason['message']}")
-    if detail["allocation"].get("explanation"):
-        click.echo(f"  allocation: {detail['allocation']['explanation']}")
+    click.echo("\n".join(order_text(detail, settings_from(ctx).timezone)))
 
 
 @order.command("place")

@@ -21,6 +21,7 @@ from bot.cards import render
 from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity
 from bot.i18n import Translator, normalise
 from bot.models import Card, ChatMessage, Direction
+from bot.router import visible_commands
 from bot.texts import error_text
 from core import idempotency
 from core.auth import Actor
@@ -117,9 +118,21 @@ async def identities(request: web.Request) -> web.Response:
 async def inbox(request: web.Request) -> web.Response:
     speaker, user = await speaker_for(request, request.query.get("user"))
     after = cursor(request.query.get("after"))
-    items = await entries(request.app[SERVICES], speaker, after=after)
+    services = request.app[SERVICES]
+    items = await entries(services, speaker, after=after)
     last = items[-1]["id"] if items else after
-    return web.json_response({"user": user, "locale": speaker.locale, "entries": items, "last_id": last})
+    return web.json_response(
+        {
+            "user": user,
+            "locale": speaker.locale,
+            # The zone the cards' times are written in; the page shows its own times in it too.
+            "timezone": services.settings.timezone,
+            # What this person may type, so the page offers no command they would be refused.
+            "commands": [c.name for c in visible_commands(speaker.actor)],
+            "entries": items,
+            "last_id": last,
+        }
+    )
 
 
 async def messages(request: web.Request) -> web.Response:

@@ -30,6 +30,7 @@ from integrations.web.background import Background
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
 BOLT = web.AppKey("slack_bolt", AsyncApp)
+WORK = web.AppKey("slack_work", Background)
 
 
 def mount(app: web.Application) -> str | None:
@@ -40,7 +41,7 @@ def mount(app: web.Application) -> str | None:
         log.error("slack adapter off: set OMS_SLACK_SIGNING_SECRET (Events API) or OMS_SLACK_APP_TOKEN (Socket Mode)")
         return None
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_url))
-    background = Background("slack")
+    background = app[WORK] = Background("slack")
     who = BotIdentity()
     bolt = build(app, client, settings.slack_signing_secret or "", background, who)
     app[BOLT] = bolt

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MASTER = ROOT / "tests" / "data" / "master.yaml"
-OMS = shutil.which("oms", path=str(Path(sys.executable).parent)) or "oms"
-
-
-def oms(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMS_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
-    result = subprocess.run([OMS, *args], capture_output=True, text=True, env=env, timeout=60, cwd=db.parent)
-    if check and result.returncode != 0:
-        raise AssertionError(f"oms {' '.join(args)} failed: {result.stderr}")
-    return result
+from tests.support.cli import MASTER, OMS, oms, refused
 
 
 @pytest.fixture
@@ -36,14 +26,6 @@ def db(tmp_path) -> Path:
 def loaded(db) -> Path:
     oms(db, "load", str(MASTER))
     return db
-
-
-def refused(result: subprocess.CompletedProcess[str], text: str) -> None:
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert text in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_help_lists_the_commands(tmp_path):
@@ -87,6 +69,19 @@ def test_load_place_show_and_stock(loaded):
     assert (sh["on_hand"], sh["reserved"], sh["available"]) == (100, 2, 98)
     kit = json.loads(oms(loaded, "stock", "GIFT-01", "--json").stdout)
     assert kit["kit"] is True
+
+
+def test_show_in_text_has_the_history_in_the_business_zone(loaded):
+    oms(loaded, "order", "place", "C001", "TEA-001*2", "--pay", "credit")
+    shown = json.loads(oms(loaded, "order", "show", "SO-100001", "--json").stdout)
+
+    text = oms(loaded, "order", "show", "SO-100001").stdout.splitlines()
+
+    start = text.index("history (times in Asia/Shanghai):")
+    assert len(text[start + 1 :]) == len(shown["history"])
+    first = shown["history"][0]
+    at = datetime.fromisoformat(first["at"]).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert text[start + 1] == f"  {at}  create  — → {first['to']}  by system"
 
 
 def test_loading_twice_changes_nothing(loaded):

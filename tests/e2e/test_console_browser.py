@@ -18,7 +18,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -122,11 +124,12 @@ def running(tmp_path: Path, command: list[str], port: int, env: dict[str, str] |
             process.wait(timeout=5)
 
 
-def open_as(browser, contexts: list, base_url: str, user: str, errors: list[str]):
-    """A page in its own browser context (its own storage), signed in as one console identity."""
+def open_as(browser, contexts: list, base_url: str, user: str, errors: list[str], **options: str):
+    """A page in its own browser context (its own storage), signed in as one console identity;
+    ``options`` are Playwright context options (``timezone_id``)."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US", **options)
     contexts.append(context)
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(f"{user}: {error}"))
@@ -213,6 +216,72 @@ def test_a_large_order_is_approved_live_across_two_screens(browser, console, tmp
             shot = tmp_path / f"console-{name}.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 0
+        assert errors == []
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def chips(page) -> list[str]:
+    return page.get_by_test_id("chips").locator("button").all_inner_texts()
+
+
+def test_each_person_is_offered_only_the_quick_commands_their_role_allows(browser, console):
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    contexts = []
+    try:
+        customer = open_as(browser, contexts, console, "c002", errors)
+        expect(customer.get_by_test_id("chips").locator("button")).to_have_count(2)
+        assert chips(customer) == ["/help", "/order"]  # no /approvals, /stock or /pick for a customer
+
+        warehouse = open_as(browser, contexts, console, "zhangcang", errors)
+        expect(warehouse.get_by_test_id("chip-pick")).to_be_visible()
+        assert chips(warehouse) == ["/help", "/order", "/stock TEA-001", "/pick"]
+
+        approver = open_as(browser, contexts, console, "wangfang", errors)
+        expect(approver.get_by_test_id("chip-approvals")).to_be_visible()
+        assert "/pick" not in chips(approver)
+        assert errors == []
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_message_times_and_card_times_are_in_one_zone_named_when_the_browser_is_elsewhere(browser, console):
+    """The demo's business is in Asia/Shanghai; this browser is in New York (12 or 13 hours behind)."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    contexts = []
+    try:
+        approver = open_as(browser, contexts, console, "wangfang", errors, timezone_id="America/New_York")
+        sales = open_as(browser, contexts, console, "lilei", errors, timezone_id="America/New_York")
+        send(sales, "/neworder C002 TEA-003*20")
+        order_no = re.search(r"SO-\d+", wait_for_new_entry(sales, [], r"SO-\d+")).group(0)
+        card = approver.locator("[data-testid^=card-]").filter(has_text=order_no).first
+        expect(card).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        card.get_by_role("button", name=APPROVE_BUTTON).click()
+        outcome = approver.get_by_test_id(f"outcome-{card.get_attribute('data-card-id')}").first
+        expect(outcome).to_contain_text("王芳", timeout=LIVE_TIMEOUT_MS)
+
+        # Every message time on the page is the Shanghai time of its moment, as the card's is
+        shanghai = ZoneInfo("Asia/Shanghai")
+        shown = (
+            approver.get_by_test_id("timeline")
+            .locator("time[datetime]")
+            .evaluate_all("nodes => nodes.map(n => [n.getAttribute('datetime'), n.textContent, n.title])")
+        )
+        assert shown
+        for at, text, title in shown:
+            assert text.endswith(datetime.fromisoformat(at).astimezone(shanghai).strftime("%H:%M")), (at, text)
+            assert "GMT+8" in title, title
+        card_time = datetime.strptime(re.search(r"\d\d:\d\d", outcome.inner_text()).group(0), "%H:%M")
+        minutes = [abs((datetime.strptime(text[-5:], "%H:%M") - card_time).total_seconds()) for _, text, _ in shown]
+        assert min(minutes) <= 60  # the tap's reply says the card's time (a minute may turn between them)
+        # And the zone is said once, in the header, because it is not the browser's
+        expect(approver.get_by_test_id("chat-meta")).to_contain_text("Asia/Shanghai (GMT+8)")
         assert errors == []
     finally:
         for context in contexts:

@@ -34,6 +34,7 @@ async def test_entry_to_completion_in_chat(chat):
     await chat.tap("zhangcang", pick, "Packed")
     [pick] = await chat.cards("zhangcang", no)
     assert pick["state"] == "closed" and "张仓" in pick["outcome"]
+    assert {"label": "Stage", "value": "packed"} in pick["fields"]
     shipped = await chat.say("zhangcang", f"/ship {no} SF SF100200300")
     assert shipped[0] == f"{no} shipped with SF SF100200300."
     assert any("SF100200300" in t for t in await chat.texts("c002"))
@@ -218,3 +219,17 @@ async def test_a_two_level_approval_in_chat(chat, console_app):
     assert "pending approval" in (await chat.say("lilei", f"/order {no}"))[0]
     await chat.tap("zhaojl", second, "Approve")
     assert "awaiting payment" in (await chat.say("lilei", f"/order {no}"))[0]
+
+
+async def test_the_inbox_says_what_the_person_may_type_and_the_zone_of_its_times(chat):
+    async def inbox(user: str) -> dict:
+        response = await chat.client.get("/console/api/inbox", params={"user": user})
+        assert response.status == 200
+        return await response.json()
+
+    customer, warehouse = await inbox("c002"), await inbox("zhangcang")
+
+    assert customer["timezone"] == warehouse["timezone"] == "Asia/Shanghai"  # the zone cards are written in
+    assert {"help", "order", "neworder"} <= set(customer["commands"])
+    assert not {"approvals", "pick", "stock"} & set(customer["commands"])
+    assert {"pick", "packed", "stock"} <= set(warehouse["commands"]) and "approvals" not in warehouse["commands"]

@@ -23,7 +23,7 @@ from core.orders.models import Order
 from integrations.cli.demo import DEMO_DATA
 from integrations.console.api import mount as console
 from integrations.web.app import build_app
-from tests.conftest import make_services, sqlite_settings
+from tests.support.databases import make_services, sqlite_settings
 
 PUBLIC = "http://oms.example.com"  # https would make the cookie Secure, which a test client on http never sends
 JSON = {"Content-Type": "application/json"}

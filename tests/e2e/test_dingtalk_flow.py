@@ -3,7 +3,6 @@ interactive cards out to its fake OpenAPI, through the real server and outbox.""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -14,9 +13,10 @@ from sqlalchemy import func, select
 from bot.outbox.models import OutboxMessage
 from core.inbound import InboundEvent
 from integrations.dingtalk import adapter
-from tests.e2e.platforms import bind, demo_services, make_approver, serve
-from tests.fakes.dingtalk import FakeDingTalk, eventually
-from tests.integration.helpers import detail
+from tests.fakes.dingtalk import FakeDingTalk
+from tests.support.platforms import bind, demo_services, make_approver, serve
+from tests.support.service_calls import detail
+from tests.support.waiting import settled, until
 
 TEMPLATE = "tpl-oms-approval.schema"
 
@@ -41,7 +41,7 @@ async def world(tmp_path, fake, monkeypatch):
     await bind(services, "dingtalk", {"李雷": "staff_lilei", "王芳": "staff_wangfang", "赵经理": "staff_zhao"})
     await make_approver(services, "赵经理")  # a second approver: a copy of the card she does not tap
     client = await serve(services, adapter.mount, expect="dingtalk")
-    yield services
+    yield services, client
     await client.close()
 
 
@@ -57,8 +57,19 @@ def order_in(texts: list[str]) -> str | None:
     return match.group(0) if match else None
 
 
+async def handled(world, fake: FakeDingTalk) -> None:
+    """The frames pushed so far have been handled and what they queued has been sent.
+
+    The client reads frames one at a time and starts each one's work before reading the next, so
+    once a ping pushed after them is answered their work has started; then it is waited for.
+    """
+    services, client = world
+    await fake.push(fake.ping_frame(f"barrier-{len(fake.calls)}"))
+    await settled(client.app, services)
+
+
 async def test_order_approved_by_card_tap_over_stream(world, fake):
-    services = world
+    services, _ = world
     await fake.connected()
     assert fake.opens[0]["subscriptions"] == [
         {"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"},
@@ -70,10 +81,10 @@ async def test_order_approved_by_card_tap_over_stream(world, fake):
     ack = await fake.push(frame)
     assert ack["code"] == 200 and ack["headers"]["messageId"] == frame["headers"]["messageId"]
     assert ack["headers"]["contentType"] == "application/json" and json.loads(ack["data"]) == {"response": None}
-    no = await eventually(lambda: order_in(fake.texts("staff_lilei")))
+    no = await until(lambda: order_in(fake.texts("staff_lilei")))
 
     # 王芳 gets an interactive card in her 1:1 chat with the robot
-    track, params = await eventually(
+    track, params = await until(
         lambda: next(((t, p) for t, p in fake.cards_for("staff_wangfang").items() if no in p["title"]), None)
     )
     create = fake.cards[track]["create"]
@@ -86,26 +97,26 @@ async def test_order_approved_by_card_tap_over_stream(world, fake):
     tap = fake.card_frame(track, "staff_wangfang", {"action": params["btn1_action"]})
     ack = await fake.push(tap)
     assert ack["code"] == 200 and json.loads(ack["data"]) == {"response": {}}
-    await eventually(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
+    await until(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
     card = fake.cards[track]["params"]
     assert card["btn1_visible"] == "false" and card["btn2_visible"] == "false" and card["closed"] == "true"
     [(other, _)] = [(t, p) for t, p in fake.cards_for("staff_zhao").items() if no in p["title"]]
-    await eventually(lambda: "王芳" in fake.cards[other]["params"]["outcome"])  # his copy shows it too
+    await until(lambda: "王芳" in fake.cards[other]["params"]["outcome"])  # his copy shows it too
     assert fake.cards[other]["params"]["btn1_visible"] == "false"
     assert fake.cards[track]["updates"][-1]["cardUpdateOptions"]["updateCardDataByKey"] is True
     assert (await detail(services, no))["status"] in ("confirmed", "awaiting_payment")  # C002 pays first
-    told = await eventually(lambda: fake.texts("staff_wangfang"))
+    told = await until(lambda: fake.texts("staff_wangfang"))
     assert no in told[-1] and "批准" in told[-1], told  # the tapper's answer: a robot message
-    await eventually(lambda: any(no in t for t in fake.texts("staff_lilei")[1:]))  # 李雷 hears it was confirmed
+    await until(lambda: any(no in t for t in fake.texts("staff_lilei")[1:]))  # 李雷 hears it was confirmed
 
     # DingTalk re-pushes the same frame: acknowledged again, nothing else happens
-    await asyncio.sleep(0.2)  # let the outbox settle before taking the snapshot
+    await handled(world, fake)
     before = (await counts(services), len(fake.calls), json.dumps(fake.cards))
     again = await fake.push(tap)
     assert again["headers"]["messageId"] == tap["headers"]["messageId"]
     # ... and the same tap under a new delivery id is recognised by outTrackId + user + action
     await fake.push(fake.card_frame(track, "staff_wangfang", {"action": params["btn1_action"]}))
-    await asyncio.sleep(0.3)
+    await handled(world, fake)
     assert (await counts(services), len(fake.calls), json.dumps(fake.cards)) == before
 
 
@@ -122,28 +133,28 @@ async def test_ping_disconnect_and_drop_reconnect_with_fresh_tickets(world, fake
 
     # Still working: a Chinese command without the slash
     await fake.push(fake.robot_frame("staff_lilei", "库存 TEA-001"))
-    await eventually(lambda: any("TEA-001" in t for t in fake.texts("staff_lilei")))
+    await until(lambda: any("TEA-001" in t for t in fake.texts("staff_lilei")))
 
     # A dropped socket is reopened too (after a short backoff)
     await fake.drop()
     await fake.connected(3)
     assert len(fake.opens) == 3
     await fake.push(fake.robot_frame("staff_lilei", "/whoami"))
-    await eventually(lambda: any("李雷" in t for t in fake.texts("staff_lilei")))
+    await until(lambda: any("李雷" in t for t in fake.texts("staff_lilei")))
 
 
 async def test_group_message_is_answered_in_the_group(world, fake):
     await fake.connected()
     await fake.push(fake.robot_frame("staff_lilei", " 查单 SO-999999 ", group="cidGroup42=="))
-    [reply] = await eventually(lambda: fake.robot.get("cidGroup42=="))
+    [reply] = await until(lambda: fake.robot.get("cidGroup42=="))
     assert "SO-999999" in (reply.get("content") or reply.get("text"))
     assert not fake.texts("staff_lilei")
 
 
 async def test_unknown_sender_is_told_how_to_get_bound(world, fake):
-    services = world
+    services, _ = world
     await fake.connected()
     await fake.push(fake.robot_frame("staff_stranger", "/neworder C002 TEA-001*45"))
-    [reply] = await eventually(lambda: fake.texts("staff_stranger"))
+    [reply] = await until(lambda: fake.texts("staff_stranger"))
     assert "staff_stranger" in reply  # the id to give an admin for binding
     assert (await counts(services))[0] == 1 and not fake.cards

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -19,9 +18,10 @@ from core.orders.models import Order
 from integrations.callback_crypto import MessageCrypto
 from integrations.dingtalk import adapter
 from integrations.dingtalk.signing import robot_sign
-from tests.e2e.platforms import bind, demo_services, serve
-from tests.fakes.dingtalk import FakeDingTalk, eventually
-from tests.integration.helpers import detail
+from tests.fakes.dingtalk import FakeDingTalk
+from tests.support.platforms import bind, demo_services, serve
+from tests.support.service_calls import detail
+from tests.support.waiting import background_work, settled, until
 
 TOKEN = "oms-callback-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -95,9 +95,9 @@ async def snapshot(services, fake) -> tuple:
 async def place_big_order(client, fake) -> tuple[str, str, dict]:
     response = await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m-order")
     assert response.status == 200
-    text = await eventually(lambda: " ".join(fake.texts("staff_lilei")))
+    text = await until(lambda: " ".join(fake.texts("staff_lilei")))
     no = re.search(r"SO-\d+", text).group(0)
-    track, params = await eventually(lambda: next(iter(fake.cards_for("staff_wangfang").items()), None))
+    track, params = await until(lambda: next(iter(fake.cards_for("staff_wangfang").items()), None))
     assert no in params["title"] and fake.cards[track]["create"]["callbackType"] == "STREAM"
     return no, track, params
 
@@ -117,7 +117,7 @@ async def test_signed_robot_message_then_a_card_tap_over_stream(world, fake):
 
     # Her tap arrives over Stream, approves the order, and the card changes for everyone
     await fake.push(fake.card_frame(track, "staff_wangfang", {"action": params["btn1_action"]}))
-    await eventually(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
+    await until(lambda: "王芳" in fake.cards[track]["params"]["outcome"])
     assert (await detail(services, no))["status"] != "pending_approval"
 
 
@@ -133,7 +133,8 @@ async def test_forged_or_stale_robot_messages_are_refused(world, fake, how):
     else:
         response = await client.post("/dingtalk/callback", json=robot_body("staff_lilei", "/neworder C002 x", "m1"))
     assert response.status == (400 if how == "no sign" else 401)
-    await asyncio.sleep(0.2)  # room for any background work a refused request must not have started
+    assert not background_work(client.app)  # refused before any work was started
+    await settled(client.app, services)
     assert await snapshot(services, fake) == before
 
 
@@ -172,14 +173,10 @@ async def test_an_unknown_user_is_told_how_to_get_bound(world, fake):
     services, client = world
     response = await say(client, fake, "staff_nobody", "/approvals", "m-unknown")
     assert response.status == 200
-    [reply] = await eventually(lambda: fake.texts("staff_nobody"))
+    [reply] = await until(lambda: fake.texts("staff_nobody"))
     assert "staff_nobody" in reply
     async with services.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 0
-
-
-async def settled(client) -> None:
-    await eventually(lambda: not client.server.app[adapter.WORK].tasks)
 
 
 async def test_each_signature_is_accepted_once_and_a_forged_body_on_it_changes_nothing(world, fake):
@@ -190,8 +187,8 @@ async def test_each_signature_is_accepted_once_and_a_forged_body_on_it_changes_n
     raw = json.dumps(first, ensure_ascii=False).encode()
     # The pair's first use works: 李雷 is answered
     assert (await client.post("/dingtalk/callback", data=raw, headers=headers)).status == 200
-    await eventually(lambda: fake.texts("staff_lilei"))
-    await settled(client)
+    await until(lambda: fake.texts("staff_lilei"))
+    await settled(client.app, services)
     before = await snapshot(services, fake)
     # Someone who captured the headers puts an order of their own under them: refused, nothing changes
     forged = robot_body("staff_lilei", "/neworder C002 TEA-001*45", "m-forged")
@@ -201,11 +198,11 @@ async def test_each_signature_is_accepted_once_and_a_forged_body_on_it_changes_n
     assert await snapshot(services, fake) == before  # no order, no timeline row, no key, no message
     # DingTalk's own re-delivery (the same headers and the same body) is answered and does nothing
     assert (await client.post("/dingtalk/callback", data=raw, headers=headers)).status == 200
-    await settled(client)
+    await settled(client.app, services)
     assert await snapshot(services, fake) == before
     # The next message, signed anew, is taken as usual
     assert (await say(client, fake, "staff_lilei", "/neworder C002 TEA-001*45", "m-next")).status == 200
-    await eventually(lambda: any("SO-" in t for t in fake.texts("staff_lilei")))
+    await until(lambda: any("SO-" in t for t in fake.texts("staff_lilei")))
 
 
 async def test_a_signature_that_cannot_be_recorded_is_not_acted_on(world, fake, monkeypatch):

@@ -17,8 +17,9 @@ from core.events.catalogue import ApprovalRequested, OrderStatusChanged
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from integrations.web import events
 from integrations.web.app import build_app
-from tests.e2e.platforms import bind, demo_services, until
-from tests.integration.helpers import as_user
+from tests.support.platforms import bind, demo_services
+from tests.support.service_calls import as_user
+from tests.support.waiting import until
 
 
 async def place_large_order(services) -> str:

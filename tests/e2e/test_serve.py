@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.test_cli import MASTER, OMS, oms
+from tests.support.cli import MASTER, OMS, oms
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port
 

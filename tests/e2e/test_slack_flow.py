@@ -17,7 +17,6 @@ from sqlalchemy import select
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.services import Services
 from integrations.slack.adapter import PATH, mount
-from tests.e2e.platforms import bind, demo_services, order_no, outbox_rows, serve, until
 from tests.fakes.slack import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -30,7 +29,9 @@ from tests.fakes.slack import (
     signed,
     slash_command,
 )
-from tests.integration.helpers import detail
+from tests.support.platforms import bind, demo_services, order_no, outbox_rows, serve
+from tests.support.service_calls import detail
+from tests.support.waiting import background_work, settled, until
 
 LILEI, WANGFANG, STRANGER = "U0LILEI", "U0WANGFANG", "U0NOBODY"
 SALES = "C0SALES"
@@ -59,6 +60,10 @@ class Slack:
 
     def cards(self, channel: str, title: str) -> list[dict[str, Any]]:
         return [m for m in self.fake.messages(channel) if m["blocks"] and title in m["text"]]
+
+    async def settled(self) -> None:
+        """What the adapter acknowledged has run, and the outbox has sent what it queued."""
+        await settled(self.server.app, self.services)
 
 
 def actions(message: dict[str, Any]) -> dict[str, str]:
@@ -114,10 +119,12 @@ async def test_order_approved_with_a_tap_updates_every_copy(slack):
     await until(lambda: any(f"{no} was confirmed." in t for t in fake.texts(fake.dm(LILEI))))
 
     # The same tap delivered again (a retry) changes nothing and sends nothing
-    rows = await outbox_rows(slack.services)
+    await slack.settled()
+    rows, calls = await outbox_rows(slack.services), len(fake.calls)
     assert (await slack.tap(tap, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})).status == 200
-    await asyncio.sleep(0.3)
+    await slack.settled()
     assert await outbox_rows(slack.services) == rows and len(fake.ephemeral) == 1
+    assert fake.calls[calls:] == []  # no toast, no message, no card edit
     assert (await detail(slack.services, no))["status"] == status
 
 
@@ -130,7 +137,7 @@ async def test_direct_message_and_its_retry_count_once(slack):
     rows = await outbox_rows(slack.services)
     retried = await slack.event(event, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert retried.status == 200
-    await asyncio.sleep(0.3)
+    await slack.settled()
     assert await outbox_rows(slack.services) == rows and len(fake.texts(fake.dm(LILEI))) == 1
 
 
@@ -142,7 +149,8 @@ async def test_our_own_messages_and_edits_are_not_commands(slack):
     edited["event"]["subtype"] = "message_changed"
     for event in (own, edited):
         assert (await slack.event(event)).status == 200
-    await asyncio.sleep(0.3)
+        assert not background_work(slack.server.app)  # acknowledged, and no work started for it
+    await slack.settled()
     assert await outbox_rows(slack.services) == 0 and not fake.methods("chat.postMessage")
 
 

@@ -16,12 +16,14 @@ from aiohttp.test_utils import TestClient
 from core.services import Services
 from integrations.telegram.adapter import mount
 from integrations.telegram.webhook import PATH, SECRET_HEADER
-from tests.e2e.platforms import bind, demo_services, order_no, outbox_rows, serve, until
 from tests.fakes.telegram import TOKEN, FakeBotApi
-from tests.integration.helpers import detail, place
+from tests.support.platforms import bind, demo_services, order_no, outbox_rows, serve
+from tests.support.service_calls import detail, place
+from tests.support.waiting import unsent, until
 
 SECRET = "wh_secret-For-Tests"
 LILEI, WANGFANG, C001, C002 = 1001, 1002, 1003, 1004
+BARRIER = C002  # the chat Telegram.handled() uses
 GROUP = -1001234567890
 
 
@@ -52,6 +54,22 @@ class Telegram:
 
     def cards(self, chat: int, title: str) -> list[dict[str, Any]]:
         return [m for m in self.fake.messages(chat) if m["html"].startswith("<b>") and title in m["text"]]
+
+    async def handled(self) -> None:
+        """Every update delivered so far has been handled, and what it queued has been sent.
+
+        The bot takes updates one at a time, in order, so once a ``/whoami`` posted after them is
+        answered (in the barrier chat, which the tests leave alone otherwise), they are done.
+        """
+        await self.say(BARRIER, "/whoami", expect="广州茶馆")
+        await until(self.all_sent)
+
+    async def all_sent(self) -> bool:
+        return await unsent(self.services) == 0
+
+    def calls_since(self, start: int) -> list[str]:
+        """The Bot API methods called since ``start``, leaving out the barrier chat's."""
+        return [m for m, params in self.fake.calls[start:] if str(params.get("chat_id")) != str(BARRIER)]
 
 
 @pytest.fixture
@@ -106,13 +124,13 @@ async def test_order_approved_with_a_tap_updates_every_copy(telegram):
     assert any(f"{no} was confirmed." in m["text"] for m in await until(lambda: fake.messages(LILEI)[1:]))
 
     # The same update again (Telegram re-delivering) changes nothing and sends nothing
+    await until(telegram.all_sent)
     rows, calls = await outbox_rows(telegram.services), len(fake.calls)
     assert await telegram.post(tap) == 200
-    await until(lambda: len(fake.answers) == 2)  # still answered, so the spinner stops
-    assert fake.answers[1].get("text") is None
-    await asyncio.sleep(0.3)
-    assert await outbox_rows(telegram.services) == rows
-    assert [m for m, _ in fake.calls[calls:]] == ["answerCallbackQuery"]
+    await telegram.handled()
+    assert len(fake.answers) == 2 and fake.answers[1].get("text") is None  # answered, so the spinner stops
+    assert await outbox_rows(telegram.services) == rows + 1  # the barrier's reply, nothing else
+    assert telegram.calls_since(calls) == ["answerCallbackQuery"]
     assert (await detail(telegram.services, no))["status"] == status
 
 
@@ -122,8 +140,8 @@ async def test_a_repeated_message_update_is_answered_once(telegram):
     await until(lambda: telegram.fake.chats[LILEI])
     rows = await outbox_rows(telegram.services)
     assert await telegram.post(update) == 200
-    await asyncio.sleep(0.3)
-    assert len(telegram.fake.chats[LILEI]) == 1 and await outbox_rows(telegram.services) == rows
+    await telegram.handled()
+    assert len(telegram.fake.chats[LILEI]) == 1 and await outbox_rows(telegram.services) == rows + 1  # + barrier
 
 
 async def test_a_customer_sees_their_own_order_and_not_another_customers(telegram):
@@ -146,8 +164,8 @@ async def test_a_command_in_a_group_is_answered_in_the_group(telegram):
     assert (
         await telegram.post(telegram.fake.message_update(LILEI, "thanks all", chat_id=GROUP, chat_type="group")) == 200
     )
-    await asyncio.sleep(0.3)
-    assert len(telegram.fake.messages(GROUP)) == 1 and len(telegram.fake.calls) == calls
+    await telegram.handled()
+    assert len(telegram.fake.messages(GROUP)) == 1 and telegram.calls_since(calls) == []
 
 
 async def test_throttling_delays_a_message_without_losing_it(telegram):
@@ -165,6 +183,7 @@ async def test_throttling_delays_a_message_without_losing_it(telegram):
 async def test_a_forged_tap_is_refused_and_changes_nothing(telegram, secret):
     no = order_no(await telegram.say(LILEI, "/neworder C002 TEA-001*45"))
     [card] = await until(lambda: telegram.cards(WANGFANG, no))
+    await until(telegram.all_sent)
     before = await detail(telegram.services, no)
     rows, calls = await outbox_rows(telegram.services), len(telegram.fake.calls)
     approve = card["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
@@ -172,10 +191,10 @@ async def test_a_forged_tap_is_refused_and_changes_nothing(telegram, secret):
 
     assert await telegram.post(forged, secret=secret) == 403
 
-    await asyncio.sleep(0.3)
+    await telegram.handled()
     assert await detail(telegram.services, no) == before
-    assert await outbox_rows(telegram.services) == rows
-    assert len(telegram.fake.calls) == calls and telegram.fake.answers == []
+    assert await outbox_rows(telegram.services) == rows + 1  # the barrier's reply
+    assert telegram.calls_since(calls) == [] and telegram.fake.answers == []
     assert "reply_markup" in telegram.fake.chats[WANGFANG][card["message_id"]]
 
 

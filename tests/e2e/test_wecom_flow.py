@@ -23,10 +23,11 @@ from core.orders.models import Order
 from core.services import Services
 from integrations.callback_crypto import MessageCrypto
 from integrations.wecom.adapter import CLIENT, PATH, WORK, mount
-from tests.e2e.platforms import bind, demo_services, make_approver, order_no, outbox_rows, serve, until
 from tests.fakes import wecom
 from tests.fakes.wecom import AES_KEY, CORP_ID, TOKEN, FakeWeCom, envelope, tap_xml, text_xml
-from tests.integration.helpers import detail
+from tests.support.platforms import bind, demo_services, make_approver, order_no, outbox_rows, serve
+from tests.support.service_calls import detail
+from tests.support.waiting import background_work, settled, until
 
 PEOPLE = {"李雷": "LiLei", "王芳": "WangFang", "赵经理": "ZhaoJL"}
 
@@ -120,11 +121,12 @@ async def test_approval_by_tap_updates_every_copy_and_a_retry_changes_nothing(wc
             assert "王芳" in shown and wc.fake.cards[user][t]["button_list"] == []
     await until(lambda: any(no in t for t in wc.fake.texts("WangFang")))  # she is told what her tap did
     # WeCom retries both callbacks (same MsgId, same TaskId+user+key): nothing more happens
+    await settled(wc.server.app, wc.services)
     rows, updates, sent = await outbox_rows(wc.services), len(wc.fake.updates), sum(map(len, wc.fake.received.values()))
     assert await wc.post(tap) == 200
     response = await wc.server.post(PATH, params=query, data=envelope(encrypted).encode())
     assert response.status == 200
-    await asyncio.sleep(0.3)
+    await settled(wc.server.app, wc.services)
     assert (await outbox_rows(wc.services), len(wc.fake.updates)) == (rows, updates)
     assert sum(map(len, wc.fake.received.values())) == sent
     assert (await detail(wc.services, no))["status"] == "awaiting_payment"
@@ -195,7 +197,8 @@ async def test_signed_but_malformed_inner_xml_is_refused(wc):
 
 
 async def _nothing_happened(wc: WeCom) -> None:
-    await asyncio.sleep(0.2)  # any background work would have started by now
+    assert not background_work(wc.server.app)  # refused before any work was started
+    await settled(wc.server.app, wc.services)
     assert await outbox_rows(wc.services) == 0
     assert not wc.fake.received
 

@@ -303,17 +303,3 @@ class FakeDingTalk:
     def cards_for(self, staff_id: str) -> dict[str, dict[str, str]]:
         """outTrackId -> the card variables ``staff_id`` sees now (1:1 cards)."""
         return {t: c["params"] for t, c in self.cards.items() if c["space"] == f"dtv1.card//IM_ROBOT.{staff_id}"}
-
-
-async def eventually(check: Any, timeout: float = 5.0, poll: float = 0.02) -> Any:
-    """Poll ``check()`` (sync or async) until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout}s: {check}")
-        await asyncio.sleep(poll)

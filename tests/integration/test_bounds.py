@@ -17,9 +17,9 @@ from core.orders.backorders import receive
 from core.orders.models import Order, OrderLine
 from core.orders.placement import DraftLine, OrderEdit, edit_order
 from core.pricing.errors import DiscountOutOfRange
-from tests.builders import seed
-from tests.conftest import make_services, sqlite_settings
-from tests.integration.helpers import as_user, audit_count, detail, place, stock
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, audit_count, detail, place, stock
 
 
 async def counts(services) -> tuple[int, int, int]:

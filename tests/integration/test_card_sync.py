@@ -15,8 +15,8 @@ from bot.outbox.models import OutboxMessage
 from bot.workflows.review import WorkflowReview
 from bot.workflows.store import save_rules
 from core.auth import Actor
-from tests.e2e.platforms import bind, demo_services, make_approver
-from tests.integration.helpers import detail
+from tests.support.platforms import bind, demo_services, make_approver
+from tests.support.service_calls import detail
 
 
 async def outbox(services) -> list[OutboxMessage]:

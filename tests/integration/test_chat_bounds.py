@@ -9,7 +9,7 @@ from bot import gateway
 from bot.gateway import Inbound
 from bot.models import ChatMessage, Direction
 from core.orders.models import Order
-from tests.e2e.platforms import bind, demo_services
+from tests.support.platforms import bind, demo_services
 
 
 async def timeline(services, platform: str) -> list[tuple[str, str]]:

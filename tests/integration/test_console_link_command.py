@@ -13,7 +13,7 @@ from bot.outbox.models import OutboxMessage
 from core.access.signin import redeem_link
 from core.auth import Actor
 from core.errors import DomainError
-from tests.e2e.platforms import bind, demo_services
+from tests.support.platforms import bind, demo_services
 
 LINK = re.compile(r"https://oms\.example\.com/console/signin\?token=([\w-]+)")
 

@@ -18,9 +18,9 @@ from core.inventory.models import StockMovement
 from core.orders import backorders
 from core.services import Services
 from integrations.web.app import build_app
-from tests.builders import SYSTEM
-from tests.conftest import make_services, sqlite_settings
-from tests.integration.test_masterdata_stock import load
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.loading import load
+from tests.support.master_data import SYSTEM
 
 UNAVAILABLE = "The database is unavailable; nothing was saved. Tell an admin."
 

@@ -13,6 +13,7 @@ from dingtalk_stream import AckMessage, CallbackHandler, ChatbotMessage, Credent
 
 from integrations.dingtalk.stream import StreamClient
 from tests.fakes.dingtalk import FakeDingTalk
+from tests.support.waiting import until
 
 
 @pytest.fixture
@@ -96,8 +97,7 @@ async def test_refused_credentials_are_retried_with_growing_delays(fake):
     )
     task = asyncio.create_task(client.run())
     try:
-        while len(fake.open_times) < 5:
-            await asyncio.sleep(0.01)
+        await until(lambda: len(fake.open_times) >= 5)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

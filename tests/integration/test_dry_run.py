@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from core.inventory.dry_run import simulate
-from tests.builders import seed
-from tests.integration.helpers import as_user, place, stock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, place, stock
 
 
 async def test_closing_a_warehouse_shows_which_orders_would_move_or_wait(services):

@@ -4,7 +4,9 @@ and a card's later edits reaching every copy (the group it was asked in as well 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import gateway
@@ -13,8 +15,9 @@ from bot.models import ChatMessage
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.models import OutboxMessage
 from core.orders.models import Order
-from tests.e2e.platforms import bind, demo_services
+from core.services import Services
 from tests.fakes.platform import FakePlatform, HttpClient
+from tests.support.platforms import bind, demo_services
 
 
 async def outbox(services) -> list[OutboxMessage]:
@@ -27,8 +30,16 @@ async def orders(services) -> int:
         return await session.scalar(select(func.count()).select_from(Order))
 
 
-async def test_replies_go_to_the_chat_spoken_in_and_a_retry_is_ignored(tmp_path):
+@pytest.fixture
+async def demo(tmp_path) -> AsyncIterator[Services]:
+    """The demo data on a fresh database, closed after the test (its connections would outlive the loop)."""
     services = await demo_services(tmp_path)
+    yield services
+    await services.close()
+
+
+async def test_replies_go_to_the_chat_spoken_in_and_a_retry_is_ignored(demo):
+    services = demo
     await bind(services, "slack", {"李雷": "U1"})
     said = Inbound("slack", user="U1", chat="C-GROUP", event_id="evt-1")
 
@@ -46,8 +57,8 @@ async def test_replies_go_to_the_chat_spoken_in_and_a_retry_is_ignored(tmp_path)
     assert timeline[0] == "/neworder C001 TEA-001*2" and timeline[1:] == first.texts
 
 
-async def test_an_unknown_speaker_is_told_how_to_get_bound_in_their_platforms_language(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_an_unknown_speaker_is_told_how_to_get_bound_in_their_platforms_language(demo):
+    services = demo
 
     answer = await gateway.message(services, Inbound("dingtalk", user="staff9", chat="staff9"), "/order SO-1")
 
@@ -58,8 +69,8 @@ async def test_an_unknown_speaker_is_told_how_to_get_bound_in_their_platforms_la
     assert queued.payload["text"] == answer.texts[0]
 
 
-async def test_a_tap_answers_the_tapper_and_edits_every_copy_of_the_card(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_a_tap_answers_the_tapper_and_edits_every_copy_of_the_card(demo):
+    services = demo
     await bind(services, "telegram", {"李雷": "11", "王芳": "22"})
     placed = await gateway.message(services, Inbound("telegram", "11", "11", "u1"), "/neworder C002 TEA-001*45")
     order_no = re.search(r"SO-\d+", placed.texts[0]).group(0)
@@ -79,8 +90,8 @@ async def test_a_tap_answers_the_tapper_and_edits_every_copy_of_the_card(tmp_pat
     assert not [m for m in await outbox(services) if m.kind == "send" and m.payload.get("text") == answer.texts[0]]
 
 
-async def test_a_button_that_is_not_ours_is_refused_without_acting(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_a_button_that_is_not_ours_is_refused_without_acting(demo):
+    services = demo
     await bind(services, "slack", {"王芳": "U2"})
 
     answer = await gateway.tap(services, Inbound("slack", "U2", "U2", "x"), "approve-everything")
@@ -96,8 +107,8 @@ def test_the_command_menu_names_each_command_once_in_both_languages():
     assert english["order"] != chinese["order"]  # translated, not echoed
 
 
-async def test_a_tap_on_one_platform_closes_the_card_on_every_other(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_a_tap_on_one_platform_closes_the_card_on_every_other(demo):
+    services = demo
     await bind(services, "dingtalk", {"王芳": "staff_wf"})
     await bind(services, "telegram", {"王芳": "22", "李雷": "11"})
     await gateway.message(services, Inbound("telegram", "11", "11", "u1"), "/neworder C002 TEA-001*45")
@@ -117,8 +128,8 @@ async def test_a_tap_on_one_platform_closes_the_card_on_every_other(tmp_path):
     assert edits["dingtalk"]["locale"] == "zh-CN"  # each copy keeps the language it was sent in
 
 
-async def test_a_buttons_typed_command_does_what_the_button_does(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_a_buttons_typed_command_does_what_the_button_does(demo):
+    services = demo
     await bind(services, "dingtalk", {"王芳": "staff_wf", "李雷": "staff_ll"})
     await gateway.message(services, Inbound("dingtalk", "staff_ll", "staff_ll", "m1"), "/neworder C002 TEA-001*45")
     [card] = [m.payload["card"] for m in await outbox(services) if m.payload.get("card")]
@@ -132,8 +143,8 @@ async def test_a_buttons_typed_command_does_what_the_button_does(tmp_path):
     assert edits and edits[-1]["buttons"] == [] and "王芳" in edits[-1]["outcome"]
 
 
-async def test_two_copies_in_one_chat_are_both_edited_and_a_handle_renews_only_its_copy(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_two_copies_in_one_chat_are_both_edited_and_a_handle_renews_only_its_copy(demo):
+    services = demo
     await bind(services, "telegram", {"李雷": "11", "王芳": "22"})
     platform = await FakePlatform().start()
     client = HttpClient(platform.url, platform="telegram")
@@ -167,8 +178,8 @@ async def test_two_copies_in_one_chat_are_both_edited_and_a_handle_renews_only_i
         await platform.stop()
 
 
-async def test_a_failure_around_the_chat_layer_is_told_to_the_person(tmp_path, monkeypatch):
-    services = await demo_services(tmp_path)
+async def test_a_failure_around_the_chat_layer_is_told_to_the_person(demo, monkeypatch):
+    services = demo
     await bind(services, "slack", {"李雷": "U1"})
 
     async def database_gone(*args, **kwargs):
@@ -182,8 +193,8 @@ async def test_a_failure_around_the_chat_layer_is_told_to_the_person(tmp_path, m
     assert sorry.recipient == "C1" and sorry.payload["text"] == answer.texts[0]
 
 
-async def test_a_mistyped_command_is_answered_with_its_own_declared_usage(tmp_path):
-    services = await demo_services(tmp_path)
+async def test_a_mistyped_command_is_answered_with_its_own_declared_usage(demo):
+    services = demo
     await bind(services, "slack", {"王芳": "U2", "张仓": "U3"})
 
     approve = await gateway.message(services, Inbound("slack", "U2", "U2", "e1"), "/approve")

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from core.errors import InvalidInput, NotFound
 from core.orders import placement
 from core.orders.models import Order
-from tests.builders import seed
-from tests.integration.helpers import as_user, detail, place, stock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, detail, place, stock
 
 
 async def test_unknown_sku_holds_with_a_suggestion_and_a_fix_revalidates(services):

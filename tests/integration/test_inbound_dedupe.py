@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from core.inbound import DEFAULT_WINDOW, SIGNED_MAX_AGE, SIGNED_MAX_AHEAD, Use, first_time, first_use, prune, stale
-from tests.builders import SYSTEM
+from tests.support.master_data import SYSTEM
 
 
 async def test_a_repeat_is_recognised_and_sources_are_separate(services):

@@ -11,9 +11,9 @@ from core.inventory.models import PurchaseRequest
 from core.inventory.planning import ShortagePolicy, Strategy
 from core.inventory.stock import stock_view
 from core.orders import backorders, cancellation
-from tests.builders import seed
-from tests.conftest import make_services, sqlite_settings
-from tests.integration.helpers import as_user, detail, events, place, stock
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, detail, events, place, stock
 
 
 async def test_shortage_backorders_and_raises_a_purchase_request(services):

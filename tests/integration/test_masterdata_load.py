@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from core.audit.models import AuditRecord
 from core.auth import Actor, PermissionDenied, Role
-from core.db.registry import metadata
 from core.masterdata.loader import load_file, load_master_data
 from core.masterdata.schema import MasterDataError, parse_document
-from tests.builders import SYSTEM
-from tests.integration.helpers import place, stock
+from tests.support.loading import row_counts
+from tests.support.master_data import SYSTEM
+from tests.support.service_calls import place, stock
 
 MASTER = Path(__file__).resolve().parents[1] / "data" / "master.yaml"
 
@@ -21,14 +21,6 @@ MASTER = Path(__file__).resolve().parents[1] / "data" / "master.yaml"
 async def load_text(services, text: str, actor=SYSTEM):
     async with services.unit_of_work(actor) as ctx:
         return await load_master_data(ctx, parse_document(text))
-
-
-async def row_counts(services) -> dict[str, int]:
-    async with services.unit_of_work(SYSTEM) as ctx:
-        return {
-            name: await ctx.session.scalar(select(func.count()).select_from(table))
-            for name, table in metadata.tables.items()
-        }
 
 
 async def test_the_spec_example_loads_and_loading_again_changes_nothing(services):
@@ -48,7 +40,7 @@ async def test_loaded_data_drives_orders(services):
     async with services.unit_of_work(SYSTEM) as ctx:
         await load_file(ctx, MASTER)
     no = await place(services, items={"TEA-001": 10}, by="李雷")
-    from tests.integration.helpers import detail
+    from tests.support.service_calls import detail
 
     order = await detail(services, no)
     assert order["lines"][0]["unit_price"] == "108.00"  # VIP list, 10+ break
@@ -114,7 +106,7 @@ async def test_changing_one_price_break_updates_the_list(services):
     )
     assert report.counts["price_lists"]["updated"] == 1
     no = await place(services, items={"TEA-001": 10}, by="李雷")
-    from tests.integration.helpers import detail
+    from tests.support.service_calls import detail
 
     assert (await detail(services, no))["lines"][0]["unit_price"] == "115.00"  # the 10+ break is gone
 

@@ -10,22 +10,15 @@ from sqlalchemy import select
 
 from core.audit.models import AuditRecord
 from core.inventory.models import StockMovement
-from core.masterdata.loader import OPENING_BALANCE, SET_STOCK, load_file, load_master_data
-from core.masterdata.schema import MasterDataError, parse_document
+from core.masterdata.loader import OPENING_BALANCE, SET_STOCK
+from core.masterdata.schema import MasterDataError
 from core.orders import backorders
-from tests.builders import SYSTEM
-from tests.integration.helpers import as_user, detail, place, stock
-from tests.integration.test_masterdata_load import row_counts
+from tests.support.loading import load, row_counts
+from tests.support.master_data import SYSTEM
+from tests.support.service_calls import as_user, detail, place, stock
 
 MASTER = Path(__file__).resolve().parents[1] / "data" / "master.yaml"
 TEA_SH_3 = "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 3}\n"
-
-
-async def load(services, text: str | None = None, *, set_stock: bool = False):
-    async with services.unit_of_work(SYSTEM) as ctx:
-        if text is None:
-            return await load_file(ctx, MASTER, set_stock=set_stock)
-        return await load_master_data(ctx, parse_document(text), set_stock=set_stock)
 
 
 async def movements(services) -> list[tuple[str, str, int, str | None, str]]:

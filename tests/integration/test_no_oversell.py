@@ -28,8 +28,8 @@ from core.inventory.models import Reservation, ReservationStatus, StockLevel, Wa
 from core.orders.models import Order
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.services import Services
-from tests.builders import SYSTEM, seed
-from tests.conftest import make_services
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.master_data import SYSTEM, seed
 
 HOLDS_STOCK = "awaiting_payment"  # prepaid, unpaid, stock reserved
 BACKORDERED = "backordered"
@@ -200,12 +200,20 @@ async def test_four_processes_one_hot_sku_on_postgres(pg_url):
 # --- 200 tasks on SQLite ---------------------------------------------------------------------
 
 
-async def test_two_hundred_tasks_one_hot_sku_on_sqlite(services):
-    await seed(services, stock={("TEA-001", "SH"): HOT_STOCK})
+async def test_two_hundred_tasks_one_hot_sku_on_sqlite(tmp_path):
+    """The writers of one process take turns for SQLite's one write lock: with a busy timeout far
+    shorter than the race (250 ms against seconds), none of them gives up with "database is locked".
+    (With a pool of writers polling for the lock, some starved past even the default 10 s on a busy
+    machine.)"""
+    services = await make_services(sqlite_settings(tmp_path / "race.db", sqlite_busy_timeout_ms=250))
+    try:
+        await seed(services, stock={("TEA-001", "SH"): HOT_STOCK})
 
-    outcomes = await asyncio.gather(*(place_one(services, {"TEA-001": 1}) for _ in range(200)))
+        outcomes = await asyncio.gather(*(place_one(services, {"TEA-001": 1}) for _ in range(200)))
 
-    await assert_sold_exactly(services, list(outcomes), stock=HOT_STOCK, orders=200)
+        await assert_sold_exactly(services, list(outcomes), stock=HOT_STOCK, orders=200)
+    finally:
+        await services.close()
 
 
 # --- a kit and a plain line want the same component ------------------------------------------

@@ -13,8 +13,8 @@ from core.orders import cancellation, confirmation, fulfilment, payments
 from core.orders.fulfilment import ShipRequest
 from core.orders.models import Order, ReconciliationTask
 from core.orders.status import ReconciliationStatus, ShipmentStatus
-from tests.builders import seed
-from tests.integration.helpers import as_user, audit_count, detail, events, place, stock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, audit_count, detail, events, place, stock
 
 
 async def test_full_lifecycle_from_entry_to_completion(services):

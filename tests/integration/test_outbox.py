@@ -3,7 +3,6 @@ nothing twice, in order per chat."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -18,8 +17,9 @@ from bot.delivery import enqueue
 from bot.models import ChatMessage
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.models import OutboxMessage, OutboxStatus
-from tests.builders import SYSTEM, seed
 from tests.fakes.platform import FakePlatform, HttpClient
+from tests.support.master_data import SYSTEM, seed
+from tests.support.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,20 +130,18 @@ async def test_a_dispatcher_killed_mid_send_delivers_after_restart(services, tmp
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
-        for _ in range(100):  # wait until the request is in flight
-            await asyncio.sleep(0.1)
-            if platform.calls:
-                break
+        await until(lambda: platform.calls, timeout=10)  # the request is in flight
         assert platform.calls == 1
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
         platform.delay = 0
         async with services.sessions() as session:
-            assert (await session.scalars(select(OutboxMessage.status))).one() == OutboxStatus.SENDING
+            row = (await session.scalars(select(OutboxMessage))).one()
+        assert row.status == OutboxStatus.SENDING
         client = HttpClient(platform.url)
         try:
             # The killed sender's lease (1 s in the worker) lapses; the restarted one sends it again
-            await asyncio.sleep(1.2)
+            await until(lambda: datetime.now(UTC) > row.locked_until, timeout=5)
             await Dispatcher(services, [client]).run_until_idle(timeout=20)
         finally:
             await client.close()
@@ -173,7 +171,7 @@ async def test_card_changes_become_edits_of_the_delivered_message(services):
     from bot.events.dispatcher import deliver_pending
     from core.orders import confirmation
     from core.users.models import ChatIdentity, User
-    from tests.integration.helpers import as_user, place
+    from tests.support.service_calls import as_user, place
 
     await seed(services, stock={("TEA-001", "SH"): 100})
     async with services.unit_of_work(SYSTEM) as ctx:  # 王芳 also uses the fake platform

@@ -11,8 +11,8 @@ from core.errors import NotFound
 from core.inventory.stock import stock_view
 from core.orders import confirmation, fulfilment, payments
 from core.orders.views import order_detail
-from tests.builders import seed
-from tests.integration.helpers import as_user, detail, place
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, detail, place
 
 
 async def test_customer_sees_own_order_and_not_anothers(services):

@@ -10,8 +10,8 @@ from core.errors import ConcurrencyConflict, InvalidTransition
 from core.orders import cancellation, confirmation, fulfilment, payments
 from core.orders.backorders import receive
 from core.orders.fulfilment import ShipRequest
-from tests.builders import seed
-from tests.integration.helpers import as_user, detail, place, stock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, detail, place, stock
 
 pytestmark = pytest.mark.pg
 
@@ -65,7 +65,7 @@ async def test_a_deadlock_victim_is_run_again(pg_services):
     """Two units of work lock two rows in opposite order; PostgreSQL aborts one, ``run`` retries it."""
     from sqlalchemy import text
 
-    from tests.builders import SYSTEM
+    from tests.support.master_data import SYSTEM
 
     await seed(pg_services)
     both_hold_one = asyncio.Barrier(2)

@@ -16,8 +16,8 @@ from sqlalchemy import update
 from bot.conversation import Identity, handle_text
 from core.orders.status import OrderStatus, PaymentStatus, ReturnStatus, ShipmentStatus
 from core.users.models import User
-from tests.builders import seed
-from tests.integration.helpers import detail, place
+from tests.support.master_data import seed
+from tests.support.service_calls import detail, place
 
 STATES = {s.value for enum in (OrderStatus, ReturnStatus, ShipmentStatus, PaymentStatus) for s in enum}
 PYTHON = ("<class", "Traceback", "Decimal(", "None", "{", "}", "Error", "[<")

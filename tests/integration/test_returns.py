@@ -10,8 +10,8 @@ from core.errors import InvalidInput, InvalidTransition
 from core.orders import fulfilment, payments, returns
 from core.orders.errors import NotReturnable
 from core.orders.fulfilment import ShipRequest
-from tests.builders import seed
-from tests.integration.helpers import as_user, detail, place, stock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, detail, place, stock
 
 
 async def shipped_order(services, items=None, **draft) -> str:

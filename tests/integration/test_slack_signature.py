@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from bot.outbox.models import OutboxMessage
 from core.orders.models import Order
 from integrations.slack.adapter import PATH, mount
-from tests.e2e.platforms import bind, demo_services, serve
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, form, signed, slash_command
+from tests.support.platforms import bind, demo_services, serve
 
 LILEI = "U0LILEI"
 

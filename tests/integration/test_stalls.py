@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from core.orders import confirmation
 from core.reports.stages import percentile, stall_report
-from tests.builders import seed
-from tests.integration.helpers import as_user, place
-from tests.integration.test_timers import Clock
+from tests.support.clock import Clock
+from tests.support.master_data import seed
+from tests.support.service_calls import as_user, place
 
 
 def test_percentile_is_nearest_rank():

@@ -21,23 +21,13 @@ from core.context import Context
 from core.orders import confirmation
 from core.timers.models import Timer, TimerStatus
 from core.timers.service import run_due, schedule
-from tests.builders import SYSTEM, seed
-from tests.conftest import make_services, sqlite_settings
-from tests.integration.helpers import as_user, place
-from tests.integration.test_workflows import SPEC_RULES, rules
+from tests.support.clock import Clock
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.master_data import SYSTEM, seed
+from tests.support.service_calls import as_user, place
+from tests.support.workflow_rules import SPEC_RULES, rules
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 async def said_to(services, name: str) -> list[str]:

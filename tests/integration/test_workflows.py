@@ -5,34 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from bot.workflows.review import WorkflowReview
 from bot.workflows.schema import WorkflowError
-from bot.workflows.store import save_rules
-from tests.builders import SYSTEM, seed
-from tests.integration.helpers import detail, events, place
-
-
-async def rules(services, text: str) -> None:
-    services.review_policy = WorkflowReview()
-    async with services.unit_of_work(SYSTEM) as ctx:
-        await save_rules(ctx, yaml.safe_load(text))
-
-
-SPEC_RULES = """
-- name: trusted-skip
-  on: order.received
-  when: customer.tier == "vip" && order.total <= 20000
-  auto_approve: true
-- name: large-order-review
-  on: order.received
-  when: order.total > 5000
-  approve: {role: finance}
-  remind_after: 4h
-  escalate_after: 8h
-  escalate_to: {role: manager}
-"""
+from tests.support.master_data import SYSTEM, seed
+from tests.support.service_calls import detail, events, place
+from tests.support.workflow_rules import SPEC_RULES, rules
 
 
 async def approval_requests(services) -> list[dict[str, Any]]:
@@ -178,7 +156,7 @@ async def test_editing_a_pending_order_voids_its_approval_and_runs_the_rules_aga
     from core.errors import ConcurrencyConflict
     from core.orders import confirmation
     from core.orders.placement import DraftLine, OrderEdit, edit_order
-    from tests.integration.helpers import as_user
+    from tests.support.service_calls import as_user
 
     await seed(services, stock={("TEA-001", "SH"): 100})
     await rules(services, SPEC_RULES)
@@ -197,7 +175,7 @@ async def test_editing_a_pending_order_voids_its_approval_and_runs_the_rules_aga
 
 async def test_an_edit_that_still_needs_review_asks_again(services):
     from core.orders.placement import DraftLine, OrderEdit, edit_order
-    from tests.integration.helpers import as_user
+    from tests.support.service_calls import as_user
 
     await seed(services, stock={("TEA-001", "SH"): 100})
     await rules(services, SPEC_RULES)
@@ -218,7 +196,7 @@ TWO_LEVELS = """
 async def test_approval_in_two_levels_in_sequence(services):
     from core.auth import PermissionDenied
     from core.orders import confirmation
-    from tests.integration.helpers import as_user
+    from tests.support.service_calls import as_user
 
     await seed(services, stock={("TEA-001", "SH"): 100})
     await rules(services, TWO_LEVELS)
@@ -239,7 +217,7 @@ async def test_all_of_a_role_must_approve(services):
     from core.orders import confirmation
     from core.orders.errors import AlreadyApproved
     from core.users.models import ChatIdentity, User
-    from tests.integration.helpers import as_user
+    from tests.support.service_calls import as_user
 
     await seed(services, stock={("TEA-001", "SH"): 100})
     async with services.unit_of_work(SYSTEM) as ctx:  # a second finance person

@@ -52,6 +52,29 @@ def test_bad_input_says_where_in_one_line(text, message):
     assert "\n" not in error.value.message
 
 
+GOOD_START = "warehouses:\n  - code: SH\n    name: 上海仓\n"  # lines 1-3
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        # A quote left open: PyYAML notices at the end of the file, a line past the last one
+        (['  - code: GZ', '    name: "广州仓', '  - code: BJ', '    name: 北京仓'],
+         "line 5, column 11: malformed YAML (found unexpected end of stream while scanning a quoted scalar)"),
+        (['  - code: GZ', '    name: [广州仓', 'products: []'],
+         "line 6, column 9: malformed YAML (expected ',' or ']', but got ':', "
+         "while parsing a flow sequence at line 5, column 11)"),
+        (['  - code: GZ', '   name: 广州仓'], "line 5, column 4: malformed YAML (expected <block end>"),
+        (['  - code: GZ', '\tname: 广州仓'], "line 5, column 1: malformed YAML (found character '\\t'"),
+    ],
+)  # fmt: skip
+def test_malformed_yaml_names_the_line_as_an_editor_counts_it(lines, message):
+    text = GOOD_START + "\n".join(lines) + "\n"
+    with pytest.raises(MasterDataError) as error:
+        parse_document(text)
+    assert error.value.message.startswith(message), error.value.message
+
+
 def test_prices_are_exact_decimals():
     data = parse_document("products:\n  - {sku: a, name: b, price: 0.1}\n  - {sku: c, name: d, price: '19.999'}")
     assert [str(p.price) for p in data.products] == ["0.10", "20.00"]

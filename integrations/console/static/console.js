@@ -4,6 +4,8 @@
  * how to sign in); in "open" mode (a local demo) it offers every identity to pick from.
  * Talks to /console/api (me, identities, inbox, messages, actions, locale) and listens to
  * /console/api/stream for new entries and card changes. No framework, no build step.
+ * Times are shown in the business's time zone (the inbox says which), the zone the server writes
+ * card times in, so one screen never mixes two zones; the zone is named where the browser's differs.
  * Server text is always inserted as text nodes, never as HTML.
  */
 "use strict";
@@ -67,6 +69,7 @@
       "signin.as": "Signed in as {name}",
       "signout": "Sign out",
       "error.signout": "Could not sign out: {msg}",
+      "zone": "times in {zone}",
     },
     "zh-CN": {
       brand: "OMS 控制台",
@@ -111,6 +114,7 @@
       "signin.as": "已登录：{name}",
       "signout": "退出登录",
       "error.signout": "无法退出登录：{msg}",
+      "zone": "时间按{zone}显示",
       "locale.en": "English",
       "locale.zh-CN": "简体中文",
       "openOrder": "查看 {no}",
@@ -124,12 +128,13 @@
     },
   };
 
+  // Each chip is offered only to people the server says may use its command (the inbox's "commands").
   const CHIPS = [
-    { text: "/help", hint: { en: "What can I do?", "zh-CN": "帮助" } },
-    { text: "/approvals", hint: { en: "Orders waiting for approval", "zh-CN": "待审批" } },
-    { text: "/order ", label: "/order", hint: { en: "Show an order", "zh-CN": "查单" } },
-    { text: "/stock TEA-001", hint: { en: "Stock of a SKU", "zh-CN": "库存" } },
-    { text: "/pick", hint: { en: "My pick list", "zh-CN": "拣货" } },
+    { command: "help", text: "/help", hint: { en: "What can I do?", "zh-CN": "帮助" } },
+    { command: "approvals", text: "/approvals", hint: { en: "Orders waiting for approval", "zh-CN": "待审批" } },
+    { command: "order", text: "/order ", label: "/order", hint: { en: "Show an order", "zh-CN": "查单" } },
+    { command: "stock", text: "/stock TEA-001", hint: { en: "Stock of a SKU", "zh-CN": "库存" } },
+    { command: "pick", text: "/pick", hint: { en: "My pick list", "zh-CN": "拣货" } },
   ];
 
   // ---- state --------------------------------------------------------------------------------
@@ -138,6 +143,8 @@
     lang: "en",
     identities: [],
     user: null, // current identity id
+    commands: null, // the command names the current identity may use, from the inbox
+    timeZone: null, // the business's time zone, from the inbox; null: the browser's own
     generation: 0, // bumps on every identity switch; stale async work checks it
     lastId: 0,
     cards: new Map(), // card_id -> latest Card
@@ -228,16 +235,52 @@
     setTimeout(() => node.remove(), 5400);
   }
 
+  /** The zone the server names, if this browser knows it (an unknown one would throw on every format). */
+  function knownZone(zone) {
+    if (!zone) return null;
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: zone });
+      return zone;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function zoneOptions() {
+    return state.timeZone ? { timeZone: state.timeZone } : {};
+  }
+
+  /** A time in the business's zone: short for the bubble, and in full, zone named, for its tooltip. */
   function formatTime(iso) {
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return { short: "", full: "" };
     const locale = state.lang === "zh-CN" ? "zh-CN" : "en-GB";
-    const now = new Date();
-    const sameDay = date.toDateString() === now.toDateString();
-    const time = date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", hour12: false });
-    const short = sameDay ? time : `${date.toLocaleDateString(locale, { month: "short", day: "numeric" })} ${time}`;
-    const full = date.toLocaleString(locale, { dateStyle: "full", timeStyle: "medium" });
+    const zone = zoneOptions();
+    const day = (d) => d.toLocaleDateString("en-CA", zone);
+    const sameDay = day(date) === day(new Date());
+    const time = date.toLocaleTimeString(locale, { ...zone, hour: "2-digit", minute: "2-digit", hour12: false });
+    const short = sameDay ? time : `${date.toLocaleDateString(locale, { ...zone, month: "short", day: "numeric" })} ${time}`;
+    const full = date.toLocaleString(locale, { ...zone, dateStyle: "full", timeStyle: "long" });
     return { short, full };
+  }
+
+  /** "Asia/Shanghai (GMT+8)" when the business's zone is not the browser's (now), else "". */
+  function zoneNote() {
+    if (!state.timeZone) return "";
+    const now = new Date();
+    const offset = (options) => new Intl.DateTimeFormat("en-GB", { ...options, timeZoneName: "shortOffset" })
+      .formatToParts(now).find((part) => part.type === "timeZoneName")?.value;
+    const business = offset({ timeZone: state.timeZone });
+    if (business === offset({})) return "";
+    return `${state.timeZone} (${business})`;
+  }
+
+  function renderTimes() {
+    for (const node of els.timeline.querySelectorAll("time[datetime]")) {
+      const { short, full } = formatTime(node.getAttribute("datetime"));
+      node.textContent = short;
+      node.title = full;
+    }
   }
 
   /** Text with newlines kept, *bold* and `code` honoured; order numbers become buttons that fill /order. */
@@ -286,11 +329,7 @@
     renderIdentities();
     renderHeader();
     setConnection(els.conn.dataset.state);
-    for (const node of els.timeline.querySelectorAll("time[datetime]")) {
-      const { short, full } = formatTime(node.getAttribute("datetime"));
-      node.textContent = short;
-      node.title = full;
-    }
+    renderTimes();
     for (const card of state.cards.values()) replaceCard(card, { force: true });
     const empty = els.timeline.querySelector(".empty");
     if (empty) empty.replaceWith(renderEmpty());
@@ -348,7 +387,10 @@
     const identity = currentIdentity();
     els.title.textContent = identity ? identity.name : "—";
     els.roles.replaceChildren(...(identity ? roleTags(identity) : []));
-    els.meta.textContent = identity ? `${identity.id} · ${t(`locale.${state.lang}`)}` : "";
+    const zone = zoneNote();
+    els.meta.textContent = identity
+      ? [identity.id, t(`locale.${state.lang}`), zone && t("zone", { zone })].filter(Boolean).join(" · ")
+      : "";
   }
 
   async function loadIdentities() {
@@ -375,6 +417,8 @@
     if (id === state.user && state.connected) return;
     const generation = ++state.generation;
     state.user = id;
+    state.commands = null; // until this person's inbox says what they may use
+    renderChips();
     localStorage.setItem(STORAGE_USER, id);
     const url = new URL(location.href);
     url.searchParams.set("user", id);
@@ -408,7 +452,10 @@
       return false;
     }
     if (generation !== state.generation) return false;
+    state.commands = Array.isArray(data.commands) ? data.commands : null;
+    state.timeZone = knownZone(data.timezone);
     if (data.locale && normLang(data.locale) !== state.lang) applyLang(data.locale);
+    else { renderChips(); renderHeader(); }
     const identity = currentIdentity();
     if (identity && data.locale) identity.locale = data.locale;
     const stick = fresh || isNearBottom();
@@ -784,8 +831,9 @@
   }
 
   function renderChips() {
+    const allowed = state.commands || [];
     els.chips.replaceChildren(
-      ...CHIPS.map((chip) => el("button", {
+      ...CHIPS.filter((chip) => allowed.includes(chip.command)).map((chip) => el("button", {
         type: "button",
         class: "chip",
         title: chip.hint[state.lang] || chip.hint.en,

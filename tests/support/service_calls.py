@@ -14,7 +14,7 @@ from core.inventory.models import StockLevel, Warehouse
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.orders.views import order_detail
 from core.services import Services
-from tests.builders import SYSTEM, actor
+from tests.support.master_data import SYSTEM, actor
 
 T = TypeVar("T")
 

@@ -1,11 +1,9 @@
-"""Shared set-up for the platform adapters' end-to-end tests: the demo data, people bound to
+"""Set-up for the platform adapters' tests: the demo data, people bound to
 platform ids, and the product's one server with an adapter and the outbox mounted."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ from core.users.models import ChatIdentity, User
 from integrations.cli.demo import DEMO_DATA
 from integrations.web import events, outbox
 from integrations.web.app import build_app
-from tests.conftest import make_services, sqlite_settings
+from tests.support.databases import make_services, sqlite_settings
+from tests.support.waiting import until
 
 
 async def demo_services(tmp_path: Path, **settings: Any) -> Services:
@@ -68,19 +67,6 @@ async def caught_up(services: Services) -> None:
             return await session.scalar(pending) == 0
 
     await until(settled)
-
-
-async def until(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll ``condition`` (plain or async) until it gives something truthy; what it gave."""
-    deadline = time.monotonic() + timeout
-    while not (result := await _value(condition())):
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
-    return result
-
-
-async def _value(result: Any) -> Any:
-    return await result if asyncio.iscoroutine(result) else result
 
 
 async def outbox_rows(services: Services) -> int:
