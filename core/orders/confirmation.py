@@ -1,19 +1,20 @@
 """From a valid order to stock on the shelf: review, confirmation (with the credit check),
 allocation, and routing by payment terms.
 
-The credit check is a conditional UPDATE on the customer's outstanding balance, so two credit
-orders confirmed at once cannot together exceed the limit.
+The credit check is a conditional UPDATE on the customer's outstanding balance
+(``core.customers.balance``), so two credit orders confirmed at once cannot together exceed the limit.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
+from core.customers import balance
 from core.customers.models import Customer
 from core.events.catalogue import OrderReadyToPick
 from core.events.store import record
@@ -66,7 +67,7 @@ async def reject(ctx: Context, order_no: str, reason: str, *, expected_version: 
 
 
 async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: object) -> None:
-    if order.payment_terms == PaymentTerms.CREDIT and not await _take_credit(ctx, order):
+    if order.payment_terms == PaymentTerms.CREDIT and not await balance.charge(ctx, order.customer_id, order.total, within_limit=True):
         customer: Customer = order.customer
         await ctx.session.refresh(customer, ["outstanding_balance"])
         if can(order, "hold"):  # still being checked: it waits on hold for credit
@@ -96,16 +97,6 @@ async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: objec
         ctx.session.add(task)
         await overdue.watch(ctx, order, task.due_on)
     await allocate(ctx, order)
-
-
-async def _take_credit(ctx: Context, order: Order) -> bool:
-    result = await ctx.session.execute(
-        update(Customer)
-        .where(Customer.id == order.customer_id, Customer.outstanding_balance + order.total <= Customer.credit_limit)
-        .values(outstanding_balance=Customer.outstanding_balance + order.total)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
 
 
 async def allocate(ctx: Context, order: Order) -> dict[str, int]:

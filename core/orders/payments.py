@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
-from core.customers.models import Customer
+from core.customers import balance
 from core.orders.confirmation import route_by_payment
 from core.orders.errors import PaymentAlreadyRecorded, PaymentNotDue
 from core.orders.lifecycle import can
@@ -49,12 +49,7 @@ async def confirm_payment(
 
 async def settle_credit(ctx: Context, order: Order) -> None:
     """A credit order's invoice is paid: free the customer's credit and close finance's task."""
-    await ctx.session.execute(
-        update(Customer)
-        .where(Customer.id == order.customer_id)
-        .values(outstanding_balance=Customer.outstanding_balance - order.total)
-        .execution_options(synchronize_session=False)
-    )
+    await balance.credit(ctx, order.customer_id, order.total)
     task = (
         await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
     ).one_or_none()
@@ -70,12 +65,7 @@ async def release_credit(ctx: Context, order: Order) -> None:
     if task is None or task.status != ReconciliationStatus.OPEN:
         return
     task.status = ReconciliationStatus.VOID
-    await ctx.session.execute(
-        update(Customer)
-        .where(Customer.id == order.customer_id)
-        .values(outstanding_balance=Customer.outstanding_balance - task.amount)
-        .execution_options(synchronize_session=False)
-    )
+    await balance.credit(ctx, order.customer_id, task.amount)
 
 
 def refund(ctx: Context, order: Order, amount: Decimal, reason: str) -> Decimal:
@@ -103,10 +93,5 @@ async def reduce_credit_invoice(ctx: Context, order: Order, amount: Decimal) -> 
         return
     amount = min(amount, task.amount)
     task.amount -= amount
-    await ctx.session.execute(
-        update(Customer)
-        .where(Customer.id == order.customer_id)
-        .values(outstanding_balance=Customer.outstanding_balance - amount)
-        .execution_options(synchronize_session=False)
-    )
+    await balance.credit(ctx, order.customer_id, amount)
     audit(ctx, entity="order", key=order.order_no, order_id=order.id, action="credit_note", amount=str(amount))
