@@ -3,9 +3,6 @@ and every platform copy edited once per change."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
 from bot.cards import close_level, open_card, show_progress, sync_cards
 from bot.delivery import approvers, card_changed, tell, users_with_role
 from bot.models import Card, CardKind
@@ -20,17 +17,7 @@ from core.events.catalogue import (
     OrderStatusChanged,
 )
 from core.orders.lifecycle import can
-from core.orders.models import Order
-
-
-async def order_named(ctx: Context, order_no: str) -> Order | None:
-    return (
-        await ctx.session.scalars(
-            select(Order)
-            .where(Order.order_no == order_no)
-            .options(selectinload(Order.lines), selectinload(Order.customer))
-        )
-    ).one_or_none()
+from core.orders.repository import find_order
 
 
 async def _edited(ctx: Context, cards: list[Card]) -> None:
@@ -39,13 +26,13 @@ async def _edited(ctx: Context, cards: list[Card]) -> None:
 
 
 async def follow_status(ctx: Context, event: OrderStatusChanged) -> None:
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is not None:
         await _edited(ctx, await sync_cards(ctx, order, event))
 
 
 async def open_approval(ctx: Context, event: ApprovalRequested) -> None:
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is None or not can(order, "approve"):  # reviewed (or edited) before this was delivered
         return
     card = open_card(
@@ -64,20 +51,20 @@ async def open_approval(ctx: Context, event: ApprovalRequested) -> None:
 
 
 async def show_approvals_so_far(ctx: Context, event: ApprovalProgressed) -> None:
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is not None:
         await _edited(ctx, await show_progress(ctx, order.id, event.level, event.approved_by))
 
 
 async def close_step(ctx: Context, event: ApprovalStepCompleted) -> None:
     """One step of a several-step approval is complete: its cards close; the next step has its own."""
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is not None:
         await _edited(ctx, await close_level(ctx, order.id, event.level, actor=event.actor, at=event.at))
 
 
 async def open_pick(ctx: Context, event: OrderReadyToPick) -> None:
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is None:
         return
     warehouses = set(event.warehouses)

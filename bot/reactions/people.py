@@ -6,7 +6,6 @@ from __future__ import annotations
 from bot.delivery import customer_users, tell, users_by_id, users_with_role
 from bot.i18n import N_
 from bot.labels import money
-from bot.reactions.cards import order_named
 from core.context import Context
 from core.events.catalogue import (
     OrderShipped,
@@ -16,6 +15,7 @@ from core.events.catalogue import (
     ShipmentUpdated,
     StockLow,
 )
+from core.orders.repository import find_order
 from core.orders.status import OrderStatus as S
 from core.orders.status import ShipmentStatus
 
@@ -44,7 +44,7 @@ async def on_status_changed(ctx: Context, event: OrderStatusChanged) -> None:
     to = event.to_status
     if to not in _SALES_TEXT and to not in _CUSTOMER_TEXT:
         return
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is None:
         return
     params = {"order_no": order.order_no, "total": money(order.total)}
@@ -56,7 +56,7 @@ async def on_status_changed(ctx: Context, event: OrderStatusChanged) -> None:
 
 
 async def on_shipped(ctx: Context, event: OrderShipped) -> None:
-    order = await order_named(ctx, event.order_no)
+    order = await find_order(ctx, event.order_no)
     if order is None:
         return
     params = {"order_no": order.order_no, "carrier": event.carrier, "tracking_no": event.tracking_no}
@@ -76,7 +76,7 @@ async def on_shipped(ctx: Context, event: OrderShipped) -> None:
 
 async def on_shipment_updated(ctx: Context, event: ShipmentUpdated) -> None:
     text = _PARCEL_TEXT.get(event.to_status)
-    order = await order_named(ctx, event.order_no) if text else None
+    order = await find_order(ctx, event.order_no) if text else None
     if order is None:
         return
     params = {"order_no": order.order_no, "carrier": event.carrier, "tracking_no": event.tracking_no}

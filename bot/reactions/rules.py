@@ -13,7 +13,6 @@ from typing import Any
 
 from bot.delivery import approvers, enqueue, tell
 from bot.i18n import DEFAULT_BY_PLATFORM, N_, Translator
-from bot.reactions.cards import order_named
 from bot.workflows.review import facts, holds
 from bot.workflows.schema import Notify, Rule, Trigger
 from bot.workflows.store import rules_for
@@ -27,6 +26,7 @@ from core.events.catalogue import (
     StockLow,
 )
 from core.events.store import payload
+from core.orders.repository import find_order
 from core.orders.status import OrderStatus, ShipmentStatus
 
 
@@ -85,7 +85,7 @@ async def notify(ctx: Context, event: Event) -> None:
     if not rules:
         return
     order_no = getattr(event, "order_no", None)
-    order = await order_named(ctx, order_no) if order_no else None
+    order = await find_order(ctx, order_no) if order_no else None
     for notice in notices(event, rules, facts(order) if order else {}):
         target = notice.target
         if target.chat:

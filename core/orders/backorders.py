@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core.catalog.models import KitComponent
 from core.context import Context
@@ -18,6 +17,7 @@ from core.inventory.models import MovementKind
 from core.inventory.stock import move_stock
 from core.orders.confirmation import allocate
 from core.orders.models import Order, OrderLine
+from core.orders.repository import select_orders
 from core.orders.status import OrderStatus
 
 # Orders that can take more stock: waiting entirely, or allocated in part (partial policy).
@@ -60,10 +60,9 @@ async def _waiting(ctx: Context, product_ids: Collection[int]) -> list[Order]:
         (OrderLine.product_id.in_(list(product_ids))) | (OrderLine.product_id.in_(kits))
     )
     stmt = (
-        select(Order)
+        select_orders()
         .where(Order.id.in_(wanted), Order.status.in_((OrderStatus.BACKORDERED, *_TOP_UP)))
         .order_by(Order.created_at, Order.id)
-        .options(selectinload(Order.lines), selectinload(Order.customer))
         .with_for_update(of=Order, skip_locked=True)
     )
     orders = list(await ctx.session.scalars(stmt))

@@ -67,7 +67,8 @@ async def reject(ctx: Context, order_no: str, reason: str, *, expected_version: 
 
 
 async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: object) -> None:
-    if order.payment_terms == PaymentTerms.CREDIT and not await balance.charge(ctx, order.customer_id, order.total, within_limit=True):
+    on_credit = order.payment_terms == PaymentTerms.CREDIT
+    if on_credit and not await balance.charge(ctx, order.customer_id, order.total, within_limit=True):
         customer: Customer = order.customer
         await ctx.session.refresh(customer, ["outstanding_balance"])
         if can(order, "hold"):  # still being checked: it waits on hold for credit

@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core.audit.record import audit
 from core.auth import Permission
@@ -35,7 +34,7 @@ from core.orders.errors import (
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, Shipment, ShipmentLine
-from core.orders.repository import acting_on, order_warehouses
+from core.orders.repository import acting_on, order_by_id, order_warehouses
 from core.orders.status import OrderStatus, ShipmentStatus
 
 # Carrier events may arrive late or twice; a shipment only moves forward (or into exception).
@@ -249,13 +248,7 @@ async def track(
     if not _moves_forward(before, status):
         return shipment
     shipment.status, shipment.updated_at = status, ctx.now()
-    order = (
-        await ctx.session.scalars(
-            select(Order)
-            .where(Order.id == shipment.order_id)
-            .options(selectinload(Order.lines), selectinload(Order.customer))
-        )
-    ).one()
+    order = await order_by_id(ctx, shipment.order_id)
     audit(
         ctx,
         entity="shipment",

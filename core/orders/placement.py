@@ -38,7 +38,7 @@ from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, OrderLine
 from core.orders.numbering import next_number
-from core.orders.repository import acting_on
+from core.orders.repository import acting_on, order_by_external_ref
 from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTerms
 from core.pricing.errors import DiscountOutOfRange, PricingError
 from core.pricing.lookup import active_promotions, price_entries
@@ -73,13 +73,7 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
     ctx.actor.require(Permission.ORDER_CREATE)
     _check_structure(ctx, draft)
     if draft.external_ref:
-        existing = (
-            await ctx.session.scalars(
-                select(Order)
-                .where(Order.channel == draft.channel, Order.external_ref == draft.external_ref)
-                .options(selectinload(Order.lines), selectinload(Order.customer))
-            )
-        ).one_or_none()
+        existing = await order_by_external_ref(ctx, draft.channel, draft.external_ref)
         if existing is not None:
             return existing
     await _check_own_account(ctx, draft.customer)

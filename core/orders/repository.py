@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from core.auth import OrderNotInYourWarehouse, Permission
@@ -12,14 +12,32 @@ from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order
 
 
+def select_orders() -> Select[tuple[Order]]:
+    """Orders with their lines and customer loaded alongside (the relationships are ``lazy="raise"``,
+    so every service that works on an order starts from this select and adds its own WHERE)."""
+    return select(Order).options(selectinload(Order.lines), selectinload(Order.customer))
+
+
+async def find_order(ctx: Context, order_no: str) -> Order | None:
+    """The order by its number, or None (for readers that skip an order gone since an event)."""
+    return (await ctx.session.scalars(select_orders().where(Order.order_no == order_no.strip().upper()))).one_or_none()
+
+
+async def order_by_id(ctx: Context, order_id: int) -> Order:
+    """The order a shipment, return or task points at (the foreign key guarantees it exists)."""
+    return (await ctx.session.scalars(select_orders().where(Order.id == order_id))).one()
+
+
+async def order_by_external_ref(ctx: Context, channel: str, external_ref: str) -> Order | None:
+    """The order a channel already sent under this reference, so a redelivery is not a second order."""
+    stmt = select_orders().where(Order.channel == channel, Order.external_ref == external_ref)
+    return (await ctx.session.scalars(stmt)).one_or_none()
+
+
 async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -> Order:
     """The order with its lines and customer; ``for_update`` locks the row on PostgreSQL so two
     taps on one card are served one after the other (SQLite's write lock already does that)."""
-    stmt = (
-        select(Order)
-        .where(Order.order_no == order_no.strip().upper())
-        .options(selectinload(Order.lines), selectinload(Order.customer))
-    )
+    stmt = select_orders().where(Order.order_no == order_no.strip().upper())
     if for_update:
         stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
     order = (await ctx.session.scalars(stmt)).one_or_none()

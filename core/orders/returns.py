@@ -36,7 +36,7 @@ from core.orders.models import Order, OrderLine, ReturnLine, ReturnRequest
 from core.orders.numbering import next_number
 from core.orders.payments import reduce_credit_invoice, refund
 from core.orders.placement import DraftLine, OrderDraft, place_order
-from core.orders.repository import authorize, load_order
+from core.orders.repository import authorize, load_order, order_by_id
 from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus
 
 
@@ -119,13 +119,7 @@ async def _acting_on_return(ctx: Context, rma_no: str, permission: Permission) -
     ).one_or_none()
     if rma is None:
         raise ReturnNotFound(rma_no=rma_no)
-    order = (
-        await ctx.session.scalars(
-            select(Order)
-            .where(Order.id == rma.order_id)
-            .options(selectinload(Order.lines), selectinload(Order.customer))
-        )
-    ).one()
+    order = await order_by_id(ctx, rma.order_id)
     await authorize(ctx, order, permission)
     return rma, order
 
