@@ -40,18 +40,23 @@ def _order_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
+def card_values(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> dict[str, Any]:
+    """The columns of a new open card for the order (``open_card`` adds one; a queue inserts many at once)."""
     now = ctx.now()
-    card = Card(
-        kind=kind,
-        order_id=order.id,
-        order_no=order.order_no,
-        version=order.version,
-        state=CardState.OPEN,
-        payload={**_order_payload(order), "stage": str(order.status), **extra},
-        created_at=now,
-        updated_at=now,
-    )
+    return {
+        "kind": kind,
+        "order_id": order.id,
+        "order_no": order.order_no,
+        "version": order.version,
+        "state": CardState.OPEN,
+        "payload": {**_order_payload(order), "stage": str(order.status), **extra},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
+    card = Card(**card_values(ctx, kind, order, **extra))
     ctx.session.add(card)
     return card
 

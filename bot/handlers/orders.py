@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
-from bot.cards import open_card
 from bot.i18n import N_
 from bot.items import counted_item, parse_line_items
 from bot.labels import money, payment, shipment_status, status
-from bot.models import Card, CardKind, CardState
 from bot.options import discount, payment_terms, split_options
+from bot.queues import approval_cards
 from bot.router import Chat, command
 from bot.views import Reply
 from core.auth import Permission
 from core.orders import cancellation, confirmation, fulfilment, payments, returns
-from core.orders.models import Order
 from core.orders.placement import DraftLine, OrderDraft, OrderEdit, edit_order, place_order
-from core.orders.repository import load_order
-from core.orders.status import OrderStatus, PaymentTerms
-from core.orders.views import order_detail
+from core.orders.status import PaymentTerms
+from core.orders.views import order_detail, recent_orders
 
 ORDER_NO = "SO-"
 
@@ -101,17 +95,10 @@ async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
 async def order(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
         return await show(chat, order_no_arg(chat, args))
-
-    async def recent(ctx: Any) -> list[tuple[str, str, Decimal]]:
-        stmt = select(Order.order_no, Order.status, Order.total).order_by(Order.id.desc()).limit(5)
-        if chat.actor.only_own_orders:
-            stmt = stmt.where(Order.customer_id == chat.actor.customer_id)
-        return list((await ctx.session.execute(stmt)).all())
-
-    rows = await chat.services.query(chat.actor, recent)
+    rows = await chat.services.query(chat.actor, recent_orders)
     if not rows:
         return chat.say("No orders yet. Try /neworder or /help.")
-    lines = [f"{no} · {status(chat._, st)} · {money(total)}" for no, st, total in rows]
+    lines = [f"{r.order_no} · {status(chat._, r.status)} · {money(r.total)}" for r in rows]
     return [Reply(text=chat._("Recent orders:") + "\n" + "\n".join(lines))]
 
 
@@ -123,29 +110,7 @@ async def order(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.ORDER_APPROVE,
 )
 async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
-    async def open_cards(ctx: Any) -> list[int]:
-        orders = list(
-            await ctx.session.scalars(
-                select(Order).where(Order.status == OrderStatus.PENDING_APPROVAL).order_by(Order.id).limit(20)
-            )
-        )
-        ids = []
-        for o in orders:
-            card = (
-                await ctx.session.scalars(
-                    select(Card).where(
-                        Card.order_id == o.id, Card.kind == CardKind.APPROVAL, Card.state == CardState.OPEN
-                    )
-                )
-            ).first()
-            if card is None:  # e.g. sent before this reader was an approver: make one now
-                loaded = await load_order(ctx, o.order_no)
-                card = open_card(ctx, CardKind.APPROVAL, loaded, reason=loaded.review_reason)
-                await ctx.session.flush()
-            ids.append(card.id)
-        return ids
-
-    ids = await chat.services.run(chat.actor, open_cards)
+    ids = await chat.services.run(chat.actor, approval_cards)
     if not ids:
         return chat.say("Nothing waits for approval.")
     return [Reply(text=chat._("Waiting for approval: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
-
 from bot.handlers.orders import order_no_arg, show
 from bot.i18n import N_
-from bot.models import Card, CardKind, CardState
+from bot.queues import pick_cards
 from bot.router import Chat, command
 from bot.views import Reply
 from core.auth import Permission
@@ -16,8 +12,6 @@ from core.inventory.stock import stock_view
 from core.orders import fulfilment
 from core.orders.backorders import receive
 from core.orders.fulfilment import ShipRequest
-from core.orders.lifecycle import PICK_STEPS
-from core.orders.models import Order
 
 
 @command(
@@ -32,27 +26,7 @@ async def pick(chat: Chat, args: list[str]) -> list[Reply]:
         no = order_no_arg(chat, args)
         await chat.services.run(chat.actor, lambda ctx: fulfilment.start_picking(ctx, no))
         return chat.say("{order_no} is being picked.", order_no=no)
-
-    async def queue(ctx: Any) -> list[int]:
-        rows = await ctx.session.execute(
-            select(Card.id, Card.payload)
-            .join(Order, Order.id == Card.order_id)
-            .where(
-                Card.kind == CardKind.PICK,
-                Card.state == CardState.OPEN,
-                Order.status.in_(list(PICK_STEPS)),  # the stretch a pick card covers
-            )
-            .order_by(Card.id)
-            .limit(20)
-        )
-        mine = chat.actor.warehouses
-        return [
-            cid
-            for cid, payload in rows
-            if not chat.actor.only_own_warehouses or set(payload.get("warehouses", [])) & mine
-        ]
-
-    ids = await chat.services.query(chat.actor, queue)
+    ids = await chat.services.query(chat.actor, pick_cards)
     if not ids:
         return chat.say("Nothing to pick right now.")
     return [Reply(text=chat._("To pick: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]

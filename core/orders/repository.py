@@ -10,6 +10,7 @@ from core.context import Context
 from core.errors import ConcurrencyConflict, OrderNotFound
 from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order
+from core.orders.status import OrderStatus
 
 
 def select_orders() -> Select[tuple[Order]]:
@@ -32,6 +33,12 @@ async def order_by_external_ref(ctx: Context, channel: str, external_ref: str) -
     """The order a channel already sent under this reference, so a redelivery is not a second order."""
     stmt = select_orders().where(Order.channel == channel, Order.external_ref == external_ref)
     return (await ctx.session.scalars(stmt)).one_or_none()
+
+
+async def awaiting_approval(ctx: Context, limit: int) -> list[Order]:
+    """The oldest orders waiting for an approver, with lines and customer (a card needs both)."""
+    stmt = select_orders().where(Order.status == OrderStatus.PENDING_APPROVAL).order_by(Order.id).limit(limit)
+    return list(await ctx.session.scalars(stmt))
 
 
 async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -> Order:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,6 +16,25 @@ from core.context import Context
 from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order, ReturnRequest, Shipment, ShipmentLine
 from core.orders.repository import authorize, load_order
+from core.orders.status import OrderStatus
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """One line of an order list: enough to pick the order to look at."""
+
+    order_no: str
+    status: OrderStatus
+    total: Decimal
+
+
+async def recent_orders(ctx: Context, limit: int = 5) -> list[OrderSummary]:
+    """The newest orders the actor may see (a customer: only their own), newest first."""
+    ctx.actor.require(Permission.ORDER_VIEW)
+    stmt = select(Order.order_no, Order.status, Order.total).order_by(Order.id.desc()).limit(limit)
+    if ctx.actor.only_own_orders:
+        stmt = stmt.where(Order.customer_id == ctx.actor.customer_id)
+    return [OrderSummary(no, OrderStatus(status), total) for no, status, total in await ctx.session.execute(stmt)]
 
 
 async def order_detail(ctx: Context, order_no: str) -> dict[str, Any]:
