@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-import bot.handlers.general  # noqa: F401  (registers commands)
-import bot.handlers.orders  # noqa: F401
-import bot.handlers.warehouse  # noqa: F401
+import bot.handlers  # noqa: F401  (its MODULES declare the commands)
 from bot.events.dispatcher import deliver_pending
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.incoming import kept, printable

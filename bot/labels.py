@@ -77,7 +77,8 @@ FIELDS = {
     "carrier": N_("Carrier"),
     "tracking_no": N_("Tracking number"),
 }
-# The triggers of the state machines (core.orders.lifecycle), as a refusal names them.
+# The triggers of the state machines (core.orders.lifecycle), as a refusal names them
+# ("Cannot {action} {key}: it is {state}."); tests/unit/test_label_tables.py keeps them complete.
 ACTIONS = {
     "hold": N_("hold"),
     "revalidate": N_("revalidate"),
@@ -102,6 +103,10 @@ ACTIONS = {
     "refund": N_("refund"),
     "exchange": N_("exchange"),
     "close": N_("close"),
+    # Actions that leave the order's state as it is (core.orders.lifecycle.ALLOWED_IN).
+    "pay": N_("record a payment for"),
+    "request_return": N_("request a return for"),
+    "fix_sku": N_("fix a SKU on"),
 }
 DONE = {
     "approve": N_("Approved"),

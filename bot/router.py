@@ -86,9 +86,13 @@ def command(
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         entry = Command(name, aliases, usage, permission, handler, summary)
+        keys = [key.lower() for key in (name, *aliases)]
+        taken = [key for key in keys if key in COMMANDS]
+        if taken:  # a second command under the same name would hide the first one
+            raise ValueError(f"/{taken[0]} is declared twice")
         _ORDER.append(entry)
-        for key in (name, *aliases):
-            COMMANDS[key.lower()] = entry
+        for key in keys:
+            COMMANDS[key] = entry
         return handler
 
     return register

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class Context:
     session: AsyncSession
     actor: Actor
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings  # from the composition root; never read from the environment here
     clock: Clock = utcnow
     # Decides whether an order needs review; the workflow engine supplies one, else a threshold.
     review_policy: ReviewPolicy | None = None

@@ -1,0 +1,9 @@
+"""The chat commands, one module per area, listed here by name.
+
+A command exists because its module is in ``MODULES``; a new handler module left out of the list
+fails ``tests/unit/test_command_modules.py`` instead of silently not existing.
+"""
+
+from bot.handlers import general, orders, warehouse
+
+MODULES = (general, orders, warehouse)

@@ -106,7 +106,6 @@ class Reservation(Base):
 
 class PurchaseRequestStatus(StrEnum):
     OPEN = "open"
-    ORDERED = "ordered"
     RECEIVED = "received"
     CANCELLED = "cancelled"
 

@@ -402,15 +402,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     and the timers."""
     from aiohttp import web
 
-    from integrations.console.api import mount as console
+    from integrations.bootstrap import bootstrap
     from integrations.console.perimeter import is_loopback
-    from integrations.dingtalk.adapter import mount as dingtalk
-    from integrations.slack.adapter import mount as slack
-    from integrations.telegram.adapter import mount as telegram
-    from integrations.web import events, outbox
-    from integrations.web.app import build_app
-    from integrations.web.timers import mount as timers
-    from integrations.wecom.adapter import mount as wecom
 
     settings = settings_from(ctx)
     require_schema(settings)
@@ -423,9 +416,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         )
     settings = settings.model_copy(update={"console_mode": mode})
     _port_is_free(host, port)
-    app, enabled = build_app(
-        services_for(settings), [console, dingtalk, wecom, slack, telegram, outbox.mount, events.mount, timers]
-    )
+    app, enabled = bootstrap(settings)  # checked above: schema, console mode, port
     click.echo(f"oms listening on http://{host}:{port}")
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
     click.echo(f"database {settings.database_url}")
