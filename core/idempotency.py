@@ -92,15 +92,6 @@ async def complete(ctx: Context, scope: str, key: str, result: dict[str, Any]) -
     )
 
 
-async def release(ctx: Context, scope: str, key: str) -> None:
-    """Give a claim back when the request did nothing (refused before it ran), so a retry may run."""
-    await ctx.session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.completed_at.is_(None)
-        )
-    )
-
-
 async def prune(ctx: Context, keep_for: timedelta = KEEP_FOR) -> int:
     result = await ctx.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < ctx.now() - keep_for))
     return result.rowcount
