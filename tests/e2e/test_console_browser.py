@@ -316,6 +316,8 @@ def test_a_person_signs_in_with_a_link_and_the_console_speaks_only_for_them(brow
         expect(page.get_by_test_id("signin-name")).to_have_text("王芳")
         page.get_by_test_id("signin-button").click()
         expect(page.get_by_test_id("signed-in")).to_contain_text("王芳", timeout=LIVE_TIMEOUT_MS)
+        # The page speaks the person's language (English here), the sidebar included
+        expect(page.get_by_test_id("signed-in")).to_contain_text("Signed in as 王芳", timeout=LIVE_TIMEOUT_MS)
         expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT_MS)
         expect(page.get_by_test_id("demo-banner")).to_be_hidden()
         seen = entry_ids(page)

@@ -156,6 +156,7 @@
     countdownTimer: null,
     backoff: BACKOFF_MIN_MS,
     connected: false,
+    signedIn: null, // the signed-in person's name (sign-in mode)
   };
 
   const inFlight = new Map(); // card_id -> action id being sent
@@ -315,6 +316,7 @@
     localStorage.setItem(STORAGE_LANG, state.lang);
     document.documentElement.lang = state.lang;
     document.title = t("brand");
+    if (state.signedIn) $("signed-in-name").textContent = t("signin.as", { name: state.signedIn });
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
       node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
@@ -1016,6 +1018,7 @@
     els.identities.hidden = true;
     const who = $("signed-in");
     who.hidden = false;
+    state.signedIn = identity.name;
     $("signed-in-name").textContent = t("signin.as", { name: identity.name });
     $("signout").addEventListener("click", signOut);
     await selectIdentity(identity.id);
