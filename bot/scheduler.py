@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.workflows import digest
 from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
 from core import idempotency, inbound
+from core.access import signin
 from core.auth import Actor
 from core.orders import overdue
 from core.services import Services
@@ -30,10 +31,11 @@ async def tick(services: Services) -> int:
 
 
 async def housekeeping(services: Services) -> int:
-    """Hourly: forget inbound event keys older than the de-duplication window and idempotency keys
-    older than a day (idempotent, so several processes doing it is harmless)."""
+    """Hourly: forget inbound event keys older than the de-duplication window, idempotency keys older
+    than a day, and console links and sessions that ended a day ago (idempotent, so several
+    processes doing it is harmless)."""
     async with services.unit_of_work(Actor.system("housekeeping")) as ctx:
-        return await inbound.prune(ctx) + await idempotency.prune(ctx)
+        return await inbound.prune(ctx) + await idempotency.prune(ctx) + await signin.prune(ctx)
 
 
 def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:

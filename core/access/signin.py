@@ -64,7 +64,6 @@ async def issue_link(ctx: Context, user_id: int, via: str) -> str:
     if user is None or not user.active:
         raise UserNotFound(user=str(user_id))
     now = ctx.now()
-    await ctx.session.execute(delete(SignInLink).where(SignInLink.expires_at < now - timedelta(days=1)))
     token = secrets.token_urlsafe(32)
     ctx.session.add(
         SignInLink(
@@ -151,6 +150,16 @@ async def sign_out(ctx: Context, secret: str) -> bool:
         .values(revoked_at=ctx.now())
     )
     return result.rowcount > 0
+
+
+async def prune(ctx: Context, keep_for: timedelta = timedelta(days=1)) -> int:
+    """Forget links and sessions that ended more than ``keep_for`` ago (the audit keeps the sign-ins)."""
+    cutoff = ctx.now() - keep_for
+    links = await ctx.session.execute(delete(SignInLink).where(SignInLink.expires_at < cutoff))
+    sessions = await ctx.session.execute(
+        delete(WebSession).where(or_(WebSession.expires_at < cutoff, WebSession.revoked_at < cutoff))
+    )
+    return links.rowcount + sessions.rowcount
 
 
 async def end_sessions(ctx: Context, user: User) -> int:

@@ -27,6 +27,7 @@ from integrations.web.app import SERVICES
 PLATFORM = "console"
 COOKIE = "oms_console"
 STATIC = Path(__file__).resolve().parent / "static"
+LINK_PAGE = (STATIC / "signin.html").read_text(encoding="utf-8")  # read once: it is filled per request
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,7 @@ async def link_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = await services.query(Actor.system("console"), lambda ctx: signin.peek_link(ctx, token)) if token else None
     name = html.escape(user.name) if user else ""
-    page = (STATIC / "signin.html").read_text(encoding="utf-8")
-    page = page.replace("{{name}}", name).replace("{{state}}", "ready" if user else "invalid")
+    page = LINK_PAGE.replace("{{name}}", name).replace("{{state}}", "ready" if user else "invalid")
     return web.Response(text=page, content_type="text/html")
 
 

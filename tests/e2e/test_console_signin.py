@@ -332,3 +332,21 @@ async def test_a_reused_message_id_is_refused_in_the_readers_language(server):
     assert reused.status == 422
     body = await reused.json()
     assert body["code"] == "idempotency_key_reused" and not body["error"].isascii()
+
+
+async def test_housekeeping_forgets_links_and_sessions_a_day_after_they_ended(server):
+    from bot.scheduler import housekeeping
+    from core.access.models import SignInLink
+
+    client, services, clock = server
+    assert await sign_in(client, await link_for(services, "王芳")) == 200
+    await link_for(services, "李雷")  # never used
+    clock.now += timedelta(days=2)  # the link expired; the session is still within its 7 days
+    await housekeeping(services)
+    async with services.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(SignInLink)) == 0
+        assert await session.scalar(select(func.count()).select_from(WebSession)) == 1
+    clock.now += timedelta(days=7)
+    await housekeeping(services)
+    async with services.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(WebSession)) == 0
