@@ -1,0 +1,1 @@
+"""The sales channels' wire formats: one module per kind, and the route and worker they share."""

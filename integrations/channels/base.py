@@ -1,0 +1,82 @@
+"""What every channel kind provides: check a delivery's bytes, name its keys, read its orders.
+
+A kind module (``shopify``, ``woocommerce``, ``douyin``, ``standard``) is pure wire knowledge: it
+verifies a request before anything is stored, says what to answer (each channel wants its own
+exact ack), extracts the delivery key the channel repeats on retries, and later turns a stored
+delivery into ``ChannelOrder``s, fetching from the channel's API where the push is thin (Douyin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from aiohttp import ClientSession
+
+from core.channels.normalised import ChannelOrder
+
+
+class Forged(Exception):
+    """The signature does not match (or is missing): answer 401, store nothing."""
+
+
+class Stale(Exception):
+    """Signed, but outside the tolerance window (Standard Webhooks: 5 minutes): answer 401."""
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The exact answer a channel expects once the delivery is stored (or for a ping)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified unit of work to store in the inbox; a request may carry several (Douyin)."""
+
+    key: str  # the de-duplication key: the same on the channel's retries of this delivery
+    topic: str  # e.g. "orders/create", "order.updated", "douyin:100", "order.created"
+    order_key: str | None  # the channel's order id when the request names it (None: in the body)
+    body: bytes  # what to keep: the raw body (or, for a multi-message request, this message)
+    occurred_at: datetime | None = None  # the channel's own event time, if it says
+    headers: Mapping[str, str] = field(default_factory=dict)  # the headers worth keeping
+
+
+@dataclass(frozen=True)
+class Verified:
+    deliveries: tuple[Delivery, ...]  # empty for a ping: answer ``ack`` and store nothing
+    ack: Ack
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """A channel's master data plus its secrets, as a kind module needs them."""
+
+    code: str
+    kind: str
+    secret: str | None
+    token: str | None = None  # API credential (Shopify access token, Woo "key:secret", Douyin app_key)
+    shop_domain: str | None = None
+    api_url: str | None = None
+
+
+class Kind(Protocol):
+    name: str
+
+    def verify(self, channel: ChannelConfig, headers: Mapping[str, str], body: bytes, now: datetime) -> Verified:
+        """Check the raw request; raise ``Forged`` or ``Stale``. Headers are case-insensitive."""
+        ...
+
+    async def orders(self, channel: ChannelConfig, topic: str, body: bytes, api: ClientSession) -> list[ChannelOrder]:
+        """The orders a stored delivery speaks of, in their latest state known to it."""
+        ...
+
+    async def changed_since(self, channel: ChannelConfig, since: datetime, api: ClientSession) -> list[ChannelOrder]:
+        """Reconciliation: every order the channel's API says changed at or after ``since``."""
+        ...
+
