@@ -37,13 +37,16 @@ class Permission(StrEnum):
     STOCK_MOVE = N_("receive or adjust stock")
     MASTER_DATA = N_("load master data")
     REPORT_VIEW = N_("view reports")
+    CHANNEL_VIEW = N_("view sales channels")
 
 
 P = Permission
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SALES: frozenset({P.ORDER_CREATE, P.ORDER_VIEW, P.ORDER_EDIT, P.ORDER_CANCEL, P.RETURN_REQUEST, P.STOCK_VIEW}),
     Role.APPROVER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.STOCK_VIEW, P.REPORT_VIEW}),
-    Role.MANAGER: frozenset({P.ORDER_VIEW, P.ORDER_APPROVE, P.ORDER_CANCEL, P.STOCK_VIEW, P.REPORT_VIEW}),
+    Role.MANAGER: frozenset(
+        {P.ORDER_VIEW, P.ORDER_APPROVE, P.ORDER_CANCEL, P.STOCK_VIEW, P.REPORT_VIEW, P.CHANNEL_VIEW}
+    ),
     Role.WAREHOUSE: frozenset({P.ORDER_VIEW, P.FULFIL, P.STOCK_VIEW, P.STOCK_MOVE, P.RETURN_MANAGE}),
     Role.SERVICE: frozenset(
         {
@@ -55,6 +58,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             P.RETURN_MANAGE,
             P.REFUND,
             P.STOCK_VIEW,
+            P.CHANNEL_VIEW,
         }
     ),
     Role.FINANCE: frozenset({P.ORDER_VIEW, P.PAYMENT_CONFIRM, P.REFUND, P.ORDER_APPROVE, P.STOCK_VIEW, P.REPORT_VIEW}),

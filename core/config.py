@@ -6,10 +6,12 @@ passes it down.
 
 from __future__ import annotations
 
+import os
+import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.inventory.planning import ShortagePolicy, Strategy
@@ -89,3 +91,28 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_encoding_aes_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{43}$")
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
+
+    # Sales channels (master data ``channels:``). Their secrets are per channel and never in the
+    # file: ``OMS_CHANNEL_<CODE>_SECRET`` (signs the webhooks) and ``OMS_CHANNEL_<CODE>_TOKEN`` (the
+    # channel's API), gathered here as {"SHOP1_SECRET": …} from the environment unless given.
+    channel_credentials: dict[str, str] = {}
+    channel_max_attempts: int = Field(default=8, ge=1, le=50)  # then the delivery is dead-lettered
+    max_webhook_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)  # a channel's order JSON
+
+    @model_validator(mode="after")
+    def _channel_credentials(self) -> Settings:
+        if not self.channel_credentials:
+            found = {m.group(1): value for name, value in os.environ.items() if (m := _CHANNEL_ENV.match(name))}
+            self.channel_credentials = found
+        return self
+
+    def channel_secret(self, code: str, which: Literal["SECRET", "TOKEN"] = "SECRET") -> str | None:
+        return self.channel_credentials.get(f"{channel_env_code(code)}_{which}") or None
+
+
+_CHANNEL_ENV = re.compile(r"^OMS_CHANNEL_(.+_(?:SECRET|TOKEN))$")
+
+
+def channel_env_code(code: str) -> str:
+    """``shop-1`` → ``SHOP_1``: a channel code as it appears in its environment variables."""
+    return re.sub(r"[^A-Z0-9]", "_", code.upper())

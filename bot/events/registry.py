@@ -7,11 +7,13 @@ Order matters within an event: cards follow the order before people are told.
 from __future__ import annotations
 
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, people, rules
+from bot.reactions import cards, channels, people, rules
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
     ApprovalStepCompleted,
+    ChannelDeliveryDeadLettered,
+    ChannelOrderNeedsAttention,
     Event,
     OrderReadyToPick,
     OrderReceived,
@@ -35,5 +37,7 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     StockLow: [people.on_stock_low, rules.notify],
     PaymentOverdue: [people.on_payment_overdue, rules.notify],
     ReturnRequested: [people.on_return_requested],
+    ChannelOrderNeedsAttention: [channels.on_order_needs_attention],
+    ChannelDeliveryDeadLettered: [channels.on_dead_letter],
 }
 BUS = EventBus(HANDLERS)

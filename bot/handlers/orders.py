@@ -23,6 +23,10 @@ ORDER_NO = "SO-"
 def order_text(chat: Chat, d: dict[str, Any]) -> str:
     _ = chat._
     head = _("*{order_no}* · {status}", order_no=d["order_no"], status=status(_, d["status"]))
+    if d.get("channel_order_no"):
+        head += " · " + _(
+            "{channel} order {channel_order_no}", channel=d["channel"], channel_order_no=d["channel_order_no"]
+        )
     terms = payment(_, d["payment_terms"])
     body = _(
         "Customer: {customer} · Total: {total} {currency} · Payment: {payment} ({terms})",

@@ -5,6 +5,7 @@ from core import inbound as _inbound  # noqa: F401
 from core.access import models as _access  # noqa: F401
 from core.audit import models as _audit  # noqa: F401
 from core.catalog import models as _catalog  # noqa: F401
+from core.channels import models as _channels  # noqa: F401
 from core.customers import models as _customers  # noqa: F401
 from core.db.base import Base
 from core.inventory import models as _inventory  # noqa: F401

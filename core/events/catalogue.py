@@ -148,6 +148,32 @@ class ReturnRequested(Event):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ChannelOrderNeedsAttention(Event):
+    """A sales channel's order needs a person: ``problem`` is ``held`` (a SKU to map, an address or
+    buyer to find, a price below cost), ``changed_after_allocation`` or ``cancelled_after_shipping``;
+    ``detail`` says what exactly (the hold reasons, or the difference)."""
+
+    name: ClassVar[str] = "channel.order_needs_attention"
+    order_no: str
+    channel: str
+    channel_order_no: str
+    problem: str
+    detail: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelDeliveryDeadLettered(Event):
+    """A stored channel delivery failed every attempt; its raw bytes are kept for a person."""
+
+    name: ClassVar[str] = "channel.delivery_dead_lettered"
+    channel: str
+    delivery_id: int
+    topic: str
+    attempts: int
+    error: str
+
+
 def _all(base: type[Event]) -> list[type[Event]]:
     return [c for sub in base.__subclasses__() for c in (sub, *_all(sub))]
 

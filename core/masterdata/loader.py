@@ -25,6 +25,7 @@ from core.audit.record import audit
 from core.auth import Permission
 from core.catalog.models import KitComponent, Product
 from core.catalog.search import nearest_sku
+from core.channels.models import Channel, ChannelSku
 from core.context import Context
 from core.customers.models import Address, Customer
 from core.inventory.models import MovementKind, StockLevel, Warehouse
@@ -97,6 +98,7 @@ async def load_master_data(ctx: Context, data: MasterData, *, set_stock: bool = 
     await loader.price_lists(data.price_lists)
     await loader.promotions(data.promotions)
     await loader.users(data.users)
+    await loader.channels(data.channels)
     # Not stored here: the workflow engine validates and stores them, and may count them in the report.
     loader.report.workflows = [row.model_dump(by_alias=True) for row in data.workflows]
     await ctx.session.flush()
@@ -424,6 +426,41 @@ class _Loader:
                 changes["identities"] = dict(row.identities)
                 await self.session.flush()  # free the old (platform, id) pairs before another user takes them
             self._record("users", "user", row.name, created, changes)
+        await self.session.flush()
+
+    async def channels(self, rows: list[schema.ChannelRow]) -> None:
+        """Channels and their file SKU maps. A mapping a person learned on a held order stays unless
+        the file names that channel SKU itself (then the file wins)."""
+        if not rows:
+            return
+        known = set(await self.session.scalars(select(Product.sku)))
+        existing = await self._by(Channel, Channel.code, [r.code for r in rows])
+        for index, row in enumerate(rows):
+            for channel_sku, sku in row.sku_map.items():
+                self._unknown_sku("channels", index, row, sku, known, f"sku_map.{channel_sku}")
+            values = row.model_dump(exclude={"code", "sku_map"})
+            channel = existing.get(row.code)
+            created = channel is None
+            if created:
+                channel = Channel(code=row.code, **values)
+                self.session.add(channel)
+                await self.session.flush()
+                changes: dict[str, Any] = {}
+            else:
+                changes = _apply(channel, values)
+            mapped = {
+                m.channel_sku: m
+                for m in await self.session.scalars(select(ChannelSku).where(ChannelSku.channel_id == channel.id))
+            }
+            for channel_sku, sku in row.sku_map.items():
+                current = mapped.get(channel_sku)
+                if current is None:
+                    self.session.add(ChannelSku(channel_id=channel.id, channel_sku=channel_sku, sku=sku))
+                    changes[f"sku_map.{channel_sku}"] = sku
+                elif (current.sku, current.learned) != (sku, False):
+                    current.sku, current.learned = sku, False
+                    changes[f"sku_map.{channel_sku}"] = sku
+            self._record("channels", "channel", row.code, created, changes)
         await self.session.flush()
 
 

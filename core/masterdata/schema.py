@@ -245,6 +245,28 @@ class UserRow(Row):
         return self.name
 
 
+CHANNEL_KINDS = ("shopify", "woocommerce", "douyin", "standard")
+
+
+class ChannelRow(Row):
+    """A sales channel; its secrets come from ``OMS_CHANNEL_<CODE>_SECRET`` / ``_TOKEN``, never the file."""
+
+    code: Code = Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+    kind: Literal[CHANNEL_KINDS]  # type: ignore[valid-type]
+    name: Text
+    shop_domain: Text | None = None
+    default_tier: Text = "standard"
+    sku_map: dict[Annotated[str, BeforeValidator(_text)], Code] = {}
+    api_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    accept_test_orders: bool = False
+    poll_minutes: int = Field(default=15, ge=0, le=24 * 60)  # reconciliation; 0 turns it off
+    active: bool = True
+
+    @property
+    def key(self) -> str:
+        return self.code
+
+
 class WorkflowRow(BaseModel):
     """Only what identifies a rule is checked here; the workflow engine validates the rest."""
 
@@ -265,6 +287,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "price_lists": PriceListRow,
     "promotions": PromotionRow,
     "users": UserRow,
+    "channels": ChannelRow,
     "workflows": WorkflowRow,
 }
 
@@ -278,6 +301,7 @@ class MasterData(BaseModel):
     price_lists: list[PriceListRow] = []
     promotions: list[PromotionRow] = []
     users: list[UserRow] = []
+    channels: list[ChannelRow] = []
     workflows: list[WorkflowRow] = []
 
 

@@ -34,6 +34,9 @@ class Order(Base):
     channel: Mapped[str] = mapped_column(String(32), default="direct")
     # The sales channel's own id, for idempotent webhook intake.
     external_ref: Mapped[str | None] = mapped_column(String(128))
+    channel_order_no: Mapped[str | None] = mapped_column(String(64))  # what the shop shows: "#1001"
+    # The channel's own "last changed" time of the state we hold: an older update is ignored.
+    channel_updated_at: Mapped[datetime | None]
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     coupon_code: Mapped[str | None] = mapped_column(String(64))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from core.errors import (
 )
 from core.events.catalogue import OrderReceived
 from core.events.store import record
-from core.orders import approvals, validation
+from core.orders import approvals, channel_prices, validation
 from core.orders.confirmation import confirm_or_review
 from core.orders.errors import NoCustomer, NoLines, OnlyHeldOrdersFixed
 from core.orders.history import change_status
@@ -67,6 +68,10 @@ class OrderDraft:
     note: str | None = None
     paid: bool = False  # the channel already took the money
     replaces: str | None = None  # order number this one replaces (an exchange): goods at no charge
+    # A sales channel's order: its prices as charged, the number the shop shows, its last change.
+    channel_prices: channel_prices.ChannelPrices | None = None
+    channel_order_no: str | None = None
+    channel_updated_at: datetime | None = None
 
 
 async def place_order(ctx: Context, draft: OrderDraft) -> Order:
@@ -95,6 +100,9 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         payment_terms=draft.payment_terms,
         channel=draft.channel,
         external_ref=draft.external_ref,
+        channel_order_no=draft.channel_order_no,
+        channel_updated_at=draft.channel_updated_at,
+        price_breakdown=draft.channel_prices.breakdown() if draft.channel_prices else {},
         currency=ctx.settings.currency,
         ship_to=_ship_to(customer, draft),
         coupon_code=draft.coupon,
@@ -207,17 +215,23 @@ async def validate_and_route(ctx: Context, order: Order, products: dict[str, Pro
     problems = validation.check_skus(
         [line.sku for line in order.lines], known, [sku for sku, p in products.items() if not p.active]
     )
-    priced = await _price(ctx, order, products, problems)
+    from_channel = channel_prices.is_channel_priced(order.price_breakdown)
+    priced: Quote | None = None
+    if from_channel:  # the shop's prices stand; only selling below cost is for a person to look at
+        channel_prices.apply(order, products)
+        discount = Decimal(0)
+        problems += validation.check_channel_customer(customer.name, customer.phone, customer.email)
+    else:
+        priced = await _price(ctx, order, products, problems)
+        discount = priced.discount_percent() if priced is not None else Decimal(0)
     problems += validation.check_address(order.ship_to, customer.phone)
-    if priced is not None and order.replaces_order_id is None:
+    if (from_channel or priced is not None) and order.replaces_order_id is None:
         below_cost = [
             line.sku
             for line in order.lines
             if line.product_id and products[line.sku].cost is not None and line.unit_price < products[line.sku].cost
         ]
-        problems += validation.check_price_policy(
-            priced.discount_percent(), ctx.settings.max_manual_discount_percent, below_cost
-        )
+        problems += validation.check_price_policy(discount, ctx.settings.max_manual_discount_percent, below_cost)
         problems += validation.check_credit(
             order.payment_terms, order.total, customer.outstanding_balance, customer.credit_limit
         )

@@ -84,6 +84,21 @@ def check_address(ship_to: Mapping[str, Any], customer_phone: str | None) -> lis
     return problems
 
 
+def check_channel_customer(name: str | None, phone: str | None, email: str | None) -> list[Problem]:
+    """A channel order whose buyer came without any way to reach them (redacted personal data, a
+    guest checkout): someone must find out who it is before it ships."""
+    if phone or email:
+        return []
+    return [
+        Problem(
+            HoldReason.DATA,
+            "customer",
+            f"The channel sent no phone or e-mail for the buyer {name or ''}".strip() + ".",
+            {"customer": name or ""},
+        )
+    ]
+
+
 def check_credit(terms: PaymentTerms, total: Decimal, outstanding: Decimal, limit: Decimal) -> list[Problem]:
     """Credit-term orders must fit within the customer's remaining credit."""
     if terms != PaymentTerms.CREDIT:

@@ -47,6 +47,8 @@ async def order_detail(ctx: Context, order_no: str) -> dict[str, Any]:
         "payment_status": str(order.payment_status),
         "payment_terms": str(order.payment_terms),
         "channel": order.channel,
+        "channel_order_id": order.external_ref,  # the channel's own id (None: entered here)
+        "channel_order_no": order.channel_order_no,  # what the shop shows: "#1001"
         "version": order.version,
         "customer": {"code": order.customer.code, "name": order.customer.name, "tier": order.customer.tier},
         "ship_to": order.ship_to,

@@ -421,7 +421,33 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
     click.echo(f"database {settings.database_url}")
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
+    for line in _channel_lines(settings):
+        click.echo(line)
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
+
+
+def _channel_lines(settings: Settings) -> list[str]:
+    """Which sales channels the server listens for, and which of them lack their secret."""
+    from core.channels.status import health
+    from core.config import channel_env_code
+
+    async def read() -> list[Any]:
+        services = services_for(settings)
+        try:
+            return await services.query(Actor.system("cli"), health)
+        finally:
+            await services.close()
+
+    rows = [row for row in run_async(read)() if row.active]
+    if not rows:
+        return ["channels: none (add a channels: section to the master data)"]
+    lines = ["channels: " + ", ".join(f"{r.code} ({r.kind}) at /webhooks/channels/{r.code}" for r in rows)]
+    lines += [
+        f"channel {r.code}: no secret, its deliveries are refused; set OMS_CHANNEL_{channel_env_code(r.code)}_SECRET"
+        for r in rows
+        if not r.has_secret
+    ]
+    return lines
 
 
 def _port_is_free(host: str, port: int) -> None:
@@ -534,6 +560,10 @@ async def console_logout(ctx: click.Context, user: str) -> None:
     name, count = await call(ctx, end)
     click.echo(f"ended {count} console session{'s' if count != 1 else ''} of {name}")
 
+
+from integrations.cli.channels import channels_group  # noqa: E402  (it uses the helpers above)
+
+cli.add_command(channels_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli(obj={}))
