@@ -26,6 +26,21 @@ class Stale(Exception):
     """Signed, but outside the tolerance window (Standard Webhooks: 5 minutes): answer 401."""
 
 
+class Malformed(Exception):
+    """A stored delivery (or an API answer) is not the shape the kind reads: retrying cannot help,
+    so the worker may dead-letter it at once."""
+
+
+class ApiFailed(Exception):
+    """The channel's API refused a call in its own terms (Douyin ``code`` other than 10000);
+    transient or not, the worker retries it like any other error. HTTP errors stay
+    ``aiohttp.ClientResponseError``."""
+
+    def __init__(self, code: object, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Ack:
     """The exact answer a channel expects once the delivery is stored (or for a ping)."""
@@ -79,4 +94,3 @@ class Kind(Protocol):
     async def changed_since(self, channel: ChannelConfig, since: datetime, api: ClientSession) -> list[ChannelOrder]:
         """Reconciliation: every order the channel's API says changed at or after ``since``."""
         ...
-
