@@ -104,6 +104,6 @@ class DouyinApi:
             data = await self.call(http, "order.searchList", params)
             batch = data.get("shop_order_list") or []
             ids.extend(str(order["order_id"]) for order in batch)
-            if not batch or (page + 1) * size >= int(data.get("total") or 0):
+            if not batch or len(ids) >= int(data.get("total") or 0):
                 return ids
             page += 1

@@ -21,6 +21,7 @@ quantity (before coupons: the line ``price`` is after them, and the coupons are 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Mapping
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from aiohttp import BasicAuth, ClientSession
+from aiohttp import ClientSession
 
 from core.channels.normalised import (
     ChannelCustomer,
@@ -99,7 +100,7 @@ class WooCommerce:
             return [order_from(load(body), topic)]
 
     async def changed_since(self, channel: ChannelConfig, since: datetime, api: ClientSession) -> list[ChannelOrder]:
-        key, _, secret = (channel.token or "").partition(":")
+        auth = {"Authorization": "Basic " + base64.b64encode((channel.token or "").encode()).decode()}  # key:secret
         url = f"{(channel.api_url or '').rstrip('/')}/wp-json/wc/v3/orders"
         params = {
             "modified_after": since.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
@@ -111,7 +112,7 @@ class WooCommerce:
         found: list[ChannelOrder] = []
         page, pages = 1, 1
         while page <= pages:
-            async with api.get(url, params={**params, "page": str(page)}, auth=BasicAuth(key, secret)) as resp:
+            async with api.get(url, params={**params, "page": str(page)}, headers=auth) as resp:
                 resp.raise_for_status()
                 batch = load(await resp.read())
                 pages = int(resp.headers.get("X-WP-TotalPages", "1"))
