@@ -75,9 +75,14 @@ class ChannelConfig:
     code: str
     kind: str
     secret: str | None
-    token: str | None = None  # API credential (Shopify access token, Woo "key:secret", Douyin app_key)
-    shop_domain: str | None = None
-    api_url: str | None = None
+    # Per kind (each kind module's docstring has the detail):
+    #   shopify      secret = webhook signing key        token = Admin API access token (polling only)
+    #   woocommerce  secret = the webhook's Secret       token = REST "ck_…:cs_…" (polling only)
+    #   douyin       secret = app_secret                 token = app_key[:access_token] (needed to verify)
+    #   standard     secret = "whsec_…"                  token = bearer for {api_url}/orders (polling only)
+    token: str | None = None
+    shop_domain: str | None = None  # Shopify: acme.myshopify.com (checked when set); Douyin: the shop_id
+    api_url: str | None = None  # the channel API's base URL (required for woocommerce and standard polls)
 
 
 class Kind(Protocol):

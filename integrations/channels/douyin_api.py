@@ -15,11 +15,12 @@ the operator obtains by OAuth gives it in the channel token instead (see ``douyi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,7 @@ class DouyinApi:
     shop_id: str | None = None
     access_token: str | None = None  # given (tool app) or created (self-use app)
     expires_at: float = 0.0  # time.monotonic() deadline of a created token; 0 = given, never expires
+    creating: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one token.create at a time
 
     async def call(self, http: ClientSession, method: str, params: dict[str, Any]) -> Any:
         """``method`` is dotted (``order.orderDetail``); the answer's ``data``."""
@@ -74,16 +76,24 @@ class DouyinApi:
             raise ApiFailed(answer.get("code"), f"{method}: {answer.get('msg')} {answer.get('sub_msg') or ''}".strip())
         return answer.get("data")
 
+    def _fresh(self) -> bool:
+        return bool(self.access_token) and (not self.expires_at or time.monotonic() < self.expires_at - RENEW_BEFORE)
+
     async def _token(self, http: ClientSession) -> str:
-        if self.access_token and (not self.expires_at or time.monotonic() < self.expires_at - RENEW_BEFORE):
-            return self.access_token
+        if self._fresh():
+            return self.access_token  # type: ignore[return-value]
+        async with self.creating:
+            if not self._fresh():
+                await self._create_token(http)
+        return self.access_token  # type: ignore[return-value]
+
+    async def _create_token(self, http: ClientSession) -> None:
         if not self.shop_id:
             raise ApiFailed("no_token", "Douyin needs an access token or the shop id of a self-use app")
         params = {"code": "", "grant_type": "authorization_self", "shop_id": self.shop_id}
         data = await self.call(http, "token.create", params)
         self.access_token = str(data["access_token"])
         self.expires_at = time.monotonic() + float(data.get("expires_in") or 0)
-        return self.access_token
 
     async def order_detail(self, http: ClientSession, shop_order_id: str) -> dict[str, Any]:
         data = await self.call(http, "order.orderDetail", {"shop_order_id": shop_order_id})

@@ -55,11 +55,11 @@ class Shopify:
         if channel.shop_domain and (h.get("shop-domain") or "").lower() != channel.shop_domain.lower():
             raise Forged(f"shop domain {h.get('shop-domain')!r} is not {channel.shop_domain!r}")
         key = h.get("event-id") or h.get("webhook-id")
-        if not key:
-            raise Forged("no event id and no webhook id")
+        if not key or not h.get("topic"):
+            raise Forged("no topic, or neither event id nor webhook id (the official validator requires them)")
         delivery = Delivery(
             key=key,
-            topic=h.get("topic", ""),
+            topic=h["topic"],
             order_key=_order_key(body),
             body=body,
             occurred_at=_time_or_none(h.get("triggered-at")),

@@ -53,7 +53,7 @@ from core.channels.normalised import (
     ChannelPayment,
     UpstreamState,
 )
-from integrations.channels.base import Ack, ChannelConfig, Delivery, Forged, Stale, Verified
+from integrations.channels.base import Ack, ChannelConfig, Delivery, Forged, Malformed, Stale, Verified
 from integrations.channels.wire import load, lowered, money, parse_time, reading, same, ship_to, text
 
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -89,6 +89,8 @@ class Standard:
         return Verified(deliveries=(delivery,), ack=Ack(200))
 
     async def orders(self, channel: ChannelConfig, topic: str, body: bytes, api: ClientSession) -> list[ChannelOrder]:
+        if not topic:
+            raise Malformed("a Standard Webhooks body that is not a JSON event with a type")
         if topic not in ORDER_TYPES:
             return []
         with reading(f"Standard {topic}"):

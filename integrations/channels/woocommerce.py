@@ -25,7 +25,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -81,6 +81,8 @@ class WooCommerce:
             return Verified(deliveries=(), ack=Ack(200))
         if not channel.secret or not same(hmac_b64(wp_specialchars_decode(channel.secret).encode(), body), signature):
             raise Forged("WooCommerce signature does not match")
+        if not h.get("x-wc-webhook-topic"):
+            raise Forged("no X-WC-Webhook-Topic")
         webhook_id, delivery_id = h.get("x-wc-webhook-id", ""), h.get("x-wc-webhook-delivery-id", "")
         data = _object(body)
         delivery = Delivery(
@@ -103,7 +105,10 @@ class WooCommerce:
         auth = {"Authorization": "Basic " + base64.b64encode((channel.token or "").encode()).decode()}  # key:secret
         url = f"{(channel.api_url or '').rstrip('/')}/wp-json/wc/v3/orders"
         params = {
-            "modified_after": since.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
+            # "after" is strict and to the second: a second earlier keeps "at or after" (imports are idempotent)
+            "modified_after": (since.astimezone(UTC) - timedelta(seconds=1))
+            .replace(tzinfo=None)
+            .isoformat("T", "seconds"),
             "dates_are_gmt": "true",  # otherwise modified_after is read in the shop's timezone
             "per_page": str(PAGE_SIZE),
             "orderby": "modified",

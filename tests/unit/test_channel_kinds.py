@@ -74,7 +74,7 @@ def test_shopify_header_names_are_case_insensitive():
     assert shopify.KIND.verify(SHOP, headers, body, NOW).deliveries[0].key == "evt-4"
 
 
-@pytest.mark.parametrize("spoil", ["body", "secret", "missing", "no-secret"])
+@pytest.mark.parametrize("spoil", ["body", "secret", "missing", "no-secret", "no-topic"])
 def test_shopify_forgeries_are_refused(spoil):
     headers, body = wire.shopify_request(
         wire.shopify_order(), secret="another" if spoil == "secret" else wire.SHOPIFY_SECRET
@@ -86,6 +86,8 @@ def test_shopify_forgeries_are_refused(spoil):
         del headers["X-Shopify-Hmac-Sha256"]
     if spoil == "no-secret":
         channel = ChannelConfig("SHOP1", "shopify", None, shop_domain=wire.SHOP_DOMAIN)
+    if spoil == "no-topic":
+        del headers["X-Shopify-Topic"]
 
     with pytest.raises(Forged):
         shopify.KIND.verify(channel, headers, body, NOW)

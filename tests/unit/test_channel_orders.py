@@ -240,3 +240,11 @@ async def test_standard_unknown_payment_is_malformed():
     data = {**wire.standard_data(), "payment": "barter"}
     with pytest.raises(Malformed):
         await read(standard.KIND, STANDARD, "order.updated", json.dumps(wire.standard_event(data)).encode())
+
+
+async def test_standard_signed_body_that_is_not_an_event_is_malformed_not_dropped():
+    headers, body = wire.standard_request({"hello": "world"})
+    (delivery,) = standard.KIND.verify(STANDARD, headers, body, datetime.now(UTC)).deliveries
+    with pytest.raises(Malformed):
+        await read(standard.KIND, STANDARD, delivery.topic, delivery.body)
+    assert await read(standard.KIND, STANDARD, "customer.created", body) == []
