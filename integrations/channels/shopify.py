@@ -36,7 +36,19 @@ from core.channels.normalised import (
     UpstreamState,
 )
 from integrations.channels.base import Ack, ChannelConfig, Delivery, Forged, Verified
-from integrations.channels.wire import hmac_b64, joined, load, lowered, money, parse_time, reading, same, ship_to, text
+from integrations.channels.wire import (
+    hmac_b64,
+    joined,
+    load,
+    lowered,
+    money,
+    parse_time,
+    person,
+    reading,
+    same,
+    ship_to,
+    text,
+)
 
 API_VERSION = "2026-07"
 PAGE_SIZE = 250
@@ -177,7 +189,7 @@ def _line(item: dict[str, Any]) -> ChannelLine:
 
 def _customer(data: dict[str, Any]) -> ChannelCustomer | None:
     customer = data.get("customer") or {}
-    name = joined(customer.get("first_name"), customer.get("last_name"))
+    name = person(customer.get("first_name"), customer.get("last_name"))
     email = text(customer.get("email")) or text(data.get("email")) or text(data.get("contact_email"))
     phone = text(customer.get("phone")) or text(data.get("phone"))
     if not (name or email or phone):
@@ -189,7 +201,7 @@ def _ship_to(address: dict[str, Any] | None) -> dict[str, object] | None:
     if not address:
         return None
     return ship_to(
-        contact=text(address.get("name")) or joined(address.get("first_name"), address.get("last_name")),
+        contact=text(address.get("name")) or person(address.get("first_name"), address.get("last_name")),
         phone=address.get("phone"),
         province=address.get("province"),
         city=address.get("city"),

@@ -11,7 +11,8 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from typing import Any
 from integrations.channels.base import Malformed
 
 ZERO = Decimal("0")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def lowered(headers: Mapping[str, str]) -> dict[str, str]:
@@ -71,6 +73,14 @@ def joined(*parts: Any, sep: str = " ") -> str | None:
     return text(sep.join(p.strip() for p in parts if isinstance(p, str) and p.strip()))
 
 
+def person(first: Any, last: Any) -> str | None:
+    """A name from first and last: Chinese names read family name first, with no space."""
+    first, last = text(first), text(last)
+    if first and last and _CJK.search(first + last):
+        return last + first
+    return joined(first, last)
+
+
 def hmac_b64(key: bytes, body: bytes) -> str:
     """base64 of the binary HMAC-SHA256 (Shopify and WooCommerce both sign this way)."""
     return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
@@ -88,10 +98,6 @@ def reading(what: str) -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as error:
         raise Malformed(f"{what}: {type(error).__name__}: {error}") from error
-
-
-def when_present(value: Any, convert: Callable[[Any], Any]) -> Any:
-    return None if value in (None, "") else convert(value)
 
 
 def ship_to(**fields: Any) -> dict[str, object] | None:

@@ -40,7 +40,19 @@ from core.channels.normalised import (
     UpstreamState,
 )
 from integrations.channels.base import Ack, ChannelConfig, Delivery, Forged, Verified
-from integrations.channels.wire import hmac_b64, joined, load, lowered, money, parse_time, reading, same, ship_to, text
+from integrations.channels.wire import (
+    hmac_b64,
+    joined,
+    load,
+    lowered,
+    money,
+    parse_time,
+    person,
+    reading,
+    same,
+    ship_to,
+    text,
+)
 
 PAGE_SIZE = 100
 CANCELLED = {"cancelled", "refunded", "failed", "trash"}
@@ -158,8 +170,8 @@ def order_from(data: dict[str, Any], topic: str) -> ChannelOrder:
         lines=tuple(_line(item) for item in data.get("line_items") or ()),
         customer=_customer(data.get("customer_id"), billing),
         ship_to=ship_to(
-            contact=joined(shipping.get("first_name"), shipping.get("last_name"))
-            or joined(billing.get("first_name"), billing.get("last_name")),
+            contact=person(shipping.get("first_name"), shipping.get("last_name"))
+            or person(billing.get("first_name"), billing.get("last_name")),
             phone=shipping.get("phone") or billing.get("phone"),
             province=shipping.get("state"),
             city=shipping.get("city"),
@@ -218,7 +230,7 @@ def _line(item: dict[str, Any]) -> ChannelLine:
 
 
 def _customer(customer_id: Any, billing: dict[str, Any]) -> ChannelCustomer | None:
-    name = joined(billing.get("first_name"), billing.get("last_name"))
+    name = person(billing.get("first_name"), billing.get("last_name"))
     email, phone = text(billing.get("email")), text(billing.get("phone"))
     if not (name or email or phone):
         return None

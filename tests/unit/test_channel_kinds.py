@@ -15,7 +15,7 @@ from integrations.channels.base import ChannelConfig, Forged, Stale
 from integrations.channels.kinds import KINDS
 from tests.support import channels as wire
 
-NOW = datetime.now(UTC)
+NOW = datetime.now(UTC)  # what the route passes; Standard Webhooks' window uses the wall clock itself
 SHOP = ChannelConfig("SHOP1", "shopify", wire.SHOPIFY_SECRET, wire.SHOPIFY_TOKEN, shop_domain=wire.SHOP_DOMAIN)
 WOO = ChannelConfig("WOO1", "woocommerce", wire.WOO_SECRET, wire.WOO_TOKEN, api_url="https://shop.example")
 DOUYIN = ChannelConfig("DY1", "douyin", wire.DOUYIN_APP_SECRET, wire.DOUYIN_APP_KEY, shop_domain=wire.DOUYIN_SHOP_ID)
@@ -241,10 +241,11 @@ def test_standard_rotated_keys_any_matching_entry_verifies():
 
 @pytest.mark.parametrize("age", [timedelta(minutes=10), -timedelta(minutes=10)])
 def test_standard_out_of_window_timestamp_is_stale_not_forged(age):
-    headers, body = wire.standard_request(wire.standard_event(wire.standard_data()), timestamp=NOW - age)
+    now = datetime.now(UTC)  # the library's window is on the wall clock, not the module's NOW
+    headers, body = wire.standard_request(wire.standard_event(wire.standard_data()), timestamp=now - age)
 
     with pytest.raises(Stale):
-        standard.KIND.verify(STANDARD, headers, body, NOW)
+        standard.KIND.verify(STANDARD, headers, body, now)
 
 
 def test_standard_stale_and_forged_is_forged():

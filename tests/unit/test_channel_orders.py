@@ -129,7 +129,8 @@ async def test_woocommerce_order_numbers_never_become_floats():
     ]
     assert (got.shipping, got.total) == (Decimal("8.00"), Decimal("68.07"))
     assert got.customer.channel_customer_id == "12" and got.customer.phone == "13800000000"
-    assert got.ship_to["line"] == "文三路 1 号" and got.ship_to["contact"] == "芳 王"
+    assert got.customer.name == "王芳"  # family name first, as Chinese names read
+    assert got.ship_to["line"] == "文三路 1 号" and got.ship_to["contact"] == "王芳"
     assert got.ship_to["phone"] == "13800000000"  # shipping phone empty: billing's
 
 
