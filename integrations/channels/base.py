@@ -26,6 +26,21 @@ class Stale(Exception):
     """Signed, but outside the tolerance window (Standard Webhooks: 5 minutes): answer 401."""
 
 
+class Malformed(Exception):
+    """A stored delivery (or an API answer) is not the shape the kind reads: retrying cannot help,
+    so the worker may dead-letter it at once."""
+
+
+class ApiFailed(Exception):
+    """The channel's API refused a call in its own terms (Douyin ``code`` other than 10000);
+    transient or not, the worker retries it like any other error. HTTP errors stay
+    ``aiohttp.ClientResponseError``."""
+
+    def __init__(self, code: object, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Ack:
     """The exact answer a channel expects once the delivery is stored (or for a ping)."""
@@ -60,9 +75,14 @@ class ChannelConfig:
     code: str
     kind: str
     secret: str | None
-    token: str | None = None  # API credential (Shopify access token, Woo "key:secret", Douyin app_key)
-    shop_domain: str | None = None
-    api_url: str | None = None
+    # Per kind (each kind module's docstring has the detail):
+    #   shopify      secret = webhook signing key        token = Admin API access token (polling only)
+    #   woocommerce  secret = the webhook's Secret       token = REST "ck_…:cs_…" (polling only)
+    #   douyin       secret = app_secret                 token = app_key[:access_token] (needed to verify)
+    #   standard     secret = "whsec_…"                  token = bearer for {api_url}/orders (polling only)
+    token: str | None = None
+    shop_domain: str | None = None  # Shopify: acme.myshopify.com (checked when set); Douyin: the shop_id
+    api_url: str | None = None  # the channel API's base URL (required for woocommerce and standard polls)
 
 
 class Kind(Protocol):
@@ -79,4 +99,3 @@ class Kind(Protocol):
     async def changed_since(self, channel: ChannelConfig, since: datetime, api: ClientSession) -> list[ChannelOrder]:
         """Reconciliation: every order the channel's API says changed at or after ``since``."""
         ...
-
