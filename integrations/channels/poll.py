@@ -9,6 +9,7 @@ from aiohttp import ClientSession
 
 from core.auth import Actor
 from core.channels import intake, polling
+from core.config import channel_env_code
 from core.services import Services
 from integrations.channels.config import config_for
 from integrations.channels.kinds import KINDS
@@ -23,6 +24,11 @@ async def poll_due(services: Services, http: ClientSession) -> int:
         channel = due.channel
         config = config_for(channel, services.settings)
         error: str | None = None
+        if not config.token:  # every kind's API needs it; without one the webhooks are all there is
+            await polling.finished(
+                services, due, f"not polled: OMS_CHANNEL_{channel_env_code(channel.code)}_TOKEN is not set"
+            )
+            continue
         try:
             found = await KINDS[channel.kind].changed_since(config, due.since, http)
             for order in found:

@@ -5,7 +5,7 @@ names only an id: Douyin), outside any transaction, so a slow channel API holds 
 Its orders are then taken in (``core.channels.intake``) and the delivery marked done in ONE
 transaction. A failure is retried with backoff (``core.channels.inbox.BACKOFF``); a refusal that
 no retry can change (a ``DomainError``: an order with no lines, a quantity beyond the bounds) is
-dead-lettered at once, and an admin is told either way.
+dead-lettered at once, as is a body the kind cannot read (``Malformed``); an admin is told.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from core.channels import inbox, intake
 from core.channels.models import Channel
 from core.errors import DatabaseUnavailable, DomainError
 from core.services import Services
+from integrations.channels.base import Malformed
 from integrations.channels.config import config_for
 from integrations.channels.kinds import KINDS
 
@@ -72,6 +73,9 @@ class Worker:
         except DomainError as error:  # the same bytes will be refused the same way next time
             log.warning("channel %s delivery %s refused: %s", channel.code, claimed.id, error.message)
             await inbox.failed(self.services, claimed, f"{error.code}: {error.message}", permanent=True)
+        except Malformed as error:  # not the shape the channel sends: no retry reads it differently
+            log.warning("channel %s delivery %s is malformed: %s", channel.code, claimed.id, error)
+            await inbox.failed(self.services, claimed, f"malformed: {error}", permanent=True)
         except Exception as error:
             log.exception("channel %s delivery %s failed (attempt %s)", channel.code, claimed.id, claimed.attempts)
             await inbox.failed(self.services, claimed, f"{type(error).__name__}: {error}")
