@@ -3,7 +3,8 @@
     python bench/channel_burst.py [--orders 2000] [--concurrency 50] [--stock 1500]
 
 Starts the real server's channel route, worker and event delivery (SQLite in a temp folder) on a
-loopback port, and an empty aiohttp app in the same process as the floor. Sends ``--orders``
+loopback port in a process of its own, and an empty aiohttp app in another as the floor; the load
+comes from this process. Sends ``--orders``
 signed ``orders/create`` deliveries, 50 at once, plus a retry of every tenth one (Shopify
 re-sends when it doubts), one unit of TEA-001 each against ``--stock`` units on hand. Prints the
 ack p50 / p99 / max beside the empty handler's, the time until every order exists, and checks
@@ -18,6 +19,8 @@ import base64
 import hashlib
 import hmac
 import json
+import multiprocessing
+import socket
 import statistics
 import sys
 import tempfile
@@ -31,10 +34,12 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.auth import Actor  # noqa: E402
+from core.config import Settings  # noqa: E402
 from core.inventory.models import StockLevel  # noqa: E402
 from core.masterdata.loader import load_master_data  # noqa: E402
 from core.masterdata.schema import parse_document  # noqa: E402
 from core.orders.models import Order  # noqa: E402
+from core.services import Services  # noqa: E402
 from integrations.channels.route import mount as channels  # noqa: E402
 from integrations.cli.demo import DEMO_DATA  # noqa: E402
 from integrations.web import events  # noqa: E402
@@ -132,12 +137,52 @@ def headers(body: bytes, webhook_id: str) -> dict[str, str]:
     }
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_server(db: str, port: int, empty: bool) -> None:
+    """In a process of its own, as ``oms serve`` runs: the load generator must not share its loop."""
+    if empty:
+        app = web.Application()
+
+        async def nothing(_: web.Request) -> web.Response:
+            return web.Response(status=200)
+
+        app.router.add_post("/", nothing)
+    else:
+        services = Services.from_settings(bench_settings(db))
+        app, _ = build_app(services, [channels, events.mount])
+    web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True)
+
+
+def bench_settings(db: str) -> Settings:
+    return sqlite_settings(db, channel_credentials={"SHOP1_SECRET": SECRET})
+
+
+async def prepare(db: str, stock: int) -> None:
+    services = await make_services(bench_settings(db))
+    async with services.unit_of_work(Actor.system("bench")) as ctx:
+        await load_master_data(ctx, parse_document(DEMO_DATA.read_text(encoding="utf-8")))
+    async with services.unit_of_work(Actor.system("bench")) as ctx:
+        await load_master_data(ctx, parse_document(CHANNEL))
+        await ctx.session.execute(StockLevel.__table__.update().values(on_hand=0, reserved=0))
+    async with services.unit_of_work(Actor.system("bench")) as ctx:
+        document = f"stock:\n  - {{sku: TEA-001, warehouse: SH, on_hand: {stock}}}\n"
+        await load_master_data(ctx, parse_document(document), set_stock=True)
+    await services.close()
+
+
+async def wait_listening(http: ClientSession, url: str) -> None:
+    for _ in range(300):
+        try:
+            async with http.get(url):
+                return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"nothing listens at {url}")
 
 
 async def main() -> None:
@@ -147,76 +192,68 @@ async def main() -> None:
     parser.add_argument("--stock", type=int, default=1500, help="units of TEA-001 on hand (fewer than orders)")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="oms-bench-"))
-    settings = sqlite_settings(folder / "bench.db", channel_credentials={"SHOP1_SECRET": SECRET})
-    services = await make_services(settings)
-    async with services.unit_of_work(Actor.system("bench")) as ctx:
-        await load_master_data(ctx, parse_document(DEMO_DATA.read_text(encoding="utf-8")))
-    async with services.unit_of_work(Actor.system("bench")) as ctx:
-        await load_master_data(ctx, parse_document(CHANNEL))
-        await ctx.session.execute(StockLevel.__table__.update().values(on_hand=0, reserved=0))
-    async with services.unit_of_work(Actor.system("bench")) as ctx:
-        await load_master_data(
-            ctx, parse_document(f"stock:\n  - {{sku: TEA-001, warehouse: SH, on_hand: {args.stock}}}\n"), set_stock=True
-        )
-
-    app, _ = build_app(services, [channels, events.mount])
-    runner, port = await serve(app)
-    empty = web.Application()
-
-    async def nothing(_: web.Request) -> web.Response:
-        return web.Response(status=200)
-
-    empty.router.add_post("/", nothing)
-    empty_runner, empty_port = await serve(empty)
+    db = str(Path(tempfile.mkdtemp(prefix="oms-bench-")) / "bench.db")
+    await prepare(db, args.stock)
+    port, empty_port = free_port(), free_port()
+    spawn = multiprocessing.get_context("spawn")
+    servers = [spawn.Process(target=run_server, args=(db, p, e)) for p, e in ((port, False), (empty_port, True))]
+    for server in servers:
+        server.start()
     url = f"http://127.0.0.1:{port}/webhooks/channels/SHOP1"
 
     deliveries = []
     for n in range(args.orders):
         body, webhook_id = shopify_order(n), str(uuid.uuid4())
         deliveries.append((body, headers(body, webhook_id)))
-    retries = deliveries[:: 10]  # the same delivery again: must not become a second order
+    retries = deliveries[::10]  # the same delivery again: must not become a second order
     gate = asyncio.Semaphore(args.concurrency)
     acks: list[float] = []
     floor: list[float] = []
 
-    async with ClientSession(connector=TCPConnector(limit=args.concurrency * 2)) as http:
+    try:
+        async with ClientSession(connector=TCPConnector(limit=args.concurrency * 2)) as http:
+            await wait_listening(http, f"http://127.0.0.1:{port}/healthz")
+            await wait_listening(http, f"http://127.0.0.1:{empty_port}/")
 
-        async def post(target: str, body: bytes, hdrs: dict[str, str], into: list[float]) -> None:
-            async with gate:
-                start = time.perf_counter()
-                async with http.post(target, data=body, headers=hdrs) as response:
-                    await response.read()
-                    assert response.status == 200, (response.status, await response.text())
-                into.append(time.perf_counter() - start)
+            async def post(target: str, body: bytes, hdrs: dict[str, str], into: list[float]) -> None:
+                async with gate:
+                    start = time.perf_counter()
+                    async with http.post(target, data=body, headers=hdrs) as response:
+                        await response.read()
+                        assert response.status == 200, (response.status, await response.text())
+                    into.append(time.perf_counter() - start)
 
-        started = time.perf_counter()
-        await asyncio.gather(
-            *(post(url, b, h, acks) for b, h in deliveries + retries),
-            *(post(f"http://127.0.0.1:{empty_port}/", b, h, floor) for b, h in deliveries),
-        )
-        acked = time.perf_counter() - started
+            for _ in range(3):  # the floor first, alone, then the burst while nothing else runs
+                await asyncio.gather(*(post(f"http://127.0.0.1:{empty_port}/", b, h, floor) for b, h in deliveries))
+            started = time.perf_counter()
+            await asyncio.gather(*(post(url, b, h, acks) for b, h in deliveries + retries))
+            acked = time.perf_counter() - started
+        print(f"{args.orders} Shopify orders + {len(retries)} retried deliveries, {args.concurrency} at once, SQLite")
+        print(f"{'path':<30} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        print(row("empty aiohttp handler", floor))
+        print(row("channel webhook ack", acks))
+        print(f"all acknowledged after {acked:.1f} s", flush=True)
 
-    async def count() -> int:
+        services = Services.from_settings(bench_settings(db))
+
+        async def count() -> int:
+            async with services.reading() as session:
+                return await session.scalar(select(func.count(Order.id)))
+
+        while await count() < args.orders and time.perf_counter() - started < 600:
+            await asyncio.sleep(0.1)
+        drained = time.perf_counter() - started
         async with services.reading() as session:
-            return await session.scalar(select(func.count(Order.id)))
+            orders = await session.scalar(select(func.count(Order.id)))
+            distinct = await session.scalar(select(func.count(func.distinct(Order.external_ref))))
+            on_hand, reserved = (await session.execute(select(StockLevel.on_hand, StockLevel.reserved))).all()[0]
+        await services.close()
+    finally:
+        for server in servers:
+            server.terminate()
+            server.join(10)
 
-    while await count() < args.orders and time.perf_counter() - started < 600:
-        await asyncio.sleep(0.1)
-    drained = time.perf_counter() - started
-
-    async with services.reading() as session:
-        orders = await session.scalar(select(func.count(Order.id)))
-        distinct = await session.scalar(select(func.count(func.distinct(Order.external_ref))))
-        on_hand, reserved = (await session.execute(select(StockLevel.on_hand, StockLevel.reserved))).all()[0]
-    await runner.cleanup()
-    await empty_runner.cleanup()
-
-    print(f"{args.orders} Shopify orders + {len(retries)} retried deliveries, {args.concurrency} at once, SQLite")
-    print(f"{'path':<30} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    print(row("empty aiohttp handler", floor))
-    print(row("channel webhook ack", acks))
-    print(f"all acknowledged after {acked:.1f} s; every order existed after {drained:.1f} s")
+    print(f"every order existed after {drained:.1f} s ({args.orders / drained:.0f} orders/s)")
     print(f"orders {orders}, distinct channel orders {distinct}; TEA-001 on hand {on_hand}, reserved {reserved}")
     ok = orders == distinct == args.orders and reserved <= on_hand
     print("exactly once, never oversold: " + ("yes" if ok else "NO"))

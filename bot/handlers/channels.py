@@ -10,7 +10,6 @@ from bot.views import Reply
 from core.auth import Permission
 from core.channels import fixes
 from core.channels.status import ChannelHealth, health
-from core.config import channel_env_code
 
 
 @command(
@@ -45,8 +44,8 @@ def channels_text(_: Translator, rows: list[ChannelHealth], timezone: str) -> st
                 dead=c.dead,
             )
         )
-        if not c.has_secret:
-            variable = f"OMS_CHANNEL_{channel_env_code(c.code)}_SECRET"
+        if c.missing:
+            variable = ", ".join(c.missing)
             lines.append("  " + _("no secret set: deliveries are refused until {variable} is set", variable=variable))
         if not c.active:
             lines.append("  " + _("switched off in the master data"))

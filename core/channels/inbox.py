@@ -58,10 +58,14 @@ def _insert(ctx: Context):  # type: ignore[no-untyped-def]
 
 async def store(ctx: Context, channel_id: int, deliveries: Sequence[Received]) -> int:
     """Keep the deliveries (a repeat of a stored key is ignored); returns how many were new."""
+    return await store_many(ctx, [(channel_id, deliveries)])
+
+
+async def store_many(ctx: Context, batches: Sequence[tuple[int, Sequence[Received]]]) -> int:
+    """Several requests' deliveries in one statement (the route's group commit)."""
     now = ctx.now()
-    await ctx.session.execute(update(Channel).where(Channel.id == channel_id).values(last_delivery_at=now))
-    if not deliveries:
-        return 0
+    heard = sorted({channel_id for channel_id, _ in batches})
+    await ctx.session.execute(update(Channel).where(Channel.id.in_(heard)).values(last_delivery_at=now))
     rows = [
         {
             "channel_id": channel_id,
@@ -76,8 +80,11 @@ async def store(ctx: Context, channel_id: int, deliveries: Sequence[Received]) -
             "attempts": 0,
             "next_attempt_at": now,
         }
+        for channel_id, deliveries in batches
         for d in deliveries
     ]
+    if not rows:
+        return 0
     result = await ctx.session.execute(
         _insert(ctx).values(rows).on_conflict_do_nothing(index_elements=["channel_id", "key"])
     )

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select
 
 from core.auth import Permission
 from core.channels.models import Channel, ChannelDelivery, DeliveryStatus
+from core.config import channel_env_code
 from core.context import Context
 
 
@@ -19,7 +20,7 @@ class ChannelHealth:
     kind: str
     name: str
     active: bool
-    has_secret: bool
+    missing: tuple[str, ...]  # the variables it needs before its deliveries are accepted
     last_delivery_at: datetime | None
     last_poll_at: datetime | None
     last_poll_error: str | None
@@ -50,7 +51,7 @@ async def health(ctx: Context) -> list[ChannelHealth]:
             kind=c.kind,
             name=c.name,
             active=c.active,
-            has_secret=ctx.settings.channel_secret(c.code) is not None,
+            missing=_missing(ctx, c),
             last_delivery_at=c.last_delivery_at,
             last_poll_at=c.last_poll_at,
             last_poll_error=c.last_poll_error,
@@ -59,3 +60,14 @@ async def health(ctx: Context) -> list[ChannelHealth]:
         )
         for c, backlog, dead in rows.all()
     ]
+
+
+def _missing(ctx: Context, channel: Channel) -> tuple[str, ...]:
+    """What the channel lacks to check its deliveries: a secret, and for Douyin its app_key (the
+    TOKEN) too, which the push names in ``app-id``."""
+    wanted = ["SECRET", "TOKEN"] if channel.kind == "douyin" else ["SECRET"]
+    return tuple(
+        f"OMS_CHANNEL_{channel_env_code(channel.code)}_{which}"
+        for which in wanted
+        if ctx.settings.channel_secret(channel.code, which) is None  # type: ignore[arg-type]
+    )

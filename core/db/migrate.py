@@ -40,7 +40,6 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
 
 
-
 async def schema_problem(engine: AsyncEngine) -> str | None:
     """Why the code cannot run on this database yet (one line an operator can act on), or None.
 

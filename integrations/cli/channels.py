@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from core.config import channel_env_code
 from integrations.cli.main import CliFailure, call, emit_json, run_async
 
 
@@ -33,8 +32,8 @@ async def channels_group(ctx: click.Context, as_json: bool) -> None:
             f"last poll {_when(row.last_poll_at)}  waiting {row.backlog}  dead {row.dead}"
             + ("" if row.active else "  (inactive)")
         )
-        if not row.has_secret:
-            click.echo(f"  no secret: set OMS_CHANNEL_{channel_env_code(row.code)}_SECRET")
+        if row.missing:
+            click.echo(f"  not listening: set {', '.join(row.missing)}")
         if row.last_poll_error:
             click.echo(f"  last poll failed: {row.last_poll_error}")
 

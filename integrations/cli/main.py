@@ -429,7 +429,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 def _channel_lines(settings: Settings) -> list[str]:
     """Which sales channels the server listens for, and which of them lack their secret."""
     from core.channels.status import health
-    from core.config import channel_env_code
 
     async def read() -> list[Any]:
         services = services_for(settings)
@@ -443,9 +442,7 @@ def _channel_lines(settings: Settings) -> list[str]:
         return ["channels: none (add a channels: section to the master data)"]
     lines = ["channels: " + ", ".join(f"{r.code} ({r.kind}) at /webhooks/channels/{r.code}" for r in rows)]
     lines += [
-        f"channel {r.code}: no secret, its deliveries are refused; set OMS_CHANNEL_{channel_env_code(r.code)}_SECRET"
-        for r in rows
-        if not r.has_secret
+        f"channel {r.code}: its deliveries are refused until {', '.join(r.missing)} is set" for r in rows if r.missing
     ]
     return lines
 

@@ -39,10 +39,19 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
     db = tmp_path / "serve.db"
     oms(db, "db", "upgrade")
     oms(db, "load", str(MASTER))
+    channels = tmp_path / "channels.yaml"
+    channels.write_text(
+        "channels:\n"
+        "  - {code: SHOP1, kind: shopify, name: 官网, poll_minutes: 0}\n"
+        "  - {code: woo-2, kind: woocommerce, name: 独立站, poll_minutes: 0}\n",
+        encoding="utf-8",
+    )
+    oms(db, "load", str(channels))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     env.update(
         OMS_DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        OMS_CHANNEL_SHOP1_SECRET="shpss_serve",
         OMS_HOST="0.0.0.0",  # as in production: reachable from outside, so the console needs sign-in
         OMS_PORT=str(port),
         OMS_SLACK_BOT_TOKEN="xoxb-test",
@@ -77,6 +86,12 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
         )
         answers["wecom"] = status(base + "/wecom/callback?msg_signature=0&timestamp=1&nonce=2&echostr=abc")
         answers["dingtalk"] = status(base + "/dingtalk/callback", b"{}")
+        answers["shopify-forged"] = status(
+            base + "/webhooks/channels/SHOP1",
+            b'{"id": 1}',
+            {"X-Shopify-Hmac-Sha256": "Zm9yZ2Vk", "X-Shopify-Topic": "orders/create"},
+        )
+        answers["woo-no-secret"] = status(base + "/webhooks/channels/WOO-2", b"{}")
         answers["console"] = status(base + "/console")
         answers["console-identities"] = status(base + "/console/api/identities")
         answers["console-message"] = status(
@@ -90,9 +105,12 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
     # dingtalk is in stream mode: it has no inbound URL
     expected = {"healthz": 200, "slack": 401, "telegram": 403, "wecom": 403, "dingtalk": 404, "console": 200}
     expected |= {"console-identities": 404, "console-message": 401}  # nobody acts without signing in
+    expected |= {"shopify-forged": 401, "woo-no-secret": 401}
     assert answers == expected, output
     assert "sign in with a link" in output and "OMS_PUBLIC_URL" in output, output
     assert "adapters on: console, dingtalk, wecom, slack, telegram" in output, output
+    assert "channels: SHOP1 (shopify) at /webhooks/channels/SHOP1, WOO-2 (woocommerce)" in output, output
+    assert "channel WOO-2: its deliveries are refused until OMS_CHANNEL_WOO_2_SECRET is set" in output, output
     assert "Traceback" not in output, output
 
 
