@@ -1,7 +1,8 @@
 """The platform-neutral front door: a message or a tap in, replies out, the timeline kept.
 
-Adapters call ``handle_text`` and ``handle_tap`` with a neutral identity; everything a person
-sees (replies, cards, errors) is translated for them here, and a stack trace never reaches chat.
+``bot.gateway`` calls ``answer_text`` and ``answer_tap`` inside one turn (``core.turn``), so the
+handlers' service calls and the reply commit together; everything a person sees (replies, cards,
+errors) is translated for them here, and a stack trace never reaches chat.
 Typed text is made printable and held to ``max_text_length`` here, once for every platform.
 """
 
@@ -17,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import bot.handlers  # noqa: F401  (its MODULES declare the commands)
-from bot.events.dispatcher import deliver_pending
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
@@ -85,13 +85,6 @@ def unknown_identity(identity: Identity) -> list[Reply]:
     ]
 
 
-async def handle_text(services: Services, identity: Identity, text: str) -> tuple[Speaker | None, list[Reply]]:
-    speaker = await who(services, identity)
-    if speaker is None:
-        return None, unknown_identity(identity)
-    return speaker, await answer_text(services, speaker, identity.platform, text)
-
-
 async def answer_text(services: Services, speaker: Speaker, platform: str, text: str) -> list[Reply]:
     """What the chat layer answers ``speaker``, already known (a signed-in console session)."""
     chat = Chat(services, speaker.actor, speaker.user_id, platform, speaker.locale)
@@ -102,27 +95,12 @@ async def answer_text(services: Services, speaker: Speaker, platform: str, text:
             limit=limit,
             length=len(text),
         )
-    replies = await _guarded(chat, lambda: _dispatch(chat, text))
-    # What this request recorded goes out now rather than on the dispatcher's next poll (the same
-    # claim, so nothing twice), so the answer finds cards and timelines already moved.
-    await deliver_pending(services)
-    return replies
-
-
-async def handle_tap(
-    services: Services, identity: Identity, card_id: int, action: str
-) -> tuple[Speaker | None, list[Reply]]:
-    speaker = await who(services, identity)
-    if speaker is None:
-        return None, unknown_identity(identity)
-    return speaker, await answer_tap(services, speaker, identity.platform, card_id, action)
+    return await _guarded(chat, lambda: _dispatch(chat, text))
 
 
 async def answer_tap(services: Services, speaker: Speaker, platform: str, card_id: int, action: str) -> list[Reply]:
     chat = Chat(services, speaker.actor, speaker.user_id, platform, speaker.locale)
-    replies = await _guarded(chat, lambda: tap(chat, card_id, action))
-    await deliver_pending(services)
-    return replies
+    return await _guarded(chat, lambda: tap(chat, card_id, action))
 
 
 async def _dispatch(chat: Chat, text: str) -> list[Reply]:

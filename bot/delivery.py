@@ -16,6 +16,9 @@ from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.context import Context
 from core.users.models import User
 
+# Platforms that show a person's timeline itself (the console's page reads it): no outbox sender.
+SHOWS_TIMELINE = frozenset({"console"})
+
 
 async def users_with_role(ctx: Context, *roles: str) -> list[User]:
     users = await ctx.session.scalars(select(User).where(User.active.is_(True)).options(selectinload(User.identities)))
@@ -80,7 +83,7 @@ def tell(
                     created_at=ctx.now(),
                 )
             )
-            if identity.platform != "console":
+            if identity.platform not in SHOWS_TIMELINE:
                 locale = locale_for(user, identity.platform)
                 payload = {"card": render(card, _, ctx.settings.timezone).to_dict()} if card else {"text": text}
                 payload["locale"] = locale

@@ -3,9 +3,12 @@
 An adapter knows its platform's wire format; this module knows what happens next, the same for
 all of them: a platform's retry of a delivery we already took is recognised and ignored, the
 neutral chat layer answers, the exchange goes on the speaker's timeline, and the replies are
-queued in the outbox for the chat the person spoke in, in the same transaction. Replies therefore
-leave through the same rate-limited, retrying sender as every notification, and a card sent as
-a reply is edited later like any other copy of it.
+queued in the outbox for the chat the person spoke in. All of that is one transaction with the
+change the command made (a turn, ``core.turn``): an order is never committed without the reply
+that reports it, nor a reply without its order. Replies therefore leave through the same
+rate-limited, retrying sender as every notification, and a card sent as a reply is edited later
+like any other copy of it. The console goes through here too: its timeline is its delivery, so
+nothing is queued for it, and its ``client_msg_id`` is answered from the first attempt's replies.
 
 A delivery is taken at most once: its id is recorded before the command runs, so a platform's
 retry never runs it again, even when the first run is still going or ended in an error (the
@@ -25,14 +28,16 @@ from sqlalchemy import select, true
 
 from bot.actions import ActionId
 from bot.cards import render
-from bot.conversation import Identity, Speaker, exchange, handle_tap, handle_text
-from bot.delivery import enqueue
+from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity, who
+from bot.delivery import SHOWS_TIMELINE, enqueue
+from bot.events.dispatcher import deliver_pending
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
-from bot.models import Card
+from bot.models import Card, Direction
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS
 from bot.texts import error_text
 from bot.views import Reply
+from core import idempotency
 from core import inbound as keys
 from core.auth import Actor
 from core.context import Context
@@ -51,6 +56,12 @@ class Inbound:
     user: str  # the platform's user id, as bound to a person in the master data
     chat: str  # where replies go: a direct chat or a group (platform-specific recipient)
     event_id: str | None = None  # None: the platform never re-delivers this kind of request
+    # True: ``event_id`` is the client's own request id (the console's ``client_msg_id``) and a
+    # repeat is answered with the first attempt's replies instead of being ignored (Stripe's rules,
+    # ``core.idempotency``: the same id for another request is refused, ``KeyReused``, and a repeat
+    # while the first has no result yet too, ``StillRunning``; both raised before anything runs).
+    replay: bool = False
+    speaker: Speaker | None = None  # known already (a signed-in console session): not looked up
 
 
 @dataclass
@@ -59,7 +70,9 @@ class Answer:
 
     texts: list[str] = field(default_factory=list)
     known: bool = True  # False: the speaker is not bound to any user
-    duplicate: bool = False  # a re-delivery: nothing was done, nothing queued
+    duplicate: bool = False  # a re-delivery: nothing was done, nothing queued (``replay``: see reply_ids)
+    reply_ids: list[int] = field(default_factory=list)  # the replies' timeline rows (a replay: the first's)
+    unavailable: DatabaseUnavailable | None = None  # the database is gone: ``texts`` says so
 
 
 def stale(services: Services, signed_at: datetime) -> str | None:
@@ -78,73 +91,155 @@ async def first_use(services: Services, source: str, credential: str, body: byte
 
 async def message(services: Services, inbound: Inbound, text: str) -> Answer:
     """A typed message or command; replies are queued to ``inbound.chat``."""
-    try:
-        if not await _first_time(services, inbound):
-            return Answer(duplicate=True)
-    except DatabaseUnavailable as error:
-        return _unavailable(inbound, error)
-
-    async def run() -> Answer:
-        speaker, replies = await handle_text(services, Identity(inbound.platform, inbound.user), text.strip())
-        return await _keep(services, inbound, speaker, replies, said=text.strip(), queue=True)
-
-    return await _told_if_it_fails(services, inbound, run)
+    said = text.strip()
+    return await _take(
+        services,
+        inbound,
+        said,
+        lambda speaker: answer_text(services, speaker, inbound.platform, said),
+        queue=True,
+    )
 
 
-async def tap(services: Services, inbound: Inbound, action: str, *, queue_replies: bool = False) -> Answer:
+async def tap(
+    services: Services, inbound: Inbound, action: str, *, queue_replies: bool = False, card_id: int | None = None
+) -> Answer:
     """A button tap. The card's own edits reach every copy through the outbox; the replies (who
     acted, or why not) are returned for the adapter to show the tapper at once, and queued to the
-    chat only when the platform has no in-place way to show them (``queue_replies``)."""
-    try:
-        if not await _first_time(services, inbound):
-            return Answer(duplicate=True)
-    except DatabaseUnavailable as error:
-        return _unavailable(inbound, error)
+    chat only when the platform has no in-place way to show them (``queue_replies``).
 
-    async def run() -> Answer:
+    ``card_id``: the card the platform says was tapped, where it sends one beside the action (the
+    console); an action not for that card is refused as no longer valid."""
+    not_ours = None
+    if card_id is None:
         try:
             card_id = ActionId.decode(action).card_id
         except ValueError:
             _ = Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en"))
-            stale = _("That button is not one of ours any more. Send /approvals to see what is waiting.")
-            if queue_replies:
-                await services.run(
-                    Actor.system(inbound.platform), lambda ctx: _queue(ctx, inbound, None, [Reply(text=stale)])
-                )
-            return Answer(texts=[stale])
-        speaker, replies = await handle_tap(services, Identity(inbound.platform, inbound.user), card_id, action)
-        return await _keep(services, inbound, speaker, replies, said=None, queue=queue_replies)
+            text = _("That button is not one of ours any more. Send /approvals to see what is waiting.")
+            not_ours = [Reply(text=text)]
+    tapped = card_id or 0
+    return await _take(
+        services,
+        inbound,
+        None,
+        lambda speaker: answer_tap(services, speaker, inbound.platform, tapped, action),
+        queue=queue_replies,
+        not_ours=not_ours,
+    )
 
-    return await _told_if_it_fails(services, inbound, run)
+
+async def _take(
+    services: Services,
+    inbound: Inbound,
+    said: str | None,
+    answer: Callable[[Speaker], Awaitable[list[Reply]]],
+    *,
+    queue: bool,
+    not_ours: list[Reply] | None = None,
+) -> Answer:
+    """De-duplicate, then answer in one turn: what the command changed, the events it recorded
+    (delivered in the turn), what was said and answered (the timeline) and the queued replies
+    commit together or not at all. A platform that shows the timeline itself (the console) has
+    nothing queued: its timeline rows are its replies.
+
+    If the turn fails, nothing it did stands, and the apology is written in a fresh transaction
+    (for a client's request id, as that request's result: a retry is shown the same apology)."""
+    outbox = inbound.platform not in SHOWS_TIMELINE
+    queue = queue and outbox
+    try:
+        if not inbound.replay and not await _first_time(services, inbound):
+            return Answer(duplicate=True)
+    except DatabaseUnavailable as error:
+        return _unavailable(inbound, error)
+    speaker: Speaker | None = inbound.speaker
+    scope: str | None = None
+
+    async def run() -> Answer:
+        nonlocal speaker, scope
+        if not_ours is not None:  # no speaker to look up, nothing to keep: just say so
+            if queue:
+                await services.run(Actor.system(inbound.platform), lambda ctx: _queue(ctx, inbound, None, not_ours))
+            return Answer(texts=[r.text for r in not_ours if r.text])
+        if speaker is None:
+            speaker = await who(services, Identity(inbound.platform, inbound.user))
+        if speaker is None:  # not bound: tell them how to get bound, keep no timeline
+            replies = unknown_identity(Identity(inbound.platform, inbound.user))
+            if queue:
+                await services.run(Actor.system(inbound.platform), lambda ctx: _queue(ctx, inbound, None, replies))
+            return Answer(texts=[r.text for r in replies if r.text], known=False)
+        if inbound.replay and inbound.event_id:
+            scope = f"{inbound.platform}:{speaker.user_id}"
+            claim = await _claim(services, inbound, scope, said)
+            if not claim.fresh:
+                return Answer(duplicate=True, reply_ids=list((claim.result or {}).get("reply_ids", [])))
+        known = speaker
+
+        async def turn(ctx: Context) -> Answer:
+            replies = await answer(known)
+            # What the command recorded is delivered in the turn rather than on the dispatcher's
+            # next poll (the same claim, so nothing twice): the cards and other people's timelines
+            # move with the change, and the reply is queued after the card edits it reports.
+            await deliver_pending(services)
+            return await _keep(ctx, inbound, known, replies, said=said, queue=queue, scope=scope)
+
+        return await services.run_turn(Actor.system("chat"), turn)
+
+    async def sorry(text: str) -> Answer:
+        """The turn was rolled back: nothing it did stands. The apology, in a fresh transaction."""
+
+        async def write(ctx: Context) -> list[int]:
+            if outbox:  # even after a tap: the toast may not have been shown
+                await _queue(ctx, inbound, speaker, [Reply(text=text)])
+            if speaker is None:
+                return []
+            return await _keep_rows(ctx, inbound, speaker, said, [Reply(text=text)], scope=scope)
+
+        return Answer(texts=[text], reply_ids=await services.run(Actor.system(inbound.platform), write))
+
+    return await _told_if_it_fails(services, inbound, run, sorry)
 
 
-async def _told_if_it_fails(services: Services, inbound: Inbound, run: Callable[[], Awaitable[Answer]]) -> Answer:
+async def _claim(services: Services, inbound: Inbound, scope: str, said: str | None) -> idempotency.Claim:
+    """The client's request id, claimed in a transaction of its own before anything runs (so a
+    retry arriving meanwhile sees it); raises ``KeyReused`` or ``StillRunning``."""
+    key, request = inbound.event_id or "", said
+    return await services.run(Actor.system(inbound.platform), lambda ctx: idempotency.claim(ctx, scope, key, request))
+
+
+async def _told_if_it_fails(
+    services: Services,
+    inbound: Inbound,
+    run: Callable[[], Awaitable[Answer]],
+    sorry: Callable[[str], Awaitable[Answer]],
+) -> Answer:
     """The chat layer turns a command's own errors into replies; this catches what fails around it
-    (the database gone, a lock that never came), so the person hears something, not silence."""
+    (the database gone, a lock that never came, a timeline that could not be written), so the
+    person hears something, not silence."""
     try:
         return await run()
     except DatabaseUnavailable as error:
         return _unavailable(inbound, error)
+    except (idempotency.KeyReused, idempotency.StillRunning):
+        raise  # the client's request id was refused: nothing ran, the caller says why
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("%s delivery %s failed [%s]", inbound.platform, inbound.event_id, reference)
         _ = Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en"))
-        sorry = _("Sorry, something went wrong on our side (reference {ref}).", ref=reference)
+        text = _("Sorry, something went wrong on our side (reference {ref}).", ref=reference)
         try:
-            await services.run(
-                Actor.system(inbound.platform),
-                lambda ctx: _queue(ctx, inbound, None, [Reply(text=sorry)]),
-            )
+            return await sorry(text)
         except Exception:  # the database itself is gone: the log is all we have
             log.exception("could not tell %s %s about [%s]", inbound.platform, inbound.user, reference)
-        return Answer(texts=[sorry])
+        return Answer(texts=[text])
 
 
 def _unavailable(inbound: Inbound, error: DatabaseUnavailable) -> Answer:
     """The database is gone: nothing can be queued either, so the answer in place is all there is."""
     reason = error.params.get("reason")
     log.error("%s delivery %s refused: the database file is %s", inbound.platform, inbound.event_id, reason)
-    return Answer(texts=[error_text(Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en")), error)])
+    text = error_text(Translator(DEFAULT_BY_PLATFORM.get(inbound.platform, "en")), error)
+    return Answer(texts=[text], unavailable=error)
 
 
 async def _first_time(services: Services, inbound: Inbound) -> bool:
@@ -156,28 +251,34 @@ async def _first_time(services: Services, inbound: Inbound) -> bool:
 
 
 async def _keep(
-    services: Services,
+    ctx: Context,
     inbound: Inbound,
-    speaker: Speaker | None,
+    speaker: Speaker,
     replies: list[Reply],
     *,
     said: str | None,
     queue: bool,
+    scope: str | None,
 ) -> Answer:
-    texts = [r.text for r in replies if r.text]
-    if speaker is None:  # not bound: tell them how to get bound, keep no timeline
-        if queue:
-            await services.run(Actor.system(inbound.platform), lambda ctx: _queue(ctx, inbound, None, replies))
-        return Answer(texts=texts, known=False)
+    """The exchange on the speaker's timeline and the replies in the outbox, in the turn."""
+    reply_ids = await _keep_rows(ctx, inbound, speaker, said, replies, scope=scope)
+    if queue:
+        await _queue(ctx, inbound, speaker, replies)
+    return Answer(texts=[r.text for r in replies if r.text], reply_ids=reply_ids)
 
-    async def write(ctx: Context) -> None:
-        rows = exchange(speaker, inbound.platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
-        ctx.session.add_all(rows)
-        if queue:
-            await _queue(ctx, inbound, speaker, replies)
 
-    await services.run(Actor.system("chat"), write)
-    return Answer(texts=texts)
+async def _keep_rows(
+    ctx: Context, inbound: Inbound, speaker: Speaker, said: str | None, replies: list[Reply], *, scope: str | None
+) -> list[int]:
+    """What was said and answered, as timeline rows; with a client's request id, the replies' rows
+    are stored as that request's result in the same transaction (a replay shows the same rows)."""
+    rows = exchange(speaker, inbound.platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
+    ctx.session.add_all(rows)
+    await ctx.session.flush()
+    reply_ids = [r.id for r in rows if r.direction == Direction.OUT]
+    if scope is not None and inbound.event_id:
+        await idempotency.complete(ctx, scope, inbound.event_id, {"reply_ids": reply_ids})
+    return reply_ids
 
 
 async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replies: list[Reply]) -> None:

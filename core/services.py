@@ -2,7 +2,9 @@
 webhooks all use to run a service function as one unit of work.
 
 It turns lost optimistic-locking races into ``ConcurrencyConflict`` and writes an audit row for
-every refused permission, in a transaction of its own (the refused one is rolled back). On SQLite
+every refused permission, in a transaction of its own (the refused one is rolled back). A chat
+request runs as one ``turn`` (``core.turn``): the service calls it makes join one transaction,
+with the reply that reports them. On SQLite
 it refuses to work on a database file that was deleted or replaced under it (``DatabaseUnavailable``)
 rather than acknowledge writes into a file nobody will see again.
 """
@@ -20,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from core.audit.record import audit
+from core import turn as turns
 from core.auth import Actor, PermissionDenied
 from core.clock import Clock, utcnow
 from core.config import Settings
@@ -30,6 +32,7 @@ from core.db.engine import create_engine, session_factory
 from core.db.sqlite_file import DatabaseFile, sqlite_path
 from core.errors import ChangedMeanwhile, DatabaseUnavailable
 from core.orders.review import ReviewPolicy
+from core.turn import record_refusal, retryable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,14 +94,19 @@ class Services:
         async with (self.readers or self.sessions)() as session:
             yield session
 
+    def _context(self, session: AsyncSession, actor: Actor) -> Context:
+        return Context(
+            session=session, actor=actor, settings=self.settings, clock=self.clock, review_policy=self.review_policy
+        )
+
     async def query(self, actor: Actor, action: Callable[[Context], Awaitable[T]]) -> T:
-        """Run a read-only service call (order lookups, stock views) without taking the write lock."""
+        """Run a read-only service call (order lookups, stock views) without taking the write lock;
+        inside a turn, in the turn's transaction (it sees what the turn wrote so far)."""
+        if (turn := turns.current(self)) is not None:
+            return await turn.step(actor, action)
         async with self.reading() as session:
-            ctx = Context(
-                session=session, actor=actor, settings=self.settings, clock=self.clock, review_policy=self.review_policy
-            )
             try:
-                return await action(ctx)
+                return await action(self._context(session, actor))
             except PermissionDenied as denied:
                 await self._audit_refusal(actor, denied)
                 raise
@@ -110,17 +118,15 @@ class Services:
         The database file is checked before the work and again before the commit, so a write is
         never acknowledged into a file deleted or replaced meanwhile.
         """
+        if turns.current(self) is not None:
+            # A second transaction would break the turn's promise (all or nothing), and on SQLite
+            # it would wait for the one writer connection the turn itself holds.
+            raise RuntimeError("a unit of work cannot open inside a turn; use run() to join it")
         self._require_database()
         try:
             async with self.sessions() as session:
                 async with session.begin():
-                    yield Context(
-                        session=session,
-                        actor=actor,
-                        settings=self.settings,
-                        clock=self.clock,
-                        review_policy=self.review_policy,
-                    )
+                    yield self._context(session, actor)
                     self._require_database()
         except StaleDataError as error:
             raise ChangedMeanwhile() from error
@@ -131,30 +137,70 @@ class Services:
     async def run(self, actor: Actor, action: Callable[[Context], Awaitable[T]], *, attempts: int = 3) -> T:
         """Run ``action`` as one unit of work, again from the start if the database chose it as a
         deadlock or serialization victim (PostgreSQL aborts one of two transactions that wait on
-        each other; the other has committed, so a fresh attempt sees its result)."""
+        each other; the other has committed, so a fresh attempt sees its result).
+
+        Inside a turn it is a step of the turn (a SAVEPOINT); a deadlock there retries the turn."""
+        if (turn := turns.current(self)) is not None:
+            return await turn.step(actor, action)
         for attempt in range(1, attempts + 1):
             try:
                 async with self.unit_of_work(actor) as ctx:
                     return await action(ctx)
             except DBAPIError as error:
-                if attempt == attempts or not _retryable(error):
+                if attempt == attempts or not retryable(error):
                     raise
                 log.info("retrying after %s (attempt %d)", type(error.orig).__name__, attempt)
+                await asyncio.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def turn(self, actor: Actor) -> AsyncIterator[Context]:
+        """One transaction for a whole request (``core.turn``): ``run`` and ``query`` called in
+        this task while it is open join it; it commits once, when the block ends without error."""
+        if turns.current(self) is not None:
+            raise RuntimeError("a turn is already open in this task")
+        self._require_database()
+        refusals: list[tuple[Actor, PermissionDenied]] = []
+        committed = False
+        try:
+            async with self.sessions() as session:
+                async with session.begin():
+                    turn = turns.Turn(self, session, self._context)
+                    token = turns.enter(turn)
+                    try:
+                        yield self._context(session, actor)
+                        if turn.retry is not None:  # a step lost a deadlock; its handler replied anyway
+                            raise turn.retry
+                        self._require_database()
+                    finally:
+                        turns.leave(token)
+                        refusals = turn.refusals
+                committed = True
+        except StaleDataError as error:
+            raise ChangedMeanwhile() from error
+        finally:
+            if not committed:  # the refusals' audit rows went down with the turn: write them again
+                for refused_actor, denied in refusals:
+                    await self._audit_refusal(refused_actor, denied)
+
+    async def run_turn(self, actor: Actor, body: Callable[[Context], Awaitable[T]], *, attempts: int = 3) -> T:
+        """Run ``body`` as one turn, again from the start if the database chose the turn (or one
+        of its steps) as a deadlock or serialization victim."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.turn(actor) as ctx:
+                    return await body(ctx)
+            except DBAPIError as error:
+                if attempt == attempts or not retryable(error):
+                    raise
+                log.info("retrying the turn after %s (attempt %d)", type(error.orig).__name__, attempt)
                 await asyncio.sleep(0.01 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _audit_refusal(self, actor: Actor, denied: PermissionDenied) -> None:
         try:
             async with self.sessions() as session, session.begin():
-                ctx = Context(session=session, actor=actor, settings=self.settings, clock=self.clock)
-                audit(
-                    ctx,
-                    entity="access",
-                    key=actor.name[:64],
-                    action="denied",
-                    reason=denied.message,
-                    permission=denied.permission.value,
-                )
+                record_refusal(Context(session=session, actor=actor, settings=self.settings, clock=self.clock), denied)
         except Exception:  # the refusal itself must still reach the caller
             log.exception("could not audit a refused request by %s", actor.name)
 
@@ -164,12 +210,3 @@ class Services:
             await self.engine.dispose()
             if self.read_engine is not None:
                 await self.read_engine.dispose()
-
-
-RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
-
-
-def _retryable(error: DBAPIError) -> bool:
-    orig = error.orig
-    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    return state in RETRYABLE_SQLSTATES

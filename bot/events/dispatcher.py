@@ -3,7 +3,8 @@
 Events are claimed with a conditional UPDATE (``processed_at IS NULL``), so two server processes
 (or a request and the background loop) never deliver the same event twice, and delivery happens in
 the transaction that claims them: what the handlers wrote exists and the event is marked, or
-neither. Whoever recorded the event (a chat request, the CLI, a webhook, a timer) does not matter.
+neither. Whoever recorded the event (a chat request, the CLI, a webhook, a timer) does not matter;
+a chat request delivers its own events inside its turn, before its reply is queued.
 """
 
 from __future__ import annotations
@@ -25,24 +26,39 @@ BATCH = 200
 
 
 async def deliver_pending(services: Services, bus: EventBus = BUS) -> int:
-    """Deliver every undelivered event; returns how many were claimed."""
-    async with services.reading() as session:  # the usual answer is "nothing", without the write lock
-        if await session.scalar(select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).limit(1)) is None:
-            return 0
+    """Deliver every undelivered event; returns how many were claimed.
+
+    Inside a chat request's turn (``core.turn``) the claims and what the handlers write join the
+    turn's transaction: the request's change, its consequences (cards, notifications) and its reply
+    commit together, and the reply is queued after the card edits it caused, as a person reads them.
+    """
+    # The usual answer is "nothing", without the write lock (inside a turn: in the turn, which
+    # sees the events it recorded itself).
+    if not await services.query(Actor.system("notifier"), _any_pending):
+        return 0
     handled = 0
     while True:
-        async with services.unit_of_work(Actor.system("notifier")) as ctx:
-            rows = await _claim(ctx)
-            for row in rows:
-                try:
-                    event = rebuild(row)
-                except UnknownEvent:
-                    log.warning("event %s %s v%s: no event class reads it; skipped", row.id, row.name, row.version)
-                    continue
-                await bus.publish(ctx, event, event_id=row.id)
-        handled += len(rows)
-        if len(rows) < BATCH:
+        handled_now = await services.run(Actor.system("notifier"), lambda ctx: _deliver_batch(ctx, bus))
+        handled += handled_now
+        if handled_now < BATCH:
             return handled
+
+
+async def _any_pending(ctx: Context) -> bool:
+    found = await ctx.session.scalar(select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).limit(1))
+    return found is not None
+
+
+async def _deliver_batch(ctx: Context, bus: EventBus) -> int:
+    rows = await _claim(ctx)
+    for row in rows:
+        try:
+            event = rebuild(row)
+        except UnknownEvent:
+            log.warning("event %s %s v%s: no event class reads it; skipped", row.id, row.name, row.version)
+            continue
+        await bus.publish(ctx, event, event_id=row.id)
+    return len(rows)
 
 
 async def _claim(ctx: Context) -> list[DomainEvent]:

@@ -1,7 +1,9 @@
 """The web console, the fifth "platform": a page, its JSON API (SPEC §9) and a live event stream.
 
 The API speaks for a console identity (``user`` is its id); it adds nothing of its own to the
-product: every message and tap goes through the neutral chat layer like any other platform's.
+product: every message and tap goes through ``bot.gateway`` like any other platform's (its
+de-duplication, one transaction for the change and its reply); the page reads the replies from
+the timeline rows the gateway wrote, so nothing is queued for it.
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from bot import gateway
 from bot.cards import render
-from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity
+from bot.conversation import Speaker
+from bot.gateway import Answer, Inbound
 from bot.i18n import Translator, normalise
-from bot.models import Card, ChatMessage, Direction
+from bot.models import Card, ChatMessage
 from bot.router import visible_commands
 from bot.texts import error_text
 from core import idempotency
-from core.auth import Actor
-from core.context import Context
 from core.errors import DomainError
 from core.services import Services
 from core.users.models import ChatIdentity, User
@@ -136,8 +138,9 @@ async def inbox(request: web.Request) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.Response:
-    """A typed message. With a ``client_msg_id`` a retry (a reply lost to a dropped connection)
-    is answered with the first attempt's replies and runs nothing again."""
+    """A typed message, through ``bot.gateway`` like every platform's. With a ``client_msg_id``
+    a retry (a reply lost to a dropped connection) is answered with the first attempt's replies
+    and runs nothing again."""
     body = await _json(request)
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -146,39 +149,13 @@ async def messages(request: web.Request) -> web.Response:
     if msg_id is not None and not (isinstance(msg_id, str) and 0 < len(msg_id) <= 128):
         raise bad("'client_msg_id' must be a string of at most 128 characters")
     speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
-    if speaker is None:
-        return _stranger(user)
-    services = request.app[SERVICES]
-    said = text.strip()
-    if msg_id:
-        scope = f"console:{speaker.user_id}"
-        try:
-            claim = await services.run(Actor.system("console"), lambda ctx: idempotency.claim(ctx, scope, msg_id, said))
-        except idempotency.KeyReused as error:
-            raise _refused(web.HTTPUnprocessableEntity, error, speaker.locale) from None
-        except idempotency.StillRunning as error:
-            raise _refused(web.HTTPConflict, error, speaker.locale) from None
-        if not claim.fresh:
-            ids = (claim.result or {}).get("reply_ids", [])
-            return web.json_response({"replies": await entries(services, speaker, ids=ids), "replayed": True})
-    replies = await answer_text(services, speaker, PLATFORM, said)
-    return await _answer(request, speaker, replies, said=said, msg_id=msg_id)
-
-
-def _stranger(user: str) -> web.Response:
-    """An identity bound to nobody (open mode): how to get bound, kept on no timeline."""
-    now = datetime.now(UTC).isoformat()
-    replies = [
-        {"id": None, "direction": "out", "text": r.text, "card": None, "at": now}
-        for r in unknown_identity(Identity(PLATFORM, user))
-    ]
-    return web.json_response({"replies": replies})
-
-
-def _refused(kind: type[web.HTTPException], error: DomainError, locale: str) -> web.HTTPException:
-    """A refusal the page shows as it is: in the reader's language, with its stable code."""
-    body = json.dumps({"error": error_text(Translator(locale), error), "code": error.code}, ensure_ascii=False)
-    return kind(text=body, content_type="application/json")
+    inbound = Inbound(PLATFORM, user, user, event_id=msg_id or None, replay=True, speaker=speaker)
+    try:
+        answer = await gateway.message(request.app[SERVICES], inbound, text)
+    except (idempotency.KeyReused, idempotency.StillRunning) as error:
+        status = web.HTTPUnprocessableEntity if isinstance(error, idempotency.KeyReused) else web.HTTPConflict
+        raise _refused(status, error, speaker.locale if speaker else "en") from None
+    return await _answered(request, speaker, answer)
 
 
 async def actions(request: web.Request) -> web.Response:
@@ -187,30 +164,31 @@ async def actions(request: web.Request) -> web.Response:
     if not is_row_id(card_id) or not isinstance(action, str):
         raise bad("'card_id' (a number) and 'action' (a string) are required")
     speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
-    if speaker is None:
-        return _stranger(user)
-    replies = await answer_tap(request.app[SERVICES], speaker, PLATFORM, card_id, action)
-    return await _answer(request, speaker, replies)
+    inbound = Inbound(PLATFORM, user, user, speaker=speaker)
+    answer = await gateway.tap(request.app[SERVICES], inbound, action, card_id=card_id)
+    return await _answered(request, speaker, answer)
 
 
-async def _answer(
-    request: web.Request, speaker: Speaker, replies: list, said: str | None = None, msg_id: str | None = None
-) -> web.Response:
-    """Keep the exchange on the timeline; with a message id, its result in the same transaction."""
-    services = request.app[SERVICES]
-
-    async def keep(ctx: Context) -> list[int]:
-        rows = exchange(speaker, PLATFORM, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
-        ctx.session.add_all(rows)
-        await ctx.session.flush()
-        reply_ids = [r.id for r in rows if r.direction == Direction.OUT]
-        if msg_id:
-            await idempotency.complete(ctx, f"console:{speaker.user_id}", msg_id, {"reply_ids": reply_ids})
-        return reply_ids
-
-    reply_ids = await services.run(Actor.system("chat"), keep)
+async def _answered(request: web.Request, speaker: Speaker | None, answer: Answer) -> web.Response:
+    """The replies as the page shows them: the timeline rows the gateway wrote for them (a replay:
+    the first attempt's rows); for an unbound identity, how to get bound, kept on no timeline."""
+    if answer.unavailable is not None:
+        raise answer.unavailable  # answered 503 with the reason
+    if speaker is None or not answer.known:
+        now = datetime.now(UTC).isoformat()
+        replies = [{"id": None, "direction": "out", "text": t, "card": None, "at": now} for t in answer.texts]
+        return web.json_response({"replies": replies})
+    replies = await entries(request.app[SERVICES], speaker, ids=answer.reply_ids)
+    if answer.duplicate:
+        return web.json_response({"replies": replies, "replayed": True})
     _wake(request.app)
-    return web.json_response({"replies": await entries(services, speaker, ids=reply_ids)})
+    return web.json_response({"replies": replies})
+
+
+def _refused(kind: type[web.HTTPException], error: DomainError, locale: str) -> web.HTTPException:
+    """A refusal the page shows as it is: in the reader's language, with its stable code."""
+    body = json.dumps({"error": error_text(Translator(locale), error), "code": error.code}, ensure_ascii=False)
+    return kind(text=body, content_type="application/json")
 
 
 async def locale(request: web.Request) -> web.Response:

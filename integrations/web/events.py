@@ -2,8 +2,8 @@
 whoever recorded them (a chat platform, the CLI, a webhook, a timer) and whether or not the
 console is mounted.
 
-A chat request delivers what it recorded at once (``bot.conversation``); this loop picks up the
-rest within ``POLL_SECONDS``. ``on_delivered`` lets a part of the server hear that something was
+A chat request delivers what it recorded at once (in its turn, ``bot.gateway``); this loop picks
+up the rest within ``POLL_SECONDS``. ``on_delivered`` lets a part of the server hear that something was
 delivered (the console wakes its live streams).
 """
 

@@ -185,7 +185,7 @@ async def test_a_failure_around_the_chat_layer_is_told_to_the_person(demo, monke
     async def database_gone(*args, **kwargs):
         raise OSError("database is locked")
 
-    monkeypatch.setattr(gateway, "handle_text", database_gone)
+    monkeypatch.setattr(gateway, "answer_text", database_gone)
     answer = await gateway.message(services, Inbound("slack", "U1", "C1", "e1"), "/order SO-1")
 
     assert "something went wrong" in answer.texts[0] and "reference" in answer.texts[0]

@@ -1,6 +1,6 @@
 """Each command's refusals, as a person reads them in chat, in English and in Chinese.
 
-Drives the commands through ``bot.conversation.handle_text`` (the door every adapter uses) for an
+Drives the commands through ``bot.gateway.message`` (the door every adapter uses) for an
 unknown order, a wrong state, a missing permission and bad arguments, and checks every answer the
 way a DingTalk user would read it: a sentence in their language naming what is wrong, never an
 internal state name, never Python.
@@ -13,7 +13,8 @@ import re
 import pytest
 from sqlalchemy import update
 
-from bot.conversation import Identity, handle_text
+from bot import gateway
+from bot.gateway import Inbound
 from core.orders.status import OrderStatus, PaymentStatus, ReturnStatus, ShipmentStatus
 from core.users.models import User
 from tests.support.master_data import seed
@@ -27,8 +28,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 async def say(services, who: str, text: str, locale: str) -> str:
     async with services.sessions() as session, session.begin():
         await session.execute(update(User).where(User.name == who).values(locale=locale))
-    _, replies = await handle_text(services, Identity("console", who), text)
-    return "\n".join(r.text for r in replies if r.text)
+    answer = await gateway.message(services, Inbound("console", who, who), text)
+    return "\n".join(answer.texts)
 
 
 def unreadable(text: str, *, chinese: bool) -> list[str]:
