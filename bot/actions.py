@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.db.base import MAX_INTEGER
 
-VERBS = {"ap": "approve", "rj": "reject", "pk": "picked", "pd": "packed"}
+VERBS = {"ap": "approve", "rj": "reject", "pk": "picked", "pd": "packed", "ms": "map_skus"}
 CODES = {name: code for code, name in VERBS.items()}
 # A pick card's button for its order's next step (``core.orders.lifecycle.PICK_STEPS``).
 BUTTON = {"start_picking": "picked", "pack": "packed"}
@@ -14,7 +14,7 @@ BUTTON = {"start_picking": "picked", "pack": "packed"}
 
 @dataclass(frozen=True)
 class ActionId:
-    verb: str  # approve | reject | picked | packed
+    verb: str  # approve | reject | picked | packed | map_skus
     card_id: int
     version: int
 

@@ -139,6 +139,10 @@ async def overtaken(ctx: Context, card: Card, order: Order) -> dict[str, Any] | 
             step = await last_change(ctx, order, action="approve_step")
             return _outcome(step, action="approve") if step else {"status": REVIEW.value}
         return _outcome(await last_change(ctx, order, leaving=REVIEW)) or {"status": str(order.status)}
+    if card.kind == CardKind.FIX:
+        if order.status == OrderStatus.ON_HOLD:
+            return None
+        return _outcome(await last_change(ctx, order, leaving=OrderStatus.ON_HOLD)) or {"status": str(order.status)}
     stage = OrderStatus(card.payload.get("stage", order.status))
     if stage == order.status and stage in PICK_STEPS:
         return None
@@ -201,6 +205,29 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
                 command=f"/reject {card.order_no} " + _("reason"),
             ),
         ]
+    elif card.kind == CardKind.FIX:
+        title = _("On hold: {order_no}", order_no=card.order_no)
+        fields = [
+            (_("Channel"), f"{p.get('channel', '')} {p.get('channel_order_no', '')}".strip()),
+            (_("Customer"), p["customer"]),
+            (_("Lines"), lines),
+        ]
+        notes = [_("Why: {reason}", reason=p["reason"])] if p.get("reason") else []
+        mappings = p.get("mappings", [])
+        notes += [_("{channel_sku} is probably {sku}", channel_sku=m["channel_sku"], sku=m["sku"]) for m in mappings]
+        first = mappings[0] if mappings else None
+        buttons = (
+            [
+                Button(
+                    _("Map and check again"),
+                    ActionId("map_skus", card.id, card.version).encode(),
+                    "primary",
+                    command=f"/mapsku {card.order_no} {first['channel_sku']} {first['sku']}",
+                )
+            ]
+            if first
+            else []
+        )
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)
         # A closed card's stage is where the order went when it closed (packed, or cancelled);

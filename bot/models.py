@@ -20,6 +20,7 @@ from core.db.base import Base
 class CardKind(StrEnum):
     APPROVAL = "approval"
     PICK = "pick"
+    FIX = "fix"  # a held channel order, with the one-tap fixes the hold reasons suggest
 
 
 class CardState(StrEnum):

@@ -18,6 +18,7 @@ from bot.i18n import N_
 from bot.models import Card, CardState
 from bot.router import Chat
 from bot.views import Reply
+from core.channels import fixes
 from core.context import Context
 from core.errors import ConcurrencyConflict
 from core.orders import confirmation, fulfilment
@@ -34,6 +35,7 @@ DONE_TEXT = {
     "reject": N_("Rejected {order_no}."),
     "picked": N_("{order_no} is picked."),
     "packed": N_("{order_no} is packed."),
+    "map_skus": N_("{order_no}: the SKUs are mapped and it was checked again."),
 }
 
 
@@ -61,7 +63,11 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         if earlier is not None:
             outcome = describe_outcome(earlier, chat._, ctx.settings.timezone)
             return [Reply(text=chat._("Already done: {outcome}", outcome=outcome))]
-        await PERFORM[action.verb](ctx, card.order_no, card.version)
+        if action.verb == "map_skus":  # the fixes the card showed, whatever the order's version
+            mappings = {m["channel_sku"]: m["sku"] for m in card.payload.get("mappings", [])}
+            await fixes.map_skus(ctx, card.order_no, mappings)
+        else:
+            await PERFORM[action.verb](ctx, card.order_no, card.version)
         return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no))]  # the card updates in place
 
     try:

@@ -1,12 +1,16 @@
-"""Who hears about the sales channels: service about an order a person must look at, admins
-about a delivery that failed every attempt."""
+"""Who hears about the sales channels: service about an order a person must look at (with a card
+to fix a held one in one tap), admins about a delivery that failed every attempt."""
 
 from __future__ import annotations
 
+from bot.cards import open_card
 from bot.delivery import tell, users_with_role
 from bot.i18n import N_
+from bot.models import CardKind
 from core.context import Context
 from core.events.catalogue import ChannelDeliveryDeadLettered, ChannelOrderNeedsAttention
+from core.orders.repository import find_order
+from core.orders.status import HoldReason, OrderStatus
 
 _PROBLEM_TEXT = {
     "held": N_(
@@ -26,16 +30,38 @@ _PROBLEM_TEXT = {
 
 
 async def on_order_needs_attention(ctx: Context, event: ChannelOrderNeedsAttention) -> None:
+    """Service hears why; a held order whose unknown SKUs have near matches comes with a card whose
+    one tap maps them (and remembers the mapping for the channel)."""
+    service = await users_with_role(ctx, "service")
     text = _PROBLEM_TEXT.get(event.problem, _PROBLEM_TEXT["held"])
-    tell(
+    params = {
+        "channel": event.channel,
+        "channel_order_no": event.channel_order_no,
+        "order_no": event.order_no,
+        "detail": event.detail,
+    }
+    tell(ctx, service, text, **params)
+    order = await find_order(ctx, event.order_no) if event.problem == "held" else None
+    if order is None or order.status != OrderStatus.ON_HOLD:
+        return
+    mappings = [
+        {"channel_sku": reason["params"]["sku"], "sku": reason["params"]["suggestion"]}
+        for reason in order.hold_reasons
+        if reason.get("code") == HoldReason.DATA and (reason.get("params") or {}).get("suggestion")
+    ]
+    if not mappings:
+        return
+    card = open_card(
         ctx,
-        await users_with_role(ctx, "service"),
-        text,
+        CardKind.FIX,
+        order,
         channel=event.channel,
         channel_order_no=event.channel_order_no,
-        order_no=event.order_no,
-        detail=event.detail,
+        reason=event.detail,
+        mappings=mappings,
     )
+    await ctx.session.flush()
+    tell(ctx, service, "", card=card)
 
 
 async def on_dead_letter(ctx: Context, event: ChannelDeliveryDeadLettered) -> None:

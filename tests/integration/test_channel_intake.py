@@ -7,6 +7,10 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
+from bot import gateway
+from bot.events.dispatcher import deliver_pending
+from bot.gateway import Inbound
+from bot.outbox.models import OutboxMessage
 from core.channels.fixes import map_sku
 from core.channels.intake import Outcome
 from core.channels.normalised import ChannelPayment, UpstreamState
@@ -16,6 +20,11 @@ from core.orders.status import OrderStatus
 from tests.support.channel_orders import channel_order, shop, take
 from tests.support.service_calls import as_user, detail, events, stock
 from tests.support.workflow_rules import rules
+
+
+async def outbox(services) -> list[OutboxMessage]:
+    async with services.reading() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 async def _orders(services) -> int:
@@ -154,3 +163,27 @@ async def test_review_rules_see_the_channel(services):
     )
     taken = await take(services, channel_order())
     assert (await detail(services, taken.order_no))["status"] == "pending_approval"
+
+
+async def test_service_gets_a_card_that_maps_a_near_miss_sku_in_one_tap(services):
+    await shop(services, "users:\n  - {name: 客服小美, roles: [service], identities: {telegram: '77'}}\n")
+    held = await take(services, channel_order(lines=(("TEA-01", 2, "99.00"),)))  # a typo for TEA-001
+    await deliver_pending(services)
+    [send] = [m for m in await outbox(services) if m.payload.get("card")]
+    card = send.payload["card"]
+    assert (send.recipient, card["kind"]) == ("77", "fix")
+    assert "TEA-01 is probably TEA-001" in card["notes"]
+    [fix] = card["buttons"]
+    assert fix["command"] == f"/mapsku {held.order_no} TEA-01 TEA-001"  # what to type where buttons are not shown
+
+    answer = await gateway.tap(services, Inbound("telegram", "77", "77", "cb-1"), fix["action"])
+    assert answer.texts == [f"{held.order_no}: the SKUs are mapped and it was checked again."]
+    order = await detail(services, held.order_no)
+    assert order["status"] == "ready_to_pick" and order["lines"][0]["sku"] == "TEA-001"
+    edits = [m for m in await outbox(services) if m.kind == "edit" and m.card_id == send.card_id]
+    assert edits and edits[-1].payload["card"]["state"] == "closed"
+    # Remembered: the next order with the same channel SKU needs nobody.
+    nxt = await take(services, channel_order("2", lines=(("TEA-01", 1, "99.00"),)))
+    assert (await detail(services, nxt.order_no))["status"] == "ready_to_pick"
+    again = await gateway.tap(services, Inbound("telegram", "77", "77", "cb-2"), fix["action"])
+    assert "Already done" in again.texts[0]
