@@ -114,7 +114,6 @@ DONE = {
     "cancel": N_("Cancelled"),
     "start_picking": N_("Picked"),
     "pack": N_("Packed"),
-    "map_skus": N_("SKUs mapped"),
 }
 
 
