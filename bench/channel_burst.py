@@ -1,6 +1,7 @@
 """A flash-sale burst of signed Shopify deliveries against the running server.
 
     python bench/channel_burst.py [--orders 2000] [--concurrency 50] [--stock 1500]
+    python bench/channel_burst.py --pg postgresql://postgres@127.0.0.1:5432/test
 
 Starts the real server's channel route, worker and event delivery (SQLite in a temp folder) on a
 loopback port in a process of its own, and an empty aiohttp app in another as the floor; the load
@@ -26,14 +27,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 from aiohttp import ClientSession, TCPConnector, web
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.auth import Actor  # noqa: E402
+from core.catalog.models import Product  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.inventory.models import StockLevel  # noqa: E402
 from core.masterdata.loader import load_master_data  # noqa: E402
@@ -44,7 +49,7 @@ from integrations.channels.route import mount as channels  # noqa: E402
 from integrations.cli.demo import DEMO_DATA  # noqa: E402
 from integrations.web import events  # noqa: E402
 from integrations.web.app import build_app  # noqa: E402
-from tests.support.databases import make_services, sqlite_settings  # noqa: E402
+from tests.support.databases import make_services  # noqa: E402
 
 SECRET = "shpss_bench_secret"
 WARM_UP = 20  # orders before the burst, so first-use costs (statement compilation) are not measured
@@ -159,8 +164,8 @@ def run_server(db: str, port: int, empty: bool) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, handle_signals=True)
 
 
-def bench_settings(db: str) -> Settings:
-    return sqlite_settings(db, channel_credentials={"SHOP1_SECRET": SECRET})
+def bench_settings(url: str) -> Settings:
+    return Settings(_env_file=None, database_url=url, channel_credentials={"SHOP1_SECRET": SECRET})
 
 
 async def prepare(db: str, stock: int) -> None:
@@ -191,9 +196,39 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--stock", type=int, default=1500, help="units of TEA-001 on hand (fewer than orders)")
+    parser.add_argument("--pg", metavar="URL", help="a PostgreSQL server to run on (a temp database), not SQLite")
     args = parser.parse_args()
 
-    db = str(Path(tempfile.mkdtemp(prefix="oms-bench-")) / "bench.db")
+    dropped = None
+    if args.pg:
+        db, dropped = await pg_database(args.pg)
+    else:
+        db = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='oms-bench-')) / 'bench.db'}"
+    try:
+        await burst(args, db)
+    finally:
+        if dropped is not None:
+            await dropped()
+
+
+async def pg_database(server: str) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """A fresh database on ``server`` for this run, and how to drop it."""
+    base = make_url(server)
+    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"oms_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(dsn)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+    return base.set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False), drop
+
+
+async def burst(args: argparse.Namespace, db: str) -> None:
     await prepare(db, args.stock)
     port, empty_port = free_port(), free_port()
     spawn = multiprocessing.get_context("spawn")
@@ -231,7 +266,8 @@ async def main() -> None:
             started = time.perf_counter()
             await asyncio.gather(*(post(url, b, h, acks) for b, h in deliveries + retries))
             acked = time.perf_counter() - started
-        print(f"{args.orders} Shopify orders + {len(retries)} retried deliveries, {args.concurrency} at once, SQLite")
+        backend = db.split(":")[0]
+        print(f"{args.orders} Shopify orders + {len(retries)} retried, {args.concurrency} at once, {backend}")
         print(f"{'path':<30} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
         print(row("empty aiohttp handler", floor))
         print(row("channel webhook ack", acks))
@@ -249,7 +285,13 @@ async def main() -> None:
         async with services.reading() as session:
             orders = await session.scalar(select(func.count(Order.id)))
             distinct = await session.scalar(select(func.count(func.distinct(Order.external_ref))))
-            on_hand, reserved = (await session.execute(select(StockLevel.on_hand, StockLevel.reserved))).all()[0]
+            on_hand, reserved = (
+                await session.execute(
+                    select(func.sum(StockLevel.on_hand), func.sum(StockLevel.reserved))
+                    .join(Product, Product.id == StockLevel.product_id)
+                    .where(Product.sku == "TEA-001")
+                )
+            ).one()
         await services.close()
     finally:
         for server in servers:

@@ -26,6 +26,12 @@ class InboxWriter:
         self.waiting: list[Waiting] = []
         self.flushing: asyncio.Task[None] | None = None
 
+    async def quiet(self, longest: float = 0.5) -> None:
+        """Wait (at most ``longest`` seconds) until no delivery is waiting to be stored: the worker
+        asks before each order it makes, so a channel waiting for its answer goes first."""
+        if self.flushing is not None and not self.flushing.done():
+            await asyncio.wait({self.flushing}, timeout=longest)
+
     async def store(self, channel_id: int, deliveries: Sequence[inbox.Received]) -> None:
         """Return once ``deliveries`` are committed (raise if their transaction failed)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

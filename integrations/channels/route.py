@@ -106,7 +106,7 @@ def mount(app: web.Application) -> None:
         http = ClientSession(timeout=API_TIMEOUT)
         app[DIRECTORY] = Directory(services)
         app[WRITER] = InboxWriter(services)
-        worker = app[WORKER] = Worker(services, http)
+        worker = app[WORKER] = Worker(services, http, app[WRITER])
         stopping = asyncio.Event()
         tasks = [asyncio.create_task(loop(worker, stopping)), asyncio.create_task(_polls(services, http, stopping))]
         yield

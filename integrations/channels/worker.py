@@ -25,6 +25,7 @@ from core.errors import DatabaseUnavailable, DomainError
 from core.services import Services
 from integrations.channels.base import Malformed
 from integrations.channels.config import config_for
+from integrations.channels.group_commit import InboxWriter
 from integrations.channels.kinds import KINDS
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ POLL_SECONDS = 1.0
 
 
 class Worker:
-    def __init__(self, services: Services, http: ClientSession) -> None:
-        self.services, self.http = services, http
+    def __init__(self, services: Services, http: ClientSession, writer: InboxWriter | None = None) -> None:
+        self.services, self.http, self.writer = services, http, writer
         self.woken = asyncio.Event()
 
     def wake(self) -> None:
@@ -57,6 +58,8 @@ class Worker:
         config = config_for(channel, self.services.settings)
         try:
             orders = await KINDS[channel.kind].orders(config, claimed.topic, claimed.body, self.http)
+            if self.writer is not None:  # deliveries being acknowledged take the database first
+                await self.writer.quiet()
 
             async def take_all(ctx) -> str:  # type: ignore[no-untyped-def]
                 outcomes = [str(await intake.take(ctx, channel, order)) for order in orders]
