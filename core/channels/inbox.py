@@ -20,6 +20,7 @@ from sqlalchemy import and_, or_, select, update
 from core.auth import Actor, Permission
 from core.channels.models import Channel, ChannelDelivery, DeliveryStatus
 from core.context import Context
+from core.db import conflicts
 from core.events.catalogue import ChannelDeliveryDeadLettered
 from core.events.store import record
 from core.services import Services
@@ -46,14 +47,6 @@ class Received(Protocol):
     body: bytes
     occurred_at: datetime | None
     headers: Mapping[str, str]
-
-
-def _insert(ctx: Context):  # type: ignore[no-untyped-def]
-    if ctx.session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(ChannelDelivery)
 
 
 async def store(ctx: Context, channel_id: int, deliveries: Sequence[Received]) -> int:
@@ -86,7 +79,7 @@ async def store_many(ctx: Context, batches: Sequence[tuple[int, Sequence[Receive
     if not rows:
         return 0
     result = await ctx.session.execute(
-        _insert(ctx).values(rows).on_conflict_do_nothing(index_elements=["channel_id", "key"])
+        conflicts.insert(ctx, ChannelDelivery).values(rows).on_conflict_do_nothing(index_elements=["channel_id", "key"])
     )
     return max(result.rowcount or 0, 0)
 

@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 
 from core.auth import Actor
 from core.context import Context
+from core.db import conflicts
 from core.services import Services
 from core.timers.models import Timer, TimerStatus
 
@@ -29,15 +30,6 @@ LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 
 Handler = Callable[[Context, dict[str, Any]], Awaitable[None]]
-
-
-def _insert(ctx: Context):  # type: ignore[no-untyped-def]
-    """INSERT … ON CONFLICT (key) DO NOTHING in the session's dialect: a repeated key is a no-op."""
-    if ctx.session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(Timer)
 
 
 async def schedule(ctx: Context, kind: str, key: str, due_at: datetime, **payload: Any) -> bool:
@@ -62,7 +54,9 @@ async def schedule_many(ctx: Context, timers: list[tuple[str, str, datetime, dic
         }
         for kind, key, due_at, payload in timers
     ]
-    result = await ctx.session.execute(_insert(ctx).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    result = await ctx.session.execute(
+        conflicts.insert(ctx, Timer).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    )
     return result.rowcount
 
 

@@ -37,6 +37,7 @@ from core.channels.normalised import (
 )
 from integrations.channels.base import Ack, ChannelConfig, Delivery, Forged, Verified
 from integrations.channels.wire import (
+    deleted_order,
     hmac_b64,
     joined,
     load,
@@ -130,7 +131,7 @@ def _time_or_none(value: str | None) -> datetime | None:
 def order_from(data: dict[str, Any], topic: str) -> ChannelOrder:
     """A Shopify REST order (webhook body or ``orders.json`` entry) as a ``ChannelOrder``."""
     if topic == "orders/delete":
-        return _deleted(data)
+        return deleted_order(data)
     cancelled = bool(data.get("cancelled_at")) or topic == "orders/cancelled"
     return ChannelOrder(
         order_id=str(data["id"]),
@@ -148,22 +149,6 @@ def order_from(data: dict[str, Any], topic: str) -> ChannelOrder:
         note=text(data.get("note")),
         cancel_reason=text(data.get("cancel_reason")) if cancelled else None,
         test=bool(data.get("test")),
-        raw=data,
-    )
-
-
-def _deleted(data: dict[str, Any]) -> ChannelOrder:
-    return ChannelOrder(
-        order_id=str(data["id"]),
-        display_no=f"#{data['id']}",
-        updated_at=datetime.now(UTC),
-        state=UpstreamState.CANCELLED,
-        payment=ChannelPayment.PENDING,
-        currency="",
-        lines=(),
-        customer=None,
-        ship_to=None,
-        cancel_reason="deleted",
         raw=data,
     )
 

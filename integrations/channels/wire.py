@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core.channels.normalised import ChannelOrder, ChannelPayment, UpstreamState
 from integrations.channels.base import Malformed
 
 ZERO = Decimal("0")
@@ -105,3 +106,21 @@ def ship_to(**fields: Any) -> dict[str, object] | None:
     gave nothing to ship to (no address line, or redacted): the core holds such an order."""
     address = {key: text(fields.get(key)) for key in ("contact", "phone", "province", "city", "line", "postcode")}
     return address if address["line"] or address["city"] else None
+
+
+def deleted_order(data: dict[str, Any]) -> ChannelOrder:
+    """What a deletion upstream (Shopify ``orders/delete``, WooCommerce ``order.deleted``) carries:
+    only the id. It reads as a cancellation, now."""
+    return ChannelOrder(
+        order_id=str(data["id"]),
+        display_no=f"#{data['id']}",
+        updated_at=datetime.now(UTC),
+        state=UpstreamState.CANCELLED,
+        payment=ChannelPayment.PENDING,
+        currency="",
+        lines=(),
+        customer=None,
+        ship_to=None,
+        cancel_reason="deleted",
+        raw=data,
+    )

@@ -41,6 +41,7 @@ from core.channels.normalised import (
 )
 from integrations.channels.base import Ack, ChannelConfig, Delivery, Forged, Verified
 from integrations.channels.wire import (
+    deleted_order,
     hmac_b64,
     joined,
     load,
@@ -157,7 +158,7 @@ def _modified(data: dict[str, Any]) -> datetime | None:
 def order_from(data: dict[str, Any], topic: str) -> ChannelOrder:
     """A WooCommerce v3 order (webhook body or REST list entry) as a ``ChannelOrder``."""
     if topic == "order.deleted":
-        return _deleted(data)
+        return deleted_order(data)
     billing, shipping = data.get("billing") or {}, data.get("shipping") or {}
     cancelled = data.get("status") in CANCELLED
     return ChannelOrder(
@@ -183,22 +184,6 @@ def order_from(data: dict[str, Any], topic: str) -> ChannelOrder:
         total=money(data.get("total")),
         note=text(data.get("customer_note")),
         cancel_reason=data.get("status") if cancelled else None,
-        raw=data,
-    )
-
-
-def _deleted(data: dict[str, Any]) -> ChannelOrder:
-    return ChannelOrder(
-        order_id=str(data["id"]),
-        display_no=f"#{data['id']}",
-        updated_at=datetime.now(UTC),
-        state=UpstreamState.CANCELLED,
-        payment=ChannelPayment.PENDING,
-        currency="",
-        lines=(),
-        customer=None,
-        ship_to=None,
-        cancel_reason="deleted",
         raw=data,
     )
 
