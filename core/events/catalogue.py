@@ -108,15 +108,25 @@ class OrderShipped(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ShipmentUpdated(Event):
-    """A carrier reported progress (or an exception) for one parcel."""
+    """A carrier reported progress (or an exception) for one parcel.
+
+    ``note`` is the carrier's own words for the scan, ``reason`` an exception's (failed_attempt,
+    refused, returned, customs, lost, stalled, problem), ``first`` whether the parcel reached
+    ``to_status`` for the first time (a recovery from an exception is not news to the customer).
+    v2 added ``reason``, ``location`` and ``first``.
+    """
 
     name: ClassVar[str] = "shipment.status_changed"
+    version: ClassVar[int] = 2
     order_no: str
     carrier: str
     tracking_no: str
     from_status: ShipmentStatus
     to_status: ShipmentStatus
     note: str | None = None
+    reason: str | None = None
+    location: str | None = None
+    first: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
