@@ -45,14 +45,10 @@ _PARCEL_TEXT = {
 }
 _PARCEL_TEXT_SAID = {
     ShipmentStatus.PICKED_UP: N_(
-        "Your order {order_no} was picked up by {carrier} (tracking number {tracking_no}): {message}"
+        "Your order {order_no} was picked up by {carrier} (tracking number {tracking_no}): {words}"
     ),
-    ShipmentStatus.OUT_FOR_DELIVERY: N_(
-        "Your order {order_no} is out for delivery ({carrier} {tracking_no}): {message}"
-    ),
-    ShipmentStatus.DELIVERED: N_(
-        "Your order {order_no} was delivered ({carrier} {tracking_no}): {message}. Thank you!"
-    ),
+    ShipmentStatus.OUT_FOR_DELIVERY: N_("Your order {order_no} is out for delivery ({carrier} {tracking_no}): {words}"),
+    ShipmentStatus.DELIVERED: N_("Your order {order_no} was delivered ({carrier} {tracking_no}): {words}. Thank you!"),
 }
 _PART_DELIVERED = N_(
     "One parcel of your order {order_no} was delivered ({carrier} {tracking_no}); {left} more to come."
@@ -126,7 +122,7 @@ async def on_shipment_updated(ctx: Context, event: ShipmentUpdated) -> None:
             tell(ctx, customers, _PART_DELIVERED, left=max(left or 0, 1), **params)
             return
     if event.note:
-        tell(ctx, customers, _PARCEL_TEXT_SAID[event.to_status], message=event.note, **params)
+        tell(ctx, customers, _PARCEL_TEXT_SAID[event.to_status], words=event.note, **params)
     else:
         tell(ctx, customers, _PARCEL_TEXT[event.to_status], **params)
 
