@@ -12,6 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot import gateway
+from bot.gateway import Inbound
 from bot.models import ChatMessage, Direction
 from core.audit.models import DomainEvent
 from core.orders import fulfilment
@@ -249,3 +251,20 @@ async def test_a_push_for_an_unconfigured_provider_is_refused(tmp_path):
     finally:
         await client.close()
         await services.close()
+
+
+async def test_where_is_my_order_shows_the_timeline_to_its_customer_only(tracked):
+    no = await shipped(tracked.services)
+    await tracked.kuaidi100("SF1001", wire.SF_LIFE[:4])
+    customer = Inbound("console", user="杭州茶社", chat="杭州茶社")
+    timeline = (await gateway.message(tracked.services, customer, f"/物流 {no}")).texts[0]
+    lines = timeline.splitlines()
+    assert "SF SF1001" in lines[1]
+    # Newest first, in the business's time zone (the scans were 09:12 … 08:30 China time).
+    assert lines[2].startswith("  12-02 08:30 上海市 【上海市】快件交给张师傅")
+    assert lines[-1].startswith("  12-01 09:12 ")
+    order = (await gateway.message(tracked.services, customer, f"/order {no}")).texts[0]
+    assert "12-02 08:30 上海市 【上海市】快件交给张师傅" in order
+    other = Inbound("console", user="广州茶馆", chat="广州茶馆")
+    refused = (await gateway.message(tracked.services, other, f"/track {no}")).texts
+    assert refused == [f"Order {no} does not exist."]  # another customer's order is not theirs to see
