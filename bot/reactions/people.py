@@ -3,7 +3,7 @@ and delivery, the warehouse about low stock, finance about overdue invoices, ser
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.delivery import customer_users, tell, users_by_id, users_with_role
 from bot.i18n import N_
@@ -112,15 +112,9 @@ async def on_shipment_updated(ctx: Context, event: ShipmentUpdated) -> None:
         return
     params = {"order_no": order.order_no, "carrier": event.carrier, "tracking_no": event.tracking_no}
     customers = await customer_users(ctx, order.customer_id)
-    if event.to_status == ShipmentStatus.DELIVERED and order.status != S.DELIVERED:
-        left = await ctx.session.scalar(
-            select(func.count())
-            .select_from(Shipment)
-            .where(Shipment.order_id == order.id, Shipment.status != ShipmentStatus.DELIVERED)
-        )
-        if left or order.status == S.PARTIALLY_SHIPPED:
-            tell(ctx, customers, _PART_DELIVERED, left=max(left or 0, 1), **params)
-            return
+    if event.to_status == ShipmentStatus.DELIVERED and event.parcels_left:
+        tell(ctx, customers, _PART_DELIVERED, left=event.parcels_left, **params)
+        return
     if event.note:
         tell(ctx, customers, _PARCEL_TEXT_SAID[event.to_status], words=event.note, **params)
     else:

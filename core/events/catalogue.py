@@ -113,7 +113,9 @@ class ShipmentUpdated(Event):
     ``note`` is the carrier's own words for the scan, ``reason`` an exception's (failed_attempt,
     refused, returned, customs, lost, stalled, problem), ``first`` whether the parcel reached
     ``to_status`` for the first time (a recovery from an exception is not news to the customer).
-    v2 added ``reason``, ``location`` and ``first``.
+    ``parcels_left`` (a delivery only): how many parcels of the order are still on their way (or,
+    for an order not fully shipped, at least 1), as of this scan. v2 added ``reason``,
+    ``location``, ``first`` and ``parcels_left``.
     """
 
     name: ClassVar[str] = "shipment.status_changed"
@@ -127,6 +129,7 @@ class ShipmentUpdated(Event):
     reason: str | None = None
     location: str | None = None
     first: bool = True
+    parcels_left: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

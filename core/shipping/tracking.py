@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.audit.record import audit
 from core.context import Context
@@ -33,7 +33,7 @@ from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Shipment
 from core.orders.repository import order_by_id
-from core.orders.status import ShipmentStatus
+from core.orders.status import OrderStatus, ShipmentStatus
 from core.shipping.models import CarrierPush, TrackingEvent
 
 FORWARD = (
@@ -212,6 +212,18 @@ async def _move(ctx: Context, shipment: Shipment, scan: Scan) -> None:
     if first:
         shipment.reached = [*(shipment.reached or []), scan.status.value]
     order = await order_by_id(ctx, shipment.order_id)
+    left = 0
+    if scan.status == ShipmentStatus.DELIVERED:
+        others = await ctx.session.scalar(
+            select(func.count())
+            .select_from(Shipment)
+            .where(
+                Shipment.order_id == order.id,
+                Shipment.id != shipment.id,
+                Shipment.status != ShipmentStatus.DELIVERED,
+            )
+        )
+        left = max(others or 0, 1 if order.status == OrderStatus.PARTIALLY_SHIPPED else 0)
     audit(
         ctx,
         entity="shipment",
@@ -234,6 +246,7 @@ async def _move(ctx: Context, shipment: Shipment, scan: Scan) -> None:
             reason=scan.reason,
             location=scan.location or None,
             first=first,
+            parcels_left=left,
             at=scan.occurred_at,
         ),
     )

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot import gateway
+from bot.events.dispatcher import deliver_pending
 from bot.gateway import Inbound
 from bot.models import ChatMessage, Direction
 from core.audit.models import DomainEvent
@@ -268,3 +269,32 @@ async def test_where_is_my_order_shows_the_timeline_to_its_customer_only(tracked
     other = Inbound("console", user="广州茶馆", chat="广州茶馆")
     refused = (await gateway.message(tracked.services, other, f"/track {no}")).texts
     assert refused == [f"Order {no} does not exist."]  # another customer's order is not theirs to see
+
+
+async def test_two_parcels_delivered_before_anyone_is_told_still_say_part_then_whole(tmp_path):
+    """Whether a parcel was the last is decided when its scan is taken, not when the customer is
+    told: events handled late (both parcels already delivered) still say "one parcel", then "the order"."""
+    services = await make_services(sqlite_settings(tmp_path / "oms.db", **wire.SETTINGS))
+    await seed(services)
+    app, _ = build_app(services, [carriers])  # no event delivery while the pushes arrive
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        tracked = Tracked(client, services)
+        no = await place(services, payment_terms="credit")
+        for step in (fulfilment.start_picking, fulfilment.pack):
+            await as_user(services, "张仓", lambda ctx, step=step: step(ctx, no))
+        first, rest = ShipRequest("SF", "P1", lines={"TEA-001": 1}), ShipRequest("SF", "P2")
+        await as_user(services, "张仓", lambda ctx: fulfilment.ship(ctx, no, first))
+        await as_user(services, "张仓", lambda ctx: fulfilment.ship(ctx, no, rest))
+        await tracked.kuaidi100("P1", wire.SF_LIFE)
+        await tracked.kuaidi100("P2", wire.SF_LIFE)
+        assert (await detail(services, no))["status"] == "delivered"
+        while await deliver_pending(services):
+            pass
+        delivered = [t for t in await tracked.customer_told() if "delivered" in t]
+        assert len(delivered) == 2 and "One parcel" in delivered[0] and "P1" in delivered[0]
+        assert delivered[1].startswith(f"Your order {no} was delivered (SF P2)")
+    finally:
+        await client.close()
+        await services.close()
