@@ -4,6 +4,7 @@ the three key moments once each and nothing for in-transit scans."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from bot.events.dispatcher import deliver_pending
 from bot.gateway import Inbound
 from bot.models import ChatMessage, Direction
 from core.audit.models import DomainEvent
+from core.config import Settings
 from core.orders import fulfilment
 from core.orders.fulfilment import ShipRequest
 from core.orders.models import Shipment
@@ -295,6 +297,37 @@ async def test_two_parcels_delivered_before_anyone_is_told_still_say_part_then_w
         delivered = [t for t in await tracked.customer_told() if "delivered" in t]
         assert len(delivered) == 2 and "One parcel" in delivered[0] and "P1" in delivered[0]
         assert delivered[1].startswith(f"Your order {no} was delivered (SF P2)")
+    finally:
+        await client.close()
+        await services.close()
+
+
+@pytest.mark.pg
+async def test_pushes_racing_on_postgres_merge_once(pg_url):
+    """Kuaidi100's retries and the next push arriving together (row locks, ON CONFLICT on PostgreSQL)."""
+    services = await make_services(Settings(database_url=pg_url, **wire.SETTINGS))
+    await seed(services)
+    app, _ = build_app(services, [carriers, events.mount])
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        tracked = Tracked(client, services)
+        await tracked.kuaidi100("SF1001", wire.SF_LIFE[:1])  # before /ship: kept, adopted later
+        await shipped(services)
+        pushes = [wire.SF_LIFE[:seen] for seen in (2, 3, 3, 4, 4, 5, 5)]
+        answers = await asyncio.gather(*(tracked.kuaidi100("SF1001", scans) for scans in pushes))
+        assert answers == [(200, ACK)] * len(pushes)
+        assert await tracked.count(CarrierPush) == 5  # one per distinct param
+        assert [e.status for e in await tracked.history("SF1001")] == [
+            "picked_up",
+            "in_transit",
+            "in_transit",
+            "out_for_delivery",
+            "delivered",
+        ]
+        assert (await tracked.shipment("SF1001")).status == "delivered"
+        told = await tracked.customer_told()
+        assert sum(("picked up" in t) for t in told) == 1 and sum(("was delivered" in t) for t in told) == 1
     finally:
         await client.close()
         await services.close()
