@@ -73,6 +73,7 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
     warehouse = await _shipping_warehouse(ctx, order, request.warehouse)
     shippable = await _shippable(ctx, order, warehouse.id)
     wanted = _wanted(order, warehouse.code, shippable, request.lines)
+    await tracking.parcel_lock(ctx, carrier, tracking_no)  # a push for it may be arriving right now
     existing = await ctx.session.scalar(
         select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking_no)
     )

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from core.audit.record import audit
 from core.context import Context
@@ -100,6 +100,7 @@ async def take(ctx: Context, push: Push) -> str:
     )
     if not stored.rowcount:
         return "duplicate"
+    await parcel_lock(ctx, push.carrier, push.tracking_no)
     shipment = await _shipment(ctx, push.carrier, push.tracking_no)
     new = await merge(ctx, push.carrier, push.tracking_no, push.scans, push.provider, shipment)
     outcome = f"{len(new)} new scan(s)" + ("" if shipment else ", no shipment yet")
@@ -111,6 +112,16 @@ async def take(ctx: Context, push: Push) -> str:
         .values(outcome=outcome[:200])
     )
     return outcome
+
+
+async def parcel_lock(ctx: Context, carrier: str, tracking_no: str) -> None:
+    """Serialise everything about one parcel until the transaction ends (PostgreSQL; SQLite has
+    one writer anyway). A push and the ``/ship`` that makes its shipment may run at once: without
+    this, the push sees no shipment and keeps its scans aside while ``/ship`` looks for such scans
+    before the push commits, and nobody adopts them."""
+    if ctx.session.bind.dialect.name == "postgresql":
+        key = f"parcel:{carrier}:{tracking_no.strip()}"
+        await ctx.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 async def _shipment(ctx: Context, carrier: str, tracking_no: str) -> Shipment | None:
