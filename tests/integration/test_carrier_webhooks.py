@@ -358,3 +358,15 @@ async def test_a_push_racing_its_own_ship_on_postgres_is_adopted(pg_url):
     finally:
         await client.close()
         await services.close()
+
+
+async def test_ship_in_chat_takes_a_chinese_name_and_refuses_a_typo_with_suggestions(tracked):
+    no = await place(tracked.services, payment_terms="credit")
+    for step in (fulfilment.start_picking, fulfilment.pack):
+        await as_user(tracked.services, "张仓", lambda ctx, step=step: step(ctx, no))
+    warehouse = Inbound("console", user="张仓", chat="张仓")
+    typo = (await gateway.message(tracked.services, warehouse, f"/ship {no} shunfen SF77")).texts
+    assert len(typo) == 1 and typo[0].startswith("No carrier is called shunfen; did you mean SF")
+    shipped_reply = (await gateway.message(tracked.services, warehouse, f"/发货 {no} 顺丰 SF77")).texts
+    assert shipped_reply[0] == f"{no} shipped with SF SF77."
+    assert (await tracked.shipment("SF77")).carrier == "SF"
