@@ -67,6 +67,16 @@ SHIPMENT_STATUS = {
     "delivered": N_("delivered"),
     "exception": N_("delivery problem"),
 }
+# Why a parcel is in exception (``core.shipping.tracking.EXCEPTION_REASONS``).
+EXCEPTION_REASONS = {
+    "failed_attempt": N_("delivery attempt failed"),
+    "refused": N_("refused by the recipient"),
+    "returned": N_("returned to the sender"),
+    "customs": N_("held at customs"),
+    "lost": N_("lost"),
+    "stalled": N_("no news from the carrier"),
+    "problem": N_("a problem the carrier reports"),
+}
 # Free-text fields a person types, by column, for "… can be at most N characters long".
 FIELDS = {
     "sku": N_("SKU"),
@@ -133,6 +143,10 @@ def shipment_status(_: Translator, value: str) -> str:
     return _(SHIPMENT_STATUS.get(value, value))
 
 
+def exception_reason(_: Translator, value: str | None) -> str:
+    return _(EXCEPTION_REASONS.get(value or "problem", value or ""))
+
+
 def role(_: Translator, value: str) -> str:
     return _(ROLES.get(value, value))
 
@@ -147,6 +161,12 @@ def action(_: Translator, value: str) -> str:
 
 def money(value: Decimal | str) -> str:
     return f"{Decimal(value):,.2f}"
+
+
+def moment(at: datetime | str, timezone: str) -> str:
+    """Date and time in the business's zone ("12-02 08:30"), for a parcel's scans."""
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
 
 
 def clock(at: datetime | str, timezone: str) -> str:

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     channel_max_attempts: int = Field(default=8, ge=1, le=50)  # then the delivery is dead-lettered
     max_webhook_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)  # a channel's order JSON
 
+    # Carrier tracking pushes (``POST /webhooks/carriers/…``); a push to a provider whose secret is
+    # unset is refused (401). Kuaidi100 signs with the salt given when subscribing.
+    kuaidi100_salt: str | None = None
+    aftership_webhook_secret: str | None = None
+    carrier_webhook_secret: str | None = None  # Standard Webhooks "whsec_…", for carriers and 3PLs posting directly
+    max_carrier_push_bytes: int = Field(default=1024 * 1024, ge=1024)  # a Kuaidi100 param with a long history
+
     @model_validator(mode="after")
     def _channel_credentials(self) -> Settings:
         if not self.channel_credentials:

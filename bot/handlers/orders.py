@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.i18n import N_
 from bot.items import counted_item, parse_line_items
-from bot.labels import money, payment, shipment_status, status
+from bot.labels import exception_reason, moment, money, payment, shipment_status, status
 from bot.options import discount, payment_terms, split_options
 from bot.queues import approval_cards
 from bot.router import Chat, command
@@ -15,9 +15,21 @@ from core.auth import Permission
 from core.orders import cancellation, confirmation, fulfilment, payments, returns
 from core.orders.placement import DraftLine, OrderDraft, OrderEdit, edit_order, place_order
 from core.orders.status import PaymentTerms
-from core.orders.views import order_detail, recent_orders
+from core.orders.views import order_detail, recent_orders, tracking_timeline
 
 ORDER_NO = "SO-"
+
+
+def _shipment_status(chat: Chat, s: dict[str, Any]) -> str:
+    text = shipment_status(chat._, s["status"])
+    if s["status"] == "exception":
+        text += f" ({exception_reason(chat._, s.get('exception_reason'))})"
+    return text
+
+
+def _scan_line(chat: Chat, at: str, location: str | None, description: str | None) -> str:
+    when = moment(at, chat.services.settings.timezone)
+    return " ".join(part for part in (when, location or "", description or "") if part)
 
 
 def order_text(chat: Chat, d: dict[str, Any]) -> str:
@@ -52,9 +64,11 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
                 "Shipment {carrier} {tracking_no}: {status}",
                 carrier=s["carrier"],
                 tracking_no=s["tracking_no"],
-                status=shipment_status(_, s["status"]),
+                status=_shipment_status(chat, s),
             )
         )
+        if last := s.get("last_event"):
+            extra.append("  " + _scan_line(chat, last["at"], last["location"], last["description"]))
     return "\n".join([head, body, *lines, *extra])
 
 
@@ -104,6 +118,37 @@ async def order(chat: Chat, args: list[str]) -> list[Reply]:
         return chat.say("No orders yet. Try /neworder or /help.")
     lines = [f"{r.order_no} · {status(chat._, r.status)} · {money(r.total)}" for r in rows]
     return [Reply(text=chat._("Recent orders:") + "\n" + "\n".join(lines))]
+
+
+@command(
+    "track",
+    "物流",
+    usage=N_("/track SO-100001"),
+    summary=N_("Where an order's parcels are: each carrier scan"),
+    permission=Permission.ORDER_VIEW,
+)
+async def track(chat: Chat, args: list[str]) -> list[Reply]:
+    no = order_no_arg(chat, args)
+    parcels = await chat.services.query(chat.actor, lambda ctx: tracking_timeline(ctx, no))
+    if not parcels:
+        return chat.say("{order_no} has not shipped yet.", order_no=no)
+    _ = chat._
+    out = [_("*{order_no}* tracking", order_no=no)]
+    for p in parcels:
+        out.append(
+            _(
+                "Shipment {carrier} {tracking_no}: {status}",
+                carrier=p["carrier"],
+                tracking_no=p["tracking_no"],
+                status=_shipment_status(chat, p),
+            )
+        )
+        if not p["events"]:
+            out.append("  " + _("No scans from the carrier yet."))
+        for e in reversed(p["events"]):  # newest first, as carriers show it
+            words = e["description"] or shipment_status(_, e["status"])
+            out.append("  " + _scan_line(chat, e["at"], e["location"], words))
+    return [Reply(text="\n".join(out))]
 
 
 @command(

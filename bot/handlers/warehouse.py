@@ -53,12 +53,12 @@ async def ship(chat: Chat, args: list[str]) -> list[Reply]:
     if len(args) < 3:
         raise chat.usage()
     request = ShipRequest(carrier=args[1], tracking_no=args[2], warehouse=args[3] if len(args) > 3 else None)
-    await chat.services.run(chat.actor, lambda ctx: fulfilment.ship(ctx, no, request))
+    shipment = await chat.services.run(chat.actor, lambda ctx: fulfilment.ship(ctx, no, request))
     return chat.say(
         "{order_no} shipped with {carrier} {tracking_no}.",
         order_no=no,
-        carrier=request.carrier.upper(),
-        tracking_no=request.tracking_no,
+        carrier=shipment.carrier,  # our code, whichever of its names was typed
+        tracking_no=shipment.tracking_no,
     ) + await show(chat, no)
 
 

@@ -3,6 +3,8 @@ and delivery, the warehouse about low stock, finance about overdue invoices, ser
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.delivery import customer_users, tell, users_by_id, users_with_role
 from bot.i18n import N_
 from bot.labels import money
@@ -15,9 +17,11 @@ from core.events.catalogue import (
     ShipmentUpdated,
     StockLow,
 )
+from core.orders.models import Shipment
 from core.orders.repository import find_order
 from core.orders.status import OrderStatus as S
 from core.orders.status import ShipmentStatus
+from core.shipping.models import TrackingEvent
 
 _SALES_TEXT = {
     S.CONFIRMED: N_("{order_no} was confirmed."),
@@ -33,11 +37,22 @@ _CUSTOMER_TEXT = {
     S.CANCELLED: N_("Your order {order_no} was cancelled."),
     S.DELIVERED: N_("Your order {order_no} was delivered. Thank you!"),
 }
-# The carrier's key points a customer hears about (delivery itself comes as the order's).
+# The carrier's key points a customer hears about, once each, with the carrier's own words.
 _PARCEL_TEXT = {
     ShipmentStatus.PICKED_UP: N_("Your order {order_no} was picked up by {carrier} (tracking number {tracking_no})."),
     ShipmentStatus.OUT_FOR_DELIVERY: N_("Your order {order_no} is out for delivery ({carrier} {tracking_no})."),
+    ShipmentStatus.DELIVERED: N_("Your order {order_no} was delivered ({carrier} {tracking_no}). Thank you!"),
 }
+_PARCEL_TEXT_SAID = {
+    ShipmentStatus.PICKED_UP: N_(
+        "Your order {order_no} was picked up by {carrier} (tracking number {tracking_no}): {words}"
+    ),
+    ShipmentStatus.OUT_FOR_DELIVERY: N_("Your order {order_no} is out for delivery ({carrier} {tracking_no}): {words}"),
+    ShipmentStatus.DELIVERED: N_("Your order {order_no} was delivered ({carrier} {tracking_no}): {words}. Thank you!"),
+}
+_PART_DELIVERED = N_(
+    "One parcel of your order {order_no} was delivered ({carrier} {tracking_no}); {left} more to come."
+)
 
 
 async def on_status_changed(ctx: Context, event: OrderStatusChanged) -> None:
@@ -51,8 +66,21 @@ async def on_status_changed(ctx: Context, event: OrderStatusChanged) -> None:
     if to in _SALES_TEXT and order.salesperson_id:
         sales = await users_by_id(ctx, [order.salesperson_id])
         tell(ctx, sales, _SALES_TEXT[to], skip=event.actor_id, status=to.value, reason=event.reason or "", **params)
+    if to == S.DELIVERED and await _carrier_delivered(ctx, order.id):
+        return  # the customer heard it from the carrier's scan (``on_shipment_updated``)
     if to in _CUSTOMER_TEXT:
         tell(ctx, await customer_users(ctx, order.customer_id), _CUSTOMER_TEXT[to], skip=event.actor_id, **params)
+
+
+async def _carrier_delivered(ctx: Context, order_id: int) -> bool:
+    """Whether a scan (pushed or reported) delivered one of the order's parcels."""
+    found = await ctx.session.scalar(
+        select(TrackingEvent.id)
+        .join(Shipment, Shipment.id == TrackingEvent.shipment_id)
+        .where(Shipment.order_id == order_id, TrackingEvent.status == ShipmentStatus.DELIVERED)
+        .limit(1)
+    )
+    return found is not None
 
 
 async def on_shipped(ctx: Context, event: OrderShipped) -> None:
@@ -75,12 +103,22 @@ async def on_shipped(ctx: Context, event: OrderShipped) -> None:
 
 
 async def on_shipment_updated(ctx: Context, event: ShipmentUpdated) -> None:
-    text = _PARCEL_TEXT.get(event.to_status)
-    order = await find_order(ctx, event.order_no) if text else None
+    """Picked up, out for delivery, delivered: the first time each, never for an in-transit scan.
+    The order's own "delivered" is said here, with the carrier's words, when a carrier delivered it."""
+    if event.to_status not in _PARCEL_TEXT or not event.first:
+        return
+    order = await find_order(ctx, event.order_no)
     if order is None:
         return
     params = {"order_no": order.order_no, "carrier": event.carrier, "tracking_no": event.tracking_no}
-    tell(ctx, await customer_users(ctx, order.customer_id), text, **params)
+    customers = await customer_users(ctx, order.customer_id)
+    if event.to_status == ShipmentStatus.DELIVERED and event.parcels_left:
+        tell(ctx, customers, _PART_DELIVERED, left=event.parcels_left, **params)
+        return
+    if event.note:
+        tell(ctx, customers, _PARCEL_TEXT_SAID[event.to_status], words=event.note, **params)
+    else:
+        tell(ctx, customers, _PARCEL_TEXT[event.to_status], **params)
 
 
 async def on_stock_low(ctx: Context, event: StockLow) -> None:

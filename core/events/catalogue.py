@@ -108,15 +108,28 @@ class OrderShipped(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class ShipmentUpdated(Event):
-    """A carrier reported progress (or an exception) for one parcel."""
+    """A carrier reported progress (or an exception) for one parcel.
+
+    ``note`` is the carrier's own words for the scan, ``reason`` an exception's (failed_attempt,
+    refused, returned, customs, lost, stalled, problem), ``first`` whether the parcel reached
+    ``to_status`` for the first time (a recovery from an exception is not news to the customer).
+    ``parcels_left`` (a delivery only): how many parcels of the order are still on their way (or,
+    for an order not fully shipped, at least 1), as of this scan. v2 added ``reason``,
+    ``location``, ``first`` and ``parcels_left``.
+    """
 
     name: ClassVar[str] = "shipment.status_changed"
+    version: ClassVar[int] = 2
     order_no: str
     carrier: str
     tracking_no: str
     from_status: ShipmentStatus
     to_status: ShipmentStatus
     note: str | None = None
+    reason: str | None = None
+    location: str | None = None
+    first: bool = True
+    parcels_left: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

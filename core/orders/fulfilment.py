@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
 from core.errors import (
@@ -18,7 +17,7 @@ from core.errors import (
     ShipmentNotFound,
     WarehouseNotFound,
 )
-from core.events.catalogue import OrderShipped, ShipmentUpdated
+from core.events.catalogue import OrderShipped
 from core.events.store import record
 from core.inventory.demand import kit_recipes
 from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
@@ -34,17 +33,9 @@ from core.orders.errors import (
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, Shipment, ShipmentLine
-from core.orders.repository import acting_on, order_by_id, order_warehouses
+from core.orders.repository import acting_on, order_warehouses
 from core.orders.status import OrderStatus, ShipmentStatus
-
-# Carrier events may arrive late or twice; a shipment only moves forward (or into exception).
-_PROGRESS = [
-    ShipmentStatus.LABEL_CREATED,
-    ShipmentStatus.PICKED_UP,
-    ShipmentStatus.IN_TRANSIT,
-    ShipmentStatus.OUT_FOR_DELIVERY,
-    ShipmentStatus.DELIVERED,
-]
+from core.shipping import carriers, tracking
 
 
 async def _warehouse_step(ctx: Context, order_no: str, trigger: str, expected_version: int | None) -> Order:
@@ -70,9 +61,10 @@ class ShipRequest:
 
 
 async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_version: int | None = None) -> Shipment:
-    carrier, tracking = request.carrier.strip().upper(), request.tracking_no.strip()
-    if not carrier or not tracking:
+    carrier, tracking_no = request.carrier.strip(), request.tracking_no.strip()
+    if not carrier or not tracking_no:
         raise TrackingRequired()
+    carrier = carriers.resolve(carrier).code
     order = await acting_on(ctx, order_no, Permission.FULFIL, expected_version)
     if not can(order, "ship_part"):  # the same states as a full shipment
         raise InvalidTransition(
@@ -81,18 +73,20 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
     warehouse = await _shipping_warehouse(ctx, order, request.warehouse)
     shippable = await _shippable(ctx, order, warehouse.id)
     wanted = _wanted(order, warehouse.code, shippable, request.lines)
+    await tracking.parcel_lock(ctx, carrier, tracking_no)  # a push for it may be arriving right now
     existing = await ctx.session.scalar(
-        select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking)
+        select(Shipment.id).where(Shipment.carrier == carrier, Shipment.tracking_no == tracking_no)
     )
     if existing is not None:
-        raise TrackingInUse(carrier=carrier, tracking_no=tracking)
+        raise TrackingInUse(carrier=carrier, tracking_no=tracking_no)
     now = ctx.now()
     shipment = Shipment(
         order_id=order.id,
         warehouse_id=warehouse.id,
         carrier=carrier,
-        tracking_no=tracking,
+        tracking_no=tracking_no,
         status=ShipmentStatus.LABEL_CREATED,
+        reached=[ShipmentStatus.LABEL_CREATED.value],
         created_at=now,
         updated_at=now,
     )
@@ -108,7 +102,7 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
         order,
         "ship" if done else "ship_part",
         carrier=carrier,
-        tracking_no=tracking,
+        tracking_no=tracking_no,
         warehouse=warehouse.code,
         lines=shipped,
     )
@@ -117,7 +111,7 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
         OrderShipped(
             order_no=order.order_no,
             carrier=carrier,
-            tracking_no=tracking,
+            tracking_no=tracking_no,
             warehouse=warehouse.code,
             lines=shipped,
             complete=done,
@@ -125,6 +119,7 @@ async def ship(ctx: Context, order_no: str, request: ShipRequest, *, expected_ve
         ),
     )
     await ctx.session.flush()
+    await tracking.adopt(ctx, shipment)  # scans the carrier pushed before this commit
     return shipment
 
 
@@ -233,59 +228,23 @@ async def _consume(ctx: Context, order: Order, warehouse_id: int, wanted: dict[i
 async def track(
     ctx: Context, carrier: str, tracking_no: str, status: ShipmentStatus, *, note: str | None = None
 ) -> Shipment:
-    """A carrier reported progress. Stale or repeated reports change nothing."""
+    """A person (or a test) reports a carrier's progress: one scan, by the same rules as a push."""
     ctx.actor.require(Permission.FULFIL)
+    known = carriers.find(carrier)
+    code = known.code if known else carrier.strip().upper()
     shipment = (
         await ctx.session.scalars(
             select(Shipment)
-            .where(Shipment.carrier == carrier.strip().upper(), Shipment.tracking_no == tracking_no.strip())
+            .where(Shipment.carrier == code, Shipment.tracking_no == tracking_no.strip())
             .with_for_update()
         )
     ).one_or_none()
     if shipment is None:
-        raise ShipmentNotFound(carrier=carrier.strip().upper(), tracking_no=tracking_no.strip())
-    before = ShipmentStatus(shipment.status)
-    if not _moves_forward(before, status):
-        return shipment
-    shipment.status, shipment.updated_at = status, ctx.now()
-    order = await order_by_id(ctx, shipment.order_id)
-    audit(
-        ctx,
-        entity="shipment",
-        key=f"{shipment.carrier} {shipment.tracking_no}",
-        order_id=order.id,
-        action="track",
-        from_state=before,
-        to_state=status,
-        reason=note,
-    )
-    update = ShipmentUpdated(
-        order_no=order.order_no,
-        carrier=shipment.carrier,
-        tracking_no=shipment.tracking_no,
-        from_status=before,
-        to_status=status,
-        note=note,
-        at=shipment.updated_at,
-    )
-    record(ctx, update)
-    await ctx.session.flush()
-    if can(order, "deliver") and await _all_delivered(ctx, order.id):
-        await change_status(ctx, order, "deliver", reason=f"{shipment.carrier} reports delivered")
+        raise ShipmentNotFound(carrier=code, tracking_no=tracking_no.strip())
+    scan = tracking.Scan(occurred_at=ctx.now(), status=status, description=note or "")
+    new = await tracking.merge(ctx, code, shipment.tracking_no, [scan], "manual", shipment)
+    await tracking.advance(ctx, shipment, new)
     return shipment
-
-
-def _moves_forward(before: ShipmentStatus, after: ShipmentStatus) -> bool:
-    if before == ShipmentStatus.DELIVERED or before == after:
-        return False
-    if after == ShipmentStatus.EXCEPTION or before == ShipmentStatus.EXCEPTION:
-        return True
-    return _PROGRESS.index(after) > _PROGRESS.index(before)
-
-
-async def _all_delivered(ctx: Context, order_id: int) -> bool:
-    statuses = set(await ctx.session.scalars(select(Shipment.status).where(Shipment.order_id == order_id)))
-    return statuses == {ShipmentStatus.DELIVERED}
 
 
 async def confirm_delivery(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
@@ -298,6 +257,7 @@ async def confirm_delivery(ctx: Context, order_no: str, *, expected_version: int
     shipments = list(await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id)))
     for shipment in shipments:
         shipment.status, shipment.updated_at = ShipmentStatus.DELIVERED, ctx.now()
+        shipment.reached = list(dict.fromkeys([*(shipment.reached or []), ShipmentStatus.DELIVERED.value]))
     await change_status(ctx, order, "deliver", reason="delivery confirmed")
     return order
 

@@ -103,6 +103,14 @@ class Shipment(Base):
     carrier: Mapped[str] = mapped_column(String(32))
     tracking_no: Mapped[str] = mapped_column(String(64))
     status: Mapped[ShipmentStatus] = mapped_column(String(32), default=ShipmentStatus.LABEL_CREATED)
+    exception_reason: Mapped[str | None] = mapped_column(String(32))  # failed_attempt, refused, …
+    # Every status the parcel has been in: "forward only" is measured against the furthest, and a
+    # customer hears of each key moment once even if the parcel falls into exception and recovers.
+    reached: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The carrier's latest scan (by its own time): an older scan arriving late changes nothing.
+    last_event_at: Mapped[datetime | None]
+    last_event: Mapped[str | None] = mapped_column(String(1000))
+    last_location: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

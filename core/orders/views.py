@@ -17,6 +17,7 @@ from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order, ReturnRequest, Shipment, ShipmentLine
 from core.orders.repository import authorize, load_order
 from core.orders.status import OrderStatus
+from core.shipping import tracking
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,47 @@ async def _shipments(ctx: Context, order: Order) -> list[dict[str, Any]]:
                 "carrier": s.carrier,
                 "tracking_no": s.tracking_no,
                 "status": str(s.status),
+                "exception_reason": s.exception_reason,
                 "lines": {skus[line_id]: qty for line_id, qty in lines},
+                # The carrier's latest scan (by its own time), for "where is my order".
+                "last_event": (
+                    {"at": s.last_event_at.isoformat(), "location": s.last_location, "description": s.last_event}
+                    if s.last_event_at
+                    else None
+                ),
             }
         )
     return out
+
+
+async def tracking_timeline(ctx: Context, order_no: str) -> list[dict[str, Any]]:
+    """Each shipment of the order with its scans, oldest first (only for those who may see the order)."""
+    order = await load_order(ctx, order_no)
+    await authorize(ctx, order, Permission.ORDER_VIEW)
+    shipments = list(
+        await ctx.session.scalars(select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id))
+    )
+    scans = await tracking.history(ctx, [s.id for s in shipments])
+    return [
+        {
+            "carrier": s.carrier,
+            "tracking_no": s.tracking_no,
+            "status": str(s.status),
+            "exception_reason": s.exception_reason,
+            "events": [
+                {
+                    "at": e.occurred_at.isoformat(),
+                    "status": str(e.status),
+                    "reason": e.reason,
+                    "location": e.location,
+                    "description": e.description,
+                }
+                for e in scans
+                if e.shipment_id == s.id
+            ],
+        }
+        for s in shipments
+    ]
 
 
 async def _returns(ctx: Context, order: Order) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ async def test_bootstrap_builds_services_from_the_settings_and_mounts_everything
         assert services.settings is settings
         assert isinstance(services.review_policy, WorkflowReview)  # the chat layer's rules decide review
         assert enabled == ["console"]  # no platform settings given: only the console switched on
-        assert {"/healthz", "/console", "/webhooks/channels/{code}"} <= routes(app)
+        assert {"/healthz", "/console", "/webhooks/channels/{code}", "/webhooks/carriers/{provider}"} <= routes(app)
     finally:
         await services.close()
 
@@ -42,4 +42,4 @@ def test_every_adapter_package_is_mounted() -> None:
     """A new platform package (one with an ``adapter.py``) left out of ``MOUNTS`` would never run."""
     platforms = {path.parent.name for path in Path(integrations.__file__).parent.glob("*/adapter.py")}
     mounted = {mount.__module__.split(".")[1] for mount in MOUNTS}
-    assert platforms | {"console", "channels", "web"} == mounted
+    assert platforms | {"console", "channels", "carriers", "web"} == mounted

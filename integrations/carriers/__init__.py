@@ -1,0 +1,1 @@
+"""Carrier tracking pushes: Kuaidi100, AfterShip and Standard Webhooks."""
