@@ -26,6 +26,7 @@ from bot.spelling import closest_command
 from bot.taps import tap
 from bot.texts import error_text
 from bot.views import Reply
+from bot.where import plain_words
 from core.auth import Actor
 from core.errors import DomainError
 from core.services import Services
@@ -106,6 +107,8 @@ async def answer_tap(services: Services, speaker: Speaker, platform: str, card_i
 async def _dispatch(chat: Chat, text: str) -> list[Reply]:
     parsed = split(text)
     if parsed is None:
+        if (answer := await plain_words(chat, text)) is not None:
+            return answer
         return chat.say("Commands start with /. Send /help to see what you can do.")
     name, args = parsed
     command = COMMANDS.get(name)

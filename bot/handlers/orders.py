@@ -20,14 +20,14 @@ from core.orders.views import order_detail, recent_orders, tracking_timeline
 ORDER_NO = "SO-"
 
 
-def _shipment_status(chat: Chat, s: dict[str, Any]) -> str:
+def shipment_status_text(chat: Chat, s: dict[str, Any]) -> str:
     text = shipment_status(chat._, s["status"])
     if s["status"] == "exception":
         text += f" ({exception_reason(chat._, s.get('exception_reason'))})"
     return text
 
 
-def _scan_line(chat: Chat, at: str, location: str | None, description: str | None) -> str:
+def scan_line(chat: Chat, at: str, location: str | None, description: str | None) -> str:
     when = moment(at, chat.services.settings.timezone)
     return " ".join(part for part in (when, location or "", description or "") if part)
 
@@ -64,11 +64,11 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
                 "Shipment {carrier} {tracking_no}: {status}",
                 carrier=s["carrier"],
                 tracking_no=s["tracking_no"],
-                status=_shipment_status(chat, s),
+                status=shipment_status_text(chat, s),
             )
         )
         if last := s.get("last_event"):
-            extra.append("  " + _scan_line(chat, last["at"], last["location"], last["description"]))
+            extra.append("  " + scan_line(chat, last["at"], last["location"], last["description"]))
     return "\n".join([head, body, *lines, *extra])
 
 
@@ -140,14 +140,14 @@ async def track(chat: Chat, args: list[str]) -> list[Reply]:
                 "Shipment {carrier} {tracking_no}: {status}",
                 carrier=p["carrier"],
                 tracking_no=p["tracking_no"],
-                status=_shipment_status(chat, p),
+                status=shipment_status_text(chat, p),
             )
         )
         if not p["events"]:
             out.append("  " + _("No scans from the carrier yet."))
         for e in reversed(p["events"]):  # newest first, as carriers show it
             words = e["description"] or shipment_status(_, e["status"])
-            out.append("  " + _scan_line(chat, e["at"], e["location"], words))
+            out.append("  " + scan_line(chat, e["at"], e["location"], words))
     return [Reply(text="\n".join(out))]
 
 
