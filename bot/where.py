@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.handlers.orders import scan_line, shipment_status_text, show
-from bot.intents import OrderNumber, WhereIsMyOrder, intent
+from bot.intents import OrderNumber, intent
 from bot.labels import status
 from bot.router import COMMANDS, Chat
 from bot.views import Reply
@@ -27,11 +27,9 @@ async def plain_words(chat: Chat, text: str) -> list[Reply] | None:
     if chat.actor.only_own_orders:
         return await _where(chat, asked.order_no)
     if isinstance(asked, OrderNumber):
-        view = COMMANDS["order"]
-        view.require(chat.actor)
+        COMMANDS["order"].require(chat.actor)  # as if they had typed /order SO-…
         return await show(chat, asked.order_no)
-    assert isinstance(asked, WhereIsMyOrder)
-    return None
+    return None  # staff have no order of their own to ask about
 
 
 async def _where(chat: Chat, order_no: str | None) -> list[Reply]:
