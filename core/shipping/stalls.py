@@ -16,9 +16,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from core.auth import Actor
+from core.config import Settings
 from core.context import Context
-from core.orders.models import Shipment
-from core.orders.status import ShipmentStatus
+from core.orders.models import Order, Shipment
+from core.orders.status import TERMINAL, ShipmentStatus
 from core.services import Services
 from core.shipping import tracking
 from core.timers.service import schedule
@@ -30,8 +32,6 @@ BATCH = 200
 
 async def ensure_scheduled(services: Services) -> None:
     """Make sure the next sweep has its timer (idempotent: the key is its time)."""
-    from core.auth import Actor
-
     async with services.unit_of_work(Actor.system("stalls")) as ctx:
         await _schedule_next(ctx)
 
@@ -46,15 +46,26 @@ def quiet_since(shipment: Shipment) -> datetime:
     return shipment.last_event_at or shipment.created_at
 
 
+def fed(settings: Settings) -> bool:
+    """Whether any carrier feed is set up: without one no scan ever arrives, and every parcel would
+    look stalled until someone confirms its delivery by hand."""
+    return bool(settings.kuaidi100_salt or settings.aftership_webhook_secret or settings.carrier_webhook_secret)
+
+
 async def flag(ctx: Context) -> list[Shipment]:
-    """Move every parcel quiet for longer than the setting to exception ``stalled``; returns them."""
+    """Move every parcel quiet for longer than the setting to exception ``stalled``; returns them.
+    Parcels of finished orders (completed, cancelled) are nobody's worry any more."""
+    if not fed(ctx.settings):
+        return []
     days = ctx.settings.tracking_stall_days
     deadline = ctx.now() - timedelta(days=days)
     quiet = func.coalesce(Shipment.last_event_at, Shipment.created_at)
     stmt = (
         select(Shipment)
+        .join(Order, Order.id == Shipment.order_id)
         .where(
             Shipment.status.not_in([ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION]),
+            Order.status.not_in([s.value for s in TERMINAL]),
             quiet < deadline,
         )
         .order_by(Shipment.id)

@@ -243,3 +243,23 @@ async def test_a_quiet_parcel_becomes_stalled_once_and_the_report_shows_it(desk)
     assert (await desk.shipment("YT3001")).status == "picked_up"
     assert (await desk.cards())[0].state == "closed"
     assert "Parcels with no news" not in "\n".join(await desk.say("经理", "/report stalls"))
+
+
+async def test_without_any_carrier_feed_no_parcel_is_called_stalled(tmp_path):
+    """No feed set up means no scan ever comes: every parcel would look lost, so none is flagged."""
+    services = await make_services(sqlite_settings(tmp_path / "oms.db"))
+    clock = Clock(START)
+    services.clock = clock
+    try:
+        await seed(services)
+        no = await place(services, payment_terms="credit")
+        for step in (fulfilment.start_picking, fulfilment.pack):
+            await as_user(services, "张仓", lambda ctx, step=step: step(ctx, no))
+        await as_user(services, "张仓", lambda ctx: fulfilment.ship(ctx, no, ShipRequest("YTO", "YT9")))
+        await stalls.ensure_scheduled(services)
+        clock.advance(days=10)
+        assert await tick(services) == 1  # the sweep ran
+        async with services.reading() as session:
+            assert (await session.scalars(select(Shipment.status))).one() == "label_created"
+    finally:
+        await services.close()
