@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     aftership_webhook_secret: str | None = None
     carrier_webhook_secret: str | None = None  # Standard Webhooks "whsec_…", for carriers and 3PLs posting directly
     max_carrier_push_bytes: int = Field(default=1024 * 1024, ge=1024)  # a Kuaidi100 param with a long history
+    # A parcel with no scan for this long (and not delivered) becomes an exception, reason ``stalled``.
+    tracking_stall_days: int = Field(default=3, ge=1, le=90)
 
     @model_validator(mode="after")
     def _channel_credentials(self) -> Settings:

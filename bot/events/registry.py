@@ -6,6 +6,7 @@ Order matters within an event: cards follow the order before people are told.
 
 from __future__ import annotations
 
+from bot import parcels
 from bot.events.bus import EventBus, Handler
 from bot.reactions import cards, channels, people, rules
 from core.events.catalogue import (
@@ -33,7 +34,7 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ApprovalStepCompleted: [cards.close_step],
     OrderReadyToPick: [cards.open_pick],
     OrderShipped: [people.on_shipped],
-    ShipmentUpdated: [people.on_shipment_updated, rules.notify],
+    ShipmentUpdated: [parcels.follow_parcel, people.on_shipment_updated, rules.notify],
     StockLow: [people.on_stock_low, rules.notify],
     PaymentOverdue: [people.on_payment_overdue, rules.notify],
     ReturnRequested: [people.on_return_requested],
