@@ -21,6 +21,7 @@ from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.orders import fulfilment
 from core.orders.fulfilment import ShipRequest
+from core.orders.models import Shipment
 from core.services import Services
 from core.users.models import User
 from integrations.carriers import subscribe
@@ -166,6 +167,19 @@ async def test_a_wrong_key_is_a_permanent_failure_the_admins_hear_of(tmp_path, k
         await services.close()
 
 
+async def test_without_a_public_url_kuaidi100_is_not_called_and_the_row_says_why(tmp_path, kuaidi100):
+    services = await k100(tmp_path, kuaidi100)
+    services.settings.public_url = None
+    try:
+        await ship(services)
+        await send_all(services)
+        [row] = await subscriptions(services)
+        assert row.status == OutboxStatus.DEAD and "OMS_PUBLIC_URL" in (row.last_error or "")
+        assert kuaidi100.requests == []
+    finally:
+        await services.close()
+
+
 async def test_no_key_no_subscription(tmp_path, kuaidi100):
     services = await services_with(tmp_path, kuaidi100_api_url=kuaidi100.api_url)
     try:
@@ -219,7 +233,23 @@ async def test_the_server_subscribes_what_is_shipped(tmp_path, kuaidi100):
         no = await packed(services)
         await as_user(services, "张仓", lambda ctx: fulfilment.ship(ctx, no, ShipRequest("YTO", "YT42")))
         await until(lambda: ("yuantong", "YT42") in kuaidi100.subscribed, timeout=20)
-        assert json.loads(kuaidi100.requests[0]["form"]["param"])["parameters"]["callbackurl"].startswith(PUBLIC_URL)
+        parameters = kuaidi100.subscribed[("yuantong", "YT42")]["parameters"]
+        assert parameters["callbackurl"].startswith(PUBLIC_URL)
+
+        # Kuaidi100 then pushes to that callback, signed with the salt it was given: the route takes it.
+        path = parameters["callbackurl"].removeprefix(PUBLIC_URL)
+        scans = [("2026-12-01 09:12:00", "【杭州市】圆通速递 已揽收", "浙江省杭州市", "揽收")]
+        headers, body = wire.kuaidi100_request(
+            wire.kuaidi100_param("YT42", scans, com="yuantong"), salt=parameters["salt"]
+        )
+        async with client.post(path, data=body, headers=headers) as response:
+            assert (response.status, await response.text()) == (
+                200,
+                '{"result":true,"returnCode":"200","message":"成功"}',
+            )
+        async with services.reading() as session:
+            status = await session.scalar(select(Shipment.status).where(Shipment.tracking_no == "YT42"))
+        assert status == "picked_up"
     finally:
         await client.close()
 
