@@ -104,6 +104,8 @@ class Kuaidi100Subscriber(_Client):
             answer = json.loads(text)
         except ValueError as error:
             raise DeliveryError(f"kuaidi100: HTTP {response.status}, not JSON: {text[:100]!r}") from error
+        if not isinstance(answer, dict):
+            raise DeliveryError(f"kuaidi100: HTTP {response.status}, not an answer: {text[:100]!r}")
         code = str(answer.get("returnCode") or "")
         message = str(answer.get("message") or "")
         if code in KUAIDI100_DONE:

@@ -167,6 +167,20 @@ async def test_a_wrong_key_is_a_permanent_failure_the_admins_hear_of(tmp_path, k
         await services.close()
 
 
+@pytest.mark.parametrize("code", ["601", "700", "701", "702"])
+async def test_kuaidi100_refusing_the_data_or_carrier_is_not_retried(tmp_path, kuaidi100, code):
+    services = await k100(tmp_path, kuaidi100)
+    try:
+        kuaidi100.fail_next = [(200, _k100(code, "拒绝"))]
+        await ship(services)
+        await send_all(services)
+        [row] = await subscriptions(services)
+        assert row.status == OutboxStatus.DEAD and f"kuaidi100 {code}" in (row.last_error or "")
+        assert len(kuaidi100.requests) == 1
+    finally:
+        await services.close()
+
+
 async def test_without_a_public_url_kuaidi100_is_not_called_and_the_row_says_why(tmp_path, kuaidi100):
     services = await k100(tmp_path, kuaidi100)
     services.settings.public_url = None
