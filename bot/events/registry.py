@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import parcels
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rules
+from bot.reactions import cards, channels, people, rules, subscriptions
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
@@ -33,7 +33,7 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ApprovalProgressed: [cards.show_approvals_so_far],
     ApprovalStepCompleted: [cards.close_step],
     OrderReadyToPick: [cards.open_pick],
-    OrderShipped: [people.on_shipped],
+    OrderShipped: [people.on_shipped, subscriptions.subscribe],
     ShipmentUpdated: [parcels.follow_parcel, people.on_shipment_updated, rules.notify],
     StockLow: [people.on_stock_low, rules.notify],
     PaymentOverdue: [people.on_payment_overdue, rules.notify],
