@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from core.db.base import MAX_INTEGER
 
-VERBS = {"ap": "approve", "rj": "reject", "pk": "picked", "pd": "packed", "ms": "map_skus"}
+VERBS = {
+    "ap": "approve",
+    "rj": "reject",
+    "pk": "picked",
+    "pd": "packed",
+    "ms": "map_skus",
+    "cc": "contacted",
+    "rs": "reship",
+    "rt": "open_return",
+}
 CODES = {name: code for code, name in VERBS.items()}
 # A pick card's button for its order's next step (``core.orders.lifecycle.PICK_STEPS``).
 BUTTON = {"start_picking": "picked", "pack": "packed"}
@@ -14,7 +23,7 @@ BUTTON = {"start_picking": "picked", "pack": "packed"}
 
 @dataclass(frozen=True)
 class ActionId:
-    verb: str  # approve | reject | picked | packed | map_skus
+    verb: str  # approve | reject | picked | packed | map_skus | contacted | reship | open_return
     card_id: int
     version: int
 

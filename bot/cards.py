@@ -14,8 +14,18 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.actions import BUTTON, ActionId
-from bot.i18n import Translator
-from bot.labels import DONE, clock, money, payment, status
+from bot.i18n import N_, Translator
+from bot.labels import (
+    DONE,
+    carrier_name,
+    clock,
+    exception_reason,
+    moment,
+    money,
+    payment,
+    shipment_status,
+    status,
+)
 from bot.models import Card, CardKind, CardState
 from bot.views import Button, CardView
 from core.audit.models import AuditRecord
@@ -228,6 +238,8 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
             if first
             else []
         )
+    elif card.kind == CardKind.PARCEL:
+        title, fields, notes, buttons = _parcel(card, _, timezone)
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)
         # A closed card's stage is where the order went when it closed (packed, or cancelled);
@@ -263,9 +275,65 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
     return CardView(card.id, str(card.kind), title, fields, notes, buttons, outcome, str(card.state), card.version)
 
 
+def _parcel(card: Card, _: Translator, timezone: str) -> tuple[str, list, list[str], list[Button]]:
+    """A shipment in exception: what the carrier said and the three ways to handle it."""
+    p = card.payload
+    title = _("Delivery problem: {order_no}", order_no=card.order_no)
+    fields = [
+        (_("Customer"), p["customer"]),
+        (_("Carrier"), carrier_name(_, p.get("carrier", ""))),
+        (_("Tracking number"), p.get("tracking_no", "")),
+        (_("Reason"), exception_reason(_, p.get("reason"))),
+    ]
+    notes = []
+    if p.get("last_event"):
+        where = f"{p['location']} · " if p.get("location") else ""
+        notes.append(_("Carrier's last word: {words}", words=where + p["last_event"]))
+    if p.get("since"):
+        notes.append(_("Since {time}", time=moment(p["since"], timezone)))
+    buttons = [
+        Button(_("Contacted the customer"), ActionId("contacted", card.id, card.version).encode(), "primary"),
+        Button(
+            _("Reship"),
+            ActionId("reship", card.id, card.version).encode(),
+            confirm={
+                "title": _("Reship {order_no}?", order_no=card.order_no),
+                "text": _("A replacement order at no charge sends this parcel's goods again."),
+                "yes": _("Reship"),
+                "no": _("Cancel"),
+            },
+        ),
+        Button(
+            _("Open a return"),
+            ActionId("open_return", card.id, card.version).encode(),
+            command=f"/return {card.order_no} "
+            + " ".join(f"{line['sku']}*{line['qty']}" for line in p.get("lines", []))
+            + " "
+            + _("reason"),
+        ),
+    ]
+    return title, fields, notes, buttons
+
+
+# How a parcel card was closed (``bot.parcels``): by someone handling it, or by the carrier.
+PARCEL_DONE = {
+    "customer_contacted": N_("Customer contacted by {actor} at {time}"),
+    "reship": N_("Reshipped as {result} by {actor} at {time}"),
+    "return_opened": N_("Return {result} opened by {actor} at {time}"),
+}
+
+
 def describe_outcome(outcome: dict[str, Any] | None, _: Translator, timezone: str) -> str:
     o = outcome or {}
     time = clock(o["at"], timezone) if o.get("at") else ""
+    if o.get("action") in PARCEL_DONE:
+        return _(PARCEL_DONE[o["action"]], actor=o.get("actor"), time=time, result=o.get("result") or "")
+    if o.get("action") == "moving":
+        return _(
+            "Closed: the parcel is moving again ({status}, {time})",
+            status=shipment_status(_, o.get("status", "")),
+            time=time,
+        )
     if o.get("action") == "edit":
         return _(
             "Void: {actor} edited the order at {time}; a new request follows if it still needs review",

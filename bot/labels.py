@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Translator
+from core.shipping.carriers import BY_CODE
 
 STATUS = {
     "received": N_("received"),
@@ -173,3 +174,9 @@ def clock(at: datetime | str, timezone: str) -> str:
     """Time of day in the business's zone, as people say it in chat ("14:03")."""
     moment = datetime.fromisoformat(at) if isinstance(at, str) else at
     return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def carrier_name(_: Translator, code: str) -> str:
+    """A carrier in the reader's language (顺丰 / SF Express); an unknown code as it is."""
+    known = BY_CODE.get(code)
+    return known.name(_.locale) if known else code

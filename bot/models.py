@@ -21,6 +21,7 @@ class CardKind(StrEnum):
     APPROVAL = "approval"
     PICK = "pick"
     FIX = "fix"  # a held channel order, with the one-tap fixes the hold reasons suggest
+    PARCEL = "parcel"  # a shipment in exception: contact the customer, reship, open a return
 
 
 class CardState(StrEnum):

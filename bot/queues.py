@@ -1,4 +1,5 @@
-"""The work queues a chat command lists as cards: orders waiting for approval, orders to pick.
+"""The work queues a chat command lists as cards: orders waiting for approval, orders to pick,
+parcels in exception.
 
 Cards are the chat layer's rows, so these services live here rather than in ``core``; the
 orders come from ``core.orders.repository``.
@@ -15,6 +16,7 @@ from core.context import Context
 from core.orders.lifecycle import PICK_STEPS
 from core.orders.models import Order
 from core.orders.repository import awaiting_approval
+from core.shipping.exceptions import open_exceptions
 
 QUEUE_LENGTH = 20
 
@@ -66,3 +68,22 @@ async def pick_cards(ctx: Context) -> list[int]:
         for card_id, payload in rows
         if not actor.only_own_warehouses or set(payload.get("warehouses", [])) & actor.warehouses
     ]
+
+
+async def exception_cards(ctx: Context) -> list[int]:
+    """The open card of each parcel in exception and not yet handled, the longest waiting first.
+
+    The shipments (and the right to see them) come from ``core.shipping.exceptions``; a parcel whose
+    card was closed by someone handling it is not waiting for anyone, so it is not listed."""
+    shipments = await open_exceptions(ctx, QUEUE_LENGTH * 5)
+    if not shipments:
+        return []
+    rows = await ctx.session.execute(
+        select(Card.id, Card.payload)
+        .where(Card.kind == CardKind.PARCEL, Card.state == CardState.OPEN)
+        .order_by(Card.id)
+    )
+    by_shipment: dict[int, int] = {}
+    for card_id, payload in rows:
+        by_shipment.setdefault(payload.get("shipment_id"), card_id)
+    return [by_shipment[s.id] for s in shipments if s.id in by_shipment][:QUEUE_LENGTH]

@@ -19,10 +19,11 @@ from core.access import signin
 from core.auth import Actor
 from core.orders import overdue
 from core.services import Services
+from core.shipping import stalls
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
-HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.check}
+HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.check, stalls.KIND: stalls.sweep}
 
 
 async def tick(services: Services) -> int:
@@ -41,7 +42,8 @@ async def housekeeping(services: Services) -> int:
 def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:
     """Start ticking now: timers that fell due while the server was down fire at once.
 
-    The caller awaits ``digest.ensure_scheduled`` first so the next digest has its timer."""
+    The caller awaits ``digest.ensure_scheduled`` and ``stalls.ensure_scheduled`` first so the next
+    digest and the next sweep for stalled parcels have their timers."""
     scheduler = AsyncIOScheduler(job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
     scheduler.add_job(
         tick, "interval", seconds=every_seconds, args=[services], id="timers", next_run_time=datetime.now(UTC)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot import parcels
 from bot.actions import ActionId
 from bot.cards import describe_outcome, overtaken
 from bot.i18n import N_
-from bot.models import Card, CardState
+from bot.models import Card, CardKind, CardState
 from bot.router import Chat
 from bot.views import Reply
 from core.channels import fixes
@@ -36,6 +37,9 @@ DONE_TEXT = {
     "picked": N_("{order_no} is picked."),
     "packed": N_("{order_no} is packed."),
     "map_skus": N_("{order_no}: the SKUs are mapped and it was checked again."),
+    "contacted": N_("{order_no}: noted that you contacted the customer; the card is closed."),
+    "reship": N_("{order_no}: the replacement order {result} sends the goods again."),
+    "open_return": N_("{order_no}: return {result} is open."),
 }
 
 
@@ -58,11 +62,20 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
             )
         if card.state == CardState.CLOSED:
             earlier = card.outcome
+        elif card.kind == CardKind.PARCEL:
+            earlier = await parcels.overtaken(ctx, card)
         else:
             earlier = await overtaken(ctx, card, await load_order(ctx, card.order_no))
         if earlier is not None:
             outcome = describe_outcome(earlier, chat._, ctx.settings.timezone)
             return [Reply(text=chat._("Already done: {outcome}", outcome=outcome))]
+        if card.kind == CardKind.PARCEL:  # the card closes here: no order move would close it
+            if action.verb not in parcels.PERFORM:
+                return chat.say("That button is not valid any more.")
+            result = await parcels.perform(ctx, card, action.verb)
+            return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no, result=result or ""))]
+        if action.verb in parcels.PERFORM:
+            return chat.say("That button is not valid any more.")
         if action.verb == "map_skus":  # the fixes the card showed, whatever the order's version
             mappings = {m["channel_sku"]: m["sku"] for m in card.payload.get("mappings", [])}
             await fixes.map_skus(ctx, card.order_no, mappings)

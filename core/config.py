@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     aftership_webhook_secret: str | None = None
     carrier_webhook_secret: str | None = None  # Standard Webhooks "whsec_…", for carriers and 3PLs posting directly
     max_carrier_push_bytes: int = Field(default=1024 * 1024, ge=1024)  # a Kuaidi100 param with a long history
+    # A parcel with no scan for this long (and not delivered) becomes an exception, reason ``stalled``.
+    tracking_stall_days: int = Field(default=3, ge=1, le=90)
+    # Subscribing: with a key set, every shipped parcel is subscribed (through the outbox, retried)
+    # so its pushes start: Kuaidi100 if its key is set (the callback is OMS_PUBLIC_URL +
+    # /webhooks/carriers/kuaidi100, signed with the salt above), otherwise AfterShip (its webhook
+    # URL and secret are set in AfterShip's dashboard). The API URLs can point at a proxy or a fake.
+    kuaidi100_key: str | None = None
+    kuaidi100_api_url: str = "https://poll.kuaidi100.com/poll"
+    aftership_api_key: str | None = None
+    aftership_api_url: str = "https://api.aftership.com/tracking/2025-01"
 
     @model_validator(mode="after")
     def _channel_credentials(self) -> Settings:

@@ -6,8 +6,9 @@ Order matters within an event: cards follow the order before people are told.
 
 from __future__ import annotations
 
+from bot import parcels
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rules
+from bot.reactions import cards, channels, people, rules, subscriptions
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
@@ -32,8 +33,8 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ApprovalProgressed: [cards.show_approvals_so_far],
     ApprovalStepCompleted: [cards.close_step],
     OrderReadyToPick: [cards.open_pick],
-    OrderShipped: [people.on_shipped],
-    ShipmentUpdated: [people.on_shipment_updated, rules.notify],
+    OrderShipped: [people.on_shipped, subscriptions.subscribe],
+    ShipmentUpdated: [parcels.follow_parcel, people.on_shipment_updated, rules.notify],
     StockLow: [people.on_stock_low, rules.notify],
     PaymentOverdue: [people.on_payment_overdue, rules.notify],
     ReturnRequested: [people.on_return_requested],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.i18n import N_, Translator, normalise
-from bot.labels import ROLES, money, status
+from bot.labels import ROLES, moment, money, status
 from bot.router import Chat, command, visible_commands
 from bot.views import Reply
 from core.access import signin
@@ -81,7 +81,7 @@ async def report(chat: Chat, args: list[str]) -> list[Reply]:
         if not 1 <= days <= MAX_REPORT_DAYS:
             raise chat.usage()
         stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
-        return [Reply(text=stall_text(chat._, stalls, days))]
+        return [Reply(text=stall_text(chat._, stalls, days, chat.services.settings.timezone))]
     if which not in ("today", "今日", "今天") or len(args) > 1:
         raise chat.usage()
     figures = await chat.services.query(chat.actor, today)
@@ -97,10 +97,23 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f}h"
 
 
-def stall_text(_: Translator, report: StallReport, days: int) -> str:
+def stall_text(_: Translator, report: StallReport, days: int, timezone: str) -> str:
     lines = [_("Where orders waited, last {days} days (average / 90th percentile):", days=days)]
     lines += [f"  {status(_, s.status)}: {_hours(s.average)} / {_hours(s.p90)} ({s.stays})" for s in report.stages]
     if report.longest:
         lines.append(_("Waiting longest:"))
         lines += [f"  {w.order_no} · {status(_, w.status)} · {_hours(w.waited)}" for w in report.longest]
+    if report.parcels:
+        lines.append(_("Parcels with no news from the carrier:"))
+        lines += [
+            "  "
+            + _(
+                "{order_no} · {carrier} {tracking_no} · quiet since {time}",
+                order_no=p.order_no,
+                carrier=p.carrier,
+                tracking_no=p.tracking_no,
+                time=moment(p.quiet_since, timezone),
+            )
+            for p in report.parcels
+        ]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from bot.i18n import N_
 from bot.items import counted_item, parse_line_items
 from bot.labels import exception_reason, moment, money, payment, shipment_status, status
 from bot.options import discount, payment_terms, split_options
-from bot.queues import approval_cards
+from bot.queues import approval_cards, exception_cards
 from bot.router import Chat, command
 from bot.views import Reply
 from core.auth import Permission
@@ -163,6 +163,20 @@ async def approvals(chat: Chat, args: list[str]) -> list[Reply]:
     if not ids:
         return chat.say("Nothing waits for approval.")
     return [Reply(text=chat._("Waiting for approval: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
+
+
+@command(
+    "exceptions",
+    "异常",
+    usage=N_("/exceptions"),
+    summary=N_("Parcels with a delivery problem, the longest waiting first"),
+    permission=(Permission.ORDER_EDIT, Permission.REPORT_VIEW),
+)
+async def exception_queue(chat: Chat, args: list[str]) -> list[Reply]:
+    ids = await chat.services.run(chat.actor, exception_cards)
+    if not ids:
+        return chat.say("No parcel has a delivery problem.")
+    return [Reply(text=chat._("Delivery problems: {count}", count=len(ids)))] + [Reply(card_id=i) for i in ids]
 
 
 @command(

@@ -43,8 +43,8 @@ async def _schedule_next(ctx: Context) -> None:
     await schedule(ctx, KIND, f"{KIND}:{due.date().isoformat()}", due)
 
 
-def compose(_: Translator, figures: DailyFigures, stalls: StallReport) -> str:
-    return "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1)])
+def compose(_: Translator, figures: DailyFigures, stalls: StallReport, timezone: str) -> str:
+    return "\n".join([_("Daily digest"), today_text(_, figures), stall_text(_, stalls, 1, timezone)])
 
 
 async def send(ctx: Context, payload: dict[str, Any]) -> None:
@@ -55,11 +55,11 @@ async def send(ctx: Context, payload: dict[str, Any]) -> None:
     for user in await users_with_role(ctx, *ctx.settings.digest_roles) if ctx.settings.digest_roles else []:
         for identity in user.identities:  # composed in each reader's language, then delivered as is
             _ = Translator(locale_for(user, identity.platform))
-            text = compose(_, figures, stalls)
+            text = compose(_, figures, stalls, ctx.settings.timezone)
             tell(ctx, [user], text, platforms={identity.platform})
     if ctx.settings.digest_chat:
         platform, chat_id = ctx.settings.digest_chat.split(":", 1)
         _ = Translator(DEFAULT_BY_PLATFORM.get(platform, "en"))
-        text = compose(_, figures, stalls)
+        text = compose(_, figures, stalls, ctx.settings.timezone)
         enqueue(ctx, platform, chat_id, "send", {"text": text})
     await _schedule_next(ctx)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -16,8 +16,9 @@ from sqlalchemy import select
 from core.audit.models import AuditRecord
 from core.auth import Permission
 from core.context import Context
-from core.orders.models import Order
-from core.orders.status import TERMINAL, OrderStatus
+from core.orders.models import Order, Shipment
+from core.orders.status import TERMINAL, OrderStatus, ShipmentStatus
+from core.shipping.models import TrackingEvent
 
 # Statuses an order passes through quickly by itself; the report is about the ones people cause.
 AUTOMATIC = {OrderStatus.RECEIVED, OrderStatus.CONFIRMED, OrderStatus.ALLOCATED}
@@ -39,10 +40,21 @@ class Waiting:
 
 
 @dataclass(frozen=True)
+class StalledParcel:
+    """A shipment the carrier went quiet about (``core.shipping.stalls``), still not moving."""
+
+    order_no: str
+    carrier: str
+    tracking_no: str
+    quiet_since: datetime
+
+
+@dataclass(frozen=True)
 class StallReport:
     since: datetime
     stages: list[StageFigures]
     longest: list[Waiting]
+    parcels: list[StalledParcel] = field(default_factory=list)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -93,4 +105,24 @@ async def stall_report(ctx: Context, *, days: int = 7, top: int = 5) -> StallRep
         key=lambda w: w.waited,
         reverse=True,
     )[:top]
-    return StallReport(since, stages, waiting)
+    return StallReport(since, stages, waiting, await stalled_parcels(ctx, top))
+
+
+async def stalled_parcels(ctx: Context, top: int) -> list[StalledParcel]:
+    """Parcels in exception because nothing was heard of them, the longest quiet first. The quiet
+    moment is the last scan before the stall (the stall's own scan is dated at its deadline)."""
+    rows = await ctx.session.execute(
+        select(Order.order_no, Shipment.carrier, Shipment.tracking_no, Shipment.id, Shipment.created_at)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Shipment.status == ShipmentStatus.EXCEPTION, Shipment.exception_reason == "stalled")
+    )
+    parcels = []
+    for order_no, carrier, tracking_no, shipment_id, created_at in rows:
+        last = await ctx.session.scalar(
+            select(TrackingEvent.occurred_at)
+            .where(TrackingEvent.shipment_id == shipment_id, TrackingEvent.reason.is_distinct_from("stalled"))
+            .order_by(TrackingEvent.occurred_at.desc())
+            .limit(1)
+        )
+        parcels.append(StalledParcel(order_no, carrier, tracking_no, last or created_at))
+    return sorted(parcels, key=lambda p: p.quiet_since)[:top]

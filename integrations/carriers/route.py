@@ -21,8 +21,9 @@ from core.auth import Actor
 from core.config import Settings
 from core.errors import DatabaseUnavailable
 from core.shipping import tracking
-from integrations.carriers import aftership, kuaidi100, standard
+from integrations.carriers import aftership, kuaidi100, standard, subscribe
 from integrations.carriers.wire import Forged, Malformed
+from integrations.web import outbox
 from integrations.web.app import SERVICES
 from integrations.web.body import BadBody, read
 
@@ -76,5 +77,8 @@ async def receive(request: web.Request) -> web.Response:
 
 def mount(app: web.Application) -> None:
     """Not an adapter (returns no name): the routes are always there; a provider with no secret
-    configured refuses every push."""
+    configured refuses every push. With an aggregator's key set, its subscriber joins the outbox
+    (mounted after this), which subscribes every shipped parcel."""
     app.router.add_post("/webhooks/carriers/{provider}", receive)
+    for client in subscribe.clients(app[SERVICES].settings):
+        outbox.register(app, client)

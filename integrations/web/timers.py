@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot import scheduler
 from bot.workflows import digest
+from core.shipping import stalls
 from integrations.web.app import SERVICES
 
 
@@ -16,6 +17,7 @@ def mount(app: web.Application) -> None:
 
     async def run(app: web.Application) -> AsyncIterator[None]:
         await digest.ensure_scheduled(app[SERVICES])
+        await stalls.ensure_scheduled(app[SERVICES])
         running = scheduler.start(app[SERVICES])
         yield
         running.shutdown(wait=False)
