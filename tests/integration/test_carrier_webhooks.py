@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -166,6 +167,19 @@ async def test_a_forged_push_is_refused_and_leaves_nothing(tracked):
     scan = {"carrier": "SF", "tracking_number": "SF1001", "status": "delivered", "occurred_at": "2026-12-02T10:00:00Z"}
     std = "whsec_" + "Z3Vlc3NlZC1zZWNyZXQtb2YtMjQtYnl0ZXM="
     assert (await tracked.post("standard", wire.standard_request(scan, secret=std)))[0] == 401
+    assert await tracked.count(CarrierPush) == await tracked.count(TrackingEvent) == 0
+    assert (await tracked.shipment("SF1001")).status == "label_created"
+
+
+async def test_a_stale_or_unreadable_push_is_refused_and_leaves_nothing(tracked):
+    await shipped(tracked.services)
+    scan = {"carrier": "SF", "tracking_number": "SF1001", "status": "delivered", "occurred_at": "2026-12-02T10:00:00Z"}
+    replayed = wire.standard_request(scan, at=datetime.now(UTC) - timedelta(minutes=6))  # outside the 5 minutes
+    assert (await tracked.post("standard", replayed))[0] == 401
+    no_result = {"status": "polling", "message": "", "lastResult": None}  # signed, but no scans in it
+    assert (await tracked.post("kuaidi100", wire.kuaidi100_request(no_result)))[0] == 400
+    not_json = {"Content-Type": "application/x-www-form-urlencoded"}, b"param=%7Bnot+json&sign=00"
+    assert (await tracked.post("kuaidi100", not_json))[0] in (400, 401)
     assert await tracked.count(CarrierPush) == await tracked.count(TrackingEvent) == 0
     assert (await tracked.shipment("SF1001")).status == "label_created"
 

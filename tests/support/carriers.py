@@ -108,10 +108,12 @@ def aftership_request(body: dict[str, Any], *, secret: str = AFTERSHIP_SECRET) -
     return {"Content-Type": "application/json", "aftership-hmac-sha256": signature}, raw
 
 
-def standard_request(body: dict[str, Any], *, secret: str = CARRIER_SECRET, msg_id: str | None = None) -> Request:
+def standard_request(
+    body: dict[str, Any], *, secret: str = CARRIER_SECRET, msg_id: str | None = None, at: datetime | None = None
+) -> Request:
     raw = json.dumps(body, ensure_ascii=False)
     msg_id = msg_id or "msg_" + uuid.uuid4().hex
-    now = datetime.now(UTC)
+    now = at or datetime.now(UTC)
     signature = Webhook(secret).sign(msg_id, now, raw)
     headers = {
         "Content-Type": "application/json",
