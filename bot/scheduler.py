@@ -17,6 +17,7 @@ from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
 from core import idempotency, inbound
 from core.access import signin
 from core.auth import Actor
+from core.channels import inbox as channel_inbox
 from core.orders import overdue
 from core.services import Services
 from core.shipping import stalls
@@ -33,10 +34,11 @@ async def tick(services: Services) -> int:
 
 async def housekeeping(services: Services) -> int:
     """Hourly: forget inbound event keys older than the de-duplication window, idempotency keys older
-    than a day, and console links and sessions that ended a day ago (idempotent, so several
-    processes doing it is harmless)."""
+    than a day, console links and sessions that ended a day ago, and channel deliveries that became
+    orders a month ago (idempotent, so several processes doing it is harmless)."""
     async with services.unit_of_work(Actor.system("housekeeping")) as ctx:
-        return await inbound.prune(ctx) + await idempotency.prune(ctx) + await signin.prune(ctx)
+        pruned = await inbound.prune(ctx) + await idempotency.prune(ctx) + await signin.prune(ctx)
+        return pruned + await channel_inbox.prune(ctx)
 
 
 def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:

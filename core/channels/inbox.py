@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from core.auth import Actor, Permission
 from core.channels.models import Channel, ChannelDelivery, DeliveryStatus
@@ -26,6 +26,7 @@ from core.events.store import record
 from core.services import Services
 
 LEASE = timedelta(seconds=60)
+KEEP_DONE = timedelta(days=30)
 # Waits after the 1st, 2nd, … failed attempt; the last one repeats.
 BACKOFF = (
     timedelta(seconds=5),
@@ -49,13 +50,9 @@ class Received(Protocol):
     headers: Mapping[str, str]
 
 
-async def store(ctx: Context, channel_id: int, deliveries: Sequence[Received]) -> int:
-    """Keep the deliveries (a repeat of a stored key is ignored); returns how many were new."""
-    return await store_many(ctx, [(channel_id, deliveries)])
-
-
 async def store_many(ctx: Context, batches: Sequence[tuple[int, Sequence[Received]]]) -> int:
-    """Several requests' deliveries in one statement (the route's group commit)."""
+    """Keep several requests' deliveries, ``(channel id, deliveries)`` each, in one statement (the
+    route's group commit); a repeat of a stored key is ignored. Returns how many were new."""
     now = ctx.now()
     heard = sorted({channel_id for channel_id, _ in batches})
     await ctx.session.execute(update(Channel).where(Channel.id.in_(heard)).values(last_delivery_at=now))
@@ -180,6 +177,18 @@ async def failed(services: Services, claimed: Claimed, error: str, *, permanent:
                 ),
             )
         return dead and changed.rowcount == 1
+
+
+async def prune(ctx: Context, keep: timedelta = KEEP_DONE) -> int:
+    """Forget deliveries that became orders more than ``keep`` ago: the order keeps what matters,
+    and no channel retries a delivery that old (Shopify gives up after 48 hours, WooCommerce after
+    5 failures), so its key is no longer needed to recognise a repeat. Dead letters stay for a person."""
+    result = await ctx.session.execute(
+        delete(ChannelDelivery).where(
+            ChannelDelivery.status == DeliveryStatus.DONE, ChannelDelivery.processed_at < ctx.now() - keep
+        )
+    )
+    return result.rowcount
 
 
 async def retry(ctx: Context, delivery_id: int) -> bool:

@@ -269,3 +269,20 @@ async def test_the_poll_finds_an_order_whose_webhook_was_lost(shop):
         assert channel.polled_until is not None
     finally:
         await fake.stop()
+
+
+async def test_housekeeping_forgets_deliveries_made_into_orders_a_month_ago_but_keeps_dead_letters(shop):
+    from bot.scheduler import housekeeping
+
+    await shop.post("SHOP1", wire.shopify_request(wire.shopify_order()))
+    await shop.order_appears("SHOP1")
+    await shop.post("SHOP1", wire.shopify_request({"id": "not an order"}))
+    await shop.worked()
+    assert await housekeeping(shop.services) == 0  # a fresh delivery is still needed to spot repeats
+    async with shop.services.unit_of_work(Actor.system("test")) as ctx:
+        await ctx.session.execute(
+            update(ChannelDelivery).values(processed_at=ctx.now() - timedelta(days=31), received_at=ctx.now())
+        )
+    assert await housekeeping(shop.services) == 1
+    assert [d.status for d in await shop.deliveries()] == [DeliveryStatus.DEAD]
+    assert len(await shop.orders()) == 1

@@ -47,7 +47,7 @@ async def test_two_workers_make_each_channel_order_once(pg_url):
                 deliveries.append(Delivery(key=f"{topic}:{n}", topic=topic, order_key=str(order["id"]), body=body))
         async with first.unit_of_work(Actor.system("test")) as ctx:
             channel_id = await ctx.session.scalar(select(Channel.id).where(Channel.code == "SHOP1"))
-            await inbox.store(ctx, channel_id, deliveries)
+            await inbox.store_many(ctx, [(channel_id, deliveries)])
 
         async with ClientSession() as http:
             workers = [Worker(first, http), Worker(second, http)]
