@@ -20,7 +20,7 @@ from core.auth import Actor
 from core.channels import inbox as channel_inbox
 from core.orders import overdue
 from core.services import Services
-from core.shipping import stalls
+from core.shipping import stalls, tracking
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,10 @@ async def tick(services: Services) -> int:
 async def housekeeping(services: Services) -> int:
     """Hourly: forget inbound event keys older than the de-duplication window, idempotency keys older
     than a day, console links and sessions that ended a day ago, and channel deliveries that became
-    orders a month ago (idempotent, so several processes doing it is harmless)."""
+    orders or carrier pushes taken in a month ago (idempotent, so several processes doing it is harmless)."""
     async with services.unit_of_work(Actor.system("housekeeping")) as ctx:
         pruned = await inbound.prune(ctx) + await idempotency.prune(ctx) + await signin.prune(ctx)
-        return pruned + await channel_inbox.prune(ctx)
+        return pruned + await channel_inbox.prune(ctx) + await tracking.prune(ctx)
 
 
 def start(services: Services, *, every_seconds: float = 1.0) -> AsyncIOScheduler:

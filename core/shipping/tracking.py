@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from core.audit.record import audit
 from core.context import Context
+from core.db import conflicts
 from core.events.catalogue import ShipmentUpdated
 from core.events.store import record
 from core.orders.history import change_status
@@ -36,6 +37,7 @@ from core.orders.repository import order_by_id
 from core.orders.status import OrderStatus, ShipmentStatus
 from core.shipping.models import CarrierPush, TrackingEvent
 
+KEEP_PUSHES = timedelta(days=30)
 FORWARD = (
     ShipmentStatus.LABEL_CREATED,
     ShipmentStatus.PICKED_UP,
@@ -76,18 +78,10 @@ class Push:
     body: bytes
 
 
-def _insert(ctx: Context, table: type):  # type: ignore[no-untyped-def]
-    if ctx.session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
-
-
 async def take(ctx: Context, push: Push) -> str:
     """Store a push (a repeat of its key is ignored), merge its scans, move the shipment."""
     stored = await ctx.session.execute(
-        _insert(ctx, CarrierPush)
+        conflicts.insert(ctx, CarrierPush)
         .values(
             provider=push.provider,
             key=push.key[:200],
@@ -170,7 +164,7 @@ async def merge(
             for scan in fresh
         ]
         await ctx.session.execute(
-            _insert(ctx, TrackingEvent)
+            conflicts.insert(ctx, TrackingEvent)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["carrier", "tracking_no", "key"])
         )
@@ -314,3 +308,10 @@ async def history(ctx: Context, shipment_ids: Sequence[int]) -> list[TrackingEve
         .order_by(TrackingEvent.occurred_at, TrackingEvent.id)
     )
     return list(await ctx.session.scalars(stmt))
+
+
+async def prune(ctx: Context, keep: timedelta = KEEP_PUSHES) -> int:
+    """Forget raw pushes received more than ``keep`` ago: their scans live on in the parcel's
+    history, and no aggregator re-sends a push that old, so its key is no longer needed."""
+    result = await ctx.session.execute(delete(CarrierPush).where(CarrierPush.received_at < ctx.now() - keep))
+    return result.rowcount

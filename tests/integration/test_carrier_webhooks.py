@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import gateway
 from bot.events.dispatcher import deliver_pending
 from bot.gateway import Inbound
 from bot.models import ChatMessage, Direction
 from core.audit.models import DomainEvent
+from core.auth import Actor
 from core.config import Settings
 from core.orders import fulfilment
 from core.orders.fulfilment import ShipRequest
@@ -137,6 +138,18 @@ async def test_a_repeated_push_is_acknowledged_and_changes_nothing(tracked):
     assert await tracked.count(CarrierPush) == 2  # one Kuaidi100 push, one AfterShip event
     assert len(await tracked.history("SF1001")) == 3  # two Kuaidi100 scans, AfterShip's status once
     assert len(await tracked.customer_told()) == 1  # picked up, once
+
+
+async def test_housekeeping_forgets_raw_pushes_after_a_month_and_keeps_the_history(tracked):
+    from bot.scheduler import housekeeping
+
+    await shipped(tracked.services)
+    await tracked.kuaidi100("SF1001", wire.SF_LIFE[:2])
+    assert await housekeeping(tracked.services) == 0
+    async with tracked.services.unit_of_work(Actor.system("test")) as ctx:
+        await ctx.session.execute(update(CarrierPush).values(received_at=ctx.now() - timedelta(days=31)))
+    assert await housekeeping(tracked.services) == 1
+    assert await tracked.count(CarrierPush) == 0 and len(await tracked.history("SF1001")) == 2
 
 
 async def test_an_out_of_order_push_joins_the_history_and_never_moves_back(tracked):
