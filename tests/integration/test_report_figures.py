@@ -1,0 +1,196 @@
+"""The report figures against sums worked out by hand on a handful of orders written straight to the database.
+
+The business is in Asia/Shanghai (UTC+8): the local day 2026-11-20 starts at 2026-11-19 16:00 UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from core.catalog.models import Product
+from core.customers.models import Customer
+from core.errors import DomainError
+from core.orders.models import Order, OrderLine, ReturnRequest
+from core.reports import figures
+from core.reports.periods import BadDateRange, UnknownPeriod, date_range, named
+from core.reports.regions import province_name
+from core.users.models import User
+from tests.support.clock import Clock
+from tests.support.master_data import SYSTEM, seed
+from tests.support.service_calls import as_user
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+DAY_START = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)
+
+
+def D(value: str) -> Decimal:
+    return Decimal(value)
+
+
+async def _build(services) -> None:
+    services.clock = Clock(NOW)
+    await seed(services)
+    async with services.unit_of_work(SYSTEM) as ctx:
+        s = ctx.session
+        await s.execute(update(Product).where(Product.sku == "TEA-001").values(product_line="茶叶"))
+        await s.execute(update(Product).where(Product.sku == "CUP-01").values(product_line="茶具"))
+        products = {p.sku: p for p in await s.scalars(select(Product))}
+        customer = await s.scalar(select(Customer).where(Customer.code == "C001"))
+        lilei = await s.scalar(select(User).where(User.name == "李雷"))
+        counter = iter(range(1, 100))
+
+        def order(at, total, lines, *, status="confirmed", province="浙江", channel="direct", sales=True, sub=None):
+            order_lines = [
+                OrderLine(
+                    product_id=products[sku].id,
+                    sku=sku,
+                    name=sku,
+                    qty=qty,
+                    list_price=D(price),
+                    unit_price=D(price),
+                    line_total=D(price) * qty,
+                    shipped_qty=shipped,
+                    returned_qty=returned,
+                )
+                for sku, qty, price, shipped, returned in lines
+            ]
+            subtotal = sub or sum((line.line_total for line in order_lines), D("0"))
+            row = Order(
+                order_no=f"SO-{next(counter)}",
+                customer_id=customer.id,
+                status=status,
+                channel=channel,
+                ship_to={"province": province, "city": "x"},
+                subtotal=subtotal,
+                discount_total=D(total) - subtotal,
+                total=D(total),
+                salesperson_id=lilei.id if sales else None,
+                created_at=at,
+                updated_at=at,
+                status_changed_at=at,
+                lines=order_lines,
+            )
+            s.add(row)
+            return row
+
+        # A: the first moment of today, local time.
+        order(DAY_START, "256.00", [("TEA-001", 2, "128.00", 0, 0)], province="浙江省")
+        # B: the last second of yesterday; shipped 4 cups, one came back.
+        b = order(DAY_START - timedelta(seconds=1), "180.00", [("CUP-01", 4, "45.00", 4, 1)], province="浙江")
+        # C: today but cancelled: in no figure.
+        order(DAY_START + timedelta(hours=1), "1000.00", [("TEA-001", 5, "200.00", 0, 0)], status="cancelled")
+        # D: today, from the shop, 10% off the order; the gift box has no cost.
+        order(
+            DAY_START + timedelta(hours=2),
+            "412.20",
+            [("GIFT-01", 1, "330.00", 0, 0), ("TEA-001", 1, "128.00", 0, 0)],
+            province="广东省",
+            channel="shopify",
+            sales=False,
+        )
+        # E: eight local days ago, in the 30 days only.
+        e = order(DAY_START - timedelta(days=8), "100.00", [("TEA-001", 1, "100.00", 1, 0)], province="上海市")
+        await s.flush()
+        for target, status, refund in ((b, "approved", "45.00"), (e, "rejected", "0")):
+            s.add(
+                ReturnRequest(
+                    rma_no=f"RMA-{target.id}",
+                    order_id=target.id,
+                    status=status,
+                    refund_amount=D(refund),
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+
+
+async def _run(services, fn):
+    return await as_user(services, "经理", fn)
+
+
+def test_periods_are_local_days():
+    today = named("today", NOW, "Asia/Shanghai")
+    assert (today.start, today.end) == (DAY_START, DAY_START + timedelta(days=1))
+    week = named("7d", NOW, "Asia/Shanghai")
+    assert week.first == date(2026, 11, 14) and week.last == date(2026, 11, 20) and week.days == 7
+    assert named("30d", NOW, "UTC").first == date(2026, 10, 22)
+    with pytest.raises(UnknownPeriod):
+        named("week", NOW, "UTC")
+    with pytest.raises(BadDateRange):
+        date_range(date(2026, 11, 2), date(2026, 11, 1), "UTC")
+
+
+def test_provinces_fold_their_suffixes():
+    assert province_name("广东省") == province_name("广东") == "广东"
+    assert province_name("上海市") == "上海"
+    assert province_name("广西壮族自治区") == "广西"
+    assert province_name("内蒙古自治区") == "内蒙古"
+    assert province_name("香港特别行政区") == "香港"
+    assert province_name(" guangdong province ") == "Guangdong"
+    assert province_name(None) == province_name("") == ""
+
+
+async def test_today_summary_counts_from_local_midnight_and_leaves_cancelled_out(services):
+    await _build(services)
+    period = named("today", NOW, "Asia/Shanghai")
+    result = await _run(services, lambda ctx: figures.summary(ctx, period))
+    assert result.orders == 2  # A and D
+    assert result.sales == D("668.20")
+    assert result.average == D("334.10")
+    # Known: A's tea 256 and D's tea 128 x 0.9 = 115.20; cost 2x60 + 60. The gift box's 297.00 is unknown.
+    assert result.margin.revenue == D("371.20")
+    assert result.margin.cost == D("180.00")
+    assert result.margin.amount == D("191.20")
+    assert result.margin.percent == D("51.5")
+    assert result.margin.unknown_revenue == D("297.00")
+    assert result.margin.unknown_lines == 1
+
+
+async def test_a_date_range_and_an_empty_period(services):
+    await _build(services)
+    yesterday = date_range(date(2026, 11, 19), date(2026, 11, 19), "Asia/Shanghai")
+    result = await _run(services, lambda ctx: figures.summary(ctx, yesterday))
+    assert (result.orders, result.sales) == (1, D("180.00"))  # B only
+    assert result.margin.percent == D("73.3")  # (180 - 48) / 180
+    empty = date_range(date(2026, 1, 1), date(2026, 1, 31), "Asia/Shanghai")
+    nothing = await _run(services, lambda ctx: figures.summary(ctx, empty))
+    assert (nothing.orders, nothing.sales, nothing.average, nothing.margin.percent) == (0, D("0.00"), None, None)
+    month = await _run(services, lambda ctx: figures.summary(ctx, named("30d", NOW, "Asia/Shanghai")))
+    assert (month.orders, month.sales) == (4, D("948.20"))
+
+
+async def test_breakdowns(services):
+    await _build(services)
+    today = named("today", NOW, "Asia/Shanghai")
+    week = named("7d", NOW, "Asia/Shanghai")
+
+    async def groups(period, by):
+        result = await _run(services, lambda ctx: figures.breakdown(ctx, period, by))
+        return [(g.key, g.orders, g.sales) for g in result.groups]
+
+    assert await groups(week, "region") == [("浙江", 2, D("436.00")), ("广东", 1, D("412.20"))]
+    assert await groups(today, "line") == [("茶叶", 2, D("371.20")), ("", 1, D("297.00"))]
+    assert await groups(today, "sales") == [("", 1, D("412.20")), ("李雷", 1, D("256.00"))]
+    assert await groups(week, "channel") == [("direct", 2, D("436.00")), ("shopify", 1, D("412.20"))]
+    with pytest.raises(figures.UnknownBreakdown):
+        await groups(today, "colour")
+
+
+async def test_return_rate(services):
+    await _build(services)
+    week = await _run(services, lambda ctx: figures.return_rate(ctx, named("7d", NOW, "Asia/Shanghai")))
+    assert (week.orders, week.returned_orders, week.rate, week.refunded) == (3, 1, D("33.3"), D("45.00"))
+    assert (week.shipped_units, week.returned_units) == (4, 1)
+    month = await _run(services, lambda ctx: figures.return_rate(ctx, named("30d", NOW, "Asia/Shanghai")))
+    assert (month.orders, month.returned_orders) == (4, 1)  # E's return was rejected
+
+
+async def test_figures_need_report_permission(services):
+    await _build(services)
+    period = named("today", NOW, "Asia/Shanghai")
+    with pytest.raises(DomainError):
+        await as_user(services, "杭州茶社", lambda ctx: figures.summary(ctx, period))
