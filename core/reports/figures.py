@@ -10,6 +10,7 @@ orders left out. Everything else follows from the same set of orders:
 - ``breakdown``: the same sales by product line (line revenue), region (the delivery address's
   province, folded by ``core.reports.regions``), salesperson or channel (order totals).
 - ``return_rate``: of those orders, how many have a return that was not rejected.
+- ``series``: sales per local hour (a one-day period) or per local day, every bucket present.
 - ``stages``: time spent per status and the orders waiting longest (``core.reports.stages``).
 
 Every function takes a ``Period`` (``core.reports.periods``: today / 7d / 30d / a date range in the
@@ -19,8 +20,10 @@ business's time zone) and requires REPORT_VIEW.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -43,11 +46,13 @@ __all__ = [
     "Margin",
     "Period",
     "ReturnRate",
+    "Series",
     "Summary",
     "breakdown",
     "date_range",
     "named",
     "return_rate",
+    "series",
     "stages",
     "summary",
 ]
@@ -130,6 +135,30 @@ class ReturnRate:
         if not self.orders:
             return None
         return (Decimal(self.returned_orders) / self.orders * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Point:
+    key: str  # local "2026-11-20" (by day) or "2026-11-20 09" (by hour)
+    orders: int
+    sales: Decimal
+
+
+@dataclass(frozen=True)
+class Series:
+    period: Period
+    unit: str  # hour | day
+    points: list[Point]  # in time order, every hour or day of the period, empty ones as zero
+
+
+MAX_SERIES_DAYS = 400
+
+
+class SeriesTooLong(InvalidInput):
+    code = "report_series_too_long"
+    template = N_("Sales by day cover at most {limit} days, not {days}.")
+    limit: int
+    days: int
 
 
 def _money(value: Any) -> Decimal:
@@ -238,3 +267,61 @@ async def return_rate(ctx: Context, period: Period) -> ReturnRate:
 async def stages(ctx: Context, *, days: int = 7, top: int = 5) -> StallReport:
     """Time spent per status over the last ``days`` and the orders waiting longest."""
     return await stall_report(ctx, days=days, top=top)
+
+
+def _offset_segments(period: Period) -> list[tuple[datetime, int]]:
+    """The zone's UTC offsets over the period: (until, seconds) pieces, the last one open (DST)."""
+    zone = ZoneInfo(period.timezone)
+    pieces: list[tuple[datetime, int]] = []
+    # Stepped in UTC: adding an hour to a zoned time is wall-clock arithmetic and skips the change.
+    at, end = period.start.astimezone(UTC), period.end.astimezone(UTC)
+    offset = int(period.start.utcoffset().total_seconds())  # type: ignore[union-attr]
+    while at < end:
+        nxt = at + timedelta(hours=1)
+        here = int(nxt.astimezone(zone).utcoffset().total_seconds())  # type: ignore[union-attr]
+        if here != offset:
+            pieces.append((nxt, offset))
+            offset = here
+        at = nxt
+    return [*pieces, (end, offset)]
+
+
+def _local_bucket(ctx: Context, period: Period, hourly: bool) -> ColumnElement[str]:
+    """created_at as a local "YYYY-MM-DD[ HH]" string, computed by the database."""
+    if ctx.session.bind.dialect.name == "postgresql":
+        local = func.timezone(period.timezone, Order.created_at)
+        return func.to_char(local, "YYYY-MM-DD HH24" if hourly else "YYYY-MM-DD")
+    pieces = _offset_segments(period)
+    shifts = [f"{seconds:+d} seconds" for _, seconds in pieces]
+    shift: Any = literal(shifts[-1])
+    if len(pieces) > 1:
+        shift = case(*((Order.created_at < until, text) for (until, _), text in zip(pieces, shifts, strict=True)))
+    return func.strftime("%Y-%m-%d %H" if hourly else "%Y-%m-%d", Order.created_at, shift)
+
+
+async def series(ctx: Context, period: Period) -> Series:
+    """Orders and sales per local hour (a one-day period) or per local day."""
+    ctx.actor.require(Permission.REPORT_VIEW)
+    if period.days > MAX_SERIES_DAYS:
+        raise SeriesTooLong(limit=MAX_SERIES_DAYS, days=period.days)
+    hourly = period.days == 1
+    bucket = _local_bucket(ctx, period, hourly)
+    rows = await ctx.session.execute(
+        select(bucket, func.count(), func.sum(Order.total)).where(_in_period(period)).group_by(bucket)
+    )
+    found = {str(key): (int(n), _money(total)) for key, n, total in rows}
+    zone = ZoneInfo(period.timezone)
+    if hourly:
+        day = period.first.isoformat()
+        keys = [f"{day} {h:02d}" for h in range(24)]
+        # A day the clocks change has 23 or 25 hours; the buckets are the local hours it has.
+        keys = [k for k in keys if k in found or _hour_exists(period, int(k[-2:]), zone)]
+    else:
+        keys = [(period.first + timedelta(days=i)).isoformat() for i in range(period.days)]
+    points = [Point(k, *found.get(k, (0, ZERO))) for k in keys]
+    return Series(period, "hour" if hourly else "day", points)
+
+
+def _hour_exists(period: Period, hour: int, zone: ZoneInfo) -> bool:
+    local = datetime(period.first.year, period.first.month, period.first.day, hour, tzinfo=zone)
+    return local.astimezone(UTC).astimezone(zone).hour == hour

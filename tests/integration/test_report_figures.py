@@ -194,3 +194,45 @@ async def test_figures_need_report_permission(services):
     period = named("today", NOW, "Asia/Shanghai")
     with pytest.raises(DomainError):
         await as_user(services, "杭州茶社", lambda ctx: figures.summary(ctx, period))
+
+
+async def test_sales_by_local_hour_and_by_local_day(services):
+    await _build(services)
+    today = await _run(services, lambda ctx: figures.series(ctx, named("today", NOW, "Asia/Shanghai")))
+    assert today.unit == "hour" and len(today.points) == 24
+    busy = [(p.key, p.orders, p.sales) for p in today.points if p.orders]
+    assert busy == [("2026-11-20 00", 1, D("256.00")), ("2026-11-20 02", 1, D("412.20"))]
+    week = await _run(services, lambda ctx: figures.series(ctx, named("7d", NOW, "Asia/Shanghai")))
+    assert [p.key for p in week.points][0] == "2026-11-14" and len(week.points) == 7
+    assert [(p.key, p.sales) for p in week.points if p.orders] == [
+        ("2026-11-19", D("180.00")),
+        ("2026-11-20", D("668.20")),
+    ]
+
+
+async def test_local_hours_on_the_day_the_clocks_go_back(services):
+    """Berlin, 2026-10-25: 03:00 CEST becomes 02:00 CET, so the local day has 25 hours and 02 twice."""
+    await _build(services)
+    async with services.unit_of_work(SYSTEM) as ctx:
+        customer = await ctx.session.scalar(select(Customer).where(Customer.code == "C001"))
+        for n, at in enumerate(("2026-10-24 22:30", "2026-10-25 00:30", "2026-10-25 01:30", "2026-10-25 22:59")):
+            moment = datetime.fromisoformat(at).replace(tzinfo=UTC)
+            ctx.session.add(
+                Order(
+                    order_no=f"DST-{n}",
+                    customer_id=customer.id,
+                    status="confirmed",
+                    ship_to={},
+                    total=D("10.00"),
+                    subtotal=D("10.00"),
+                    created_at=moment,
+                    updated_at=moment,
+                    status_changed_at=moment,
+                )
+            )
+    day = date_range(date(2026, 10, 25), date(2026, 10, 25), "Europe/Berlin")
+    hours = await _run(services, lambda ctx: figures.series(ctx, day))
+    assert [(p.key[-2:], p.orders) for p in hours.points if p.orders] == [("00", 1), ("02", 2), ("23", 1)]
+    days = date_range(date(2026, 10, 24), date(2026, 10, 26), "Europe/Berlin")
+    by_day = await _run(services, lambda ctx: figures.series(ctx, days))
+    assert [(p.key, p.orders) for p in by_day.points] == [("2026-10-24", 0), ("2026-10-25", 4), ("2026-10-26", 0)]
