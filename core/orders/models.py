@@ -91,7 +91,9 @@ class OrderLine(Base):
 
     __table_args__ = (
         # An order's lines, and for the reports (margin, product lines) all they need without the row.
-        Index("ix_order_line_order_cover", "order_id", "product_id", "qty", "line_total"),
+        Index(
+            "ix_order_line_order_cover", "order_id", "product_id", "qty", "line_total", "shipped_qty", "returned_qty"
+        ),
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint("shipped_qty >= 0 AND shipped_qty <= qty", name="shipped_within_qty"),
         CheckConstraint("returned_qty >= 0 AND returned_qty <= shipped_qty", name="returned_within_shipped"),

@@ -21,7 +21,10 @@ def upgrade() -> None:
     )
     # The covering index starts with order_id, so it replaces the plain one.
     op.create_index(
-        "ix_order_line_order_cover", "order_line", ["order_id", "product_id", "qty", "line_total"], unique=False
+        "ix_order_line_order_cover",
+        "order_line",
+        ["order_id", "product_id", "qty", "line_total", "shipped_qty", "returned_qty"],
+        unique=False,
     )
     op.drop_index("ix_order_line_order_id", table_name="order_line")
     op.create_index("ix_audit_record_created", "audit_record", ["created_at"], unique=False)

@@ -1,111 +1,21 @@
-"""The report figures against sums worked out by hand on a handful of orders written straight to the database.
-
-The business is in Asia/Shanghai (UTC+8): the local day 2026-11-20 starts at 2026-11-19 16:00 UTC.
-"""
+"""The report figures against sums worked out by hand (the orders: tests/support/report_orders.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from core.catalog.models import Product
 from core.customers.models import Customer
 from core.errors import DomainError
-from core.orders.models import Order, OrderLine, ReturnRequest
+from core.orders.models import Order
 from core.reports import figures
 from core.reports.periods import BadDateRange, UnknownPeriod, date_range, named
 from core.reports.regions import province_name
-from core.users.models import User
-from tests.support.clock import Clock
-from tests.support.master_data import SYSTEM, seed
+from tests.support.master_data import SYSTEM
+from tests.support.report_orders import DAY_START, NOW, D, build
 from tests.support.service_calls import as_user
-
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-DAY_START = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)
-
-
-def D(value: str) -> Decimal:
-    return Decimal(value)
-
-
-async def _build(services) -> None:
-    services.clock = Clock(NOW)
-    await seed(services)
-    async with services.unit_of_work(SYSTEM) as ctx:
-        s = ctx.session
-        await s.execute(update(Product).where(Product.sku == "TEA-001").values(product_line="茶叶"))
-        await s.execute(update(Product).where(Product.sku == "CUP-01").values(product_line="茶具"))
-        products = {p.sku: p for p in await s.scalars(select(Product))}
-        customer = await s.scalar(select(Customer).where(Customer.code == "C001"))
-        lilei = await s.scalar(select(User).where(User.name == "李雷"))
-        counter = iter(range(1, 100))
-
-        def order(at, total, lines, *, status="confirmed", province="浙江", channel="direct", sales=True, sub=None):
-            order_lines = [
-                OrderLine(
-                    product_id=products[sku].id,
-                    sku=sku,
-                    name=sku,
-                    qty=qty,
-                    list_price=D(price),
-                    unit_price=D(price),
-                    line_total=D(price) * qty,
-                    shipped_qty=shipped,
-                    returned_qty=returned,
-                )
-                for sku, qty, price, shipped, returned in lines
-            ]
-            subtotal = sub or sum((line.line_total for line in order_lines), D("0"))
-            row = Order(
-                order_no=f"SO-{next(counter)}",
-                customer_id=customer.id,
-                status=status,
-                channel=channel,
-                ship_to={"province": province, "city": "x"},
-                subtotal=subtotal,
-                discount_total=D(total) - subtotal,
-                total=D(total),
-                salesperson_id=lilei.id if sales else None,
-                created_at=at,
-                updated_at=at,
-                status_changed_at=at,
-                lines=order_lines,
-            )
-            s.add(row)
-            return row
-
-        # A: the first moment of today, local time.
-        order(DAY_START, "256.00", [("TEA-001", 2, "128.00", 0, 0)], province="浙江省")
-        # B: the last second of yesterday; shipped 4 cups, one came back.
-        b = order(DAY_START - timedelta(seconds=1), "180.00", [("CUP-01", 4, "45.00", 4, 1)], province="浙江")
-        # C: today but cancelled: in no figure.
-        order(DAY_START + timedelta(hours=1), "1000.00", [("TEA-001", 5, "200.00", 0, 0)], status="cancelled")
-        # D: today, from the shop, 10% off the order; the gift box has no cost.
-        order(
-            DAY_START + timedelta(hours=2),
-            "412.20",
-            [("GIFT-01", 1, "330.00", 0, 0), ("TEA-001", 1, "128.00", 0, 0)],
-            province="广东省",
-            channel="shopify",
-            sales=False,
-        )
-        # E: eight local days ago, in the 30 days only.
-        e = order(DAY_START - timedelta(days=8), "100.00", [("TEA-001", 1, "100.00", 1, 0)], province="上海市")
-        await s.flush()
-        for target, status, refund in ((b, "approved", "45.00"), (e, "rejected", "0")):
-            s.add(
-                ReturnRequest(
-                    rma_no=f"RMA-{target.id}",
-                    order_id=target.id,
-                    status=status,
-                    refund_amount=D(refund),
-                    created_at=NOW,
-                    updated_at=NOW,
-                )
-            )
 
 
 async def _run(services, fn):
@@ -135,7 +45,7 @@ def test_provinces_fold_their_suffixes():
 
 
 async def test_today_summary_counts_from_local_midnight_and_leaves_cancelled_out(services):
-    await _build(services)
+    await build(services)
     period = named("today", NOW, "Asia/Shanghai")
     result = await _run(services, lambda ctx: figures.summary(ctx, period))
     assert result.orders == 2  # A and D
@@ -151,7 +61,7 @@ async def test_today_summary_counts_from_local_midnight_and_leaves_cancelled_out
 
 
 async def test_a_date_range_and_an_empty_period(services):
-    await _build(services)
+    await build(services)
     yesterday = date_range(date(2026, 11, 19), date(2026, 11, 19), "Asia/Shanghai")
     result = await _run(services, lambda ctx: figures.summary(ctx, yesterday))
     assert (result.orders, result.sales) == (1, D("180.00"))  # B only
@@ -164,7 +74,7 @@ async def test_a_date_range_and_an_empty_period(services):
 
 
 async def test_breakdowns(services):
-    await _build(services)
+    await build(services)
     today = named("today", NOW, "Asia/Shanghai")
     week = named("7d", NOW, "Asia/Shanghai")
 
@@ -181,7 +91,7 @@ async def test_breakdowns(services):
 
 
 async def test_return_rate(services):
-    await _build(services)
+    await build(services)
     week = await _run(services, lambda ctx: figures.return_rate(ctx, named("7d", NOW, "Asia/Shanghai")))
     assert (week.orders, week.returned_orders, week.rate, week.refunded) == (3, 1, D("33.3"), D("45.00"))
     assert (week.shipped_units, week.returned_units) == (4, 1)
@@ -190,14 +100,14 @@ async def test_return_rate(services):
 
 
 async def test_figures_need_report_permission(services):
-    await _build(services)
+    await build(services)
     period = named("today", NOW, "Asia/Shanghai")
     with pytest.raises(DomainError):
         await as_user(services, "杭州茶社", lambda ctx: figures.summary(ctx, period))
 
 
 async def test_sales_by_local_hour_and_by_local_day(services):
-    await _build(services)
+    await build(services)
     today = await _run(services, lambda ctx: figures.series(ctx, named("today", NOW, "Asia/Shanghai")))
     assert today.unit == "hour" and len(today.points) == 24
     busy = [(p.key, p.orders, p.sales) for p in today.points if p.orders]
@@ -212,7 +122,7 @@ async def test_sales_by_local_hour_and_by_local_day(services):
 
 async def test_local_hours_on_the_day_the_clocks_go_back(services):
     """Berlin, 2026-10-25: 03:00 CEST becomes 02:00 CET, so the local day has 25 hours and 02 twice."""
-    await _build(services)
+    await build(services)
     async with services.unit_of_work(SYSTEM) as ctx:
         customer = await ctx.session.scalar(select(Customer).where(Customer.code == "C001"))
         for n, at in enumerate(("2026-10-24 22:30", "2026-10-25 00:30", "2026-10-25 01:30", "2026-10-25 22:59")):
