@@ -1,7 +1,7 @@
 """report indexes: covering range scans for the figures, audit rows by time
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 15:20:00
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
