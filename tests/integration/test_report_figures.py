@@ -122,6 +122,15 @@ async def test_sales_by_local_hour_and_by_local_day(services):
 
 async def test_local_hours_on_the_day_the_clocks_go_back(services):
     """Berlin, 2026-10-25: 03:00 CEST becomes 02:00 CET, so the local day has 25 hours and 02 twice."""
+    await _clocks_go_back(services)
+
+
+@pytest.mark.pg
+async def test_local_hours_on_the_day_the_clocks_go_back_on_postgresql(pg_services):
+    await _clocks_go_back(pg_services)
+
+
+async def _clocks_go_back(services):
     await build(services)
     async with services.unit_of_work(SYSTEM) as ctx:
         customer = await ctx.session.scalar(select(Customer).where(Customer.code == "C001"))
@@ -146,3 +155,33 @@ async def test_local_hours_on_the_day_the_clocks_go_back(services):
     days = date_range(date(2026, 10, 24), date(2026, 10, 26), "Europe/Berlin")
     by_day = await _run(services, lambda ctx: figures.series(ctx, days))
     assert [(p.key, p.orders) for p in by_day.points] == [("2026-10-24", 0), ("2026-10-25", 4), ("2026-10-26", 0)]
+
+
+@pytest.mark.pg
+async def test_the_same_figures_on_postgresql(pg_services):
+    """The SQL differs per dialect where local time is computed (AT TIME ZONE) and JSON is read."""
+    services = pg_services
+    await build(services)
+    today = named("today", NOW, "Asia/Shanghai")
+    week = named("7d", NOW, "Asia/Shanghai")
+    result = await _run(services, lambda ctx: figures.summary(ctx, today))
+    assert (result.orders, result.sales, result.margin.revenue, result.margin.cost) == (
+        2,
+        D("668.20"),
+        D("371.20"),
+        D("180.00"),
+    )
+    assert result.margin.unknown_revenue == D("297.00")
+    region = await _run(services, lambda ctx: figures.breakdown(ctx, week, "region"))
+    assert [(g.key, g.orders, g.sales) for g in region.groups] == [("浙江", 2, D("436.00")), ("广东", 1, D("412.20"))]
+    line = await _run(services, lambda ctx: figures.breakdown(ctx, today, "line"))
+    assert [(g.key, g.sales) for g in line.groups] == [("茶叶", D("371.20")), ("", D("297.00"))]
+    hours = await _run(services, lambda ctx: figures.series(ctx, today))
+    assert [(p.key, p.sales) for p in hours.points if p.orders] == [
+        ("2026-11-20 00", D("256.00")),
+        ("2026-11-20 02", D("412.20")),
+    ]
+    days = await _run(services, lambda ctx: figures.series(ctx, week))
+    assert [(p.key, p.orders) for p in days.points if p.orders] == [("2026-11-19", 1), ("2026-11-20", 2)]
+    returns = await _run(services, lambda ctx: figures.return_rate(ctx, week))
+    assert (returns.orders, returns.returned_orders, returns.refunded) == (3, 1, D("45.00"))
