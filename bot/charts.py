@@ -8,7 +8,8 @@ by file, since a font installed after matplotlib built its cache is otherwise in
 is missing the chart is still drawn, with DejaVu Sans, and a warning names the package to install.
 
 The text is handed in already translated; this module knows nothing of orders. Rendering is CPU
-work (~80 ms a chart): ``render`` runs it on one worker thread, off the event loop.
+work (~80 ms a chart): ``render`` runs it on one worker thread, off the event loop. matplotlib is
+imported on the first chart, not with the chat layer (it takes about a second to import).
 """
 
 from __future__ import annotations
@@ -23,14 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # before anything imports pyplot; this module never does
-
-from matplotlib import font_manager, rc_context  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +51,7 @@ class ChartFont:
 @lru_cache(maxsize=1)
 def chart_font() -> ChartFont:
     """Where Noto Sans CJK SC is, found once per process; DejaVu Sans (and a warning) without it."""
+    _matplotlib()
     path = _find(CJK_FAMILY) or _add_from_fontconfig(CJK_FAMILY)
     if path is None:
         log.warning(
@@ -63,7 +61,16 @@ def chart_font() -> ChartFont:
     return ChartFont(CJK_FAMILY, path)
 
 
+def _matplotlib() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; this module never imports pyplot
+    return matplotlib
+
+
 def _find(family: str) -> str | None:
+    from matplotlib import font_manager
+
     try:
         path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
     except ValueError:
@@ -87,6 +94,8 @@ def _add_from_fontconfig(family: str) -> str | None:
         return None
     if not found or "CJK" not in found:  # fc-match always answers something; only a CJK file will do
         return None
+    from matplotlib import font_manager
+
     font_manager.fontManager.addfont(found)
     return _find(family)
 
@@ -120,6 +129,10 @@ def bars(
 ) -> bytes:
     """A bar chart as PNG: columns over time (``horizontal=False``) or ranked groups (``True``,
     the largest on top; more than MAX_BARS are cut, the caller sums the rest into "other")."""
+    _matplotlib()
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
     numbers = [float(v) for v in values]
     with rc_context(style()):
         figure = Figure(figsize=SIZE, layout="constrained")

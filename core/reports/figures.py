@@ -11,6 +11,7 @@ orders left out. Everything else follows from the same set of orders:
   province, folded by ``core.reports.regions``), salesperson or channel (order totals).
 - ``return_rate``: of those orders, how many have a return that was not rejected.
 - ``series``: sales per local hour (a one-day period) or per local day, every bucket present.
+- ``orders_behind``: the orders a figure or a group of a breakdown is made of (a drill-down).
 - ``stages``: time spent per status and the orders waiting longest (``core.reports.stages``).
 
 Every function takes a ``Period`` (``core.reports.periods``: today / 7d / 30d / a date range in the
@@ -25,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import Float, and_, case, cast, distinct, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Permission
@@ -44,6 +45,7 @@ __all__ = [
     "Breakdown",
     "Group",
     "Margin",
+    "OrderRef",
     "Period",
     "ReturnRate",
     "Series",
@@ -51,6 +53,7 @@ __all__ = [
     "breakdown",
     "date_range",
     "named",
+    "orders_behind",
     "return_rate",
     "series",
     "stages",
@@ -159,6 +162,15 @@ class SeriesTooLong(InvalidInput):
     template = N_("Sales by day cover at most {limit} days, not {days}.")
     limit: int
     days: int
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    order_no: str
+    created_at: datetime
+    status: str
+    channel: str
+    total: Decimal
 
 
 def _money(value: Any) -> Decimal:
@@ -325,3 +337,40 @@ async def series(ctx: Context, period: Period) -> Series:
 def _hour_exists(period: Period, hour: int, zone: ZoneInfo) -> bool:
     local = datetime(period.first.year, period.first.month, period.first.day, hour, tzinfo=zone)
     return local.astimezone(UTC).astimezone(zone).hour == hour
+
+
+async def orders_behind(
+    ctx: Context, period: Period, by: str | None = None, key: str | None = None, *, limit: int = 100
+) -> list[OrderRef]:
+    """The period's orders (newest first, at most ``limit``), or those of one group of a breakdown:
+    ``by`` and the group's ``key`` as ``breakdown`` gave it ("" for the orders that name none)."""
+    ctx.actor.require(Permission.REPORT_VIEW)
+    query = select(Order.order_no, Order.created_at, Order.status, Order.channel, Order.total).where(_in_period(period))
+    if by is not None:
+        if by not in BREAKDOWNS:
+            raise UnknownBreakdown(by=by)
+        query = query.where(await _in_group(ctx, period, by, key or ""))
+    rows = await ctx.session.execute(query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit))
+    return [OrderRef(no, at, str(status), channel, _money(total)) for no, at, status, channel, total in rows]
+
+
+async def _in_group(ctx: Context, period: Period, by: str, key: str) -> ColumnElement[bool]:
+    if by == "line":
+        line = Product.product_line == key if key else Product.product_line.is_(None)
+        has_line = (
+            select(OrderLine.id)
+            .outerjoin(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id == Order.id, line)
+        )
+        return has_line.exists()
+    if by == "region":
+        province = Order.ship_to["province"].as_string()
+        spellings = await ctx.session.scalars(select(province).where(_in_period(period)).distinct())
+        raw = [p for p in spellings if p is not None and province_name(p) == key]
+        matches = province.in_(raw)
+        return or_(matches, province.is_(None)) if not key else matches
+    if by == "sales":
+        if not key:
+            return Order.salesperson_id.is_(None)
+        return Order.salesperson_id.in_(select(User.id).where(User.name == key))
+    return Order.channel == key

@@ -185,3 +185,23 @@ async def test_the_same_figures_on_postgresql(pg_services):
     assert [(p.key, p.orders) for p in days.points if p.orders] == [("2026-11-19", 1), ("2026-11-20", 2)]
     returns = await _run(services, lambda ctx: figures.return_rate(ctx, week))
     assert (returns.orders, returns.returned_orders, returns.refunded) == (3, 1, D("45.00"))
+
+
+async def test_orders_behind_a_figure_and_a_group(services):
+    await build(services)
+    week = named("7d", NOW, "Asia/Shanghai")
+
+    async def behind(by=None, key=None):
+        refs = await _run(services, lambda ctx: figures.orders_behind(ctx, week, by, key))
+        return [r.order_no for r in refs]
+
+    assert await behind() == ["SO-4", "SO-1", "SO-2"]  # newest first, the cancelled one left out
+    assert await behind("region", "浙江") == ["SO-1", "SO-2"]  # 浙江省 and 浙江
+    assert await behind("region", "上海") == []  # E is older than a week
+    assert await behind("line", "茶叶") == ["SO-4", "SO-1"]
+    assert await behind("line", "") == ["SO-4"]  # the gift box has no product line
+    assert await behind("sales", "李雷") == ["SO-1", "SO-2"]
+    assert await behind("sales", "") == ["SO-4"]
+    assert await behind("channel", "shopify") == ["SO-4"]
+    with pytest.raises(figures.UnknownBreakdown):
+        await behind("colour", "red")
