@@ -251,6 +251,8 @@ def show(result: Any) -> str:
         )
     if isinstance(result, figures.ReturnRate):
         return f"{result.returned_orders:,} of {result.orders:,} orders returned ({result.rate} %)"
+    if isinstance(result, list):
+        return f"{len(result)} orders, newest {result[0].order_no if result else '-'}"
     if hasattr(result, "stages"):
         return f"{len(result.stages)} stages, longest wait {result.longest[0].waited if result.longest else '-'}"
     return str(result)
@@ -292,6 +294,17 @@ async def measure(path: Path, now: datetime, repeat: int) -> None:
                 repeat,
             )
         )
+    for period in periods[2:]:
+        for by, key in ((None, None), ("region", "北京"), ("line", "茶叶")):
+            results.append(
+                await timed(
+                    f"{period.name} orders behind {by or 'sales'} {key or ''}".rstrip(),
+                    lambda p=period, b=by, k=key: services.query(
+                        ACTOR, lambda ctx: figures.orders_behind(ctx, p, b, k, limit=100)
+                    ),
+                    repeat,
+                )
+            )
     for days in (1, 7):
         results.append(
             await timed(
