@@ -38,17 +38,18 @@ class CardView:
 
 @dataclass(frozen=True)
 class Attachment:
-    """An image or a file sent with a reply (a chart, a PDF); each adapter sends it its own way."""
+    """An image or a file to send into chat (a chart, a PDF); each platform sends it its own way."""
 
     filename: str
-    media_type: str
+    media_type: str  # e.g. "image/png", "application/pdf"
     data: bytes
-    kind: str = "file"  # image | file
+    kind: str = "file"  # "image" | "file"
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One thing the bot says back: text, or a card (by id; rendered per reader)."""
+    """One thing the bot says back: text, or a card (by id; rendered per reader), or an attachment
+    (an image or a file, with ``text`` as its caption)."""
 
     text: str | None = None
     card_id: int | None = None
