@@ -157,25 +157,33 @@ def _subtitle(_: Translator, summary: figures.Summary) -> str:
 
 async def series_chart(_: Translator, series: figures.Series, summary: figures.Summary) -> bytes:
     hourly = series.unit == "hour"
-    labels = [p.key[-2:] if hourly else p.key[5:] for p in series.points]
+    points = series.points if any(p.orders for p in series.points) else []  # nothing sold: say so
+    labels = [p.key[-2:] if hourly else p.key[5:] for p in points]
     title = _("Sales by hour") if hourly else _("Sales by day")
     return await charts.render(
         charts.bars,
         title,
         labels,
-        [p.sales for p in series.points],
+        [p.sales for p in points],
         subtitle=_subtitle(_, summary),
         empty=_("No orders"),
     )
 
 
-async def breakdown_chart(_: Translator, breakdown: figures.Breakdown, summary: figures.Summary) -> bytes:
+def bars_of(_: Translator, breakdown: figures.Breakdown) -> tuple[list[str], list[Decimal]]:
+    """The chart's bars: the largest groups, and past ``charts.MAX_BARS`` the rest as one "other"
+    bar, so the bars still add up to the sales."""
     groups = breakdown.groups
     labels = [group_label(_, breakdown.by, g.key) for g in groups[: charts.MAX_BARS]]
     values: list[Decimal] = [g.sales for g in groups[: charts.MAX_BARS]]
-    if len(groups) > charts.MAX_BARS:  # the rest in one bar, so the bars still add up to the sales
+    if len(groups) > charts.MAX_BARS:
         labels[-1] = _("other")
         values[-1] = sum((g.sales for g in groups[charts.MAX_BARS - 1 :]), Decimal("0"))
+    return labels, values
+
+
+async def breakdown_chart(_: Translator, breakdown: figures.Breakdown, summary: figures.Summary) -> bytes:
+    labels, values = bars_of(_, breakdown)
     title = _(BY_TITLES[breakdown.by])
     return await charts.render(
         charts.bars,
