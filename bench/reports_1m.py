@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy import text
 
 import bot.models  # noqa: F401  (chat tables in the metadata)
+from bot.i18n import Translator
+from bot.reports import ReportRequest, report
 from core.auth import Actor
 from core.config import Settings
 from core.db.registry import metadata
@@ -251,8 +253,10 @@ def show(result: Any) -> str:
         )
     if isinstance(result, figures.ReturnRate):
         return f"{result.returned_orders:,} of {result.orders:,} orders returned ({result.rate} %)"
-    if isinstance(result, list):
+    if isinstance(result, list) and not (result and hasattr(result[0], "attachment")):
         return f"{len(result)} orders, newest {result[0].order_no if result else '-'}"
+    if isinstance(result, list) and result and hasattr(result[0], "attachment"):
+        return f"{len(result[0].attachment.data):,} bytes of PNG; " + result[0].text.splitlines()[0]
     if hasattr(result, "stages"):
         return f"{len(result.stages)} stages, longest wait {result.longest[0].waited if result.longest else '-'}"
     return str(result)
@@ -305,6 +309,14 @@ async def measure(path: Path, now: datetime, repeat: int) -> None:
                     repeat,
                 )
             )
+    for request in (ReportRequest("today", None), ReportRequest("30d", "line")):
+        results.append(
+            await timed(
+                f"/report {request.period} {request.by or ''} (figures + chart)".replace("  ", " "),
+                lambda r=request: services.query(ACTOR, lambda ctx: report(ctx, Translator("zh-CN"), r)),
+                repeat,
+            )
+        )
     for days in (1, 7):
         results.append(
             await timed(
