@@ -559,8 +559,10 @@ async def console_logout(ctx: click.Context, user: str) -> None:
 
 
 from integrations.cli.channels import channels_group  # noqa: E402  (it uses the helpers above)
+from integrations.cli.webhooks import webhook_group  # noqa: E402
 
 cli.add_command(channels_group)
+cli.add_command(webhook_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli(obj={}))
