@@ -50,7 +50,8 @@ def _key_prefix(endpoint: WebhookEndpoint, event_id: int) -> str:
     return f"webhook:{endpoint.id}.{int(endpoint.created_at.timestamp() * 1_000_000)}:{event_id}:"
 
 
-def _queue(ctx: Context, endpoint: WebhookEndpoint, event_id: int, event: Event, replay: int) -> None:
+def _queue(ctx: Context, endpoint: WebhookEndpoint, event_id: int, event: Event, copy: str) -> None:
+    """One row; ``copy`` is ``0`` for the event's delivery, ``r1``, ``r2``... for its replays."""
     payload: dict[str, Any] = {
         "endpoint": endpoint.name,
         "endpoint_id": endpoint.id,
@@ -62,7 +63,7 @@ def _queue(ctx: Context, endpoint: WebhookEndpoint, event_id: int, event: Event,
             recipient=recipient(endpoint.name, event),
             kind="send",
             payload=payload,
-            dedupe_key=f"{_key_prefix(endpoint, event_id)}{replay}",
+            dedupe_key=f"{_key_prefix(endpoint, event_id)}{copy}",
             status=OutboxStatus.PENDING,
             next_attempt_at=ctx.now(),
             created_at=ctx.now(),
@@ -76,7 +77,7 @@ async def fan_out(ctx: Context, event: Event) -> None:
     if event_id is None:  # published without a stored row: it has no id to send
         return
     for endpoint in await service.subscribed(ctx, event.name):
-        _queue(ctx, endpoint, event_id, event, replay=0)
+        _queue(ctx, endpoint, event_id, event, copy="0")
 
 
 async def replay(ctx: Context, event_id: int, endpoint_name: str | None = None) -> list[str]:
@@ -95,12 +96,12 @@ async def replay(ctx: Context, event_id: int, endpoint_name: str | None = None) 
     if not targets:
         raise WebhookNoEndpointForEvent(event_id=event_id_text(event_id), event=event.name)
     for endpoint in targets:
-        earlier = await ctx.session.scalar(
+        replays = await ctx.session.scalar(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.dedupe_key.startswith(_key_prefix(endpoint, event_id), autoescape=True))
+            .where(OutboxMessage.dedupe_key.startswith(f"{_key_prefix(endpoint, event_id)}r", autoescape=True))
         )
-        _queue(ctx, endpoint, event_id, event, replay=earlier or 0)
+        _queue(ctx, endpoint, event_id, event, copy=f"r{(replays or 0) + 1}")
     return [e.name for e in targets]
 
 

@@ -30,7 +30,13 @@ def webhook_group() -> None:
     """
 
 
-@webhook_group.command("add")
+def _events_epilog() -> str:
+    from core.events.catalogue import EVENTS
+
+    return "\b\nEvents:\n" + "\n".join(f"  {name} (v{cls.version})" for name, cls in sorted(EVENTS.items()))
+
+
+@webhook_group.command("add", epilog=_events_epilog())
 @click.argument("url")
 @click.option("--name", required=True, help="A short name for the endpoint (letters, digits, - and _), e.g. erp.")
 @click.option(

@@ -209,6 +209,17 @@ async def test_a_replay_goes_again_under_the_same_id(services, receiver):
     assert len({r.dedupe_key for r in await webhook_rows(services)}) == 3
 
 
+async def test_a_replay_before_the_event_was_delivered_does_not_stop_its_delivery(services, receiver):
+    await endpoint(services, receiver, ["order.received"])
+    await place(services)  # recorded, not yet delivered
+    [evt] = await event_ids(services, "order.received")
+    async with services.unit_of_work(SYSTEM) as ctx:
+        await replay(ctx, int(evt.removeprefix("evt_")))
+    await deliver_pending(services)  # the delivery's own row beside the replay's
+    await send_all(services)
+    assert [r.webhook_id for r in receiver.requests] == [evt, evt]
+
+
 async def test_only_subscribed_events_are_sent_and_a_removed_endpoint_gets_nothing(services, receiver, tmp_path):
     await endpoint(services, receiver, ["shipment.status_changed"])
     other = await WebhookReceiver().start()
