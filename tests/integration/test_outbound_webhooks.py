@@ -6,6 +6,7 @@ chat; a replay goes again with the same id; an event nobody subscribed to is not
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,14 +16,18 @@ from sqlalchemy import select
 from bot.events.dispatcher import deliver_pending
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.models import OutboxMessage, OutboxStatus
-from bot.reactions.webhooks import replay
+from bot.reactions.webhooks import health, replay
 from core.audit.models import DomainEvent
 from core.auth import Actor
+from core.config import Settings
+from core.context import Context
 from core.services import Services
 from core.webhooks.models import WebhookEndpoint
-from core.webhooks.service import add_endpoint
+from core.webhooks.service import add_endpoint, remove_endpoint
 from integrations.webhooks.client import WebhookClient
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.support.databases import make_services
+from tests.support.master_data import seed
 from tests.support.platforms import bind, demo_services
 from tests.support.service_calls import place
 
@@ -229,8 +234,6 @@ async def test_only_subscribed_events_are_sent_and_a_removed_endpoint_gets_nothi
         await place(services)
         await deliver_pending(services)
         async with services.unit_of_work(SYSTEM) as ctx:
-            from core.webhooks.service import remove_endpoint
-
             await remove_endpoint(ctx, "wms")
         await send_all(services)
         assert receiver.requests == [] and other.requests == []
@@ -272,3 +275,30 @@ async def test_a_kill_between_change_and_delivery_leaves_the_event_or_its_row(se
     await deliver_pending(services)
     await send_all(services)
     assert list(receiver.accepted) == await event_ids(services, "order.received")
+
+
+@pytest.mark.pg
+async def test_on_postgresql_two_dispatchers_deliver_each_event_once_and_health_counts_it(pg_url, receiver):
+
+    pg = await make_services(Settings(database_url=pg_url))
+    try:
+        await seed(pg)
+        await endpoint(pg, receiver, ["*"])
+        receiver.answers = [500, 500]
+        no = await place(pg, payment_terms="credit")
+        await deliver_pending(pg)
+        clients = [WebhookClient(pg, retry_schedule=FAST) for _ in range(2)]
+        try:  # two senders at once, as two server processes: SKIP LOCKED keeps them apart
+            dispatchers = [Dispatcher(pg, [c]) for c in clients]
+            await asyncio.gather(*(d.run_until_idle(poll=0.01, timeout=30) for d in dispatchers))
+        finally:
+            for c in clients:
+                await c.close()
+        rows = await webhook_rows(pg)
+        assert rows and all(r.status == OutboxStatus.SENT and r.recipient == f"erp:{no}" for r in rows)
+        assert len(receiver.accepted) == len(rows) and receiver.duplicates == 0
+        async with pg.reading() as session:
+            [row] = await health(Context(session=session, actor=SYSTEM, settings=pg.settings))
+        assert (row.name, row.pending, row.dead, row.sent) == ("erp", 0, 0, len(rows))
+    finally:
+        await pg.close()
