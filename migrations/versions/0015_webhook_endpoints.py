@@ -1,7 +1,7 @@
 """webhook endpoints
 
 Revision ID: 0015
-Revises: 0013 (0014, the API keys, lands before this on main: then it revises 0014)
+Revises: 0014
 Create Date: 2026-12-01 15:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db.base
 
 revision = "0015"
-down_revision = "0013"  # TODO(integrator): "0014" once the API keys' migration is on main
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
