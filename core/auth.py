@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MASTER_DATA = N_("load master data")
     REPORT_VIEW = N_("view reports")
     CHANNEL_VIEW = N_("view sales channels")
+    WEBHOOK_MANAGE = N_("manage outbound webhooks")
 
 
 P = Permission

@@ -25,6 +25,7 @@ SCOPES: dict[str, frozenset[P]] = {
     "products:read": frozenset(),
     "customers:read": frozenset(),
     "reports:read": frozenset({P.REPORT_VIEW}),
+    "webhooks:manage": frozenset({P.WEBHOOK_MANAGE}),
 }
 
 

@@ -16,5 +16,6 @@ from core.pricing import models as _pricing  # noqa: F401
 from core.shipping import models as _shipping  # noqa: F401
 from core.timers import models as _timers  # noqa: F401
 from core.users import models as _users  # noqa: F401
+from core.webhooks import models as _webhooks  # noqa: F401
 
 metadata = Base.metadata
