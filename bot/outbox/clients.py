@@ -42,3 +42,8 @@ class PlatformClient(Protocol):
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         """Replace an earlier message (a card whose outcome changed)."""
+
+    # Optional: ``send_attachment(recipient, attachment, payload, dedupe_key) -> str`` sends an image
+    # or a file (``bot.views.Attachment``; ``payload["text"]`` is its caption, ``payload["attachment"]``
+    # names it) the platform's own way and returns its message id. A client without it has every
+    # attachment refused (dead, the admins told) rather than silently sent as text.
