@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.server import serve_locally
+from tests.fakes.server import UPLOAD_MAX, serve_locally
 
 
 class FakeDingTalk:
@@ -40,7 +40,7 @@ class FakeDingTalk:
         self.script: list[tuple[int, dict[str, Any]]] = []  # answers to give the next OpenAPI calls
         self._ids = itertools.count(1)
         self._connected = asyncio.Event()
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=UPLOAD_MAX)
         r = self.app.router
         r.add_post("/v1.0/gateway/connections/open", self.open)
         r.add_get("/connect", self.connect)

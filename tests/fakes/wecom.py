@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from integrations.callback_crypto import MessageCrypto
-from tests.fakes.server import serve_locally
+from tests.fakes.server import UPLOAD_MAX, serve_locally
 
 CORP_ID = "ww1436e0e65a779aee"
 SECRET = "app-secret-for-tests"
@@ -55,7 +55,7 @@ class FakeWeCom:
         self.updates: list[dict[str, Any]] = []
         self.refused: list[tuple[str, int]] = []  # (path, errcode) of every refused call
         self.ids = itertools.count(1)
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=UPLOAD_MAX)
         self.app.router.add_get("/cgi-bin/gettoken", self.gettoken)
         self.app.router.add_post("/cgi-bin/message/send", self.send)
         self.app.router.add_post("/cgi-bin/message/update_template_card", self.update)
