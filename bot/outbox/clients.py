@@ -9,6 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.views import Attachment
+
+__all__ = [
+    "Attachment",
+    "DeliveryError",
+    "PlatformClient",
+    "Rejected",
+    "Throttled",
+]  # Attachment: what send_attachment gets
+
 
 class DeliveryError(Exception):
     """The platform did not take the message; try again later."""

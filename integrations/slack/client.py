@@ -27,8 +27,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
-from bot.views import Attachment
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
 from integrations.slack.render import caption as as_caption
 from integrations.slack.render import message
 

@@ -21,8 +21,7 @@ from telegram import Bot, InputFile
 from telegram.constants import FileSizeLimit, MessageLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
-from bot.views import Attachment
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
 from integrations.telegram.render import PARSE_MODE, Rendered, render, render_text
 
 log = logging.getLogger(__name__)
