@@ -70,6 +70,8 @@ def tell(
     With ``attachment`` (an image or a file) the message is its caption; its bytes are stored once
     for everyone (``AttachmentTooLarge`` when over the size limit, before anything is written).
     """
+    if card is not None and attachment is not None:
+        raise ValueError("a message carries a card or an attachment, not both")
     stored = attachments.store(ctx, attachment) if attachment is not None else None
     for user in {u.id: u for u in users}.values():
         if user.id == skip:
