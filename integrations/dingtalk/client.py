@@ -40,6 +40,7 @@ THROTTLE_SECONDS = 60.0  # DingTalk gives no retry-after; a robot over its quota
 _THROTTLE_CODES = ("qpslimit", "throttl", "90018", "90030", "flowcontrol")
 MEDIA_MAX = 20 * 1024 * 1024  # media/upload: images and files up to 20 MB
 REMEMBERED = 1000  # sends whose upload or caption is remembered for their retry
+UPLOAD_TIMEOUT = ClientTimeout(total=120)  # 20 MB over a slow uplink
 
 
 def is_group(recipient: str) -> bool:
@@ -117,7 +118,10 @@ class DingTalkClient:
         kind = "image" if attachment.kind == "image" else "file"
         params = {"access_token": await self.access_token(), "type": kind}
         try:
-            async with self._http().post(f"{self.oapi_url}/media/upload", params=params, data=form) as response:
+            upload = self._http().post(
+                f"{self.oapi_url}/media/upload", params=params, data=form, timeout=UPLOAD_TIMEOUT
+            )
+            async with upload as response:
                 if response.status >= 500:
                     raise DeliveryError(f"media/upload: HTTP {response.status}")
                 answer = await _json(response)

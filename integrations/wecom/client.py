@@ -46,6 +46,7 @@ IMAGE_MAX = 10 * 1024 * 1024  # media/upload type=image: JPG or PNG, at most 10 
 FILE_MAX = 20 * 1024 * 1024  # type=file
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
 REMEMBERED = 1000  # sends whose upload or caption is remembered for their retry
+UPLOAD_TIMEOUT = ClientTimeout(total=120)  # 20 MB over a slow uplink
 
 
 def with_code(message_id: str, response_code: str) -> str:
@@ -127,7 +128,9 @@ class WeComClient:
             form = FormData(quote_fields=False)  # the name as UTF-8, as browsers send it: it is what people see
             form.add_field("media", attachment.data, filename=attachment.filename, content_type=attachment.media_type)
             params = {"access_token": token, "type": kind}
-            return await self._request("POST", "/cgi-bin/media/upload", params=params, data=form)
+            return await self._request(
+                "POST", "/cgi-bin/media/upload", params=params, data=form, timeout=UPLOAD_TIMEOUT
+            )
 
         token = await self._access_token()
         answer = await post(token)

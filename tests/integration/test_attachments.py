@@ -26,7 +26,10 @@ from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS, Chat, Command
 from bot.views import Attachment, Reply
 from core.auth import Actor
+from core.config import Settings
+from core.masterdata.loader import load_file
 from core.services import Services
+from integrations.cli.demo import DEMO_DATA
 from integrations.dingtalk.client import DingTalkClient
 from integrations.slack.client import SlackClient
 from integrations.telegram.client import TelegramClient
@@ -36,6 +39,7 @@ from tests.fakes import telegram as fake_telegram
 from tests.fakes import wecom as fake_wecom
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.platform import FakePlatform, HttpClient
+from tests.support.databases import make_services
 from tests.support.images import png
 from tests.support.platforms import bind, demo_services
 
@@ -299,3 +303,29 @@ async def test_housekeeping_forgets_attachments_sent_a_month_ago(demo):
     await housekeeping(demo)
     async with demo.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ChatAttachment)) == 0
+
+
+@pytest.mark.pg
+async def test_on_postgresql_a_chart_is_stored_sent_and_pruned(pg_url):
+    services = await make_services(Settings(_env_file=None, database_url=pg_url))
+    COMMANDS["sendtest"] = Command("sendtest", (), "/sendtest KIND", None, _send_test)
+    SENT.update(image=CHART, file=PDF)
+    try:
+        async with services.unit_of_work(Actor.system("test")) as ctx:
+            await load_file(ctx, DEMO_DATA)
+        async with AsyncExitStack() as stack:
+            platform = await telegram(stack)
+            await bind(services, "telegram", {"王芳": platform.user})
+            said = Inbound("telegram", user=platform.user, chat=platform.chat)
+            await gateway.message(services, said, "/sendtest image")
+            await gateway.message(services, said, "/sendtest file")
+            await Dispatcher(services, [platform.client]).run_until_idle(timeout=30)
+            assert [(s.kind, s.data) for s in platform.seen()] == [("image", CHART.data), ("file", PDF.data)]
+        async with services.unit_of_work(Actor.system("test")) as ctx:
+            assert await attachments.prune(ctx, keep=timedelta(0)) == 2
+        async with services.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(ChatAttachment)) == 0
+    finally:
+        COMMANDS.pop("sendtest", None)
+        SENT.clear()
+        await services.close()
