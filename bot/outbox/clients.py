@@ -9,6 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.views import Attachment
+
+__all__ = [
+    "Attachment",
+    "DeliveryError",
+    "PlatformClient",
+    "Rejected",
+    "Throttled",
+]  # Attachment: what send_attachment gets
+
 
 class DeliveryError(Exception):
     """The platform did not take the message; try again later."""
@@ -51,3 +61,8 @@ class PlatformClient(Protocol):
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         """Replace an earlier message (a card whose outcome changed)."""
+
+    # Optional: ``send_attachment(recipient, attachment, payload, dedupe_key) -> str`` sends an image
+    # or a file (``bot.views.Attachment``; ``payload["text"]`` is its caption, ``payload["attachment"]``
+    # names it) the platform's own way and returns its message id. A client without it has every
+    # attachment refused (dead, the admins told) rather than silently sent as text.

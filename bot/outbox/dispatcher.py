@@ -20,6 +20,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from bot import attachments
 from bot.delivery import tell, users_with_role
 from bot.outbox.clients import DeliveryError, Dropped, PlatformClient, Rejected, Throttled
 from bot.outbox.models import OutboxMessage, OutboxStatus
@@ -107,7 +108,17 @@ class Dispatcher:
                 update(M)
                 .where(M.id.in_(ids.scalar_subquery()))
                 .values(status=OutboxStatus.SENDING, locked_until=lease_until, attempts=M.attempts + 1)
-                .returning(M.id, M.platform, M.recipient, M.kind, M.dedupe_key, M.payload, M.card_id, M.attempts)
+                .returning(
+                    M.id,
+                    M.platform,
+                    M.recipient,
+                    M.kind,
+                    M.dedupe_key,
+                    M.payload,
+                    M.card_id,
+                    M.attempts,
+                    M.attachment_id,
+                )
                 .execution_options(synchronize_session=False)
             )
             return [dict(r._mapping, lease_until=lease_until) for r in rows]
@@ -128,6 +139,8 @@ class Dispatcher:
                         return 0
                     await client.edit(row["recipient"], original, row["payload"], row["dedupe_key"])
                     message_id = original
+                elif row["payload"].get("attachment") is not None:
+                    message_id = await self._send_attachment(client, row)
                 else:
                     message_id = await client.send(row["recipient"], row["payload"], row["dedupe_key"])
         except Throttled as slow:
@@ -166,6 +179,19 @@ class Dispatcher:
         if attempts >= self.max_attempts:
             return None
         return timedelta(seconds=min(300, 2**attempts))
+
+    async def _send_attachment(self, client: PlatformClient, row: dict[str, Any]) -> str:
+        """An image or a file: its bytes read back from their row, then the platform's own way."""
+        send = getattr(client, "send_attachment", None)
+        if send is None:
+            raise Rejected(f"{row['platform']} cannot send images or files")
+        attachment = None
+        if row["attachment_id"] is not None:
+            async with self.services.reading() as session:
+                attachment = await attachments.load(session, row["attachment_id"])
+        if attachment is None:
+            raise Rejected("the attachment is no longer stored")
+        return await send(row["recipient"], attachment, row["payload"], row["dedupe_key"])
 
     async def _original_message_id(self, row: dict[str, Any]) -> str | None:
         """The platform's id of the copy this edit is for (its send, ``of``), once that was sent."""
