@@ -13,7 +13,6 @@ from alembic import op
 
 import core.db.base
 
-
 revision = "0021"
 down_revision = "0014"
 branch_labels = None
