@@ -10,8 +10,6 @@ from core.auth import Permission
 from core.rebates import settlement
 from core.rebates.status import RebateStatus, rebate_status
 
-PERIOD = {"month": N_("month"), "quarter": N_("quarter"), "year": N_("year")}
-
 
 def percent(value: object) -> str:
     text = f"{value}"

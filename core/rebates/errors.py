@@ -34,9 +34,8 @@ class CreditNoteNotFound(NotFound):
 
 class CreditNoteDecided(Conflict):
     code = "credit_note_decided"
-    template = N_("Credit note {note_no} was already {status} by {actor}.")
+    template = N_("Credit note {note_no} was already decided by {actor}.")
     note_no: str
-    status: str
     actor: str
 
 

@@ -173,7 +173,7 @@ async def decide(ctx: Context, note_no: str, *, approve: bool, reason: str | Non
     ctx.actor.require(Permission.PAYMENT_CONFIRM)
     note = await credit_note(ctx, note_no, for_update=True)
     if note.status != CreditNoteStatus.PENDING:
-        raise AlreadyDecided(note_no=note.note_no, status=str(note.status), actor=note.decided_by or "")
+        raise AlreadyDecided(note_no=note.note_no, actor=note.decided_by or "")
     now = ctx.now()
     note.status = CreditNoteStatus.APPROVED if approve else CreditNoteStatus.REJECTED
     note.decided_by, note.decided_at, note.reason = ctx.actor.name, now, reason

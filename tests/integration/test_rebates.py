@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -290,6 +291,12 @@ async def test_a_cancelled_order_gives_its_credit_back_and_finance_can_settle_ea
             "rebates row 1 (谁)",
             "customer: unknown customer D999",
         ),
+        (
+            '{name: 一, group: 经销商, steps: [{above: "1", rate: "2"}]}\n'
+            '  - {name: 二, group: 经销商, steps: [{above: "1", rate: "3"}]}',
+            "rebates row 2 (二)",
+            "group: group 经销商 already has rebate agreement 一",
+        ),
     ],
 )
 async def test_bad_rebate_master_data_is_refused_naming_row_and_field(tmp_path, rebate, where, problem):
@@ -304,3 +311,11 @@ async def test_bad_rebate_master_data_is_refused_naming_row_and_field(tmp_path, 
         assert await row_counts(services) == before  # all or nothing: not even the products loaded
     finally:
         await services.close()
+
+
+async def test_the_readmes_sample_master_data_loads(services):
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Distributor pricing and rebates", 1)[1]
+    sample = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    report = await load(services, sample)
+    assert report.counts["rebates"]["created"] == 1 and report.counts["price_lists"]["created"] == 4
