@@ -9,6 +9,7 @@ Which moves end which card is the lifecycle's knowledge (``REVIEW``, ``PICK_STEP
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -325,7 +326,7 @@ def _credit_note(card: Card, _: Translator) -> tuple[str, list, list[str], list[
         (_("Customer"), f"{p['customer']} ({p['customer_code']})"),
         (_("Period"), p.get("period", "")),
         (_("Net sales"), money(p["net_sales"])),
-        (_("Rate"), f"{p['rate']}%"),
+        (_("Rate"), f"{Decimal(p['rate']).normalize():f}%"),
         (_("Amount"), f"{money(p['total'])} {p.get('currency', '')}".strip()),
     ]
     notes = [_("Agreement: {agreement}", agreement=p.get("agreement", ""))]

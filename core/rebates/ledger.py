@@ -99,8 +99,10 @@ async def _book(
     key: str,
     net: Decimal,
 ) -> RebateEntry | None:
+    if net == 0:
+        return None  # nothing in the agreement's product line: the order leaves the period as it was
     if await ctx.session.scalar(select(RebateEntry.id).where(RebateEntry.key == key)) is not None:
-        return None  # booked before (a repeated delivery): never twice
+        return None  # booked before: never twice
     now = ctx.now()
     start, end = period_of(agreement.period, local_day(ctx, now))
     before = await totals(ctx, agreement.id, order.customer_id, start)

@@ -22,6 +22,7 @@ from bot.gateway import Inbound
 from bot.i18n import Translator
 from bot.models import Card, CardKind, ChatMessage
 from bot.workflows.review import facts
+from core.config import Settings
 from core.customers.models import Customer
 from core.masterdata.schema import MasterDataError
 from core.orders.repository import find_order
@@ -248,6 +249,10 @@ async def test_a_rebate_crosses_a_step_falls_back_on_a_return_and_is_settled_use
 
 async def test_a_cancelled_order_gives_its_credit_back_and_finance_can_settle_early(shop):
     await shop.completed("/neworder D002 TEA-001*200 pay=credit", "SF9")  # 15,000 at 75: 2 % = 300
+    await shop.say("华南", "/lang zh")
+    [status] = await shop.say("华南", "/返点 D002")
+    assert "净销售额：15,000.00" in status and "第 1 档（共 2 档）：全部销售额按 2% 返点" in status
+    assert "下一档：满 30,000.00 返 3%，还差 15,000.00" in status
     assert await shop.say("李雷", "/rebate D002 settle") == ["You may not confirm payments."]
     [said] = await shop.say("王芳", "/rebate D002 settle")
     note = re.search(r"CN-\d+", said).group(0)
@@ -319,3 +324,24 @@ async def test_the_readmes_sample_master_data_loads(services):
     sample = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     report = await load(services, sample)
     assert report.counts["rebates"]["created"] == 1 and report.counts["price_lists"]["created"] == 4
+
+
+@pytest.mark.pg
+async def test_on_postgresql_a_settled_rebate_is_numbered_from_its_sequence_and_used(pg_url):
+    services = await make_services(Settings(_env_file=None, database_url=pg_url, approval_threshold=Decimal("25000")))
+    services.clock = Clock(START)
+    try:
+        await load(services, MASTER)
+        shop = Shop(services, services.clock)
+        await shop.completed("/neworder D001 TEA-001*150 pay=credit", "SF-PG1")  # 12,000 at 80: 2 % = 240
+        [said] = await shop.say("王芳", "/rebate D001 settle")
+        assert said == "Credit note CN-100001 for 240.00 sent to finance for approval."
+        [card] = await shop.cards(CardKind.CREDIT_NOTE)
+        view = render(card, Translator("zh-CN"), "Asia/Shanghai")
+        assert dict(view.fields)["金额"] == "240.00 CNY" and dict(view.fields)["返点比例"] == "2%"
+        tapped = await gateway.tap(services, Inbound("console", "王芳", "王芳"), view.buttons[0].action)
+        assert tapped.texts == ["Approved credit note CN-100001."]
+        no = await shop.order("李雷", "/neworder D001 TEA-001*5 pay=credit")
+        assert (await detail(services, no))["total"] == "160.00"  # 400 less 240
+    finally:
+        await services.close()
