@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from bot import gateway, scheduler
@@ -21,7 +22,8 @@ from bot.events.dispatcher import deliver_pending
 from bot.gateway import Inbound
 from bot.i18n import Translator
 from bot.models import Card, CardKind, ChatMessage
-from bot.workflows.review import facts
+from bot.workflows.review import WorkflowReview, facts
+from bot.workflows.store import save_rules
 from core.config import Settings
 from core.customers.models import Customer
 from core.masterdata.schema import MasterDataError
@@ -345,3 +347,29 @@ async def test_on_postgresql_a_settled_rebate_is_numbered_from_its_sequence_and_
         assert (await detail(services, no))["total"] == "160.00"  # 400 less 240
     finally:
         await services.close()
+
+
+async def test_a_workflow_condition_sees_the_rebate_rate_reached(shop):
+    # Distributors at the 3 % step are trusted with large orders; below it a large order is reviewed
+    shop.services.review_policy = WorkflowReview()
+    rules = [
+        "{name: top-distributor, on: order.received, when: customer.rebate_rate >= 3.0, auto_approve: true}",
+        "{name: large, on: order.received, when: order.total > 10000, approve: {role: finance}}",
+    ]
+    async with shop.services.unit_of_work(SYSTEM) as ctx:
+        await save_rules(ctx, [yaml.safe_load(rule) for rule in rules])
+    first = await shop.order("李雷", "/neworder D001 TEA-001*200 pay=credit")  # 16,000: reviewed
+    assert (await detail(shop.services, first))["status"] == "pending_approval"
+    await shop.say("王芳", f"/approve {first}")
+    await shop.delivered(first, "SF-W1")
+    await shop.say("李雷", f"/complete {first}")
+    await shop.completed("/neworder D001 TEA-001*5 pay=credit", "SF-W2")  # small: no review
+    big = await shop.order("李雷", "/neworder D001 TEA-001*250 pay=credit")  # 20,000 at 2 %: reviewed
+    assert (await detail(shop.services, big))["status"] == "pending_approval"
+    await shop.say("王芳", f"/approve {big}")
+    await shop.delivered(big, "SF-W3")
+    await shop.say("李雷", f"/complete {big}")  # 36,400: the 3 % step
+    trusted = await shop.order("李雷", "/neworder D001 TEA-001*200 pay=credit")
+    order = await detail(shop.services, trusted)
+    assert order["status"] != "pending_approval"
+    assert any("top-distributor" in (h["reason"] or "") for h in order["history"])
