@@ -9,6 +9,7 @@ Which moves end which card is the lifecycle's knowledge (``REVIEW``, ``PICK_STEP
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -240,6 +241,8 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         )
     elif card.kind == CardKind.PARCEL:
         title, fields, notes, buttons = _parcel(card, _, timezone)
+    elif card.kind == CardKind.CREDIT_NOTE:
+        title, fields, notes, buttons = _credit_note(card, _)
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)
         # A closed card's stage is where the order went when it closed (packed, or cancelled);
@@ -310,6 +313,41 @@ def _parcel(card: Card, _: Translator, timezone: str) -> tuple[str, list, list[s
             + " ".join(f"{line['sku']}*{line['qty']}" for line in p.get("lines", []))
             + " "
             + _("reason"),
+        ),
+    ]
+    return title, fields, notes, buttons
+
+
+def _credit_note(card: Card, _: Translator) -> tuple[str, list, list[str], list[Button]]:
+    """A period's rebate settled as a credit note, for finance to approve or reject."""
+    p = card.payload
+    title = _("Credit note to approve: {note_no}", note_no=card.order_no)
+    fields = [
+        (_("Customer"), f"{p['customer']} ({p['customer_code']})"),
+        (_("Period"), p.get("period", "")),
+        (_("Net sales"), money(p["net_sales"])),
+        (_("Rate"), f"{Decimal(p['rate']).normalize():f}%"),
+        (_("Amount"), f"{money(p['total'])} {p.get('currency', '')}".strip()),
+    ]
+    notes = [_("Agreement: {agreement}", agreement=p.get("agreement", ""))]
+    buttons = [
+        Button(
+            _("Approve"),
+            ActionId("approve_credit", card.id, card.version).encode(),
+            "primary",
+            command=f"/creditnote {card.order_no} approve",
+        ),
+        Button(
+            _("Reject"),
+            ActionId("reject_credit", card.id, card.version).encode(),
+            "danger",
+            confirm={
+                "title": _("Reject {note_no}?", note_no=card.order_no),
+                "text": _("The rebate stays unsettled; it can be settled again."),
+                "yes": _("Reject"),
+                "no": _("Cancel"),
+            },
+            command=f"/creditnote {card.order_no} reject " + _("reason"),
         ),
     ]
     return title, fields, notes, buttons

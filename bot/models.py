@@ -22,6 +22,7 @@ class CardKind(StrEnum):
     PICK = "pick"
     FIX = "fix"  # a held channel order, with the one-tap fixes the hold reasons suggest
     PARCEL = "parcel"  # a shipment in exception: contact the customer, reship, open a return
+    CREDIT_NOTE = "credit_note"  # a rebate settled: finance approves or rejects the credit note
 
 
 class CardState(StrEnum):
@@ -34,7 +35,8 @@ class Card(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CardKind] = mapped_column(String(16))
-    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    # None for a card about no order (a credit note); ``order_no`` then holds that document's number.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"), index=True)
     order_no: Mapped[str] = mapped_column(String(32))
     # The order version the buttons act on; a tap carrying another version is stale.
     version: Mapped[int]

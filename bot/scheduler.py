@@ -20,12 +20,19 @@ from core.access import signin
 from core.auth import Actor
 from core.channels import inbox as channel_inbox
 from core.orders import overdue
+from core.rebates import settlement
 from core.services import Services
 from core.shipping import stalls, tracking
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
-HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.check, stalls.KIND: stalls.sweep}
+HANDLERS = {
+    **APPROVAL_TIMERS,
+    digest.KIND: digest.send,
+    overdue.KIND: overdue.check,
+    stalls.KIND: stalls.sweep,
+    settlement.KIND: settlement.on_timer,
+}
 
 
 async def tick(services: Services) -> int:

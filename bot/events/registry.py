@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from bot import parcels
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rules, subscriptions, webhooks
+from bot.reactions import cards, channels, people, rebates, rules, subscriptions, webhooks
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
     ApprovalStepCompleted,
     ChannelDeliveryDeadLettered,
     ChannelOrderNeedsAttention,
+    CreditNoteDecided,
+    CreditNoteRequested,
     Event,
     OrderReadyToPick,
     OrderReceived,
     OrderShipped,
     OrderStatusChanged,
     PaymentOverdue,
+    RebateAccrued,
     ReturnRequested,
     ShipmentUpdated,
     StockLow,
@@ -40,6 +43,9 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ReturnRequested: [people.on_return_requested],
     ChannelOrderNeedsAttention: [channels.on_order_needs_attention],
     ChannelDeliveryDeadLettered: [channels.on_dead_letter],
+    RebateAccrued: [rebates.on_rebate_accrued],
+    CreditNoteRequested: [rebates.open_credit_note],
+    CreditNoteDecided: [rebates.close_credit_note],
 }
 # Last for every event: whatever the chat layer did, the webhook endpoints that subscribed hear it.
 for _handlers in HANDLERS.values():

@@ -8,6 +8,7 @@ still sends large orders to an approver.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.workflows.store import rules_for
 from core.context import Context
 from core.orders.models import Order
 from core.orders.review import Decision, ReviewDecision, ThresholdReview
+from core.rebates.status import current_rate
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,11 @@ def _program(expression: str) -> celpy.Runner:
     return compile_condition(expression)
 
 
-def facts(order: Order) -> dict[str, Any]:
-    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers)."""
+def facts(order: Order, *, rebate_rate: Decimal = Decimal(0)) -> dict[str, Any]:
+    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers).
+
+    ``customer.rebate_rate`` is the percentage the customer's rebate period has reached so far
+    (``core.rebates.status.current_rate``; 0 without an agreement)."""
     customer = order.customer
     return {
         "order": {
@@ -48,6 +53,8 @@ def facts(order: Order) -> dict[str, Any]:
             "tier": customer.tier,
             "credit_limit": float(customer.credit_limit),
             "outstanding_balance": float(customer.outstanding_balance),
+            "group": customer.customer_group or "",
+            "rebate_rate": float(rebate_rate),
         },
     }
 
@@ -72,7 +79,7 @@ class WorkflowReview:
         rules = [r for r in await rules_for(ctx, Trigger.ORDER_RECEIVED) if r.auto_approve or r.approve]
         if not rules:
             return await ThresholdReview().decide(ctx, order)
-        activation = facts(order)
+        activation = facts(order, rebate_rate=await current_rate(ctx, order.customer))
         for rule in rules:
             if not holds(rule, activation):
                 continue

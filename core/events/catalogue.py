@@ -187,6 +187,52 @@ class ChannelDeliveryDeadLettered(Event):
     error: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class RebateAccrued(Event):
+    """A completed order (``kind`` accrual) or a refunded return (reversal) changed a customer's
+    rebate for ``period``: ``rebate`` is the change, including any catch-up when ``step_changed``."""
+
+    name: ClassVar[str] = "rebate.accrued"
+    customer: str
+    order_no: str
+    kind: str
+    period: str
+    net_sales: Decimal
+    rebate: Decimal
+    rate: Decimal
+    period_net: Decimal
+    step_changed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditNoteRequested(Event):
+    """A period's rebate was settled as a credit note; it waits for finance's approval."""
+
+    name: ClassVar[str] = "credit_note.requested"
+    note_no: str
+    customer: str
+    customer_name: str
+    agreement: str
+    period: str
+    net_sales: Decimal
+    rate: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditNoteDecided(Event):
+    """Finance approved (the customer's next orders can use it) or rejected a credit note."""
+
+    name: ClassVar[str] = "credit_note.decided"
+    note_no: str
+    customer: str
+    status: str
+    amount: Decimal
+    period: str
+    actor: str
+    reason: str | None = None
+
+
 def _all(base: type[Event]) -> list[type[Event]]:
     return [c for sub in base.__subclasses__() for c in (sub, *_all(sub))]
 

@@ -36,6 +36,7 @@ from core.masterdata.schema import MasterData, MasterDataError, where
 from core.orders.backorders import release_backorders
 from core.pricing.models import PriceList, PriceListItem
 from core.pricing.models import PromotionRow as Promotion
+from core.rebates.models import RebateAgreement
 from core.users.models import ChatIdentity, User
 
 OPENING_BALANCE = "master data load (opening balance)"
@@ -97,6 +98,7 @@ async def load_master_data(ctx: Context, data: MasterData, *, set_stock: bool = 
     await loader.customers(data.customers)
     await loader.price_lists(data.price_lists)
     await loader.promotions(data.promotions)
+    await loader.rebates(data.rebates)
     await loader.users(data.users)
     await loader.channels(data.channels)
     # Not stored here: the workflow engine validates and stores them, and may count them in the report.
@@ -307,7 +309,7 @@ class _Loader:
     async def customers(self, rows: list[schema.CustomerRow]) -> None:
         existing = await self._by(Customer, Customer.code, [r.code for r in rows], selectinload(Customer.addresses))
         for row in rows:
-            values = row.model_dump(exclude={"addresses"})
+            values = row.model_dump(exclude={"addresses", "group"}) | {"customer_group": row.group}
             customer = existing.get(row.code)
             created = customer is None
             if created:
@@ -334,18 +336,27 @@ class _Loader:
         products = await self._skus()
         known = set(products)
         existing = await self._by(PriceList, PriceList.name, [r.name for r in rows], selectinload(PriceList.items))
+        customers = await self._customer_ids()
         for index, row in enumerate(rows):
             for item in row.items:
                 self._unknown_sku("price_lists", index, row, item.sku, known, f"items.{item.sku}")
+            if row.customer and row.customer not in customers:
+                raise _fail("price_lists", index, row, f"customer: unknown customer {row.customer}")
             wanted = {(products[i.sku].id, i.min_qty): i.price for i in row.items}
+            buyer = {
+                "tier": row.tier,
+                "channel": row.channel,
+                "customer_group": row.group,
+                "customer_id": customers.get(row.customer) if row.customer else None,
+            }
             price_list = existing.get(row.name)
             created = price_list is None
             if created:
-                price_list = PriceList(name=row.name, tier=row.tier, channel=row.channel, items=[])
+                price_list = PriceList(name=row.name, items=[], **buyer)
                 self.session.add(price_list)
                 changes: dict[str, Any] = {}
             else:
-                changes = _apply(price_list, {"tier": row.tier, "channel": row.channel})
+                changes = _apply(price_list, buyer)
             if _replace_items(price_list, wanted):
                 changes["items"] = len(wanted)
             self._record("price_lists", "price_list", row.name, created, changes)
@@ -373,6 +384,57 @@ class _Loader:
             else:
                 self._record("promotions", "promotion", row.key, False, _apply(promotion, values))
         await self.session.flush()
+
+    async def _customer_ids(self) -> dict[str, int]:
+        return dict((await self.session.execute(select(Customer.code, Customer.id))).all())
+
+    async def rebates(self, rows: list[schema.RebateRow]) -> None:
+        """Rebate agreements: one per customer and one per group, on a product line that exists."""
+        if not rows:
+            return
+        customers = await self._customer_ids()
+        groups = set(await self.session.scalars(select(Customer.customer_group).distinct()))
+        lines = set(await self.session.scalars(select(Product.product_line).distinct())) - {None}
+        existing = await self._by(RebateAgreement, RebateAgreement.name, [r.name for r in rows])
+        holders = {
+            (a.customer_id, a.customer_group): a.name for a in await self.session.scalars(select(RebateAgreement))
+        }
+        for index, row in enumerate(rows):
+            if row.customer and row.customer not in customers:
+                raise _fail("rebates", index, row, f"customer: unknown customer {row.customer}")
+            if row.group and row.group not in groups:
+                raise _fail("rebates", index, row, f"group: no customer is in group {row.group}")
+            if row.product_line and row.product_line not in lines:
+                known = ", ".join(sorted(lines)) or "none"
+                raise _fail(
+                    "rebates", index, row, f"product_line: unknown product line {row.product_line} (known: {known})"
+                )
+            subject = (customers.get(row.customer) if row.customer else None, row.group)
+            holder = holders.get(subject, row.name)
+            if holder != row.name:
+                who = f"customer {row.customer}" if row.customer else f"group {row.group}"
+                raise _fail(
+                    "rebates",
+                    index,
+                    row,
+                    f"{'customer' if row.customer else 'group'}: {who} already has rebate agreement {holder}",
+                )
+            holders[subject] = row.name
+            values = {
+                "customer_id": subject[0],
+                "customer_group": row.group,
+                "period": row.period,
+                "product_line": row.product_line,
+                "steps": [{"above": str(s.above), "rate": str(s.rate)} for s in row.steps],
+                "active": row.active,
+            }
+            agreement = existing.get(row.name)
+            if agreement is None:
+                self.session.add(RebateAgreement(name=row.name, **values))
+                self._record("rebates", "rebate_agreement", row.name, True, {})
+            else:
+                self._record("rebates", "rebate_agreement", row.name, False, _apply(agreement, values))
+            await self.session.flush()  # free a subject before another row takes it
 
     async def users(self, rows: list[schema.UserRow]) -> None:
         if not rows:

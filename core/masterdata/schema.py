@@ -136,6 +136,7 @@ class CustomerRow(Row):
     code: Key
     name: Text
     tier: Text = "standard"
+    group: Text | None = None  # a distributor group: its price list and rebate agreement apply
     phone: Text | None = None
     email: Text | None = None
     credit_limit: Money = Decimal("0.00")
@@ -161,10 +162,20 @@ class PriceItemRow(Row):
 
 
 class PriceListRow(Row):
+    """Who a list is for: ``customer`` (a code) > ``group`` > ``tier`` > ``channel`` > everyone."""
+
     name: Text
     tier: Text | None = None
     channel: Text | None = None
+    group: Text | None = None
+    customer: Key | None = None
     items: list[PriceItemRow] = []
+
+    @model_validator(mode="after")
+    def _one_buyer(self) -> PriceListRow:
+        if self.customer and self.group:
+            raise ValueError("customer: a list is for one customer or for a group, not both")
+        return self
 
     @field_validator("items")
     @classmethod
@@ -223,6 +234,41 @@ class PromotionRow(Row):
         if self.bundle:
             terms["bundle"] = dict(self.bundle)
         return terms
+
+
+class RebateStepRow(Row):
+    above: Money  # net sales in the period from which the rate applies to the whole volume
+    rate: Decimal = Field(ge=0, le=100)  # percent
+
+
+class RebateRow(Row):
+    """A rebate agreement (返点) for one customer or one group: a percentage of each customer's net
+    sales per period, by volume step, optionally only on one product line."""
+
+    name: Text
+    customer: Key | None = None
+    group: Text | None = None
+    period: Literal["month", "quarter", "year"] = "quarter"
+    product_line: Text | None = None
+    steps: list[RebateStepRow] = Field(min_length=1)
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> RebateRow:
+        if (self.customer is None) == (self.group is None):
+            raise ValueError("customer: an agreement is for exactly one customer or one group")
+        for index in range(1, len(self.steps)):
+            above, before = self.steps[index].above, self.steps[index - 1].above
+            if above <= before:
+                raise ValueError(
+                    f"steps.{index}.above: {above} overlaps the step before it (above {before});"
+                    " each step must start higher than the one before"
+                )
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 class UserRow(Row):
@@ -286,6 +332,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "customers": CustomerRow,
     "price_lists": PriceListRow,
     "promotions": PromotionRow,
+    "rebates": RebateRow,
     "users": UserRow,
     "channels": ChannelRow,
     "workflows": WorkflowRow,
@@ -300,6 +347,7 @@ class MasterData(BaseModel):
     customers: list[CustomerRow] = []
     price_lists: list[PriceListRow] = []
     promotions: list[PromotionRow] = []
+    rebates: list[RebateRow] = []
     users: list[UserRow] = []
     channels: list[ChannelRow] = []
     workflows: list[WorkflowRow] = []
