@@ -37,6 +37,16 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply (a PDF, a chart image, a spreadsheet); each adapter uploads it its own way."""
+
+    filename: str
+    media_type: str
+    data: bytes
+    kind: str = "file"  # image | file
+
+
+@dataclass(frozen=True)
 class Reply:
     """One thing the bot says back: text, or a card (by id; rendered per reader)."""
 
@@ -44,3 +54,4 @@ class Reply:
     card_id: int | None = None
     # Only for the person, never the group they asked in (a sign-in link): sent to their direct chat.
     private: bool = False
+    attachment: Attachment | None = None

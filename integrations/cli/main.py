@@ -561,6 +561,10 @@ async def console_logout(ctx: click.Context, user: str) -> None:
 from integrations.cli.channels import channels_group  # noqa: E402  (it uses the helpers above)
 
 cli.add_command(channels_group)
+from integrations.cli.printing import export_group, print_group  # noqa: E402  (it uses the helpers above)
+
+cli.add_command(print_group)
+cli.add_command(export_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli(obj={}))
