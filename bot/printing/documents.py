@@ -29,7 +29,7 @@ class PrintedFile:
 
 
 def pick_list_pdf(printer: Printer, doc: PickList) -> PrintedFile:
-    stamp = printer._local(doc.printed_at, "%Y%m%d-%H%M")
+    stamp = printer.local(doc.printed_at, "%Y%m%d-%H%M")
     return PrintedFile(f"picklist-{doc.warehouse_code}-{stamp}.pdf", printer.pdf("picklist.html", doc=doc))
 
 

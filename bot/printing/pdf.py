@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -93,7 +92,7 @@ class Printer:
         self.env.globals.update(_=self._, lang="zh-CN" if self.locale == "zh-CN" else "en")
         self.env.filters.update(
             money=_money,
-            local=self._local,
+            local=self.local,
             day=_day,
             status=lambda v: labels.status(self._, str(v)),
             payment=lambda v: labels.payment(self._, str(v)),
@@ -104,7 +103,7 @@ class Printer:
     def roots(self) -> list[Path]:
         return [self.override, SHIPPED] if self.override is not None and self.override.is_dir() else [SHIPPED]
 
-    def _local(self, at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    def local(self, at: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return at.astimezone(self.zone).strftime(fmt)
 
     def html(self, name: str, **context: Any) -> str:
@@ -155,6 +154,3 @@ def _money(value: Decimal | str | int) -> str:
 
 def _day(value: date | datetime) -> str:
     return value.strftime("%Y-%m-%d")
-
-
-Translate = Callable[..., str]

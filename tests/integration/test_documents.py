@@ -226,3 +226,36 @@ async def test_statement_permissions_and_bad_months(services, november):
             await as_user(services, "王芳", lambda ctx, month=month: customer_statement(ctx, "C001", month))
     reply = await _print(services, "杭州茶社", "/print 对账单 C001 2026-11")
     assert reply.attachment is not None and "杭州茶社" in reply.text
+
+
+@pytest.mark.pg
+async def test_documents_and_exports_on_postgresql(pg_services):
+    """The same queries on PostgreSQL: its GROUP BY is strict and its JSON is not SQLite's."""
+    from bot.printing.exports import write_export
+    from core.documents.export import export_orders
+    from core.orders.filters import OrderFilter
+
+    services = pg_services
+    clock = Clock(at("2026-11-10"))
+    services.clock = clock
+    await seed(services, stock={("TEA-001", "SH"): 100, ("CUP-01", "SH"): 50})
+    await set_locations(services, {"TEA-001": "B-02", "CUP-01": "A-01"})
+    no = await paid(services, {"TEA-001": 2, "CUP-01": 1})
+    picks = await as_user(services, "张仓", lambda ctx: pick_list(ctx, "SH"))
+    assert [(line.location, line.qty) for line in picks.lines] == [("A-01", 1), ("B-02", 2)]
+    slip = await as_user(services, "杭州茶社", lambda ctx: packing_slip(ctx, no))
+    statement = await as_user(services, "王芳", lambda ctx: customer_statement(ctx, "C001", "2026-11"))
+    assert [e.kind for e in statement.entries] == [EntryKind.INVOICE, EntryKind.PAYMENT]
+    assert statement.invoices == statement.payments == slip.total and statement.closing_balance == 0
+
+    async def export(ctx):
+        import io
+
+        out = io.BytesIO()
+        count = await write_export(
+            "csv", export_orders(ctx, OrderFilter.build(customer="C001")), out, locale="en", timezone="Asia/Shanghai"
+        )
+        return count, out.getvalue()
+
+    count, data = await as_user(services, "王芳", export)
+    assert count == 1 and data.decode("utf-8-sig").count(no) == 2  # one row per line

@@ -169,3 +169,10 @@ def test_the_fetcher_serves_the_folders_and_data_urls(tmp_path):
     for url in ("file:///etc/hostname", "https://example.com/x.css", (tmp_path / "missing.png").as_uri()):
         with pytest.raises(fetcher.refusal):
             fetcher.fetch(url)
+
+
+def test_a_template_cannot_include_files_outside_the_folders(tmp_path):
+    (tmp_path / "picklist.html").write_text('<p>x</p>\n{% include "../../../etc/hostname" %}\n', encoding="utf-8")
+    with pytest.raises(TemplateBroken) as caught:
+        pick_list_pdf(printer(tmp_path), PICKS)
+    assert caught.value.line == 2 and "etc/hostname" in caught.value.problem
