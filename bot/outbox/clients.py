@@ -31,11 +31,20 @@ class Rejected(Exception):
     """The platform will never take this message (bad recipient, malformed card): do not retry."""
 
 
+class Dropped(Rejected):
+    """Nobody wants this message any more (its webhook endpoint was removed or disabled): it ends
+    ``dead`` without an alert (whoever removed it knows; a disabling was alerted once)."""
+
+
 class PlatformClient(Protocol):
     platform: str
     per_second: float  # overall rate the platform allows
     per_chat_per_minute: float  # rate one chat allows (e.g. DingTalk robots: 20 a minute)
     # Optional: ``chat_per_minute(recipient) -> float`` when groups and direct chats differ (Telegram).
+    # Optional: ``retry_schedule: tuple[float, ...]``, seconds to wait after the 1st, 2nd, ...
+    # failure, dead once it is used up (instead of the dispatcher's ``max_attempts`` and backoff).
+    # Optional: ``dead_alert(row, reason) -> (message, params)``, the admins' alert for a dead row,
+    # told on all their platforms (for a client that is not a chat platform, as webhooks).
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
         """Deliver; return the platform's message id (needed to edit the message later)."""

@@ -3,6 +3,7 @@
 from core import idempotency as _idempotency  # noqa: F401
 from core import inbound as _inbound  # noqa: F401
 from core.access import models as _access  # noqa: F401
+from core.apikeys import models as _apikeys  # noqa: F401
 from core.audit import models as _audit  # noqa: F401
 from core.catalog import models as _catalog  # noqa: F401
 from core.channels import models as _channels  # noqa: F401
@@ -15,5 +16,6 @@ from core.pricing import models as _pricing  # noqa: F401
 from core.shipping import models as _shipping  # noqa: F401
 from core.timers import models as _timers  # noqa: F401
 from core.users import models as _users  # noqa: F401
+from core.webhooks import models as _webhooks  # noqa: F401
 
 metadata = Base.metadata

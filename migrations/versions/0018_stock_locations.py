@@ -1,7 +1,7 @@
 """stock locations (bin or shelf per SKU and warehouse) for pick lists
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-01 15:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
