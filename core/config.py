@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     signin_link_minutes: int = Field(default=10, ge=1, le=60)
     console_session_idle_minutes: int = Field(default=12 * 60, ge=5)
     console_session_max_hours: int = Field(default=7 * 24, ge=1)
+
+    # Printable documents: a folder whose files replace the shipped templates of the same name
+    # (``picklist.html``, ``slip.html``, ``statement.html``, ``base.html``, ``style.css``, images).
+    template_dir: Path | None = None
 
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)

@@ -37,6 +37,8 @@ class StockLevel(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Where the SKU sits in the warehouse (bin, shelf: "A-03-2"); pick lists walk them in order.
+    location: Mapped[str | None] = mapped_column(String(64))
 
     product: Mapped[Product] = relationship(lazy="raise")
     warehouse: Mapped[Warehouse] = relationship(lazy="raise")

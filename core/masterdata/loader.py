@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from core.audit.record import audit
@@ -281,6 +281,14 @@ class _Loader:
                 self.report.count("stock", "updated")
                 if delta > 0:
                     self.raised.add(product.id)
+            if row.location is not None:  # where it sits is master data: the file's word stands
+                await self.session.execute(
+                    update(StockLevel)
+                    .where(StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse_id)
+                    .where(or_(StockLevel.location.is_(None), StockLevel.location != row.location))
+                    .values(location=row.location)
+                    .execution_options(synchronize_session=False)
+                )
         await self.session.flush()
         if opened:
             await check_safety_stock(self.ctx, opened)
@@ -298,7 +306,11 @@ class _Loader:
 
     def _open(self, row: schema.StockRow, product_id: int, warehouse_id: int) -> None:
         """A new stock row starts at the file's count, booked as its first movement."""
-        self.session.add(StockLevel(product_id=product_id, warehouse_id=warehouse_id, on_hand=row.on_hand, reserved=0))
+        self.session.add(
+            StockLevel(
+                product_id=product_id, warehouse_id=warehouse_id, on_hand=row.on_hand, reserved=0, location=row.location
+            )
+        )
         if row.on_hand:
             movement(
                 self.ctx, MovementKind.ADJUSTMENT, product_id, warehouse_id, on_hand=row.on_hand, reason=OPENING_BALANCE

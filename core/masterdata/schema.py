@@ -114,6 +114,7 @@ class StockRow(Row):
     sku: Code
     warehouse: Code
     on_hand: Qty = Field(ge=0)
+    location: Text | None = Field(default=None, max_length=64)  # bin or shelf, e.g. "A-03-2"
 
     @property
     def key(self) -> str:

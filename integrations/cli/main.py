@@ -571,5 +571,10 @@ cli.add_command(apikey_group)
 cli.add_command(channels_group)
 cli.add_command(webhook_group)
 
+from integrations.cli.printing import export_group, print_group  # noqa: E402
+
+cli.add_command(print_group)
+cli.add_command(export_group)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli(obj={}))
