@@ -15,6 +15,9 @@ VERBS = {
     "cc": "contacted",
     "rs": "reship",
     "rt": "open_return",
+    "mr": "mo_release",
+    "mt": "mo_start",
+    "md": "mo_done",
 }
 CODES = {name: code for code, name in VERBS.items()}
 # A pick card's button for its order's next step (``core.orders.lifecycle.PICK_STEPS``).

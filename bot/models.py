@@ -22,6 +22,7 @@ class CardKind(StrEnum):
     PICK = "pick"
     FIX = "fix"  # a held channel order, with the one-tap fixes the hold reasons suggest
     PARCEL = "parcel"  # a shipment in exception: contact the customer, reship, open a return
+    WORK_ORDER = "work_order"  # a work order for the production leads: release, start, done
 
 
 class CardState(StrEnum):

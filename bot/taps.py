@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import parcels
+from bot import parcels, production
 from bot.actions import ActionId
 from bot.cards import describe_outcome, overtaken
 from bot.i18n import N_
@@ -40,6 +40,9 @@ DONE_TEXT = {
     "contacted": N_("{order_no}: noted that you contacted the customer; the card is closed."),
     "reship": N_("{order_no}: the replacement order {result} sends the goods again."),
     "open_return": N_("{order_no}: return {result} is open."),
+    "mo_release": N_("{order_no} is released to production."),
+    "mo_start": N_("{order_no} is in production."),
+    "mo_done": N_("{order_no} is done; its goods are in stock for the order."),
 }
 
 
@@ -64,6 +67,8 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
             earlier = card.outcome
         elif card.kind == CardKind.PARCEL:
             earlier = await parcels.overtaken(ctx, card)
+        elif card.kind == CardKind.WORK_ORDER:
+            earlier = await production.overtaken(ctx, card)
         else:
             earlier = await overtaken(ctx, card, await load_order(ctx, card.order_no))
         if earlier is not None:
@@ -74,7 +79,12 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
                 return chat.say("That button is not valid any more.")
             result = await parcels.perform(ctx, card, action.verb)
             return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no, result=result or ""))]
-        if action.verb in parcels.PERFORM:
+        if card.kind == CardKind.WORK_ORDER:  # the card follows its work order when the step is delivered
+            if action.verb not in production.PERFORM:
+                return chat.say("That button is not valid any more.")
+            await production.perform(ctx, card, action.verb)
+            return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.payload["mo_no"]))]
+        if action.verb in parcels.PERFORM or action.verb in production.PERFORM:
             return chat.say("That button is not valid any more.")
         if action.verb == "map_skus":  # the fixes the card showed, whatever the order's version
             mappings = {m["channel_sku"]: m["sku"] for m in card.payload.get("mappings", [])}

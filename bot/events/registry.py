@@ -6,7 +6,7 @@ Order matters within an event: cards follow the order before people are told.
 
 from __future__ import annotations
 
-from bot import parcels
+from bot import parcels, production
 from bot.events.bus import EventBus, Handler
 from bot.reactions import cards, channels, people, rules, subscriptions
 from core.events.catalogue import (
@@ -24,6 +24,13 @@ from core.events.catalogue import (
     ReturnRequested,
     ShipmentUpdated,
     StockLow,
+    WorkOrderAdjusted,
+    WorkOrderCancelled,
+    WorkOrderDone,
+    WorkOrderMaterialsReady,
+    WorkOrderPlanned,
+    WorkOrderReleased,
+    WorkOrderStarted,
 )
 
 HANDLERS: dict[type[Event], list[Handler]] = {
@@ -40,5 +47,12 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ReturnRequested: [people.on_return_requested],
     ChannelOrderNeedsAttention: [channels.on_order_needs_attention],
     ChannelDeliveryDeadLettered: [channels.on_dead_letter],
+    WorkOrderPlanned: [production.on_planned],
+    WorkOrderAdjusted: [production.on_adjusted],
+    WorkOrderMaterialsReady: [production.on_materials_ready],
+    WorkOrderReleased: [production.on_released],
+    WorkOrderStarted: [production.on_started],
+    WorkOrderDone: [production.on_done],
+    WorkOrderCancelled: [production.on_cancelled],
 }
 BUS = EventBus(HANDLERS)

@@ -8,6 +8,7 @@ still sends large orders to an approver.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.workflows.store import rules_for
 from core.context import Context
 from core.orders.models import Order
 from core.orders.review import Decision, ReviewDecision, ThresholdReview
+from core.production.planning import make_to_order_products
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,14 @@ def _program(expression: str) -> celpy.Runner:
     return compile_condition(expression)
 
 
-def facts(order: Order) -> dict[str, Any]:
-    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers)."""
+def facts(order: Order, made: Collection[str] = ()) -> dict[str, Any]:
+    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers).
+
+    ``order.lines`` are ``{sku, qty, make_to_order}``, so a rule may ask
+    ``order.lines.exists(line, line.make_to_order)``; ``made`` names the make-to-order SKUs
+    (``order.make_to_order`` says whether there is one)."""
     customer = order.customer
+    made = set(made)
     return {
         "order": {
             "order_no": order.order_no,
@@ -42,6 +49,8 @@ def facts(order: Order) -> dict[str, Any]:
             "line_count": len(order.lines),
             "skus": [line.sku for line in order.lines],
             "quantity": sum(line.qty for line in order.lines),
+            "lines": [{"sku": line.sku, "qty": line.qty, "make_to_order": line.sku in made} for line in order.lines],
+            "make_to_order": any(line.sku in made for line in order.lines),
         },
         "customer": {
             "code": customer.code,
@@ -72,7 +81,7 @@ class WorkflowReview:
         rules = [r for r in await rules_for(ctx, Trigger.ORDER_RECEIVED) if r.auto_approve or r.approve]
         if not rules:
             return await ThresholdReview().decide(ctx, order)
-        activation = facts(order)
+        activation = facts(order, (await make_to_order_products(ctx, order)).values())
         for rule in rules:
             if not holds(rule, activation):
                 continue

@@ -128,7 +128,7 @@
   const ROLE_NAMES = {
     "zh-CN": {
       sales: "销售", approver: "审批人", finance: "财务", manager: "经理", warehouse: "仓库",
-      service: "客服", admin: "管理员", customer: "客户",
+      service: "客服", admin: "管理员", customer: "客户", production: "生产",
     },
   };
 
@@ -139,6 +139,7 @@
     { command: "order", text: "/order ", label: "/order", hint: { en: "Show an order", "zh-CN": "查单" } },
     { command: "stock", text: "/stock TEA-001", hint: { en: "Stock of a SKU", "zh-CN": "库存" } },
     { command: "pick", text: "/pick", hint: { en: "My pick list", "zh-CN": "拣货" } },
+    { command: "mo", text: "/mo", hint: { en: "Work orders", "zh-CN": "生产工单" } },
   ];
 
   // ---- state --------------------------------------------------------------------------------
