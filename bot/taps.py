@@ -58,6 +58,11 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         card = (await ctx.session.scalars(select(Card).where(Card.id == card_id).with_for_update())).one_or_none()
         if card is None:
             return chat.say("That card no longer exists.")
+        if card.state == CardState.OPEN and action.version != card.version and card.kind == CardKind.WORK_ORDER:
+            return chat.say(
+                "This card is out of date: {mo_no} changed. Send /mo {mo_no} to see it now.",
+                mo_no=card.payload["mo_no"],
+            )
         if card.state == CardState.OPEN and action.version != card.version:
             return chat.say(
                 "This card is out of date: {order_no} changed. Send /order {order_no} to see it now.",

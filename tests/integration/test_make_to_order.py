@@ -90,6 +90,10 @@ async def test_a_short_make_to_order_line_plans_a_work_order_with_materials_and_
 
     # The one desk on the shelf is reserved; the order waits for the three to be made
     assert (await detail(services, order_no))["status"] == "backordered"
+    assert (await detail(services, order_no))["work_orders"] == [
+        {"mo_no": mo_no, "status": "planned", "sku": "DESK-01", "qty": 3}
+    ]
+    assert f"Work order {mo_no}: 3 DESK-01, planned" in (await say(services, SALES, f"/order {order_no}"))[0]
     assert await stock(services, "DESK-01", "SH") == (1, 1)
     [planned] = await events(services, "work_order.planned")
     assert re.fullmatch(r"MO-\d+", mo_no)
@@ -124,6 +128,8 @@ async def test_finishing_the_work_order_receives_the_desks_and_releases_the_orde
     [card] = await cards_sent_to(services, "41")
     answer = await gateway.tap(services, LEAD, button(card, "Release"))
     assert answer.texts == [f"{mo_no} is released to production."]
+    again = await gateway.tap(services, LEAD, button(card, "Release"))  # a second tap on the same copy
+    assert again.texts == [f"This card is out of date: {mo_no} changed. Send /mo {mo_no} to see it now."]
     refused = await say(services, LEAD, f"/mo start {mo_no}")
     assert refused == [f"Cannot start {mo_no}: 3 of its materials are not on the shelves yet."]
 
@@ -256,3 +262,19 @@ async def test_a_bom_is_stored_and_replaced_on_reload(services):
     assert again.counts["products"] == {"created": 0, "updated": 0, "unchanged": 3}
     report = await load(services, products("{sku: LEG-01, qty: 2.5, scrap_rate: 0.1}"))
     assert report.counts["products"] == {"created": 0, "updated": 1, "unchanged": 2}
+
+
+@pytest.mark.pg
+async def test_the_whole_flow_on_postgres(pg_services):
+    services = pg_services
+    async with services.unit_of_work(Actor.system("test")) as ctx:
+        await load_master_file(ctx, SAMPLE)
+    order_no, mo_no = await place_desks(services)
+    assert re.fullmatch(r"MO-1\d{5}", mo_no)  # from its own sequence
+    for line in ("SCREW-M6 SH 21", "LEG-01 SH 2", "STEEL-KG SH 3"):
+        await say(services, WAREHOUSE, f"/receive {line}")
+    for step in ("release", "start", "done"):
+        await say(services, LEAD, f"/mo {step} {mo_no}")
+    assert (await detail(services, order_no))["status"] == "ready_to_pick"
+    assert await stock(services, "DESK-01", "SH") == (4, 4)
+    assert await stock(services, "SCREW-M6", "SH") == (0, 0)
