@@ -53,12 +53,16 @@ async def find_work_order(ctx: Context, mo_no: str, *, for_update: bool = False)
 
 
 async def _acting_on(ctx: Context, mo_no: str, expected_version: int | None) -> tuple[WorkOrder, Order]:
+    """Lock the order, then the work order: the order's own services (cancel, allocate) lock in
+    that order too, so a lead finishing a work order and a salesperson cancelling its order queue
+    instead of deadlocking."""
     ctx.actor.require(Permission.PRODUCTION)
+    found = await find_work_order(ctx, mo_no)
+    stmt = select_orders().where(Order.id == found.order_id).with_for_update(of=Order)
+    order = (await ctx.session.scalars(stmt.execution_options(populate_existing=True))).one()
     work_order = await find_work_order(ctx, mo_no, for_update=True)
     if expected_version is not None and work_order.version != expected_version:
         raise ConcurrencyConflict(entity="work_order", key=work_order.mo_no, current=work_order.version)
-    stmt = select_orders().where(Order.id == work_order.order_id).with_for_update(of=Order)
-    order = (await ctx.session.scalars(stmt)).one()
     return work_order, order
 
 

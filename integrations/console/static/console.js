@@ -139,7 +139,6 @@
     { command: "order", text: "/order ", label: "/order", hint: { en: "Show an order", "zh-CN": "查单" } },
     { command: "stock", text: "/stock TEA-001", hint: { en: "Stock of a SKU", "zh-CN": "库存" } },
     { command: "pick", text: "/pick", hint: { en: "My pick list", "zh-CN": "拣货" } },
-    { command: "mo", text: "/mo", hint: { en: "Work orders", "zh-CN": "生产工单" } },
   ];
 
   // ---- state --------------------------------------------------------------------------------
