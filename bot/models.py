@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db.base import Base
 
@@ -63,9 +63,28 @@ class ChatMessage(Base):
     direction: Mapped[Direction] = mapped_column(String(4))
     text: Mapped[str | None] = mapped_column(Text)
     card_id: Mapped[int | None] = mapped_column(ForeignKey("chat_card.id"))
+    # An image or a file sent with the message (``text`` is its caption); emptied when pruned.
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("chat_attachment.id", ondelete="SET NULL"), index=True)
+    attachment: Mapped[ChatAttachment | None] = relationship(lazy="raise")
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_chat_message_user_platform", "user_id", "platform", "id"),)
+
+
+class ChatAttachment(Base):
+    """The bytes of an image or file sent into chat, stored once however many people it went to;
+    timelines and outbox rows refer to it by id (see bot/attachments.py)."""
+
+    __tablename__ = "chat_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # image | file
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class WorkflowRule(Base):

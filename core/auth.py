@@ -40,6 +40,7 @@ class Permission(StrEnum):
     REPORT_VIEW = N_("view reports")
     CHANNEL_VIEW = N_("view sales channels")
     PRODUCTION = N_("plan and complete work orders")
+    WEBHOOK_MANAGE = N_("manage outbound webhooks")
 
 
 P = Permission

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import parcels, production
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rules, subscriptions
+from bot.reactions import cards, channels, people, rules, subscriptions, webhooks
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
@@ -55,4 +55,7 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     WorkOrderDone: [production.on_done],
     WorkOrderCancelled: [production.on_cancelled],
 }
+# Last for every event: whatever the chat layer did, the webhook endpoints that subscribed hear it.
+for _handlers in HANDLERS.values():
+    _handlers.append(webhooks.fan_out)
 BUS = EventBus(HANDLERS)

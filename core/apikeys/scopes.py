@@ -27,6 +27,7 @@ SCOPES: dict[str, frozenset[P]] = {
     "reports:read": frozenset({P.REPORT_VIEW}),
     "work_orders:read": frozenset({P.STOCK_VIEW}),  # an MES following production
     "work_orders:write": frozenset({P.STOCK_VIEW, P.PRODUCTION}),
+    "webhooks:manage": frozenset({P.WEBHOOK_MANAGE}),
 }
 
 

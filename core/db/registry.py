@@ -17,5 +17,6 @@ from core.production import models as _production  # noqa: F401
 from core.shipping import models as _shipping  # noqa: F401
 from core.timers import models as _timers  # noqa: F401
 from core.users import models as _users  # noqa: F401
+from core.webhooks import models as _webhooks  # noqa: F401
 
 metadata = Base.metadata

@@ -1,7 +1,7 @@
 """make to order: bills of materials, work orders and their material reservations
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-01 15:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.db.base
 
 revision = "0019"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

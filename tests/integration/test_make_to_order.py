@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot import gateway
 from bot.gateway import Inbound
 from bot.models import ChatMessage
+from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.models import OutboxMessage
 from bot.wiring import load_master_file
 from core.auth import Actor
@@ -25,6 +26,9 @@ from core.inventory.models import PurchaseRequest
 from core.masterdata.schema import MasterDataError
 from core.production.models import WorkOrderReservation
 from core.users.models import User
+from core.webhooks.service import add_endpoint
+from integrations.webhooks.client import WebhookClient
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.databases import make_services, sqlite_settings
 from tests.support.loading import load, row_counts
 from tests.support.service_calls import detail, events, stock
@@ -278,3 +282,33 @@ async def test_the_whole_flow_on_postgres(pg_services):
     assert (await detail(services, order_no))["status"] == "ready_to_pick"
     assert await stock(services, "DESK-01", "SH") == (4, 4)
     assert await stock(services, "SCREW-M6", "SH") == (0, 0)
+
+
+async def test_an_mes_gets_the_work_orders_as_signed_outbound_events(tmp_path):
+    services = await factory(tmp_path)
+    receiver = await WebhookReceiver().start()
+    try:
+        names = ["work_order.planned", "work_order.released", "work_order.cancelled"]
+        async with services.unit_of_work(Actor.system("test")) as ctx:
+            receiver.secret = (await add_endpoint(ctx, "mes", receiver.url, names)).secret
+        order_no, mo_no = await place_desks(services)
+        await say(services, LEAD, f"/mo release {mo_no}")
+        client = WebhookClient(services, retry_schedule=(0.0,))
+        try:
+            await Dispatcher(services, [client]).run_until_idle(poll=0.01, timeout=30)
+        finally:
+            await client.close()
+    finally:
+        await receiver.stop()
+
+    envelopes = list(receiver.accepted.values())
+    assert [e["type"] for e in envelopes] == ["work_order.planned", "work_order.released"]
+    assert all(r.verified for r in receiver.requests)
+    assert envelopes[0]["data"]["short"] == {"SCREW-M6": 21, "LEG-01": 2, "STEEL-KG": 3}
+    assert envelopes[1]["data"] == {
+        "mo_no": mo_no,
+        "order_no": order_no,
+        "sku": "DESK-01",
+        "qty": 3,
+        "actor": "陈工",
+    }
