@@ -17,6 +17,9 @@ VERBS = {
     "rt": "open_return",
     "ca": "approve_credit",
     "cr": "reject_credit",
+    "mr": "mo_release",
+    "mt": "mo_start",
+    "md": "mo_done",
 }
 CODES = {name: code for code, name in VERBS.items()}
 # A pick card's button for its order's next step (``core.orders.lifecycle.PICK_STEPS``).

@@ -26,6 +26,7 @@ from bot.labels import (
     payment,
     shipment_status,
     status,
+    work_order_status,
 )
 from bot.models import Card, CardKind, CardState
 from bot.views import Button, CardView
@@ -90,6 +91,8 @@ async def sync_cards(ctx: Context, order: Order, change: OrderStatusChanged) -> 
     """
     changed = []
     for card in await _open_cards(ctx, order.id):
+        if card.kind == CardKind.WORK_ORDER:
+            continue  # follows its work order (``bot.production``), not the order
         if card.kind == CardKind.PICK and change.to_status in PICK_STEPS:
             if card.payload.get("stage") == change.to_status and card.version == order.version:
                 continue
@@ -243,6 +246,8 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         title, fields, notes, buttons = _parcel(card, _, timezone)
     elif card.kind == CardKind.CREDIT_NOTE:
         title, fields, notes, buttons = _credit_note(card, _)
+    elif card.kind == CardKind.WORK_ORDER:
+        title, fields, notes, buttons = _work_order(card, _)
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)
         # A closed card's stage is where the order went when it closed (packed, or cancelled);
@@ -350,6 +355,43 @@ def _credit_note(card: Card, _: Translator) -> tuple[str, list, list[str], list[
             command=f"/creditnote {card.order_no} reject " + _("reason"),
         ),
     ]
+    return title, fields, notes, buttons
+
+
+# A work-order card's button for the step after each state (``core.production.lifecycle``).
+WORK_ORDER_STEPS = {
+    "planned": ("mo_release", N_("Release"), "release"),
+    "released": ("mo_start", N_("Start"), "start"),
+    "in_progress": ("mo_done", N_("Done"), "done"),
+}
+
+
+def _work_order(card: Card, _: Translator) -> tuple[str, list, list[str], list[Button]]:
+    p = card.payload
+    title = _("Work order {mo_no}", mo_no=p.get("mo_no", ""))
+    fields = [
+        (_("Order"), card.order_no),
+        (_("Customer"), p["customer"]),
+        (_("Product"), f"{p.get('sku', '')} {p.get('name', '')} ×{p.get('qty', '')}"),
+        (_("Warehouse"), p.get("warehouse", "")),
+        (_("Stage"), work_order_status(_, p.get("stage", ""))),
+    ]
+    notes = []
+    for m in p.get("materials", []):
+        note = _(
+            "{sku}: {reserved} of {required} reserved", sku=m["sku"], reserved=m["reserved"], required=m["required"]
+        )
+        if m.get("made"):
+            note += " · " + _("{made} made here", made=m["made"])
+        notes.append(note)
+    buttons = []
+    if p.get("stage") in WORK_ORDER_STEPS:
+        verb, label, word = WORK_ORDER_STEPS[p["stage"]]
+        buttons.append(
+            Button(
+                _(label), ActionId(verb, card.id, card.version).encode(), "primary", command=f"/mo {word} {p['mo_no']}"
+            )
+        )
     return title, fields, notes, buttons
 
 

@@ -23,6 +23,7 @@ class CardKind(StrEnum):
     FIX = "fix"  # a held channel order, with the one-tap fixes the hold reasons suggest
     PARCEL = "parcel"  # a shipment in exception: contact the customer, reship, open a return
     CREDIT_NOTE = "credit_note"  # a rebate settled: finance approves or rejects the credit note
+    WORK_ORDER = "work_order"  # a work order for the production leads: release, start, done
 
 
 class CardState(StrEnum):

@@ -6,7 +6,7 @@ Order matters within an event: cards follow the order before people are told.
 
 from __future__ import annotations
 
-from bot import parcels
+from bot import parcels, production
 from bot.events.bus import EventBus, Handler
 from bot.reactions import cards, channels, people, rebates, rules, subscriptions, webhooks
 from core.events.catalogue import (
@@ -27,6 +27,13 @@ from core.events.catalogue import (
     ReturnRequested,
     ShipmentUpdated,
     StockLow,
+    WorkOrderAdjusted,
+    WorkOrderCancelled,
+    WorkOrderDone,
+    WorkOrderMaterialsReady,
+    WorkOrderPlanned,
+    WorkOrderReleased,
+    WorkOrderStarted,
 )
 
 HANDLERS: dict[type[Event], list[Handler]] = {
@@ -46,6 +53,13 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     RebateAccrued: [rebates.on_rebate_accrued],
     CreditNoteRequested: [rebates.open_credit_note],
     CreditNoteDecided: [rebates.close_credit_note],
+    WorkOrderPlanned: [production.on_planned],
+    WorkOrderAdjusted: [production.on_adjusted],
+    WorkOrderMaterialsReady: [production.on_materials_ready],
+    WorkOrderReleased: [production.on_released],
+    WorkOrderStarted: [production.on_started],
+    WorkOrderDone: [production.on_done],
+    WorkOrderCancelled: [production.on_cancelled],
 }
 # Last for every event: whatever the chat layer did, the webhook endpoints that subscribed hear it.
 for _handlers in HANDLERS.values():

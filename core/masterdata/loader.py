@@ -36,6 +36,8 @@ from core.masterdata.schema import MasterData, MasterDataError, where
 from core.orders.backorders import release_backorders
 from core.pricing.models import PriceList, PriceListItem
 from core.pricing.models import PromotionRow as Promotion
+from core.production.bom import find_cycle
+from core.production.models import BomComponent
 from core.rebates.models import RebateAgreement
 from core.users.models import ChatIdentity, User
 
@@ -183,6 +185,7 @@ class _Loader:
                 "safety_stock": row.safety_stock,
                 "product_line": row.product_line,
                 "is_kit": bool(row.kit),
+                "make_to_order": row.make_to_order,
                 "active": row.active,
             }
             if row.price is not None:
@@ -205,6 +208,7 @@ class _Loader:
                 changes[row.sku]["kit"] = None
         await self.session.flush()
         await self._no_nested_kits(rows, products)
+        await self._boms(rows, products, changes)
         for row in rows:
             self._record("products", "product", row.sku, row.sku in created, changes.get(row.sku, {}))
         await self.session.flush()
@@ -226,6 +230,56 @@ class _Loader:
             index = kit_ids[used.component_id]
             row = rows[index]
             raise _fail("products", index, row, f"kit: {row.sku} is a component of kit {used.sku}; kits cannot nest")
+
+    async def _boms(
+        self, rows: list[schema.ProductRow], products: dict[str, Product], changes: dict[str, dict[str, Any]]
+    ) -> None:
+        """Bills of materials: components known and not kits, and no product made (at any depth) of
+        itself, counting the bills already stored for products this file leaves out."""
+        sku_of = {p.id: sku for sku, p in products.items()}
+        stored: dict[str, dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
+        for parent, component, qty, scrap in await self.session.execute(
+            select(BomComponent.product_id, BomComponent.component_id, BomComponent.qty, BomComponent.scrap_rate)
+        ):
+            stored[sku_of[parent]][sku_of[component]] = (qty, scrap)
+        known = set(products)
+        graph = {sku: list(parts) for sku, parts in stored.items()}
+        for index, row in enumerate(rows):
+            for position, item in enumerate(row.bom or []):
+                self._unknown_sku("products", index, row, item.sku, known, f"bom.{position}.sku")
+                if products[item.sku].is_kit:
+                    raise _fail("products", index, row, f"bom.{position}.sku: {item.sku} is a kit; name its parts")
+            graph[row.sku] = [item.sku for item in row.bom or []]
+        cycle = find_cycle(graph)
+        if cycle is not None:
+            in_file = {row.sku: index for index, row in enumerate(rows)}
+            ring = cycle[:-1]  # [A, B, A] closes on its first SKU
+            at = next(sku for sku in ring if sku in in_file)
+            start = ring.index(at)
+            path = " → ".join(ring[start:] + ring[:start] + [at])
+            raise _fail("products", in_file[at], rows[in_file[at]], f"bom: a cycle: {path}")
+        for row in rows:
+            wanted = {item.sku: (item.qty, item.scrap_rate) for item in row.bom or []}
+            if wanted == stored.get(row.sku, {}):
+                continue
+            product = products[row.sku]
+            current = {
+                c.component_id: c
+                for c in await self.session.scalars(select(BomComponent).where(BomComponent.product_id == product.id))
+            }
+            for component_id, line in current.items():
+                if sku_of[component_id] not in wanted:
+                    await self.session.delete(line)
+            for sku, (qty, scrap) in wanted.items():
+                line = current.get(products[sku].id)
+                if line is None:
+                    self.session.add(
+                        BomComponent(product_id=product.id, component_id=products[sku].id, qty=qty, scrap_rate=scrap)
+                    )
+                else:
+                    line.qty, line.scrap_rate = qty, scrap
+            changes[row.sku]["bom"] = {sku: [str(q), str(r)] for sku, (q, r) in wanted.items()} or None
+        await self.session.flush()
 
     def _set_kit(self, index: int, row: schema.ProductRow, products: dict[str, Product], known: set[str]) -> dict:
         kit = products[row.sku]

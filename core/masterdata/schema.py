@@ -85,6 +85,32 @@ class WarehouseRow(Row):
         return self.code
 
 
+def _decimal(value: Any) -> Decimal:
+    """A quantity or rate as written: YAML's 0.05 is read through its text, never as a binary float."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError("must be a number")
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"must be a number, got {value!r}")
+    if number != number.quantize(Decimal("0.0001")):
+        raise ValueError(f"at most 4 decimal places, got {number}")
+    return number
+
+
+Measure = Annotated[Decimal, BeforeValidator(_decimal)]
+
+
+class BomRow(Row):
+    """One component of a bill of materials: ``qty`` per unit made, ``scrap_rate`` lost (0.05 = 5 %)."""
+
+    sku: Code
+    qty: Measure = Field(gt=0, le=1_000_000)
+    scrap_rate: Measure = Field(default=Decimal("0"), ge=0, lt=1)
+
+
 class ProductRow(Row):
     sku: Code
     name: Text
@@ -93,6 +119,8 @@ class ProductRow(Row):
     safety_stock: Qty = Field(default=0, ge=0)
     product_line: Text | None = None
     kit: dict[Code, Annotated[int, Field(strict=True, ge=1)]] | None = None
+    make_to_order: bool = False
+    bom: list[BomRow] | None = None
     active: bool = True
 
     @model_validator(mode="after")
@@ -103,6 +131,15 @@ class ProductRow(Row):
             raise ValueError("kit: a kit needs at least one component")
         if self.kit and self.sku in self.kit:
             raise ValueError("kit: a kit cannot contain itself")
+        if self.bom is not None and not self.bom:
+            raise ValueError("bom: a bill of materials needs at least one component")
+        if self.kit and (self.bom or self.make_to_order):
+            raise ValueError("bom: a kit is packed from stock, not made; give the bill of materials to a product")
+        for index, item in enumerate(self.bom or []):
+            if item.sku == self.sku:
+                raise ValueError(f"bom.{index}.sku: {self.sku} cannot be made of itself")
+            if item.sku in [earlier.sku for earlier in (self.bom or [])[:index]]:
+                raise ValueError(f"bom.{index}.sku: {item.sku} is listed twice")
         return self
 
     @property

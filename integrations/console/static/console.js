@@ -128,7 +128,7 @@
   const ROLE_NAMES = {
     "zh-CN": {
       sales: "销售", approver: "审批人", finance: "财务", manager: "经理", warehouse: "仓库",
-      service: "客服", admin: "管理员", customer: "客户",
+      service: "客服", admin: "管理员", customer: "客户", production: "生产",
     },
   };
 
