@@ -18,7 +18,7 @@ and so does a paid order that is cancelled. Times are in the business's zone (``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -33,6 +33,7 @@ from core.customers.models import Customer
 from core.documents.errors import BadMonth
 from core.errors import CustomerNotFound
 from core.orders.models import Order
+from core.rebates.statement import RebateSummary, rebate_summary
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 ZERO = Decimal("0.00")
@@ -71,6 +72,9 @@ class Statement:
     opening_balance: Decimal
     entries: tuple[StatementEntry, ...]
     closing_balance: Decimal
+    # The month's rebate (``core.rebates``): accrued, reversed, settled, used and the credit left;
+    # None for a customer with no rebate and no credit, whose statement stays as it was.
+    rebate: RebateSummary | None = None
 
     def total(self, kind: EntryKind) -> Decimal:
         return sum((e.debit + e.credit for e in self.entries if e.kind == kind), ZERO)
@@ -166,6 +170,8 @@ async def customer_statement(ctx: Context, customer_code: str, month: str) -> St
             continue
         note = reason if kind in (EntryKind.PAYMENT, EntryKind.REFUND) else None
         entries.append(StatementEntry(at, kind, key, order_no, debit, credit, balance, note))
+    end_day = date.fromordinal(end.date().toordinal() - 1)
+    rebate = await rebate_summary(ctx, customer.id, start.date(), end_day)
     return Statement(
         customer_code=customer.code,
         customer_name=customer.name,
@@ -178,4 +184,5 @@ async def customer_statement(ctx: Context, customer_code: str, month: str) -> St
         opening_balance=opening,
         entries=tuple(entries),
         closing_balance=balance,
+        rebate=rebate if any(v != 0 for v in astuple(rebate)) else None,
     )

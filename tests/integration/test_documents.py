@@ -212,6 +212,7 @@ async def test_statement_balances_for_a_month_with_payments_and_a_refund(service
     assert "期末余额" in text and f"{statement.closing_balance:,.2f}" in text
     assert orders["rma"] in text and "退款" in text
     assert printed.filename == "statement-C001-2026-11.pdf"
+    assert statement.rebate is None and "返点" not in text  # no rebate agreement: nothing about rebates
 
 
 async def test_statement_permissions_and_bad_months(services, november):

@@ -22,10 +22,13 @@ from bot.events.dispatcher import deliver_pending
 from bot.gateway import Inbound
 from bot.i18n import Translator
 from bot.models import Card, CardKind, ChatMessage
+from bot.printing.documents import statement_pdf
+from bot.printing.pdf import Printer
 from bot.workflows.review import WorkflowReview, facts
 from bot.workflows.store import save_rules
 from core.config import Settings
 from core.customers.models import Customer
+from core.documents.statement import customer_statement
 from core.masterdata.schema import MasterDataError
 from core.orders.repository import find_order
 from core.rebates.models import CreditNote, RebateEntry
@@ -37,6 +40,7 @@ from tests.support.clock import Clock
 from tests.support.databases import make_services, sqlite_settings
 from tests.support.loading import load, row_counts
 from tests.support.master_data import SYSTEM
+from tests.support.pdf_text import pdf_text
 from tests.support.service_calls import detail
 
 MASTER = """
@@ -247,6 +251,13 @@ async def test_a_rebate_crosses_a_step_falls_back_on_a_return_and_is_settled_use
     assert astuple(q4) == (Decimal("960.00"), Decimal("-368.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))
     assert (january.settled, january.used, january.balance) == (Decimal("592.00"), Decimal("592.00"), Decimal("0.00"))
     assert first != second
+
+    # The customer's statement (对账单) for January shows the rebate settled and used
+    async with shop.services.unit_of_work(SYSTEM) as ctx:
+        statement = await customer_statement(ctx, "D001", "2027-01")
+    assert statement.rebate == january
+    text = pdf_text(statement_pdf(Printer(None, locale="zh-CN", timezone="Asia/Shanghai"), statement).data)
+    assert "返点" in text and "结算为贷项通知单" in text and "592.00" in text
 
 
 async def test_a_cancelled_order_gives_its_credit_back_and_finance_can_settle_early(shop):
