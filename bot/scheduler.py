@@ -18,13 +18,20 @@ from core import idempotency, inbound
 from core.access import signin
 from core.auth import Actor
 from core.channels import inbox as channel_inbox
+from core.contracts import overdue as milestones
 from core.orders import overdue
 from core.services import Services
 from core.shipping import stalls, tracking
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
-HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.check, stalls.KIND: stalls.sweep}
+HANDLERS = {
+    **APPROVAL_TIMERS,
+    **milestones.HANDLERS,
+    digest.KIND: digest.send,
+    overdue.KIND: overdue.check,
+    stalls.KIND: stalls.sweep,
+}
 
 
 async def tick(services: Services) -> int:

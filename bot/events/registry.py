@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import parcels
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rules, subscriptions
+from bot.reactions import cards, channels, contracts, people, rules, subscriptions
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
@@ -16,6 +16,10 @@ from core.events.catalogue import (
     ChannelDeliveryDeadLettered,
     ChannelOrderNeedsAttention,
     Event,
+    MilestoneApprovalRequested,
+    MilestoneInvoiced,
+    MilestoneOverdue,
+    MilestoneRejected,
     OrderReadyToPick,
     OrderReceived,
     OrderShipped,
@@ -40,5 +44,9 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ReturnRequested: [people.on_return_requested],
     ChannelOrderNeedsAttention: [channels.on_order_needs_attention],
     ChannelDeliveryDeadLettered: [channels.on_dead_letter],
+    MilestoneApprovalRequested: [contracts.on_approval_requested],
+    MilestoneInvoiced: [contracts.on_invoiced],
+    MilestoneRejected: [contracts.on_rejected],
+    MilestoneOverdue: [contracts.on_overdue],
 }
 BUS = EventBus(HANDLERS)

@@ -16,6 +16,8 @@ import celpy
 from bot.workflows.schema import Rule, Trigger, compile_condition
 from bot.workflows.store import rules_for
 from core.context import Context
+from core.contracts.models import Milestone
+from core.contracts.service import facts as milestone_facts
 from core.orders.models import Order
 from core.orders.review import Decision, ReviewDecision, ThresholdReview
 
@@ -28,11 +30,14 @@ def _program(expression: str) -> celpy.Runner:
 
 
 def facts(order: Order) -> dict[str, Any]:
-    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers)."""
+    """What a condition can see: ``order.*`` (``order.kind == "contract"`` for a project contract)
+    and ``customer.*`` (money as numbers)."""
     customer = order.customer
     return {
         "order": {
             "order_no": order.order_no,
+            "kind": str(order.kind or "standard"),  # "standard" or "contract"
+            "project": order.project_name or "",
             "total": float(order.total),
             "subtotal": float(order.subtotal),
             "discount": float(-order.discount_total),
@@ -73,6 +78,30 @@ class WorkflowReview:
         if not rules:
             return await ThresholdReview().decide(ctx, order)
         activation = facts(order)
+        for rule in rules:
+            if not holds(rule, activation):
+                continue
+            if rule.auto_approve:
+                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, f"rule {rule.name}: {rule.when or 'always'}")
+            levels = [step.model_dump(mode="json", exclude_none=True) for step in rule.approve]
+            return ReviewDecision(
+                Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", levels=levels
+            )
+        return ReviewDecision(Decision.CONFIRM)
+
+    async def decide_milestone(self, ctx: Context, order: Order, milestone: Milestone) -> ReviewDecision:
+        """The first ``milestone.accepted`` rule whose condition holds (it sees ``milestone.*`` too)
+        asks for approval of the invoice or lets it go; no rule: invoiced at once. Until any review
+        rule is loaded at all, the approval threshold decides, as for orders."""
+        every = [r for r in await rules_for(ctx, Trigger.ORDER_RECEIVED) if r.auto_approve or r.approve]
+        rules = await rules_for(ctx, Trigger.MILESTONE_ACCEPTED)
+        if not rules and not every:
+            threshold = ctx.settings.approval_threshold
+            if milestone.amount > threshold:
+                reason = f"milestone {milestone.amount} is above the approval threshold {threshold}"
+                return ReviewDecision(Decision.REVIEW, "approval_threshold", reason)
+            return ReviewDecision(Decision.CONFIRM)
+        activation = {**facts(order), "milestone": milestone_facts(milestone)}
         for rule in rules:
             if not holds(rule, activation):
                 continue

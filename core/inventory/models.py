@@ -60,6 +60,7 @@ class MovementKind(StrEnum):
     RELEASE = "release"  # reservation given back (cancel, re-allocation)
     SHIP = "ship"  # goods out (on_hand − and reserved −)
     RESTOCK = "restock"  # a returned item passed inspection
+    CONSUME = "consume"  # used up on a project contract (on_hand −), logged as its cost
 
 
 class StockMovement(Base):
