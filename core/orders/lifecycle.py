@@ -69,7 +69,7 @@ def _may_pick(event: EventData) -> bool:
 
 
 def _is_contract(event: EventData) -> bool:
-    return event.model.kind == OrderKind.CONTRACT
+    return getattr(event.model, "kind", None) == OrderKind.CONTRACT
 
 
 ORDER_TRANSITIONS: list[dict[str, Any]] = [
