@@ -16,6 +16,13 @@ MILESTONE_STATUS = {
 
 
 def figures_line(_: Translator, c: dict[str, Any]) -> str:
+    if "cost" not in c:  # a customer's own contract: what they were invoiced and paid
+        return _(
+            "Value {value} · invoiced {invoiced} · received {received}",
+            value=money(c["value"]),
+            invoiced=money(c["invoiced"]),
+            received=money(c["received"]),
+        )
     return _(
         "Value {value} · invoiced {invoiced} · received {received} · cost {cost} · margin {margin} ({percent}%)",
         value=money(c["value"]),
@@ -29,13 +36,9 @@ def figures_line(_: Translator, c: dict[str, Any]) -> str:
 
 def contract_lines(_: Translator, c: dict[str, Any], order_no: str) -> list[str]:
     out = [_("Project: {project}", project=c["project"]), figures_line(_, c)]
-    out.append(
-        _(
-            "Cost: labour {labour} · material {material}",
-            labour=money(c["labour_cost"]),
-            material=money(c["material_cost"]),
-        )
-    )
+    if "cost" in c:
+        labour, material = money(c["labour_cost"]), money(c["material_cost"])
+        out.append(_("Cost: labour {labour} · material {material}", labour=labour, material=material))
     if not c["milestones"]:
         out.append(_("No milestones yet: /milestone {order_no} add NAME 30% YYYY-MM-DD", order_no=order_no))
     for m in c["milestones"]:

@@ -25,6 +25,12 @@ class NotAContract(Conflict):
     order_no: str
 
 
+class ContractHasNoLines(Conflict):
+    code = "contract_has_no_lines"
+    template = N_("{order_no} is a project contract: it changes through its milestones (/milestone), not its lines.")
+    order_no: str
+
+
 class ContractNotRunning(Conflict):
     code = "contract_not_running"
     template = N_("{order_no} is {state}; milestones and costs are for a confirmed contract.")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.auth import Permission
 from core.context import Context
@@ -44,14 +44,13 @@ def figures(value: Decimal, milestones: list[Milestone], costs: dict[str, Decima
 
 
 async def _costs(ctx: Context, order_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    # Summed here, not by SQL: SQLite would add the amounts as floats.
     rows = await ctx.session.execute(
-        select(ProjectCost.order_id, ProjectCost.kind, func.sum(ProjectCost.amount))
-        .where(ProjectCost.order_id.in_(order_ids))
-        .group_by(ProjectCost.order_id, ProjectCost.kind)
+        select(ProjectCost.order_id, ProjectCost.kind, ProjectCost.amount).where(ProjectCost.order_id.in_(order_ids))
     )
     out: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for order_id, kind, total in rows:
-        out[order_id][CostKind(kind)] = Decimal(str(total)).quantize(Decimal("0.01"))
+    for order_id, kind, amount in rows:
+        out[order_id][CostKind(kind)] = out[order_id].get(CostKind(kind), ZERO) + amount
     return out
 
 
@@ -65,8 +64,19 @@ async def _milestones(ctx: Context, order_ids: list[int]) -> dict[int, list[Mile
     return out
 
 
+INTERNAL = ("labour_cost", "material_cost", "cost", "margin", "margin_percent", "costs")
+
+
 async def contract_detail(ctx: Context, order: Order) -> dict[str, Any]:
-    """The ``contract`` part of an order's detail (the caller authorised the order)."""
+    """The ``contract`` part of an order's detail (the caller authorised the order). A customer
+    looking at their own contract sees what they were invoiced and paid, never our costs."""
+    detail = await _contract_detail(ctx, order)
+    if ctx.actor.only_own_orders:
+        return {k: v for k, v in detail.items() if k not in INTERNAL}
+    return detail
+
+
+async def _contract_detail(ctx: Context, order: Order) -> dict[str, Any]:
     milestones = (await _milestones(ctx, [order.id])).get(order.id, [])
     costs = (await _costs(ctx, [order.id])).get(order.id, {})
     logged = await ctx.session.scalars(

@@ -278,3 +278,47 @@ async def test_labour_rates_in_master_data_are_checked_row_by_row(services):
         parse_document("labour_rates:\n  - {name: 张工, rate: 180}\n  - {name: 李工, rate: -1}\n")
     with pytest.raises(MasterDataError, match=r"labour_rates row 2 \(张工\): repeats row 1"):
         parse_document("labour_rates:\n  - {name: 张工, rate: 180}\n  - {name: 张工, rate: 200}\n")
+
+
+async def test_a_rejected_invoice_returns_to_sales_and_the_customer_never_sees_costs(services):
+    await project_shop(services)
+    await rules(services, CONTRACT_RULES)
+    await say(services, "李雷", '/contract C001 "机房改造" 280000 设计:50%:2026-12-20 施工:50%:2027-01-31')
+    no = await newest_order(services)
+    await say(services, "经理", f"/approve {no}")
+    await say(services, "李雷", f"/log {no} 工时 8h 张工")
+
+    # Milestone 1 (140,000) needs finance; finance turns the invoice down with a reason
+    await say(services, "李雷", f"/milestone {no} 1 accept")
+    assert "Say why" in await say(services, "王芳", f"/milestone {no} 1 reject")
+    assert "pending again: 验收单未签字" in await say(services, "王芳", f"/milestone {no} 1 reject 验收单未签字")
+    await deliver_pending(services)
+    told = f"{no} milestone 1 (设计) was not invoiced: 王芳 rejected it (验收单未签字)."
+    assert told in await said_to(services, "李雷")
+    assert await outstanding(services) == Decimal("0.00")
+    assert "does not wait for an approval" in await say(services, "王芳", f"/milestone {no} 1 approve")
+
+    # Accepted again, approved this time: invoiced once
+    await say(services, "李雷", f"/milestone {no} 1 accept")
+    assert f"{no}-M1 for 140,000.00" in await say(services, "王芳", f"/milestone {no} 1 approve")
+    assert await outstanding(services) == Decimal("140000.00")
+
+    # The customer sees value, invoiced and received, not our costs or margin
+    mine = await say(services, "杭州茶社", f"/order {no}")
+    assert "Value 280,000.00 · invoiced 140,000.00 · received 0.00" in mine
+    assert "margin" not in mine and "1,440.00" not in mine and "labour" not in mine
+    assert "may not view reports" in await say(services, "杭州茶社", "/projects")
+
+    # A contract is not edited line by line; cancelled, its invoices stay and its clocks stop
+    assert "changes through its milestones" in await say(services, "李雷", f"/edit {no} TEA-001*1")
+    await say(services, "李雷", f"/cancel {no} 客户终止项目")
+    cancelled = await detail(services, no)
+    assert (cancelled["status"], cancelled["refunded_amount"]) == ("cancelled", "0.00")
+    assert await outstanding(services) == Decimal("140000.00")
+    async with services.sessions() as session:
+        pending = list(
+            await session.scalars(
+                select(Timer.key).where(Timer.key.startswith(f"milestone:{no}:"), Timer.status == TimerStatus.PENDING)
+            )
+        )
+    assert pending == []
