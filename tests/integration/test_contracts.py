@@ -26,7 +26,7 @@ from core.timers.models import Timer, TimerStatus
 from core.users.models import User
 from tests.support.clock import Clock
 from tests.support.master_data import SYSTEM, seed
-from tests.support.service_calls import detail, stock
+from tests.support.service_calls import detail, place, stock
 from tests.support.workflow_rules import rules
 
 MASTER_DATA = """
@@ -98,6 +98,15 @@ async def outstanding(services, code: str = "C001") -> Decimal:
 
 
 async def test_a_contract_is_invoiced_milestone_by_milestone_with_its_costs_and_margin(services):
+    await contract_story(services)
+
+
+@pytest.mark.pg
+async def test_the_contract_story_on_postgres(pg_services):
+    await contract_story(pg_services)
+
+
+async def contract_story(services) -> None:
     # Given a project firm's master data (labour rates, a cable at cost) and rules that send
     # contracts to a manager and large milestone invoices to finance
     await project_shop(services)
@@ -247,9 +256,12 @@ async def test_refusals_on_a_running_contract_change_nothing(services):
     await say(services, "李雷", '/contract C001 "机房改造" 280000 设计:30%:2026-12-20 施工:50%:2027-01-31')
     no = await newest_order(services)
     await say(services, "王芳", f"/approve {no}")
+    standard = await place(services)
     before, cable = await counts(services), await stock(services, "CABLE-01", "SH")
 
     refusals = {
+        f"/milestone {standard} 1 accept": f"{standard} is not a project contract.",
+        f"/log {standard} 工时 8h 张工": f"{standard} is not a project contract.",
         f"/milestone {no} add 验收 30% 2027-02-28": "would take the milestones over the contract value 280000.00",
         f"/milestone {no} add 验收 56000.01 2027-02-28": "56000.00 is left",
         f"/milestone {no} 2 accept": f"Milestone 2 of {no} cannot be accepted before milestone 1 (设计) is invoiced.",
@@ -265,7 +277,7 @@ async def test_refusals_on_a_running_contract_change_nothing(services):
     assert await counts(services) == before
     assert await stock(services, "CABLE-01", "SH") == cable
 
-    # A standard order is no contract; and the refusals read in Chinese too
+    # The refusals read in Chinese too
     zh = await say(services, "李雷", f"/milestone {no} 2 accept", locale="zh-CN")
     assert "里程碑" in zh and "1" in zh
     assert await counts(services) == before
@@ -322,3 +334,27 @@ async def test_a_rejected_invoice_returns_to_sales_and_the_customer_never_sees_c
             )
         )
     assert pending == []
+
+
+async def test_a_milestone_invoice_can_need_several_approval_steps_in_turn(services):
+    await project_shop(services)
+    await rules(
+        services,
+        """
+- name: two-step-invoices
+  on: milestone.accepted
+  when: order.kind == "contract" && milestone.seq == 1
+  approve: [{role: finance}, {role: manager}]
+""",
+    )
+    await say(services, "李雷", '/contract C001 "机房改造" 50000 设计:100%:2026-12-20')
+    no = await newest_order(services)
+    await say(services, "王芳", f"/approve {no}")  # no order.received review rule: the threshold decides
+    await say(services, "李雷", f"/milestone {no} 1 accept")
+    assert "waits for approval" in await say(services, "王芳", f"/milestone {no} 1 approve")
+    again = await say(services, "王芳", f"/milestone {no} 1 approve")
+    assert f"You may not approve step 2 of {no} M1: it waits for manager." in again
+    await deliver_pending(services)
+    assert [t for t in await said_to(services, "经理") if f"{no} milestone 1 (设计, 50,000.00)" in t]
+    assert (await detail(services, no))["contract"]["invoiced"] == "0.00"
+    assert f"{no}-M1 for 50,000.00" in await say(services, "经理", f"/milestone {no} 1 approve")
