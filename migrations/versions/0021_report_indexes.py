@@ -1,7 +1,7 @@
 """report indexes: covering range scans for the figures, audit rows by time
 
-Revision ID: 0017
-Revises: 0014
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-01 15:20:00
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0017"
-down_revision = "0014"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
