@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import reports
 from bot.i18n import N_, Translator, normalise
 from bot.labels import ROLES, moment, money, status
 from bot.router import Chat, command, visible_commands
 from bot.views import Reply
 from core.access import signin
 from core.auth import Permission
-from core.reports.daily import DailyFigures, today
+from core.reports.daily import DailyFigures
 from core.reports.stages import StallReport, stall_report
 from core.users.preferences import set_locale
 
@@ -68,8 +69,8 @@ async def console(chat: Chat, args: list[str]) -> list[Reply]:
 @command(
     "report",
     "报表",
-    usage=N_("/report today | stalls [days]"),
-    summary=N_("Today's figures or stalled orders"),
+    usage=N_("/report today|7d|30d [by line|region|sales|channel] | stalls [days]"),
+    summary=N_("Sales figures with a chart, or stalled orders"),
     permission=Permission.REPORT_VIEW,
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
@@ -82,10 +83,10 @@ async def report(chat: Chat, args: list[str]) -> list[Reply]:
             raise chat.usage()
         stalls = await chat.services.query(chat.actor, lambda ctx: stall_report(ctx, days=days))
         return [Reply(text=stall_text(chat._, stalls, days, chat.services.settings.timezone))]
-    if which not in ("today", "今日", "今天") or len(args) > 1:
+    request = reports.parse(args)
+    if request is None:
         raise chat.usage()
-    figures = await chat.services.query(chat.actor, today)
-    return [Reply(text=today_text(chat._, figures))]
+    return await chat.services.query(chat.actor, lambda ctx: reports.report(ctx, chat._, request))
 
 
 def today_text(_: Translator, figures: DailyFigures) -> str:

@@ -31,6 +31,7 @@ class AuditRecord(Base):
     __table_args__ = (
         Index("ix_audit_record_order", "order_id", "id"),
         Index("ix_audit_record_entity", "entity", "entity_key"),
+        Index("ix_audit_record_created", "created_at"),  # the stage report reads the last days
     )
 
 

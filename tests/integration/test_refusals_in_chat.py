@@ -124,8 +124,18 @@ CASES = [
     ("张仓", "/ship {unpaid}", "Usage: /ship SO-100001 SF 1234567890", "用法：/ship SO-100001 SF 1234567890"),
     ("王芳", "/reject", "Usage: /reject SO-100001 reason", "用法：/reject SO-100001 原因"),
     ("李雷", "/lang", "Usage: /lang en|zh", "用法："),
-    ("经理", "/report yesterday", "Usage: /report today | stalls [days]", "用法：/report today | stalls [天数]"),
-    ("经理", "/report stalls x", "Usage: /report today | stalls [days]", "[天数]"),
+    (
+        "经理",
+        "/report yesterday",
+        "Usage: /report today|7d|30d [by line|region|sales|channel] | stalls [days]",
+        "用法：/report today|7d|30d [按 产品线|地区|销售|渠道] | stalls [天数]",
+    ),
+    (
+        "经理",
+        "/report stalls x",
+        "Usage: /report today|7d|30d [by line|region|sales|channel] | stalls [days]",
+        "[天数]",
+    ),
     ("李雷", "/nosuchthing", "Unknown command /nosuchthing.", "/nosuchthing"),
 ]
 
