@@ -299,5 +299,8 @@ def mount(app: web.Application) -> str | None:
     app.router.add_post("/console/api/actions", actions)
     app.router.add_post("/console/api/locale", locale)
     app.router.add_get("/console/api/stream", stream)
+    from integrations.console.dashboard import mount_dashboard  # it builds on this module's waker
+
+    mount_dashboard(app)
     events.on_delivered(app, lambda: _wake(app))  # events delivered by the dispatcher reach open streams
     return "console"
