@@ -48,22 +48,46 @@ async def lang(chat: Chat, args: list[str]) -> list[Reply]:
 @command("console", "控制台", usage=N_("/console"), summary=N_("A sign-in link for the web console"))
 async def console(chat: Chat, args: list[str]) -> list[Reply]:
     """Sent privately: whoever holds the link can act as this person for the next few minutes."""
-    public_url = chat.services.settings.public_url
-    if not public_url:
+    if not chat.services.settings.public_url:
         return chat.say(
             "The web console's address is not set up (OMS_PUBLIC_URL). Ask an admin for a sign-in link: "
             "`oms console link {name}`.",
             name=chat.actor.name,
         )
-    token = await chat.services.run(chat.actor, lambda ctx: signin.issue_link(ctx, chat.user_id, chat.platform))
-    link = f"{public_url.rstrip('/')}/console/signin?token={token}"
+    link = await _signin_link(chat, "")
     minutes = chat.services.settings.signin_link_minutes
-    text = chat._(
-        "Your sign-in link for the web console. It works once, for {minutes} minutes; do not pass it on:\n{link}",
-        minutes=minutes,
-        link=link,
-    )
-    return [Reply(text=text, private=True)]
+    return [Reply(text=chat._(CONSOLE_LINK, minutes=minutes, link=link), private=True)]
+
+
+@command(
+    "dashboard",
+    "看板",
+    usage=N_("/dashboard"),
+    summary=N_("A link to the live dashboard"),
+    permission=Permission.REPORT_VIEW,
+)
+async def dashboard(chat: Chat, args: list[str]) -> list[Reply]:
+    """The console's sign-in link, leading to the dashboard once used."""
+    if not chat.services.settings.public_url:
+        return chat.say(
+            "The dashboard's address is not set up (OMS_PUBLIC_URL). Ask an admin for a sign-in link: "
+            "`oms console link {name}`, then open /dashboard.",
+            name=chat.actor.name,
+        )
+    link = await _signin_link(chat, "&next=dashboard")
+    minutes = chat.services.settings.signin_link_minutes
+    return [Reply(text=chat._(DASHBOARD_LINK, minutes=minutes, link=link), private=True)]
+
+
+CONSOLE_LINK = N_(
+    "Your sign-in link for the web console. It works once, for {minutes} minutes; do not pass it on:\n{link}"
+)
+DASHBOARD_LINK = N_("Your link to the live dashboard. It works once, for {minutes} minutes; do not pass it on:\n{link}")
+
+
+async def _signin_link(chat: Chat, then: str) -> str:
+    token = await chat.services.run(chat.actor, lambda ctx: signin.issue_link(ctx, chat.user_id, chat.platform))
+    return f"{chat.services.settings.public_url.rstrip('/')}/console/signin?token={token}{then}"
 
 
 @command(

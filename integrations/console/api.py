@@ -347,5 +347,8 @@ def mount(app: web.Application) -> str | None:
     app.router.add_post("/console/api/locale", locale)
     app.router.add_get("/console/api/stream", stream)
     app.router.add_get("/console/api/attachments/{message}", attachment)
+    from integrations.console.dashboard import mount_dashboard  # it builds on this module's waker
+
+    mount_dashboard(app)
     events.on_delivered(app, lambda: _wake(app))  # events delivered by the dispatcher reach open streams
     return "console"

@@ -15,7 +15,9 @@
         credentials: "same-origin",
       });
       if (response.ok) {
-        location.replace("/console");
+        // Only our own pages: a link must not be able to send the person anywhere else.
+        const next = new URLSearchParams(location.search).get("next");
+        location.replace(next === "dashboard" ? "/console/dashboard" : "/console");
         return;
       }
       document.body.dataset.state = "invalid";
