@@ -91,10 +91,12 @@ def generate(path: Path, orders: int, days: int, now: datetime) -> None:
     for i in range(1, 201):
         price = rng.choice((18, 45, 88, 128, 168, 256, 330, 499))
         cost = None if i % 10 == 0 else round(price * rng.uniform(0.35, 0.7), 2)
-        products.append((i, f"SKU-{i:03d}", f"商品{i}", price, cost, PRODUCT_LINES[i % len(PRODUCT_LINES)], 0, 0, 0, 1))
+        products.append(
+            (i, f"SKU-{i:03d}", f"商品{i}", price, cost, PRODUCT_LINES[i % len(PRODUCT_LINES)], 0, 0, 0, 0, 1)
+        )
     db.executemany(
-        "INSERT INTO product (id, sku, name, price, cost, product_line, safety_stock, below_safety, is_kit, active)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO product (id, sku, name, price, cost, product_line, safety_stock, below_safety, is_kit,"
+        " make_to_order, active) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         products,
     )
     span = days * 86400
