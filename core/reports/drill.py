@@ -13,16 +13,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
 from core.orders.models import Order, OrderLine
-from core.reports.figures import BREAKDOWNS, UnknownBreakdown, _in_period, _line_revenue, _money
+from core.reports.figures import BREAKDOWNS, UnknownBreakdown, _in_group, _in_period, _line_revenue, _money
 from core.reports.periods import Period
-from core.reports.regions import province_name
 from core.users.models import User
 
 DRILL_LIMIT = 200
@@ -84,12 +82,15 @@ async def pivot(ctx: Context, period: Period) -> Pivot:
     return Pivot(order(by_row), order(by_column), cells)
 
 
-async def orders_behind(ctx: Context, period: Period, by: str, key: str) -> Drill:
-    """The orders behind one group of a breakdown (``by`` as in ``figures.breakdown``)."""
+async def orders_behind(ctx: Context, period: Period, by: str | None, key: str) -> Drill:
+    """The orders behind one group of a breakdown (``by`` as in ``figures.breakdown``), or behind
+    the period's whole figure (``by`` None), with how many there are and their totals."""
     ctx.actor.require(Permission.REPORT_VIEW)
-    if by not in BREAKDOWNS:
-        raise UnknownBreakdown(by=by)
-    where = [_in_period(period), await _group(ctx, period, by, key)]
+    where = [_in_period(period)]
+    if by is not None:
+        if by not in BREAKDOWNS:
+            raise UnknownBreakdown(by=by)
+        where.append(await _in_group(ctx, period, by, key))
     count, sales = (await ctx.session.execute(select(func.count(), func.sum(Order.total)).where(*where))).one()
     rows = (
         await ctx.session.execute(
@@ -101,24 +102,4 @@ async def orders_behind(ctx: Context, period: Period, by: str, key: str) -> Dril
         )
     ).all()
     orders = [OrderRow(no, customer, str(status), _money(total), at) for no, customer, status, total, at in rows]
-    return Drill(by, key, orders, int(count), _money(sales))
-
-
-async def _group(ctx: Context, period: Period, by: str, key: str) -> ColumnElement[bool]:
-    if by == "line":
-        wanted = Product.product_line == key if key else Product.product_line.is_(None)
-        lines = select(OrderLine.order_id).join(Product, Product.id == OrderLine.product_id).where(wanted)
-        return Order.id.in_(lines)
-    if by == "region":
-        # Provinces are folded in Python (广东省 and 广东 are one region): find which spellings in
-        # the period fold to ``key``, then ask for those.
-        province = Order.ship_to["province"].as_string()
-        spellings = await ctx.session.scalars(select(province).where(_in_period(period)).distinct())
-        raw = [s for s in spellings if province_name(s) == key]
-        matches = province.in_([s for s in raw if s is not None])
-        return matches | province.is_(None) if key == "" and None in raw else matches
-    if by == "sales":
-        if not key:
-            return Order.salesperson_id.is_(None)
-        return Order.salesperson_id.in_(select(User.id).where(User.name == key))
-    return Order.channel == key
+    return Drill(by or "", key, orders, int(count), _money(sales))

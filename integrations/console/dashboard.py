@@ -133,10 +133,11 @@ async def figures_json(request: web.Request) -> web.Response:
 
 
 async def orders_json(request: web.Request) -> web.Response:
-    """The orders behind one figure: ``?period=&by=line|region|sales|channel&key=``."""
+    """The orders behind one figure: ``?period=&by=line|region|sales|channel&key=`` (no ``by``:
+    every order of the period)."""
     speaker = await _speaker(request)
     _ = Translator(_lang(request, speaker.locale))
-    by, key = request.query.get("by", ""), request.query.get("key", "")
+    by, key = request.query.get("by") or None, request.query.get("key", "")
     if len(key) > 200:
         raise bad("'key' is at most 200 characters")
 

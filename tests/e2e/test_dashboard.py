@@ -97,6 +97,8 @@ async def test_each_figure_drills_down_to_the_orders_that_make_it(server):
             if by != "line":  # a product line's figure is its lines' share; the orders carry their whole totals
                 assert Decimal(found["sales"]) == Decimal(group["sales"])
             assert {o["order_no"] for o in found["orders"]} <= set(nos)
+    every = await (await manager.get("/console/api/dashboard/orders")).json()  # the sales figure itself
+    assert every["count"] == data["summary"]["orders"] and every["sales"] == data["summary"]["sales"]
     refused = await manager.get("/console/api/dashboard/orders", params={"by": "colour", "key": "red"})
     assert refused.status == 400 and (await refused.json())["code"] == "unknown_report_breakdown"
 

@@ -243,9 +243,7 @@
     const { by, key } = state.drill;
     const panel = $("drill");
     try {
-      const found = by === "all"
-        ? await allOrders()
-        : await get(`/console/api/dashboard/orders?${query({ by, key })}`);
+      const found = await get(`/console/api/dashboard/orders?${query(by === "all" ? {} : { by, key })}`);
       $("drill-title").textContent = by === "all" ? t("all") : t(`drill.${by}`, { key: label(key) });
       const more = found.orders.length < found.count ? ` (${t("drill.more", { n: found.orders.length })})` : "";
       $("drill-sum").textContent = t("drill.sum", { count: found.count, sales: money(found.sales) }) + more;
@@ -257,14 +255,6 @@
     } catch (error) {
       notice(t("notice.error", { msg: error.message }));
     }
-  }
-
-  async function allOrders() {
-    // Every order of the period is every channel's together.
-    const channels = state.data ? state.data.by.channel : [];
-    const parts = await Promise.all(channels.map((g) => get(`/console/api/dashboard/orders?${query({ by: "channel", key: g.key })}`)));
-    const orders = parts.flatMap((p) => p.orders).sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
-    return { orders, count: parts.reduce((n, p) => n + p.count, 0), sales: state.data ? state.data.summary.sales : "0" };
   }
 
   // ---- loading and live updates ---------------------------------------------------------------
