@@ -77,21 +77,36 @@ class Actor:
     user_id: int | None = None
     warehouses: frozenset[str] = field(default_factory=frozenset)  # empty = not limited (non-warehouse roles)
     customer_id: int | None = None
+    # An API key's own rights (``core.apikeys``): set, they replace what the roles grant; ``scopes``
+    # are the key's scope names, for the REST API's checks of resources no permission guards.
+    grants: frozenset[Permission] | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def system(cls, source: str = "system") -> Actor:
         return cls(name="system", roles=frozenset({Role.ADMIN}), source=source)
 
     def can(self, permission: Permission) -> bool:
+        if self.grants is not None:
+            return permission in self.grants
         return any(permission in GRANTS[role] for role in self.roles)
 
     @property
+    def is_key(self) -> bool:
+        return self.grants is not None
+
+    @property
     def only_own_orders(self) -> bool:
-        """Customers see their own orders and nothing else, even if they hold another role by mistake."""
+        """Customers see their own orders and nothing else, even if they hold another role by mistake;
+        so does an API key limited to one customer (a customer portal's)."""
+        if self.is_key:
+            return self.customer_id is not None
         return Role.CUSTOMER in self.roles and not (self.roles - {Role.CUSTOMER})
 
     @property
     def only_own_warehouses(self) -> bool:
+        if self.is_key:
+            return bool(self.warehouses)
         wide = {Role.ADMIN, Role.MANAGER, Role.SERVICE, Role.SALES, Role.FINANCE, Role.APPROVER}
         return Role.WAREHOUSE in self.roles and not (self.roles & wide)
 

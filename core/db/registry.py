@@ -3,6 +3,7 @@
 from core import idempotency as _idempotency  # noqa: F401
 from core import inbound as _inbound  # noqa: F401
 from core.access import models as _access  # noqa: F401
+from core.apikeys import models as _apikeys  # noqa: F401
 from core.audit import models as _audit  # noqa: F401
 from core.catalog import models as _catalog  # noqa: F401
 from core.channels import models as _channels  # noqa: F401

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from integrations.cli.main import CliFailure, call, emit_json, run_async
+from integrations.cli.main import CliFailure, call, emit_json, run_async, when
 
 
 @click.group("channels", invoke_without_command=True)
@@ -28,18 +28,14 @@ async def channels_group(ctx: click.Context, as_json: bool) -> None:
         return
     for row in rows:
         click.echo(
-            f"{row.code}  {row.kind}  {row.name}  last delivery {_when(row.last_delivery_at)}  "
-            f"last poll {_when(row.last_poll_at)}  waiting {row.backlog}  dead {row.dead}"
+            f"{row.code}  {row.kind}  {row.name}  last delivery {when(row.last_delivery_at)}  "
+            f"last poll {when(row.last_poll_at)}  waiting {row.backlog}  dead {row.dead}"
             + ("" if row.active else "  (inactive)")
         )
         if row.missing:
             click.echo(f"  not listening: set {', '.join(row.missing)}")
         if row.last_poll_error:
             click.echo(f"  last poll failed: {row.last_poll_error}")
-
-
-def _when(at: Any) -> str:
-    return at.isoformat(timespec="seconds") if at else "never"
 
 
 @channels_group.command("poll")

@@ -147,6 +147,11 @@ def require_schema(settings: Settings) -> None:
         raise CliFailure(problem)
 
 
+def when(at: Any) -> str:
+    """A moment as the CLI prints it: to the second, with its offset; "never" for none."""
+    return at.isoformat(timespec="seconds") if at else "never"
+
+
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -558,8 +563,10 @@ async def console_logout(ctx: click.Context, user: str) -> None:
     click.echo(f"ended {count} console session{'s' if count != 1 else ''} of {name}")
 
 
-from integrations.cli.channels import channels_group  # noqa: E402  (it uses the helpers above)
+from integrations.cli.apikeys import apikey_group  # noqa: E402  (they use the helpers above)
+from integrations.cli.channels import channels_group  # noqa: E402
 
+cli.add_command(apikey_group)
 cli.add_command(channels_group)
 
 if __name__ == "__main__":  # pragma: no cover
