@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.wiring import services_for
 from core.config import Settings
+from integrations.api import mount as api
 from integrations.carriers.route import mount as carriers
 from integrations.channels.route import mount as channels
 from integrations.console.api import mount as console
@@ -25,10 +26,11 @@ from integrations.web.app import Mount, build_app
 from integrations.web.timers import mount as timers
 from integrations.wecom.adapter import mount as wecom
 
-# The console and chat adapters, the sales channels' webhooks (with their worker and polls), the
+# The REST API, the console and chat adapters, the sales channels' webhooks (with their worker and polls), the
 # carriers' tracking pushes, then what works in the background: the outbox sends replies, events
 # reach subscribers, timers fire.
 MOUNTS: tuple[Mount, ...] = (
+    api,
     console,
     dingtalk,
     wecom,

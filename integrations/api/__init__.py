@@ -10,11 +10,13 @@ wrapper (scopes, validation, idempotency, errors) in ``registry.py``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from core.apikeys import authenticate
+from core.apikeys.service import USED_EVERY
 from core.auth import Actor
 from core.errors import DatabaseUnavailable
 from integrations.api import docs, openapi, problems
@@ -23,6 +25,7 @@ from integrations.web.app import SERVICES
 
 Authenticate = Callable[..., Awaitable[Actor | None]]
 PUBLIC = {PREFIX + "/openapi.json"}
+LAST_NOTED = web.AppKey("api_keys_noted", dict)
 
 
 def _token(request: web.Request) -> str | None:
@@ -42,6 +45,8 @@ async def authenticated(request: web.Request, handler: Handler) -> web.StreamRes
     try:
         async with services.reading() as session:
             actor = await authenticate(session, token)
+        if actor is not None:
+            await _note_use(request.app, token, actor)
     except DatabaseUnavailable as error:
         return problems.problem(request, error)
     if actor is None:
@@ -50,12 +55,25 @@ async def authenticated(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
+async def _note_use(app: web.Application, token: str, actor: Actor) -> None:
+    """Bring the key's ``last_used_at`` up to date, at most once a minute per key and process (a
+    read-only check per request otherwise, so a busy integration costs no writes)."""
+    services, now = app[SERVICES], datetime.now(UTC)
+    seen = app[LAST_NOTED]
+    if (last := seen.get(actor.name)) is not None and now - last < USED_EVERY:
+        return
+    seen[actor.name] = now
+    async with services.sessions() as session, session.begin():
+        await authenticate(session, token, now=services.clock())
+
+
 async def spec(request: web.Request) -> web.Response:
     return web.json_response(openapi.document(), headers={"Cache-Control": "no-cache"})
 
 
 def mount(app: web.Application) -> str | None:
     """The API, always on (it answers nothing without a key someone created with ``oms apikey``)."""
+    app[LAST_NOTED] = {}
     app.middlewares.append(authenticated)
     app.router.add_get(PREFIX + "/openapi.json", spec)
     mount_routes(app)

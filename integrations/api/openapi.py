@@ -36,9 +36,11 @@ through the same services, permissions, rules and audit as chat.
   orders and returns (another's is 404), one limited to warehouses only theirs.
 - **Money** is a decimal string (`"128.00"`); **times** are ISO 8601 with an offset.
 - **Errors** are `application/problem+json` (RFC 9457) with the catalogue's stable `code`;
-  `detail` follows `Accept-Language` (`zh-CN` or English). Validation errors are **422** with
-  `errors[]`; an unreadable body (not UTF-8, not JSON) is **400**; an unknown order **404**; a
-  state that does not allow the action **409**; a stale `If-Match` **412**.
+  `detail` follows `Accept-Language` (`zh-CN` or English). A request that does not match this
+  document (or a body that is not UTF-8 JSON) is **400**, with `errors[]` naming each field; one
+  that matches it but is refused by a business rule (an unknown carrier, a quantity above the
+  limit) is **422**; an unknown order **404**; a state that does not allow the action **409**; a
+  stale `If-Match` **412**.
 - **Idempotency**: send `Idempotency-Key` on any POST. The first response (status and body) is
   kept 24 h and replayed for a retry with the same body (`Idempotent-Replayed: true`); the same
   key with another body is 422; a retry while the first still runs is 409.

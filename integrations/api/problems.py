@@ -4,14 +4,15 @@ Every refusal of the core is a ``DomainError`` with a stable ``code``: that code
 ``code`` and the last part of its ``type`` URI; ``detail`` is the catalogue's sentence in the
 language ``Accept-Language`` asks for (简体中文 or English). The status follows the error's family:
 
-- 400: the body cannot be read (not UTF-8, not JSON, nested too deep); 413: too large;
+- 400: the request does not match the documented schema (``errors[]`` lists each field), a header
+  is malformed, or the body cannot be read (not UTF-8, not JSON, nested too deep); 413: too large;
 - 401: no key, or a key that is unknown or revoked (with ``WWW-Authenticate: Bearer``);
 - 403: the key lacks the scope or permission (``params.scope`` names a missing scope);
 - 404: no such order (also someone else's, for a customer-limited key), SKU, customer, ...;
 - 409: the record's state does not allow it, or a retry while the first request still runs;
 - 412: ``If-Match`` names a version the order no longer has;
-- 422: the request is well-formed JSON but not valid (``errors[]`` lists each field), or an
-  ``Idempotency-Key`` reused for a different request;
+- 422: the request matches the schema but the business rules refuse it (an unknown carrier, a
+  quantity above the limit, a reused ``Idempotency-Key`` with a different body, ...);
 - 503: the database is unavailable.
 """
 
@@ -70,9 +71,10 @@ class RequestTooLarge(InvalidInput):
 
 
 class RequestInvalid(InvalidInput):
+    """The request does not match the documented schema (400, with ``errors[]``)."""
+
     code = "validation_failed"
-    template = N_("The request is not valid: {count} problem(s), listed in errors.")
-    count: int
+    template = N_("The request does not match the API's schema; errors lists what to fix.")
 
 
 class BadHeader(InvalidInput):
@@ -109,7 +111,7 @@ def status_of(error: DomainError) -> int:
         return 412
     if isinstance(error, RequestTooLarge):
         return 413
-    if isinstance(error, BadRequestBody):
+    if isinstance(error, BadRequestBody | RequestInvalid | BadHeader):
         return 400
     if isinstance(error, idempotency.StillRunning | Conflict | ConcurrencyConflict):
         return 409
@@ -160,18 +162,18 @@ def invalid(request: web.Request, error: ValidationError, where: str) -> web.Res
     errors = field_errors(error)
     for e in errors:
         e["loc"] = [where, *e["loc"]]
-    return problem(request, RequestInvalid(count=len(errors)), errors)
+    return problem(request, RequestInvalid(), errors)
 
 
 # Every status a route can answer with a problem, for the OpenAPI document.
 ERROR_STATUSES: dict[int, str] = {
-    400: "The body cannot be read (not UTF-8, not JSON, too deeply nested).",
+    400: "The request does not match the schema (errors[] lists each field), or its body cannot be read.",
     401: "No API key, or an unknown or revoked one.",
     403: "The key lacks a scope or permission this needs.",
     404: "No such resource (or not one this key may see).",
     409: "The state does not allow this now, or the first request with this Idempotency-Key still runs.",
     412: "If-Match names a version the order no longer has.",
     413: "The body is too large.",
-    422: "The request is not valid, or its Idempotency-Key was used for a different request.",
+    422: "Schema-valid, but refused by a business rule; or its Idempotency-Key was used for another request.",
     503: "The database is unavailable.",
 }

@@ -80,7 +80,7 @@ class Route:
     query: type[BaseModel] | None = None
     if_match: bool = False  # takes If-Match: "<order version>"
     description: str = ""
-    errors: tuple[int, ...] = field(default=(401, 403, 404, 422, 503))
+    errors: tuple[int, ...] = field(default=(400, 401, 403, 404, 422, 503))
 
 
 ROUTES: list[Route] = []
@@ -90,7 +90,7 @@ def route(method: str, path: str, **options: Any) -> Callable[[Handler], Handler
     def register(handler: Handler) -> Handler:
         errors = options.pop("errors", None)
         if errors is None:
-            errors = (400, 401, 403, 404, 409, 413, 422, 503) if method == "POST" else (401, 403, 404, 422, 503)
+            errors = (400, 401, 403, 404, 409, 413, 422, 503) if method == "POST" else (400, 401, 403, 404, 422, 503)
             if options.get("if_match"):
                 errors = tuple(sorted({*errors, 412}))
         doc = (handler.__doc__ or "").strip()
@@ -129,7 +129,9 @@ async def _body(request: web.Request, model: type[BaseModel], required: bool) ->
         raise BadRequestBody(reason=bad.message) from None
     if value is None:
         raise BadRequestBody(reason="it is empty; send a JSON object")
-    return value, model.model_validate(value)
+    # From the JSON text (already checked above), so strict mode takes enum values and ISO times
+    # as JSON carries them, and nothing else.
+    return value, model.model_validate_json(raw if raw.strip() else b"{}")
 
 
 def _expected_version(request: web.Request) -> int | None:
@@ -235,6 +237,14 @@ async def _idempotent(request: web.Request, route_: Route, call: Call, work: Wor
     return _json(request, route_, status, body)
 
 
+# Placeholders that must not swallow a fixed sibling path (GET /stock/{sku} beside POST
+# /stock/receipts), so a request to the sibling is told the methods it really has.
+_ROUTER_PATTERNS = {"{sku}": "{sku:(?!receipts$|adjustments$)[^/]+}"}
+
+
 def mount_routes(app: web.Application) -> None:
     for r in ROUTES:
-        app.router.add_route(r.method, PREFIX + r.path, wrap(r), name=r.operation_id)
+        path = r.path
+        for placeholder, pattern in _ROUTER_PATTERNS.items():
+            path = path.replace(placeholder, pattern)
+        app.router.add_route(r.method, PREFIX + path, wrap(r), name=r.operation_id)

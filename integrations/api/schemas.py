@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
 
@@ -25,7 +25,35 @@ _TEXT = r"^[^\x00-\x1f\x7f]*$"
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 Text = Annotated[str, StringConstraints(max_length=500, pattern=_TEXT)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
-Qty = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts ``3.0`` as an integer; so does the API (strict mode alone would not)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+MAX_QTY = 1_000_000
+# The constraints sit on the int itself, before the validator wraps it: that way pydantic writes
+# them into the schema as minimum/maximum (after it, they would leak out as "ge"/"le").
+Qty = Annotated[int, Field(ge=1, le=MAX_QTY), BeforeValidator(_whole)]
+Delta = Annotated[int, Field(ge=-MAX_QTY, le=MAX_QTY), BeforeValidator(_whole)]
+_SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+def sku_quantities(what: str) -> Any:
+    """``{"TEA-001": 2}``: SKU to quantity. Written out by hand because pydantic would put the key
+    pattern in ``patternProperties``, which lets keys that miss the pattern through unchecked."""
+    schema = {
+        "type": "object",
+        "description": what,
+        "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": _SKU_PATTERN},
+        "additionalProperties": {"type": "integer", "minimum": 1, "maximum": MAX_QTY},
+        "minProperties": 1,
+        "maxProperties": 200,
+    }
+    return Annotated[dict[Code, Qty], Field(min_length=1, max_length=200), WithJsonSchema(schema)]
 
 
 class Request(BaseModel):
@@ -111,7 +139,7 @@ class ShipIn(Request):
     carrier: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^\S(.*\S)?$")]
     tracking_no: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")]
     warehouse: Code | None = Field(default=None, description="Needed when the order ships from several warehouses.")
-    lines: dict[Code, Qty] | None = Field(default=None, description="SKU to quantity; omitted: everything reserved.")
+    lines: sku_quantities("SKU to quantity; omitted: everything reserved for the warehouse.") | None = None
 
 
 class CustomerRef(Response):
@@ -287,7 +315,7 @@ class ReceiptIn(Request):
 class AdjustmentIn(Request):
     sku: Code
     warehouse: Code
-    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+    delta: Delta
     reason: Reason
 
 
@@ -298,7 +326,7 @@ class StockMoved(Response):
 
 class ReturnIn(Request):
     order_no: Code
-    lines: Annotated[dict[Code, Qty], Field(min_length=1, max_length=200)]
+    lines: sku_quantities("SKU to the quantity to return.")
     reason: Reason
     resolution: Literal["refund", "exchange"] = "refund"
 
