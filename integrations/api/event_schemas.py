@@ -48,6 +48,13 @@ def _model_name(name: str, suffix: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", ".").split(".")) + suffix
 
 
+def _summary(cls: type[Event]) -> str:
+    doc = (cls.__doc__ or "").strip()
+    if not doc or doc.startswith(cls.__name__ + "("):  # the dataclass's generated signature
+        return f"The data of `{cls.name}`."
+    return doc.split("\n\n")[0].replace("\n", " ")
+
+
 @cache
 def data_model(cls: type[Event]) -> type[BaseModel]:
     hints = get_type_hints(cls)
@@ -56,12 +63,12 @@ def data_model(cls: type[Event]) -> type[BaseModel]:
         if f.name == "at":
             continue
         key = f.metadata.get("key", f.name)
-        description = None if f.default is MISSING else "Always present (null when not set)."
+        description = None if f.default is MISSING else "Always present (the event has a default for it)."
         definitions[f.name] = (_wire(hints[f.name]), Field(alias=key, description=description))
     return create_model(  # type: ignore[call-overload]
         _model_name(cls.name, "Data"),
         __config__=ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True),
-        __doc__=(cls.__doc__ or cls.name).strip().splitlines()[0],
+        __doc__=_summary(cls),
         **definitions,
     )
 

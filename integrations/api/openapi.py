@@ -52,7 +52,8 @@ through the same services, permissions, rules and audit as chat.
 
 def _parameters(route: Route, schemas: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]} for name in _PARAM.findall(route.path)
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
+        for name in _PARAM.findall(route.path)
     ]
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template=REF)
@@ -189,7 +190,9 @@ def event_schema(name: str) -> dict[str, Any]:
 
 def _rebase(node: Any) -> Any:
     if isinstance(node, dict):
-        return {k: (v.replace("#/components/schemas/", "#/$defs/") if k == "$ref" else _rebase(v)) for k, v in node.items()}
+        return {
+            k: (v.replace("#/components/schemas/", "#/$defs/") if k == "$ref" else _rebase(v)) for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rebase(v) for v in node]
     return node

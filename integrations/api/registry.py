@@ -185,11 +185,7 @@ def wrap(route_: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
 def _versioned(error: DomainError, request: web.Request, route_: Route) -> DomainError:
     """A stale version the client named in If-Match is 412, not a plain conflict."""
-    if (
-        route_.if_match
-        and type(error) is ConcurrencyConflict
-        and request.headers.get("If-Match") is not None
-    ):
+    if route_.if_match and type(error) is ConcurrencyConflict and request.headers.get("If-Match") is not None:
         return StaleVersion(key=error.key, current=error.current)
     return error
 
@@ -226,7 +222,9 @@ async def _idempotent(request: web.Request, route_: Route, call: Call, work: Wor
         raise
     except DomainError as error:
         refused = problems.body(request, _versioned(error, request, route_))
-        await services.run(actor, lambda ctx: idempotency.complete(ctx, scope, key, {"status": refused["status"], "body": refused}))
+        await services.run(
+            actor, lambda ctx: idempotency.complete(ctx, scope, key, {"status": refused["status"], "body": refused})
+        )
         return problems.respond(refused)
     except BaseException:
         try:

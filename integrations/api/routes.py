@@ -44,7 +44,13 @@ def _iso_only(value: Any) -> Any:
 Since = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")]
 Cursor = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="The last id of the previous page.")
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="The last id of the previous page.",
+    ),
 ]
 
 
@@ -206,6 +212,14 @@ async def _pay(ctx: Context, no: str, call: Call) -> None:
     await payments.confirm_payment(ctx, no, reference=call.body.reference, expected_version=call.expected_version)
 
 
+async def _pick(ctx: Context, no: str, call: Call) -> None:
+    await fulfilment.start_picking(ctx, no, expected_version=call.expected_version)
+
+
+async def _pack(ctx: Context, no: str, call: Call) -> None:
+    await fulfilment.pack(ctx, no, expected_version=call.expected_version)
+
+
 async def _ship(ctx: Context, no: str, call: Call) -> None:
     b: s.ShipIn = call.body
     request = fulfilment.ShipRequest(
@@ -222,11 +236,19 @@ class NoBody(s.Request):
     """Nothing to send (an empty body or `{}`)."""
 
 
-_action_route("approve", "orders:approve", s.ApproveIn, False, "Approve an order waiting for review (one step of it)", _approve)
+_action_route(
+    "approve", "orders:approve", s.ApproveIn, False, "Approve an order waiting for review (one step of it)", _approve
+)
 _action_route("reject", "orders:approve", s.ReasonIn, True, "Reject an order waiting for review", _reject)
-_action_route("cancel", "orders:write", s.ReasonIn, True, "Cancel an order (reservations released, refund if paid)", _cancel)
+_action_route(
+    "cancel", "orders:write", s.ReasonIn, True, "Cancel an order (reservations released, refund if paid)", _cancel
+)
 _action_route("pay", "payments:write", s.PayIn, False, "Confirm the order is paid in full", _pay)
-_action_route("ship", "fulfilment:write", s.ShipIn, True, "Ship an order, or part of it, with carrier and tracking number", _ship)
+_action_route("pick", "fulfilment:write", NoBody, False, "Start picking an order that is ready to pick", _pick)
+_action_route("pack", "fulfilment:write", NoBody, False, "Mark a picked order packed (ready to ship)", _pack)
+_action_route(
+    "ship", "fulfilment:write", s.ShipIn, True, "Ship an order, or part of it, with carrier and tracking number", _ship
+)
 _action_route("deliver", "fulfilment:write", NoBody, False, "Confirm the order was delivered", _deliver)
 
 
@@ -252,7 +274,9 @@ async def list_products(call: Call) -> Work:
 
     async def work(ctx: Context) -> tuple[int, dict[str, Any]]:
         stmt = select(Product).order_by(Product.id).limit(q.limit + 1)
-        if (after := await _after(ctx, Product, Product.sku, q.starting_after and q.starting_after.upper())) is not None:
+        if (
+            after := await _after(ctx, Product, Product.sku, q.starting_after and q.starting_after.upper())
+        ) is not None:
             stmt = stmt.where(Product.id > after)
         rows = list(await ctx.session.scalars(stmt))
         data = [
@@ -328,7 +352,13 @@ async def receive_stock(call: Call) -> Work:
 
 
 @route(
-    "POST", "/stock/adjustments", tag="stock", scope="stock:write", response=s.StockMoved, status=201, body=s.AdjustmentIn
+    "POST",
+    "/stock/adjustments",
+    tag="stock",
+    scope="stock:write",
+    response=s.StockMoved,
+    status=201,
+    body=s.AdjustmentIn,
 )
 async def adjust_stock(call: Call) -> Work:
     """Correct a stock count by a signed delta, with a reason"""
@@ -348,10 +378,14 @@ async def _return_out(ctx: Context, rmas: list[ReturnRequest]) -> list[dict[str,
     if not rmas:
         return []
     order_nos = dict(
-        (await ctx.session.execute(select(Order.id, Order.order_no).where(Order.id.in_({r.order_id for r in rmas})))).all()
+        (
+            await ctx.session.execute(select(Order.id, Order.order_no).where(Order.id.in_({r.order_id for r in rmas})))
+        ).all()
     )
     line_ids = {line.order_line_id for r in rmas for line in r.lines}
-    skus = dict((await ctx.session.execute(select(OrderLine.id, OrderLine.sku).where(OrderLine.id.in_(line_ids)))).all())
+    skus = dict(
+        (await ctx.session.execute(select(OrderLine.id, OrderLine.sku).where(OrderLine.id.in_(line_ids)))).all()
+    )
     out = []
     for r in rmas:
         lines: dict[str, int] = {}
@@ -376,7 +410,9 @@ async def _return_out(ctx: Context, rmas: list[ReturnRequest]) -> list[dict[str,
 def _returns_visible(ctx: Context) -> Any:
     stmt = select(ReturnRequest).options(selectinload(ReturnRequest.lines))
     if ctx.actor.only_own_orders:
-        stmt = stmt.where(ReturnRequest.order_id.in_(select(Order.id).where(Order.customer_id == ctx.actor.customer_id)))
+        stmt = stmt.where(
+            ReturnRequest.order_id.in_(select(Order.id).where(Order.customer_id == ctx.actor.customer_id))
+        )
     return stmt
 
 
@@ -395,9 +431,7 @@ async def list_returns(call: Call) -> Work:
             stmt = stmt.where(ReturnRequest.order_id.in_(select(Order.id).where(Order.order_no == q.order_no.upper())))
         if q.starting_after is not None:
             after = (
-                await ctx.session.scalars(
-                    _returns_visible(ctx).where(ReturnRequest.rma_no == q.starting_after.upper())
-                )
+                await ctx.session.scalars(_returns_visible(ctx).where(ReturnRequest.rma_no == q.starting_after.upper()))
             ).one_or_none()
             if after is None:
                 raise UnknownCursor(key=q.starting_after)
@@ -422,4 +456,3 @@ async def create_return(call: Call) -> Work:
         return 201, out
 
     return work
-

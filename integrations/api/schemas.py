@@ -24,7 +24,9 @@ Percent = Annotated[str, StringConstraints(pattern=PERCENT_PATTERN), Field(examp
 _TEXT = r"^[^\x00-\x1f\x7f]*$"
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
 Text = Annotated[str, StringConstraints(max_length=500, pattern=_TEXT)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+]
 
 
 def _whole(value: Any) -> Any:

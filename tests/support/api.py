@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from core.apikeys import SCOPES, create_key
 from core.auth import Actor
+from core.config import Settings
 from core.masterdata.loader import load_file
 from core.services import Services
 from integrations.api import mount as api
@@ -21,14 +22,21 @@ ALL_SCOPES = tuple(SCOPES)
 
 
 async def demo_services(path: Any, **settings: Any) -> Services:
-    services = await make_services(sqlite_settings(path, **settings))
+    """Services over the demo master data: a SQLite file at ``path``, or ``database_url=`` (PG)."""
+    url = settings.pop("database_url", None)
+    config = Settings(_env_file=None, database_url=url, **settings) if url else sqlite_settings(path, **settings)
+    services = await make_services(config)
     async with services.unit_of_work(Actor.system("test")) as ctx:
         await load_file(ctx, DEMO_DATA)
     return services
 
 
 async def new_key(
-    services: Services, name: str, scopes: Iterable[str] = ALL_SCOPES, *, customer: str | None = None,
+    services: Services,
+    name: str,
+    scopes: Iterable[str] = ALL_SCOPES,
+    *,
+    customer: str | None = None,
     warehouses: Iterable[str] = (),
 ) -> str:
     async with services.unit_of_work(Actor.system("test")) as ctx:
