@@ -440,7 +440,8 @@ async def test_paging_neither_skips_nor_repeats_while_orders_are_created(world):
             if not page["has_more"]:
                 break
             after = page["data"][-1]["order_no"]
-            await until(lambda n=len(created): len(created) > n)  # another order lands between pages
+            count = len(created)
+            await until(lambda count=count: len(created) > count)  # another order lands between pages
     finally:
         stop.set()
         await task
