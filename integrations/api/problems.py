@@ -59,9 +59,47 @@ class StaleVersion(DomainError):
 
 
 class BadRequestBody(InvalidInput):
+    """The body cannot be read at all (400); each reason is its own code."""
+
     code = "malformed_request"
-    template = N_("The request body cannot be read: {reason}.")
-    reason: str
+    template = N_("The request body cannot be read.")
+
+
+class BodyNotUtf8(BadRequestBody):
+    code = "body_not_utf8"
+    template = N_("The request body must be UTF-8.")
+
+
+class BodyNotJson(BadRequestBody):
+    code = "body_not_json"
+    template = N_("The request body must be JSON.")
+
+
+class BodyTooDeep(BadRequestBody):
+    code = "body_too_deep"
+    template = N_("The request body's JSON nests deeper than {limit} levels.")
+    limit: int
+
+
+class BodyLoneSurrogate(BadRequestBody):
+    code = "body_lone_surrogate"
+    template = N_("The request body's JSON escapes half of a character (a lone surrogate).")
+
+
+class BodyEmpty(BadRequestBody):
+    code = "body_empty"
+    template = N_("The request body is empty; send a JSON object.")
+
+
+def unreadable(message: str, max_depth: int) -> BadRequestBody:
+    """The refusal for one of ``integrations.web.body``'s reasons (its messages are English)."""
+    if "UTF-8" in message:
+        return BodyNotUtf8()
+    if "nests deeper" in message:
+        return BodyTooDeep(limit=max_depth)
+    if "surrogate" in message:
+        return BodyLoneSurrogate()
+    return BodyNotJson()
 
 
 class RequestTooLarge(InvalidInput):
@@ -79,9 +117,17 @@ class RequestInvalid(InvalidInput):
 
 class BadHeader(InvalidInput):
     code = "invalid_header"
-    template = N_("The header {header} is not valid: {reason}.")
-    header: str
-    reason: str
+    template = N_("A request header is not valid.")
+
+
+class BadIdempotencyKey(BadHeader):
+    code = "invalid_idempotency_key"
+    template = N_("Idempotency-Key must be 1 to 128 printable ASCII characters.")
+
+
+class BadIfMatch(BadHeader):
+    code = "invalid_if_match"
+    template = N_('If-Match must be the order\'s version as its ETag gives it, e.g. "3".')
 
 
 def locale_of(request: web.Request) -> str:

@@ -32,10 +32,10 @@ from pydantic import BaseModel, ValidationError
 from core import idempotency
 from core.auth import Actor
 from core.context import Context
-from core.errors import ConcurrencyConflict, DatabaseUnavailable, DomainError
+from core.errors import ChangedMeanwhile, ConcurrencyConflict, DatabaseUnavailable, DomainError
 from core.services import Services
 from integrations.api import problems
-from integrations.api.problems import BadHeader, BadRequestBody, MissingScope, RequestTooLarge, StaleVersion
+from integrations.api.problems import MissingScope, RequestTooLarge, StaleVersion
 from integrations.web.app import SERVICES
 from integrations.web.body import BadBody, loads, read
 
@@ -46,6 +46,8 @@ Work = Callable[[Context], Awaitable[tuple[int, dict[str, Any]]]]
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 _VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
 REPLAYED = "Idempotent-Replayed"
+# Refusals that say "try again": not stored for the key, so the retry runs instead of replaying them.
+TRANSIENT = (ChangedMeanwhile, DatabaseUnavailable)
 
 
 @dataclass
@@ -126,9 +128,9 @@ async def _body(request: web.Request, model: type[BaseModel], required: bool) ->
     except BadBody as bad:
         if bad.status == 413:
             raise RequestTooLarge(limit=settings.max_json_body_bytes) from None
-        raise BadRequestBody(reason=bad.message) from None
+        raise problems.unreadable(bad.message, settings.max_json_depth) from None
     if value is None:
-        raise BadRequestBody(reason="it is empty; send a JSON object")
+        raise problems.BodyEmpty()
     # From the JSON text (already checked above), so strict mode takes enum values and ISO times
     # as JSON carries them, and nothing else.
     return value, model.model_validate_json(raw if raw.strip() else b"{}")
@@ -140,7 +142,7 @@ def _expected_version(request: web.Request) -> int | None:
         return None
     match = _VERSION.match(value.strip())
     if not match:
-        raise BadHeader(header="If-Match", reason='send the order version as "3"')
+        raise problems.BadIfMatch()
     return int(match.group(1))
 
 
@@ -167,7 +169,7 @@ def wrap(route_: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                 call.expected_version = _expected_version(request)
             key = request.headers.get("Idempotency-Key") if route_.method == "POST" else None
             if key is not None and not _IDEMPOTENCY_KEY.match(key):
-                raise BadHeader(header="Idempotency-Key", reason="1 to 128 printable ASCII characters")
+                raise problems.BadIdempotencyKey()
             work = await route_.handler(call)
             if route_.method != "POST":
                 status, body = await services.query(actor, work)
@@ -218,19 +220,16 @@ async def _idempotent(request: web.Request, route_: Route, call: Call, work: Wor
 
     try:
         status, body = await services.run(actor, work_and_store)
-    except DatabaseUnavailable:
-        raise
+    except TRANSIENT as error:  # nothing happened and a retry may well succeed: let it run
+        await _release(services, actor, scope, key)
+        return problems.problem(request, error)
     except DomainError as error:
         refused = problems.body(request, _versioned(error, request, route_))
-        await services.run(
-            actor, lambda ctx: idempotency.complete(ctx, scope, key, {"status": refused["status"], "body": refused})
-        )
+        stored = {"status": refused["status"], "body": refused}
+        await services.run(actor, lambda ctx: idempotency.complete(ctx, scope, key, stored))
         return problems.respond(refused)
     except BaseException:
-        try:
-            await services.run(actor, lambda ctx: idempotency.release(ctx, scope, key))
-        except Exception:  # the original failure is what the caller must see
-            log.exception("could not free idempotency key %s for %s", key, scope)
+        await _release(services, actor, scope, key)
         raise
     return _json(request, route_, status, body)
 
@@ -238,6 +237,13 @@ async def _idempotent(request: web.Request, route_: Route, call: Call, work: Wor
 # Placeholders that must not swallow a fixed sibling path (GET /stock/{sku} beside POST
 # /stock/receipts), so a request to the sibling is told the methods it really has.
 _ROUTER_PATTERNS = {"{sku}": "{sku:(?!receipts$|adjustments$)[^/]+}"}
+
+
+async def _release(services: Services, actor: Actor, scope: str, key: str) -> None:
+    try:
+        await services.run(actor, lambda ctx: idempotency.release(ctx, scope, key))
+    except Exception:  # the original failure is what the caller must see
+        log.exception("could not free idempotency key %s for %s", key, scope)
 
 
 def mount_routes(app: web.Application) -> None:

@@ -279,10 +279,11 @@ async def test_errors_are_problem_details_in_the_accept_language(world):
 
 async def test_unreadable_or_invalid_bodies_are_400_and_business_refusals_422(world):
     cases = [
-        (b"\xff\xfe{}", "malformed_request"),  # not UTF-8
-        (b'{"customer": ', "malformed_request"),  # not JSON
-        (b"[" * 100 + b"]" * 100, "malformed_request"),  # nested too deep
-        (b'{"customer": "\\ud800"}', "malformed_request"),  # a lone surrogate
+        (b"\xff\xfe{}", "body_not_utf8"),
+        (b'{"customer": ', "body_not_json"),
+        (b"[" * 100 + b"]" * 100, "body_too_deep"),
+        (b'{"customer": "\\ud800"}', "body_lone_surrogate"),
+        (b"", "body_empty"),
         (b'{"customer": "C001", "lines": [{"sku": "TEA-001", "qty": "2"}]}', "validation_failed"),
         (b'{"customer": "C001", "lines": [], "extra": 1}', "validation_failed"),
     ]
