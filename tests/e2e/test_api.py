@@ -539,3 +539,15 @@ async def test_returns_of_other_customers_stay_hidden(world):
     assert (status, answer["code"]) == (404, "order_not_found")
     mine = await world.key("portal-c1", ["returns:read"], customer="C001")
     assert len((await mine.get("/returns"))[1]["data"]) == 1
+
+
+async def test_a_warehouse_key_lists_only_orders_allocated_to_its_warehouses(world):
+    shanghai = await order(world.services, "C001", {"TEA-001": 2}, "credit")  # allocated in SH
+    beijing = await order(world.services, "C001", {"POT-01": 1}, "credit")  # only BJ holds POT-01
+    wms = await world.key("wms-bj", ["orders:read", "stock:read"], warehouses=["BJ"])
+    _, page, _ = await wms.get("/orders")
+    assert [o["order_no"] for o in page["data"]] == [beijing]
+    status, answer, _ = await wms.get(f"/orders/{shanghai}")
+    assert (status, answer["code"]) == (403, "order_not_in_your_warehouse")
+    _, stock, _ = await wms.get("/stock/TEA-001")
+    assert [w["warehouse"] for w in stock["warehouses"]] == ["BJ"]
