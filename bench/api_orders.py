@@ -5,7 +5,7 @@
 Starts the real server (the API mounted, SQLite in a temp folder, the demo master data with deep
 stock) on a loopback port, and a second, empty aiohttp app in the same process as the floor. Every
 client sends, in turn, one request to the empty handler, one `GET /orders/{no}` and one
-`POST /orders` (with an Idempotency-Key, as an ERP would), all clients at once. Prints count,
+`POST /orders` with an Idempotency-Key (as an ERP would) and one without, all clients at once. Prints count,
 p50, p99 and max in milliseconds per path.
 """
 
@@ -83,13 +83,14 @@ async def main() -> None:
         order_nos = [data["order_no"] for _, data in placed]
 
         async def client(i: int) -> dict[str, list[float]]:
-            times: dict[str, list[float]] = {"empty": [], "get": [], "post": []}
+            times: dict[str, list[float]] = {"empty": [], "get": [], "post": [], "plain": []}
             for r in range(args.rounds):
                 times["empty"].append((await timed("GET", f"http://127.0.0.1:{empty_port}/", 200))[0])
                 no = order_nos[(i + r) % n]
                 times["get"].append((await timed("GET", f"{base}/orders/{no}", 200))[0])
                 key = {"Idempotency-Key": f"bench-{i}-{r}"}
                 times["post"].append((await timed("POST", f"{base}/orders", 201, json=ORDER, headers=key))[0])
+                times["plain"].append((await timed("POST", f"{base}/orders", 201, json=ORDER))[0])
             return times
 
         started = time.perf_counter()
@@ -107,6 +108,7 @@ async def main() -> None:
     print(row("empty aiohttp handler", merged["empty"]))
     print(row("GET /orders/{no}", merged["get"]))
     print(row("POST /orders (idempotent)", merged["post"]))
+    print(row("POST /orders (no key)", merged["plain"]))
 
 
 if __name__ == "__main__":

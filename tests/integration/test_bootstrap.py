@@ -43,4 +43,4 @@ def test_every_adapter_package_is_mounted() -> None:
     """A new platform package (one with an ``adapter.py``) left out of ``MOUNTS`` would never run."""
     platforms = {path.parent.name for path in Path(integrations.__file__).parent.glob("*/adapter.py")}
     mounted = {mount.__module__.split(".")[1] for mount in MOUNTS}
-    assert platforms | {"console", "channels", "carriers", "web"} == mounted
+    assert platforms | {"api", "console", "channels", "carriers", "web"} == mounted
