@@ -15,6 +15,11 @@ VERBS = {
     "cc": "contacted",
     "rs": "reship",
     "rt": "open_return",
+    "ca": "approve_credit",
+    "cr": "reject_credit",
+    "mr": "mo_release",
+    "mt": "mo_start",
+    "md": "mo_done",
 }
 CODES = {name: code for code, name in VERBS.items()}
 # A pick card's button for its order's next step (``core.orders.lifecycle.PICK_STEPS``).
@@ -23,7 +28,7 @@ BUTTON = {"start_picking": "picked", "pack": "packed"}
 
 @dataclass(frozen=True)
 class ActionId:
-    verb: str  # approve | reject | picked | packed | map_skus | contacted | reship | open_return
+    verb: str  # approve | reject | picked | packed | map_skus | … | approve_credit | reject_credit
     card_id: int
     version: int
 

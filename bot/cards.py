@@ -9,6 +9,7 @@ Which moves end which card is the lifecycle's knowledge (``REVIEW``, ``PICK_STEP
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from bot.labels import (
     payment,
     shipment_status,
     status,
+    work_order_status,
 )
 from bot.models import Card, CardKind, CardState
 from bot.views import Button, CardView
@@ -89,6 +91,8 @@ async def sync_cards(ctx: Context, order: Order, change: OrderStatusChanged) -> 
     """
     changed = []
     for card in await _open_cards(ctx, order.id):
+        if card.kind == CardKind.WORK_ORDER:
+            continue  # follows its work order (``bot.production``), not the order
         if card.kind == CardKind.PICK and change.to_status in PICK_STEPS:
             if card.payload.get("stage") == change.to_status and card.version == order.version:
                 continue
@@ -240,6 +244,10 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
         )
     elif card.kind == CardKind.PARCEL:
         title, fields, notes, buttons = _parcel(card, _, timezone)
+    elif card.kind == CardKind.CREDIT_NOTE:
+        title, fields, notes, buttons = _credit_note(card, _)
+    elif card.kind == CardKind.WORK_ORDER:
+        title, fields, notes, buttons = _work_order(card, _)
     else:
         title = _("Pick: {order_no}", order_no=card.order_no)
         # A closed card's stage is where the order went when it closed (packed, or cancelled);
@@ -312,6 +320,78 @@ def _parcel(card: Card, _: Translator, timezone: str) -> tuple[str, list, list[s
             + _("reason"),
         ),
     ]
+    return title, fields, notes, buttons
+
+
+def _credit_note(card: Card, _: Translator) -> tuple[str, list, list[str], list[Button]]:
+    """A period's rebate settled as a credit note, for finance to approve or reject."""
+    p = card.payload
+    title = _("Credit note to approve: {note_no}", note_no=card.order_no)
+    fields = [
+        (_("Customer"), f"{p['customer']} ({p['customer_code']})"),
+        (_("Period"), p.get("period", "")),
+        (_("Net sales"), money(p["net_sales"])),
+        (_("Rate"), f"{Decimal(p['rate']).normalize():f}%"),
+        (_("Amount"), f"{money(p['total'])} {p.get('currency', '')}".strip()),
+    ]
+    notes = [_("Agreement: {agreement}", agreement=p.get("agreement", ""))]
+    buttons = [
+        Button(
+            _("Approve"),
+            ActionId("approve_credit", card.id, card.version).encode(),
+            "primary",
+            command=f"/creditnote {card.order_no} approve",
+        ),
+        Button(
+            _("Reject"),
+            ActionId("reject_credit", card.id, card.version).encode(),
+            "danger",
+            confirm={
+                "title": _("Reject {note_no}?", note_no=card.order_no),
+                "text": _("The rebate stays unsettled; it can be settled again."),
+                "yes": _("Reject"),
+                "no": _("Cancel"),
+            },
+            command=f"/creditnote {card.order_no} reject " + _("reason"),
+        ),
+    ]
+    return title, fields, notes, buttons
+
+
+# A work-order card's button for the step after each state (``core.production.lifecycle``).
+WORK_ORDER_STEPS = {
+    "planned": ("mo_release", N_("Release"), "release"),
+    "released": ("mo_start", N_("Start"), "start"),
+    "in_progress": ("mo_done", N_("Done"), "done"),
+}
+
+
+def _work_order(card: Card, _: Translator) -> tuple[str, list, list[str], list[Button]]:
+    p = card.payload
+    title = _("Work order {mo_no}", mo_no=p.get("mo_no", ""))
+    fields = [
+        (_("Order"), card.order_no),
+        (_("Customer"), p["customer"]),
+        (_("Product"), f"{p.get('sku', '')} {p.get('name', '')} ×{p.get('qty', '')}"),
+        (_("Warehouse"), p.get("warehouse", "")),
+        (_("Stage"), work_order_status(_, p.get("stage", ""))),
+    ]
+    notes = []
+    for m in p.get("materials", []):
+        note = _(
+            "{sku}: {reserved} of {required} reserved", sku=m["sku"], reserved=m["reserved"], required=m["required"]
+        )
+        if m.get("made"):
+            note += " · " + _("{made} made here", made=m["made"])
+        notes.append(note)
+    buttons = []
+    if p.get("stage") in WORK_ORDER_STEPS:
+        verb, label, word = WORK_ORDER_STEPS[p["stage"]]
+        buttons.append(
+            Button(
+                _(label), ActionId(verb, card.id, card.version).encode(), "primary", command=f"/mo {word} {p['mo_no']}"
+            )
+        )
     return title, fields, notes, buttons
 
 

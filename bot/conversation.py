@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import bot.handlers  # noqa: F401  (its MODULES declare the commands)
+from bot import attachments
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.incoming import kept, printable
 from bot.models import ChatMessage, Direction
@@ -123,7 +124,11 @@ async def _dispatch(chat: Chat, text: str) -> list[Reply]:
 
 async def _guarded(chat: Chat, run: Any) -> list[Reply]:
     try:
-        return await run()
+        replies = await run()
+        for reply in replies:  # too large to send: said now, before the turn stores or queues anything
+            if reply.attachment is not None:
+                attachments.check(chat.services.settings, reply.attachment)
+        return replies
     except DomainError as error:
         return [Reply(text=error_text(chat._, error))]
     except Exception:

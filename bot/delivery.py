@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bot import attachments
 from bot.cards import render
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
 from bot.models import Card, ChatMessage, Direction
 from bot.outbox.models import OutboxMessage, OutboxStatus
+from bot.views import Attachment
 from core.context import Context
 from core.users.models import User
 
@@ -58,13 +60,19 @@ def tell(
     card: Card | None = None,
     skip: int | None = None,
     platforms: set[str] | None = None,
+    attachment: Attachment | None = None,
     **params: Any,
 ) -> None:
     """Put a message (translated per reader and platform) or a card on each user's timelines.
 
     The console shows timelines directly; for every other platform the same transaction writes an
     outbox row, which the dispatcher sends (so nothing is sent for a change that rolled back).
+    With ``attachment`` (an image or a file) the message is its caption; its bytes are stored once
+    for everyone (``AttachmentTooLarge`` when over the size limit, before anything is written).
     """
+    if card is not None and attachment is not None:
+        raise ValueError("a message carries a card or an attachment, not both")
+    stored = attachments.store(ctx, attachment) if attachment is not None else None
     for user in {u.id: u for u in users}.values():
         if user.id == skip:
             continue
@@ -80,6 +88,7 @@ def tell(
                     direction=Direction.OUT,
                     text=text,
                     card_id=card.id if card else None,
+                    attachment=stored,
                     created_at=ctx.now(),
                 )
             )
@@ -87,12 +96,33 @@ def tell(
                 locale = locale_for(user, identity.platform)
                 payload = {"card": render(card, _, ctx.settings.timezone).to_dict()} if card else {"text": text}
                 payload["locale"] = locale
-                enqueue(ctx, identity.platform, identity.external_id, "send", payload, card.id if card else None)
+                enqueue(
+                    ctx,
+                    identity.platform,
+                    identity.external_id,
+                    "send",
+                    payload,
+                    card.id if card else None,
+                    attachment=attachment,
+                )
 
 
 def enqueue(
-    ctx: Context, platform: str, recipient: str, kind: str, payload: dict[str, Any], card_id: int | None = None
+    ctx: Context,
+    platform: str,
+    recipient: str,
+    kind: str,
+    payload: dict[str, Any],
+    card_id: int | None = None,
+    *,
+    attachment: Attachment | None = None,
 ) -> None:
+    """One outbox row; with ``attachment``, the payload names it (``payload["attachment"]``) and
+    the row refers to its stored bytes (stored once per transaction however many rows send it)."""
+    stored = None
+    if attachment is not None:
+        stored = attachments.store(ctx, attachment)
+        payload = {**payload, "attachment": attachments.reference(attachment)}
     ctx.session.add(
         OutboxMessage(
             platform=platform,
@@ -101,6 +131,7 @@ def enqueue(
             payload=payload,
             dedupe_key=uuid.uuid4().hex,
             card_id=card_id,
+            attachment=stored,
             status=OutboxStatus.PENDING,
             next_attempt_at=ctx.now(),
             created_at=ctx.now(),

@@ -26,6 +26,7 @@ from datetime import datetime
 
 from sqlalchemy import select, true
 
+from bot import attachments
 from bot.actions import ActionId
 from bot.cards import render
 from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity, who
@@ -273,6 +274,9 @@ async def _keep_rows(
     """What was said and answered, as timeline rows; with a client's request id, the replies' rows
     are stored as that request's result in the same transaction (a replay shows the same rows)."""
     rows = exchange(speaker, inbound.platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
+    for row, reply in zip(rows[len(rows) - len(replies) :], replies, strict=True):
+        if reply.attachment is not None:
+            row.attachment = attachments.store(ctx, reply.attachment)
     ctx.session.add_all(rows)
     await ctx.session.flush()
     reply_ids = [r.id for r in rows if r.direction == Direction.OUT]
@@ -291,6 +295,11 @@ async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replie
         if card is not None:
             payload = {"card": render(card, _, ctx.settings.timezone).to_dict(), "locale": locale, "reply": True}
             enqueue(ctx, inbound.platform, inbound.chat, "send", payload, card.id)
+        elif reply.attachment is not None:  # an image or a file, ``text`` its caption
+            to, payload = inbound.chat, {"text": reply.text, "locale": locale, "reply": True}
+            if reply.private:
+                to, payload = inbound.user, {"text": reply.text, "locale": locale}
+            enqueue(ctx, inbound.platform, to, "send", payload, attachment=reply.attachment)
         elif reply.text and reply.private:
             enqueue(ctx, inbound.platform, inbound.user, "send", {"text": reply.text, "locale": locale})
         elif reply.text:

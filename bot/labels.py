@@ -48,7 +48,15 @@ ROLES = {
     "service": N_("service"),
     "finance": N_("finance"),
     "customer": N_("customer"),
+    "production": N_("production"),
     "admin": N_("admin"),
+}
+WORK_ORDER_STATUS = {
+    "planned": N_("planned"),
+    "released": N_("released"),
+    "in_progress": N_("in production"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
 }
 RETURN_STATUS = {
     "requested": N_("requested"),
@@ -114,6 +122,11 @@ ACTIONS = {
     "refund": N_("refund"),
     "exchange": N_("exchange"),
     "close": N_("close"),
+    # The work order's (core.production.lifecycle).
+    "release": N_("release"),
+    "start": N_("start"),
+    "finish": N_("finish"),
+    "adjust": N_("adjust"),
     # Actions that leave the order's state as it is (core.orders.lifecycle.ALLOWED_IN).
     "pay": N_("record a payment for"),
     "request_return": N_("request a return for"),
@@ -125,6 +138,9 @@ DONE = {
     "cancel": N_("Cancelled"),
     "start_picking": N_("Picked"),
     "pack": N_("Packed"),
+    "release": N_("Released"),
+    "start": N_("Started"),
+    "finish": N_("Finished"),
 }
 
 
@@ -138,6 +154,10 @@ def payment(_: Translator, value: str) -> str:
 
 def return_status(_: Translator, value: str) -> str:
     return _(RETURN_STATUS.get(value, value))
+
+
+def work_order_status(_: Translator, value: str) -> str:
+    return _(WORK_ORDER_STATUS.get(value, value))
 
 
 def shipment_status(_: Translator, value: str) -> str:

@@ -11,8 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db.base import Base
 
@@ -22,6 +22,8 @@ class CardKind(StrEnum):
     PICK = "pick"
     FIX = "fix"  # a held channel order, with the one-tap fixes the hold reasons suggest
     PARCEL = "parcel"  # a shipment in exception: contact the customer, reship, open a return
+    CREDIT_NOTE = "credit_note"  # a rebate settled: finance approves or rejects the credit note
+    WORK_ORDER = "work_order"  # a work order for the production leads: release, start, done
 
 
 class CardState(StrEnum):
@@ -34,7 +36,8 @@ class Card(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CardKind] = mapped_column(String(16))
-    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    # None for a card about no order (a credit note); ``order_no`` then holds that document's number.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"), index=True)
     order_no: Mapped[str] = mapped_column(String(32))
     # The order version the buttons act on; a tap carrying another version is stale.
     version: Mapped[int]
@@ -62,9 +65,28 @@ class ChatMessage(Base):
     direction: Mapped[Direction] = mapped_column(String(4))
     text: Mapped[str | None] = mapped_column(Text)
     card_id: Mapped[int | None] = mapped_column(ForeignKey("chat_card.id"))
+    # An image or a file sent with the message (``text`` is its caption); emptied when pruned.
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("chat_attachment.id", ondelete="SET NULL"), index=True)
+    attachment: Mapped[ChatAttachment | None] = relationship(lazy="raise")
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_chat_message_user_platform", "user_id", "platform", "id"),)
+
+
+class ChatAttachment(Base):
+    """The bytes of an image or file sent into chat, stored once however many people it went to;
+    timelines and outbox rows refer to it by id (see bot/attachments.py)."""
+
+    __tablename__ = "chat_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # image | file
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class WorkflowRule(Base):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import attachments
 from bot.workflows import digest
 from bot.workflows.timers import HANDLERS as APPROVAL_TIMERS
 from core import idempotency, inbound
@@ -19,12 +20,19 @@ from core.access import signin
 from core.auth import Actor
 from core.channels import inbox as channel_inbox
 from core.orders import overdue
+from core.rebates import settlement
 from core.services import Services
 from core.shipping import stalls, tracking
 from core.timers.service import run_due
 
 log = logging.getLogger(__name__)
-HANDLERS = {**APPROVAL_TIMERS, digest.KIND: digest.send, overdue.KIND: overdue.check, stalls.KIND: stalls.sweep}
+HANDLERS = {
+    **APPROVAL_TIMERS,
+    digest.KIND: digest.send,
+    overdue.KIND: overdue.check,
+    stalls.KIND: stalls.sweep,
+    settlement.KIND: settlement.on_timer,
+}
 
 
 async def tick(services: Services) -> int:
@@ -34,10 +42,12 @@ async def tick(services: Services) -> int:
 
 async def housekeeping(services: Services) -> int:
     """Hourly: forget inbound event keys older than the de-duplication window, idempotency keys older
-    than a day, console links and sessions that ended a day ago, and channel deliveries that became
-    orders or carrier pushes taken in a month ago (idempotent, so several processes doing it is harmless)."""
+    than a day, console links and sessions that ended a day ago, channel deliveries that became
+    orders or carrier pushes taken in a month ago, and the bytes of images and files sent into chat
+    ``attachment_keep_days`` ago (idempotent, so several processes doing it is harmless)."""
     async with services.unit_of_work(Actor.system("housekeeping")) as ctx:
         pruned = await inbound.prune(ctx) + await idempotency.prune(ctx) + await signin.prune(ctx)
+        pruned += await attachments.prune(ctx)
         return pruned + await channel_inbox.prune(ctx) + await tracking.prune(ctx)
 
 

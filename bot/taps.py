@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import parcels
+from bot import parcels, production
 from bot.actions import ActionId
 from bot.cards import describe_outcome, overtaken
 from bot.i18n import N_
@@ -24,6 +24,7 @@ from core.context import Context
 from core.errors import ConcurrencyConflict
 from core.orders import confirmation, fulfilment
 from core.orders.repository import load_order
+from core.rebates import settlement
 
 PERFORM = {
     "approve": lambda ctx, no, v: confirmation.approve(ctx, no, expected_version=v),
@@ -40,6 +41,15 @@ DONE_TEXT = {
     "contacted": N_("{order_no}: noted that you contacted the customer; the card is closed."),
     "reship": N_("{order_no}: the replacement order {result} sends the goods again."),
     "open_return": N_("{order_no}: return {result} is open."),
+    "approve_credit": N_("Approved credit note {order_no}."),
+    "reject_credit": N_("Rejected credit note {order_no}."),
+    "mo_release": N_("{order_no} is released to production."),
+    "mo_start": N_("{order_no} is in production."),
+    "mo_done": N_("{order_no} is done; its goods are in stock for the order."),
+}
+CREDIT_NOTE = {
+    "approve_credit": lambda ctx, no: settlement.decide(ctx, no, approve=True),
+    "reject_credit": lambda ctx, no: settlement.decide(ctx, no, approve=False, reason="rejected on the card"),
 }
 
 
@@ -55,6 +65,11 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         card = (await ctx.session.scalars(select(Card).where(Card.id == card_id).with_for_update())).one_or_none()
         if card is None:
             return chat.say("That card no longer exists.")
+        if card.state == CardState.OPEN and action.version != card.version and card.kind == CardKind.WORK_ORDER:
+            return chat.say(
+                "This card is out of date: {mo_no} changed. Send /mo {mo_no} to see it now.",
+                mo_no=card.payload["mo_no"],
+            )
         if card.state == CardState.OPEN and action.version != card.version:
             return chat.say(
                 "This card is out of date: {order_no} changed. Send /order {order_no} to see it now.",
@@ -62,8 +77,24 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
             )
         if card.state == CardState.CLOSED:
             earlier = card.outcome
+        elif card.kind == CardKind.CREDIT_NOTE:  # the card closes when the decision is delivered
+            if action.verb not in CREDIT_NOTE:
+                return chat.say("That button is not valid any more.")
+            note = await settlement.credit_note(ctx, card.order_no, for_update=True)
+            if note.decided_at is not None:
+                earlier = {
+                    "action": "approve" if note.status == "approved" else "reject",
+                    "actor": note.decided_by,
+                    "at": note.decided_at.isoformat(),
+                }
+                outcome = describe_outcome(earlier, chat._, ctx.settings.timezone)
+                return [Reply(text=chat._("Already done: {outcome}", outcome=outcome))]
+            await CREDIT_NOTE[action.verb](ctx, card.order_no)
+            return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no))]
         elif card.kind == CardKind.PARCEL:
             earlier = await parcels.overtaken(ctx, card)
+        elif card.kind == CardKind.WORK_ORDER:
+            earlier = await production.overtaken(ctx, card)
         else:
             earlier = await overtaken(ctx, card, await load_order(ctx, card.order_no))
         if earlier is not None:
@@ -74,7 +105,12 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
                 return chat.say("That button is not valid any more.")
             result = await parcels.perform(ctx, card, action.verb)
             return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.order_no, result=result or ""))]
-        if action.verb in parcels.PERFORM:
+        if card.kind == CardKind.WORK_ORDER:  # the card follows its work order when the step is delivered
+            if action.verb not in production.PERFORM:
+                return chat.say("That button is not valid any more.")
+            await production.perform(ctx, card, action.verb)
+            return [Reply(text=chat._(DONE_TEXT[action.verb], order_no=card.payload["mo_no"]))]
+        if action.verb in parcels.PERFORM or action.verb in production.PERFORM or action.verb in CREDIT_NOTE:
             return chat.say("That button is not valid any more.")
         if action.verb == "map_skus":  # the fixes the card showed, whatever the order's version
             mappings = {m["channel_sku"]: m["sku"] for m in card.payload.get("mappings", [])}

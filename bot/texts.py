@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import N_, Translator
-from bot.labels import action, field, payment, return_status, role, shipment_status, status
+from bot.labels import action, field, payment, return_status, role, shipment_status, status, work_order_status
 from bot.router import Usage
 from core.auth import Permission, Role
 from core.errors import Action, DomainError, Field, plain
 from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
+from core.production.models import WorkOrderStatus
 
 LIST_SEPARATOR = N_(", ")  # between the items of a list parameter (warehouses, permissions)
 
@@ -30,6 +31,8 @@ def shown(_: Translator, value: Any) -> Any:
         return status(_, value)
     if isinstance(value, ReturnStatus):
         return return_status(_, value)
+    if isinstance(value, WorkOrderStatus):
+        return work_order_status(_, value)
     if isinstance(value, ShipmentStatus):
         return shipment_status(_, value)
     if isinstance(value, PaymentStatus | PaymentTerms):

@@ -37,10 +37,22 @@ class CardView:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """An image or a file to send into chat (a chart, a PDF); each platform sends it its own way."""
+
+    filename: str
+    media_type: str  # e.g. "image/png", "application/pdf"
+    data: bytes
+    kind: str = "file"  # "image" | "file"
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One thing the bot says back: text, or a card (by id; rendered per reader)."""
+    """One thing the bot says back: text, or a card (by id; rendered per reader), or an attachment
+    (an image or a file, with ``text`` as its caption)."""
 
     text: str | None = None
     card_id: int | None = None
     # Only for the person, never the group they asked in (a sign-in link): sent to their direct chat.
     private: bool = False
+    attachment: Attachment | None = None

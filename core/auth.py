@@ -17,6 +17,7 @@ class Role(StrEnum):
     SERVICE = "service"
     FINANCE = "finance"
     CUSTOMER = "customer"
+    PRODUCTION = "production"  # a production lead: releases, starts and finishes work orders
     ADMIN = "admin"
 
 
@@ -38,6 +39,8 @@ class Permission(StrEnum):
     MASTER_DATA = N_("load master data")
     REPORT_VIEW = N_("view reports")
     CHANNEL_VIEW = N_("view sales channels")
+    PRODUCTION = N_("plan and complete work orders")
+    WEBHOOK_MANAGE = N_("manage outbound webhooks")
 
 
 P = Permission
@@ -63,6 +66,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     ),
     Role.FINANCE: frozenset({P.ORDER_VIEW, P.PAYMENT_CONFIRM, P.REFUND, P.ORDER_APPROVE, P.STOCK_VIEW, P.REPORT_VIEW}),
     Role.CUSTOMER: frozenset({P.ORDER_VIEW, P.ORDER_CREATE, P.RETURN_REQUEST}),
+    Role.PRODUCTION: frozenset({P.ORDER_VIEW, P.STOCK_VIEW, P.PRODUCTION}),
     Role.ADMIN: frozenset(Permission),
 }
 

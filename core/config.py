@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     console_session_idle_minutes: int = Field(default=12 * 60, ge=5)
     console_session_max_hours: int = Field(default=7 * 24, ge=1)
 
+    # Printable documents: a folder whose files replace the shipped templates of the same name
+    # (``picklist.html``, ``slip.html``, ``statement.html``, ``base.html``, ``style.css``, images).
+    template_dir: Path | None = None
+
     # SQLite only: how long a writer waits for the lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     sqlite_synchronous: str = "NORMAL"
@@ -60,6 +65,11 @@ class Settings(BaseSettings):
     max_text_length: int = Field(default=4000, ge=1)  # characters in one chat message
     max_json_body_bytes: int = Field(default=64 * 1024, ge=1024)  # the console's JSON requests
     max_json_depth: int = Field(default=32, ge=2, le=200)  # nesting in any JSON body we read
+    # Images and files sent into chat (a chart, a PDF): larger ones are refused before anything is
+    # queued; the stored bytes are forgotten after ``attachment_keep_days``.
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    attachment_keep_days: int = Field(default=30, ge=1)
 
     # Chat platforms (SPEC §9). An adapter whose credentials are absent stays off; every base URL
     # can be pointed elsewhere (a private proxy, or a test's fake platform).

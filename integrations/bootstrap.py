@@ -24,11 +24,12 @@ from integrations.telegram.adapter import mount as telegram
 from integrations.web import events, outbox
 from integrations.web.app import Mount, build_app
 from integrations.web.timers import mount as timers
+from integrations.webhooks import mount as webhooks
 from integrations.wecom.adapter import mount as wecom
 
-# The REST API, the console and chat adapters, the sales channels' webhooks (with their worker and polls), the
-# carriers' tracking pushes, then what works in the background: the outbox sends replies, events
-# reach subscribers, timers fire.
+# The REST API, the console and chat adapters, the sales channels' webhooks (with their worker and
+# polls), the carriers' tracking pushes, the outbound webhooks' client, then what works in the
+# background: the outbox sends replies (and webhooks), events reach subscribers, timers fire.
 MOUNTS: tuple[Mount, ...] = (
     api,
     console,
@@ -38,6 +39,7 @@ MOUNTS: tuple[Mount, ...] = (
     telegram,
     channels,
     carriers,
+    webhooks,
     outbox.mount,
     events.mount,
     timers,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from core.context import Context
@@ -17,6 +18,13 @@ from core.events.catalogue import Event
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Context, Any], Awaitable[None]]
+# The ``domain_event`` row being published, for a handler that names it outside (a webhook's id).
+_EVENT_ID: ContextVar[int | None] = ContextVar("event_id", default=None)
+
+
+def current_event_id() -> int | None:
+    """The id of the stored event whose handlers are running (None for one published unstored)."""
+    return _EVENT_ID.get()
 
 
 class EventBus:
@@ -31,6 +39,13 @@ class EventBus:
         handlers = self.handlers_for(type(event))
         if not handlers:
             log.error("event %s %s has no handler; nothing hears it", event_id, event.name)
+        token = _EVENT_ID.set(event_id)
+        try:
+            return await self._run(ctx, event, event_id, handlers)
+        finally:
+            _EVENT_ID.reset(token)
+
+    async def _run(self, ctx: Context, event: Event, event_id: int | None, handlers: tuple[Handler, ...]) -> int:
         failed = 0
         for handler in handlers:
             try:

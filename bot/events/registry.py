@@ -6,24 +6,34 @@ Order matters within an event: cards follow the order before people are told.
 
 from __future__ import annotations
 
-from bot import parcels
+from bot import parcels, production
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rules, subscriptions
+from bot.reactions import cards, channels, people, rebates, rules, subscriptions, webhooks
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
     ApprovalStepCompleted,
     ChannelDeliveryDeadLettered,
     ChannelOrderNeedsAttention,
+    CreditNoteDecided,
+    CreditNoteRequested,
     Event,
     OrderReadyToPick,
     OrderReceived,
     OrderShipped,
     OrderStatusChanged,
     PaymentOverdue,
+    RebateAccrued,
     ReturnRequested,
     ShipmentUpdated,
     StockLow,
+    WorkOrderAdjusted,
+    WorkOrderCancelled,
+    WorkOrderDone,
+    WorkOrderMaterialsReady,
+    WorkOrderPlanned,
+    WorkOrderReleased,
+    WorkOrderStarted,
 )
 
 HANDLERS: dict[type[Event], list[Handler]] = {
@@ -40,5 +50,18 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     ReturnRequested: [people.on_return_requested],
     ChannelOrderNeedsAttention: [channels.on_order_needs_attention],
     ChannelDeliveryDeadLettered: [channels.on_dead_letter],
+    RebateAccrued: [rebates.on_rebate_accrued],
+    CreditNoteRequested: [rebates.open_credit_note],
+    CreditNoteDecided: [rebates.close_credit_note],
+    WorkOrderPlanned: [production.on_planned],
+    WorkOrderAdjusted: [production.on_adjusted],
+    WorkOrderMaterialsReady: [production.on_materials_ready],
+    WorkOrderReleased: [production.on_released],
+    WorkOrderStarted: [production.on_started],
+    WorkOrderDone: [production.on_done],
+    WorkOrderCancelled: [production.on_cancelled],
 }
+# Last for every event: whatever the chat layer did, the webhook endpoints that subscribed hear it.
+for _handlers in HANDLERS.values():
+    _handlers.append(webhooks.fan_out)
 BUS = EventBus(HANDLERS)

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.i18n import N_
 from bot.items import counted_item, parse_line_items
-from bot.labels import exception_reason, moment, money, payment, shipment_status, status
+from bot.labels import exception_reason, moment, money, payment, shipment_status, status, work_order_status
 from bot.options import discount, payment_terms, split_options
 from bot.queues import approval_cards, exception_cards
 from bot.router import Chat, command
@@ -58,6 +58,16 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
     extra = [_("On hold ({code}): {message}", code=r["code"], message=r["message"]) for r in d["hold_reasons"]]
     if d["status"] == "pending_approval" and d.get("review_reason"):
         extra.append(_("Waiting for approval: {reason}", reason=d["review_reason"]))
+    for w in d.get("work_orders", []):
+        extra.append(
+            _(
+                "Work order {mo_no}: {qty} {sku}, {status}",
+                mo_no=w["mo_no"],
+                qty=w["qty"],
+                sku=w["sku"],
+                status=work_order_status(_, w["status"]),
+            )
+        )
     for s in d["shipments"]:
         extra.append(
             _(

@@ -5,8 +5,8 @@ the order they were written even while one of them is being retried. A claim is 
 sender that dies mid-send (even ``kill -9``) leaves the row to be claimed again once the lease
 lapses, and the platform client passes the row's de-duplication key along, so the platform (or
 our own fake of it) can recognise the repeat. A platform's "slow down" is obeyed and never
-counts as a failure; real failures back off and, after ``max_attempts``, end as ``dead`` with an
-alert to the admins.
+counts as a failure; real failures back off and, after ``max_attempts`` (or a client's own
+``retry_schedule``), end as ``dead`` with an alert to the admins.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from bot import attachments
 from bot.delivery import tell, users_with_role
-from bot.outbox.clients import DeliveryError, PlatformClient, Rejected, Throttled
+from bot.outbox.clients import DeliveryError, Dropped, PlatformClient, Rejected, Throttled
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.auth import Actor
 from core.services import Services
@@ -107,7 +108,17 @@ class Dispatcher:
                 update(M)
                 .where(M.id.in_(ids.scalar_subquery()))
                 .values(status=OutboxStatus.SENDING, locked_until=lease_until, attempts=M.attempts + 1)
-                .returning(M.id, M.platform, M.recipient, M.kind, M.dedupe_key, M.payload, M.card_id, M.attempts)
+                .returning(
+                    M.id,
+                    M.platform,
+                    M.recipient,
+                    M.kind,
+                    M.dedupe_key,
+                    M.payload,
+                    M.card_id,
+                    M.attempts,
+                    M.attachment_id,
+                )
                 .execution_options(synchronize_session=False)
             )
             return [dict(r._mapping, lease_until=lease_until) for r in rows]
@@ -128,6 +139,8 @@ class Dispatcher:
                         return 0
                     await client.edit(row["recipient"], original, row["payload"], row["dedupe_key"])
                     message_id = original
+                elif row["payload"].get("attachment") is not None:
+                    message_id = await self._send_attachment(client, row)
                 else:
                     message_id = await client.send(row["recipient"], row["payload"], row["dedupe_key"])
         except Throttled as slow:
@@ -136,19 +149,49 @@ class Dispatcher:
                 self.paused_until[row["platform"]] = max(self.paused_until.get(row["platform"], 0.0), resume)
             await self._again(row, timedelta(seconds=max(slow.retry_after, 0.1)), "throttled", failure=False)
             return 0
+        except Dropped as error:
+            await self._dead(row, f"dropped: {error}", alert=False)
+            return 0
         except Rejected as error:
             await self._dead(row, f"rejected: {error}")
             return 0
         except Exception as error:  # a failure of ours (a client bug) too: counted, so the row cannot jam its chat
             if not isinstance(error, TimeoutError | DeliveryError | OSError):
                 log.exception("outbox message %s to %s failed unexpectedly", row["id"], row["platform"])
-            if row["attempts"] >= self.max_attempts:
+            delay = self._retry_delay(client, row["attempts"])
+            if delay is None:
                 await self._dead(row, str(error) or type(error).__name__)
             else:
-                await self._again(row, timedelta(seconds=min(300, 2 ** row["attempts"])), str(error) or "failed")
+                await self._again(row, delay, str(error) or "failed")
             return 0
         await self._finish(row, status=OutboxStatus.SENT, platform_message_id=message_id)
         return 1
+
+    def _retry_delay(self, client: PlatformClient, attempts: int) -> timedelta | None:
+        """How long before the next attempt after ``attempts`` failed ones; None: give up.
+
+        A client's own ``retry_schedule`` (seconds after the 1st, 2nd, ... failure) decides when it
+        has one (webhooks retry for days); the others back off exponentially up to 5 minutes.
+        """
+        schedule: tuple[float, ...] | None = getattr(client, "retry_schedule", None)
+        if schedule is not None:
+            return timedelta(seconds=schedule[attempts - 1]) if attempts <= len(schedule) else None
+        if attempts >= self.max_attempts:
+            return None
+        return timedelta(seconds=min(300, 2**attempts))
+
+    async def _send_attachment(self, client: PlatformClient, row: dict[str, Any]) -> str:
+        """An image or a file: its bytes read back from their row, then the platform's own way."""
+        send = getattr(client, "send_attachment", None)
+        if send is None:
+            raise Rejected(f"{row['platform']} cannot send images or files")
+        attachment = None
+        if row["attachment_id"] is not None:
+            async with self.services.reading() as session:
+                attachment = await attachments.load(session, row["attachment_id"])
+        if attachment is None:
+            raise Rejected("the attachment is no longer stored")
+        return await send(row["recipient"], attachment, row["payload"], row["dedupe_key"])
 
     async def _original_message_id(self, row: dict[str, Any]) -> str | None:
         """The platform's id of the copy this edit is for (its send, ``of``), once that was sent."""
@@ -187,7 +230,8 @@ class Dispatcher:
                 .execution_options(synchronize_session=False)
             )
 
-    async def _dead(self, row: dict[str, Any], reason: str) -> None:
+    async def _dead(self, row: dict[str, Any], reason: str, *, alert: bool = True) -> None:
+        client = self.clients[row["platform"]]
         async with self.services.unit_of_work(Actor.system("outbox")) as ctx:
             await ctx.session.execute(
                 update(M)
@@ -195,15 +239,23 @@ class Dispatcher:
                 .values(status=OutboxStatus.DEAD, locked_until=None, last_error=reason[:500])
                 .execution_options(synchronize_session=False)
             )
-            # To the console only: an alert that could itself fail must not start a chain of alerts.
-            tell(
-                ctx,
-                await users_with_role(ctx, "admin"),
-                "Undeliverable: a message to {platform} {recipient} failed {attempts} times ({reason}).",
-                platforms={"console"},
-                platform=row["platform"],
-                recipient=row["recipient"],
-                attempts=row["attempts"],
-                reason=reason[:200],
-            )
+            own_alert = getattr(client, "dead_alert", None)
+            if not alert:
+                pass
+            elif own_alert is not None:
+                # Not a chat platform's failure (a webhook): the admins hear it on all their chats.
+                message, params = own_alert(row, reason[:200])
+                tell(ctx, await users_with_role(ctx, "admin"), message, **params)
+            else:
+                # To the console only: an alert that could itself fail must not start a chain of alerts.
+                tell(
+                    ctx,
+                    await users_with_role(ctx, "admin"),
+                    "Undeliverable: a message to {platform} {recipient} failed {attempts} times ({reason}).",
+                    platforms={"console"},
+                    platform=row["platform"],
+                    recipient=row["recipient"],
+                    attempts=row["attempts"],
+                    reason=reason[:200],
+                )
         log.error("outbox message %s to %s %s is dead: %s", row["id"], row["platform"], row["recipient"], reason)

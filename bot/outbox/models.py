@@ -7,8 +7,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.models import ChatAttachment
 from core.db.base import Base
 
 
@@ -30,6 +31,9 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     card_id: Mapped[int | None] = mapped_column(ForeignKey("chat_card.id"))
+    # An image or a file to send (its bytes are stored once, bot/attachments.py); the payload names it.
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("chat_attachment.id", ondelete="SET NULL"), index=True)
+    attachment: Mapped[ChatAttachment | None] = relationship(lazy="raise")
     status: Mapped[OutboxStatus] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

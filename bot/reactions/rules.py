@@ -28,6 +28,8 @@ from core.events.catalogue import (
 from core.events.store import payload
 from core.orders.repository import find_order
 from core.orders.status import OrderStatus, ShipmentStatus
+from core.production.planning import make_to_order_products
+from core.rebates.status import current_rate
 
 
 def trigger_for(event: Event) -> Trigger | None:
@@ -86,7 +88,11 @@ async def notify(ctx: Context, event: Event) -> None:
         return
     order_no = getattr(event, "order_no", None)
     order = await find_order(ctx, order_no) if order_no else None
-    for notice in notices(event, rules, facts(order) if order else {}):
+    seen = {}
+    if order is not None:
+        made = (await make_to_order_products(ctx, order)).values()
+        seen = facts(order, made, rebate_rate=await current_rate(ctx, order.customer))
+    for notice in notices(event, rules, seen):
         target = notice.target
         if target.chat:
             platform, chat_id = target.chat.split(":", 1)

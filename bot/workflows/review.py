@@ -8,6 +8,8 @@ still sends large orders to an approver.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +20,8 @@ from bot.workflows.store import rules_for
 from core.context import Context
 from core.orders.models import Order
 from core.orders.review import Decision, ReviewDecision, ThresholdReview
+from core.production.planning import make_to_order_products
+from core.rebates.status import current_rate
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +31,17 @@ def _program(expression: str) -> celpy.Runner:
     return compile_condition(expression)
 
 
-def facts(order: Order) -> dict[str, Any]:
-    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers)."""
+def facts(order: Order, made: Collection[str] = (), *, rebate_rate: Decimal = Decimal(0)) -> dict[str, Any]:
+    """What a condition can see: ``order.*`` and ``customer.*`` (money as numbers).
+
+    ``customer.rebate_rate`` is the percentage the customer's rebate period has reached so far
+    (``core.rebates.status.current_rate``; 0 without an agreement).
+
+    ``order.lines`` are ``{sku, qty, make_to_order}``, so a rule may ask
+    ``order.lines.exists(line, line.make_to_order)``; ``made`` names the make-to-order SKUs
+    (``order.make_to_order`` says whether there is one)."""
     customer = order.customer
+    made = set(made)
     return {
         "order": {
             "order_no": order.order_no,
@@ -42,12 +54,16 @@ def facts(order: Order) -> dict[str, Any]:
             "line_count": len(order.lines),
             "skus": [line.sku for line in order.lines],
             "quantity": sum(line.qty for line in order.lines),
+            "lines": [{"sku": line.sku, "qty": line.qty, "make_to_order": line.sku in made} for line in order.lines],
+            "make_to_order": any(line.sku in made for line in order.lines),
         },
         "customer": {
             "code": customer.code,
             "tier": customer.tier,
             "credit_limit": float(customer.credit_limit),
             "outstanding_balance": float(customer.outstanding_balance),
+            "group": customer.customer_group or "",
+            "rebate_rate": float(rebate_rate),
         },
     }
 
@@ -72,7 +88,8 @@ class WorkflowReview:
         rules = [r for r in await rules_for(ctx, Trigger.ORDER_RECEIVED) if r.auto_approve or r.approve]
         if not rules:
             return await ThresholdReview().decide(ctx, order)
-        activation = facts(order)
+        made = (await make_to_order_products(ctx, order)).values()
+        activation = facts(order, made, rebate_rate=await current_rate(ctx, order.customer))
         for rule in rules:
             if not holds(rule, activation):
                 continue

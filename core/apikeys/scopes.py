@@ -25,6 +25,9 @@ SCOPES: dict[str, frozenset[P]] = {
     "products:read": frozenset(),
     "customers:read": frozenset(),
     "reports:read": frozenset({P.REPORT_VIEW}),
+    "work_orders:read": frozenset({P.STOCK_VIEW}),  # an MES following production
+    "work_orders:write": frozenset({P.STOCK_VIEW, P.PRODUCTION}),
+    "webhooks:manage": frozenset({P.WEBHOOK_MANAGE}),
 }
 
 

@@ -1,4 +1,6 @@
-"""Products and kits (a kit SKU is made of component SKUs and has no stock of its own)."""
+"""Products and kits (a kit SKU is made of component SKUs and has no stock of its own).
+
+A product's bill of materials (what it is *made* of) lives in ``core.production.models``."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class Product(Base):
     # Set while total available sits below safety stock, so the alert fires once per crossing.
     below_safety: Mapped[bool] = mapped_column(default=False)
     is_kit: Mapped[bool] = mapped_column(default=False)
+    # Made when ordered (core.production): a shortage becomes a work order, not a purchase request.
+    make_to_order: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
     components: Mapped[list[KitComponent]] = relationship(

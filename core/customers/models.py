@@ -17,6 +17,8 @@ class Customer(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     tier: Mapped[str] = mapped_column(String(32), default="standard")
+    # A distributor group (master data ``group:``): its price list and rebate agreement apply.
+    customer_group: Mapped[str | None] = mapped_column(String(64), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(200))
     credit_limit: Mapped[Decimal] = mapped_column(default=Decimal("0"))

@@ -61,6 +61,25 @@ class Money(TypeDecorator[Decimal]):
         return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+class Measure(TypeDecorator[Decimal]):
+    """A Decimal quantity with four places (a bill of materials' 0.25 kg per unit, a 3.5 % scrap rate)."""
+
+    impl = Numeric(14, 4)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"a measure must be Decimal, got {type(value).__name__}")
+        return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), Decimal: Money()}

@@ -13,8 +13,11 @@ from core.inventory import models as _inventory  # noqa: F401
 from core.orders import approvals as _approvals  # noqa: F401
 from core.orders import models as _orders  # noqa: F401
 from core.pricing import models as _pricing  # noqa: F401
+from core.production import models as _production  # noqa: F401
+from core.rebates import models as _rebates  # noqa: F401
 from core.shipping import models as _shipping  # noqa: F401
 from core.timers import models as _timers  # noqa: F401
 from core.users import models as _users  # noqa: F401
+from core.webhooks import models as _webhooks  # noqa: F401
 
 metadata = Base.metadata

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from core.orders.status import OrderStatus, ShipmentStatus
+from core.production.models import WorkOrderStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +186,145 @@ class ChannelDeliveryDeadLettered(Event):
     topic: str
     attempts: int
     error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RebateAccrued(Event):
+    """A completed order (``kind`` accrual) or a refunded return (reversal) changed a customer's
+    rebate for ``period``: ``rebate`` is the change, including any catch-up when ``step_changed``."""
+
+    name: ClassVar[str] = "rebate.accrued"
+    customer: str
+    order_no: str
+    kind: str
+    period: str
+    net_sales: Decimal
+    rebate: Decimal
+    rate: Decimal
+    period_net: Decimal
+    step_changed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditNoteRequested(Event):
+    """A period's rebate was settled as a credit note; it waits for finance's approval."""
+
+    name: ClassVar[str] = "credit_note.requested"
+    note_no: str
+    customer: str
+    customer_name: str
+    agreement: str
+    period: str
+    net_sales: Decimal
+    rate: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditNoteDecided(Event):
+    """Finance approved (the customer's next orders can use it) or rejected a credit note."""
+
+    name: ClassVar[str] = "credit_note.decided"
+    note_no: str
+    customer: str
+    status: str
+    amount: Decimal
+    period: str
+    actor: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderPlanned(Event):
+    """A make-to-order line was short: a work order (生产工单) makes ``qty`` units of ``sku``.
+
+    ``materials`` is what it draws from stock per component SKU, ``short`` what is missing of it
+    (each on a purchase request); both empty for a product without a bill of materials."""
+
+    name: ClassVar[str] = "work_order.planned"
+    mo_no: str
+    order_no: str
+    sku: str
+    qty: int
+    warehouse: str
+    materials: dict[str, int]
+    short: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderAdjusted(Event):
+    """The order's need changed (stock arrived, the order changed): the work order makes ``qty``
+    units now instead of ``from_qty``, its materials and purchase requests re-planned."""
+
+    name: ClassVar[str] = "work_order.adjusted"
+    mo_no: str
+    order_no: str
+    sku: str
+    from_qty: int
+    qty: int
+    short: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderMaterialsReady(Event):
+    """Stock arrived and every material of the work order is now on the shelves: it can start."""
+
+    name: ClassVar[str] = "work_order.materials_ready"
+    mo_no: str
+    order_no: str
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderReleased(Event):
+    """A production lead handed the work order to the shop floor (an MES takes it from here)."""
+
+    name: ClassVar[str] = "work_order.released"
+    mo_no: str
+    order_no: str
+    sku: str
+    qty: int
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderStarted(Event):
+    name: ClassVar[str] = "work_order.started"
+    mo_no: str
+    order_no: str
+    sku: str
+    qty: int
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderDone(Event):
+    """Made: the materials are consumed and ``qty`` units of ``sku`` received in ``warehouse``,
+    reserved for the order."""
+
+    name: ClassVar[str] = "work_order.done"
+    mo_no: str
+    order_no: str
+    sku: str
+    qty: int
+    warehouse: str
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderCancelled(Event):
+    """The work order will not be made (its order was cancelled, or the lead cancelled it); its
+    reservations are released and its open purchase requests cancelled."""
+
+    name: ClassVar[str] = "work_order.cancelled"
+    mo_no: str
+    order_no: str
+    sku: str
+    qty: int
+    from_status: WorkOrderStatus
+    reason: str
+    actor: str
 
 
 def _all(base: type[Event]) -> list[type[Event]]:

@@ -37,6 +37,8 @@ class StockLevel(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Where the SKU sits in the warehouse (bin, shelf: "A-03-2"); pick lists walk them in order.
+    location: Mapped[str | None] = mapped_column(String(64))
 
     product: Mapped[Product] = relationship(lazy="raise")
     warehouse: Mapped[Warehouse] = relationship(lazy="raise")
@@ -60,6 +62,8 @@ class MovementKind(StrEnum):
     RELEASE = "release"  # reservation given back (cancel, re-allocation)
     SHIP = "ship"  # goods out (on_hand − and reserved −)
     RESTOCK = "restock"  # a returned item passed inspection
+    CONSUME = "consume"  # a work order used up its materials (on_hand − and reserved −)
+    PRODUCE = "produce"  # a work order's finished goods came off the line (on_hand +)
 
 
 class StockMovement(Base):
@@ -111,13 +115,15 @@ class PurchaseRequestStatus(StrEnum):
 
 
 class PurchaseRequest(Base):
-    """A request to buy the units a backordered order is short of."""
+    """A request to buy the units a backordered order (or a work order's material) is short of."""
 
     __tablename__ = "purchase_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("sales_order.id"), index=True)
+    # Set for a work order's short material (core.production); None for an order's own shortage.
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
     qty: Mapped[int]
     status: Mapped[PurchaseRequestStatus] = mapped_column(String(16), default=PurchaseRequestStatus.OPEN)
     created_at: Mapped[datetime]

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from core.audit.record import audit
@@ -36,6 +36,9 @@ from core.masterdata.schema import MasterData, MasterDataError, where
 from core.orders.backorders import release_backorders
 from core.pricing.models import PriceList, PriceListItem
 from core.pricing.models import PromotionRow as Promotion
+from core.production.bom import find_cycle
+from core.production.models import BomComponent
+from core.rebates.models import RebateAgreement
 from core.users.models import ChatIdentity, User
 
 OPENING_BALANCE = "master data load (opening balance)"
@@ -97,6 +100,7 @@ async def load_master_data(ctx: Context, data: MasterData, *, set_stock: bool = 
     await loader.customers(data.customers)
     await loader.price_lists(data.price_lists)
     await loader.promotions(data.promotions)
+    await loader.rebates(data.rebates)
     await loader.users(data.users)
     await loader.channels(data.channels)
     # Not stored here: the workflow engine validates and stores them, and may count them in the report.
@@ -181,6 +185,7 @@ class _Loader:
                 "safety_stock": row.safety_stock,
                 "product_line": row.product_line,
                 "is_kit": bool(row.kit),
+                "make_to_order": row.make_to_order,
                 "active": row.active,
             }
             if row.price is not None:
@@ -203,6 +208,7 @@ class _Loader:
                 changes[row.sku]["kit"] = None
         await self.session.flush()
         await self._no_nested_kits(rows, products)
+        await self._boms(rows, products, changes)
         for row in rows:
             self._record("products", "product", row.sku, row.sku in created, changes.get(row.sku, {}))
         await self.session.flush()
@@ -224,6 +230,56 @@ class _Loader:
             index = kit_ids[used.component_id]
             row = rows[index]
             raise _fail("products", index, row, f"kit: {row.sku} is a component of kit {used.sku}; kits cannot nest")
+
+    async def _boms(
+        self, rows: list[schema.ProductRow], products: dict[str, Product], changes: dict[str, dict[str, Any]]
+    ) -> None:
+        """Bills of materials: components known and not kits, and no product made (at any depth) of
+        itself, counting the bills already stored for products this file leaves out."""
+        sku_of = {p.id: sku for sku, p in products.items()}
+        stored: dict[str, dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
+        for parent, component, qty, scrap in await self.session.execute(
+            select(BomComponent.product_id, BomComponent.component_id, BomComponent.qty, BomComponent.scrap_rate)
+        ):
+            stored[sku_of[parent]][sku_of[component]] = (qty, scrap)
+        known = set(products)
+        graph = {sku: list(parts) for sku, parts in stored.items()}
+        for index, row in enumerate(rows):
+            for position, item in enumerate(row.bom or []):
+                self._unknown_sku("products", index, row, item.sku, known, f"bom.{position}.sku")
+                if products[item.sku].is_kit:
+                    raise _fail("products", index, row, f"bom.{position}.sku: {item.sku} is a kit; name its parts")
+            graph[row.sku] = [item.sku for item in row.bom or []]
+        cycle = find_cycle(graph)
+        if cycle is not None:
+            in_file = {row.sku: index for index, row in enumerate(rows)}
+            ring = cycle[:-1]  # [A, B, A] closes on its first SKU
+            at = next(sku for sku in ring if sku in in_file)
+            start = ring.index(at)
+            path = " → ".join(ring[start:] + ring[:start] + [at])
+            raise _fail("products", in_file[at], rows[in_file[at]], f"bom: a cycle: {path}")
+        for row in rows:
+            wanted = {item.sku: (item.qty, item.scrap_rate) for item in row.bom or []}
+            if wanted == stored.get(row.sku, {}):
+                continue
+            product = products[row.sku]
+            current = {
+                c.component_id: c
+                for c in await self.session.scalars(select(BomComponent).where(BomComponent.product_id == product.id))
+            }
+            for component_id, line in current.items():
+                if sku_of[component_id] not in wanted:
+                    await self.session.delete(line)
+            for sku, (qty, scrap) in wanted.items():
+                line = current.get(products[sku].id)
+                if line is None:
+                    self.session.add(
+                        BomComponent(product_id=product.id, component_id=products[sku].id, qty=qty, scrap_rate=scrap)
+                    )
+                else:
+                    line.qty, line.scrap_rate = qty, scrap
+            changes[row.sku]["bom"] = {sku: [str(q), str(r)] for sku, (q, r) in wanted.items()} or None
+        await self.session.flush()
 
     def _set_kit(self, index: int, row: schema.ProductRow, products: dict[str, Product], known: set[str]) -> dict:
         kit = products[row.sku]
@@ -279,6 +335,14 @@ class _Loader:
                 self.report.count("stock", "updated")
                 if delta > 0:
                     self.raised.add(product.id)
+            if row.location is not None:  # where it sits is master data: the file's word stands
+                await self.session.execute(
+                    update(StockLevel)
+                    .where(StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse_id)
+                    .where(or_(StockLevel.location.is_(None), StockLevel.location != row.location))
+                    .values(location=row.location)
+                    .execution_options(synchronize_session=False)
+                )
         await self.session.flush()
         if opened:
             await check_safety_stock(self.ctx, opened)
@@ -296,7 +360,11 @@ class _Loader:
 
     def _open(self, row: schema.StockRow, product_id: int, warehouse_id: int) -> None:
         """A new stock row starts at the file's count, booked as its first movement."""
-        self.session.add(StockLevel(product_id=product_id, warehouse_id=warehouse_id, on_hand=row.on_hand, reserved=0))
+        self.session.add(
+            StockLevel(
+                product_id=product_id, warehouse_id=warehouse_id, on_hand=row.on_hand, reserved=0, location=row.location
+            )
+        )
         if row.on_hand:
             movement(
                 self.ctx, MovementKind.ADJUSTMENT, product_id, warehouse_id, on_hand=row.on_hand, reason=OPENING_BALANCE
@@ -307,7 +375,7 @@ class _Loader:
     async def customers(self, rows: list[schema.CustomerRow]) -> None:
         existing = await self._by(Customer, Customer.code, [r.code for r in rows], selectinload(Customer.addresses))
         for row in rows:
-            values = row.model_dump(exclude={"addresses"})
+            values = row.model_dump(exclude={"addresses", "group"}) | {"customer_group": row.group}
             customer = existing.get(row.code)
             created = customer is None
             if created:
@@ -334,18 +402,27 @@ class _Loader:
         products = await self._skus()
         known = set(products)
         existing = await self._by(PriceList, PriceList.name, [r.name for r in rows], selectinload(PriceList.items))
+        customers = await self._customer_ids()
         for index, row in enumerate(rows):
             for item in row.items:
                 self._unknown_sku("price_lists", index, row, item.sku, known, f"items.{item.sku}")
+            if row.customer and row.customer not in customers:
+                raise _fail("price_lists", index, row, f"customer: unknown customer {row.customer}")
             wanted = {(products[i.sku].id, i.min_qty): i.price for i in row.items}
+            buyer = {
+                "tier": row.tier,
+                "channel": row.channel,
+                "customer_group": row.group,
+                "customer_id": customers.get(row.customer) if row.customer else None,
+            }
             price_list = existing.get(row.name)
             created = price_list is None
             if created:
-                price_list = PriceList(name=row.name, tier=row.tier, channel=row.channel, items=[])
+                price_list = PriceList(name=row.name, items=[], **buyer)
                 self.session.add(price_list)
                 changes: dict[str, Any] = {}
             else:
-                changes = _apply(price_list, {"tier": row.tier, "channel": row.channel})
+                changes = _apply(price_list, buyer)
             if _replace_items(price_list, wanted):
                 changes["items"] = len(wanted)
             self._record("price_lists", "price_list", row.name, created, changes)
@@ -373,6 +450,57 @@ class _Loader:
             else:
                 self._record("promotions", "promotion", row.key, False, _apply(promotion, values))
         await self.session.flush()
+
+    async def _customer_ids(self) -> dict[str, int]:
+        return dict((await self.session.execute(select(Customer.code, Customer.id))).all())
+
+    async def rebates(self, rows: list[schema.RebateRow]) -> None:
+        """Rebate agreements: one per customer and one per group, on a product line that exists."""
+        if not rows:
+            return
+        customers = await self._customer_ids()
+        groups = set(await self.session.scalars(select(Customer.customer_group).distinct()))
+        lines = set(await self.session.scalars(select(Product.product_line).distinct())) - {None}
+        existing = await self._by(RebateAgreement, RebateAgreement.name, [r.name for r in rows])
+        holders = {
+            (a.customer_id, a.customer_group): a.name for a in await self.session.scalars(select(RebateAgreement))
+        }
+        for index, row in enumerate(rows):
+            if row.customer and row.customer not in customers:
+                raise _fail("rebates", index, row, f"customer: unknown customer {row.customer}")
+            if row.group and row.group not in groups:
+                raise _fail("rebates", index, row, f"group: no customer is in group {row.group}")
+            if row.product_line and row.product_line not in lines:
+                known = ", ".join(sorted(lines)) or "none"
+                raise _fail(
+                    "rebates", index, row, f"product_line: unknown product line {row.product_line} (known: {known})"
+                )
+            subject = (customers.get(row.customer) if row.customer else None, row.group)
+            holder = holders.get(subject, row.name)
+            if holder != row.name:
+                who = f"customer {row.customer}" if row.customer else f"group {row.group}"
+                raise _fail(
+                    "rebates",
+                    index,
+                    row,
+                    f"{'customer' if row.customer else 'group'}: {who} already has rebate agreement {holder}",
+                )
+            holders[subject] = row.name
+            values = {
+                "customer_id": subject[0],
+                "customer_group": row.group,
+                "period": row.period,
+                "product_line": row.product_line,
+                "steps": [{"above": str(s.above), "rate": str(s.rate)} for s in row.steps],
+                "active": row.active,
+            }
+            agreement = existing.get(row.name)
+            if agreement is None:
+                self.session.add(RebateAgreement(name=row.name, **values))
+                self._record("rebates", "rebate_agreement", row.name, True, {})
+            else:
+                self._record("rebates", "rebate_agreement", row.name, False, _apply(agreement, values))
+            await self.session.flush()  # free a subject before another row takes it
 
     async def users(self, rows: list[schema.UserRow]) -> None:
         if not rows:

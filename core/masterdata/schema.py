@@ -85,6 +85,32 @@ class WarehouseRow(Row):
         return self.code
 
 
+def _decimal(value: Any) -> Decimal:
+    """A quantity or rate as written: YAML's 0.05 is read through its text, never as a binary float."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError("must be a number")
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"must be a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"must be a number, got {value!r}")
+    if number != number.quantize(Decimal("0.0001")):
+        raise ValueError(f"at most 4 decimal places, got {number}")
+    return number
+
+
+Measure = Annotated[Decimal, BeforeValidator(_decimal)]
+
+
+class BomRow(Row):
+    """One component of a bill of materials: ``qty`` per unit made, ``scrap_rate`` lost (0.05 = 5 %)."""
+
+    sku: Code
+    qty: Measure = Field(gt=0, le=1_000_000)
+    scrap_rate: Measure = Field(default=Decimal("0"), ge=0, lt=1)
+
+
 class ProductRow(Row):
     sku: Code
     name: Text
@@ -93,6 +119,8 @@ class ProductRow(Row):
     safety_stock: Qty = Field(default=0, ge=0)
     product_line: Text | None = None
     kit: dict[Code, Annotated[int, Field(strict=True, ge=1)]] | None = None
+    make_to_order: bool = False
+    bom: list[BomRow] | None = None
     active: bool = True
 
     @model_validator(mode="after")
@@ -103,6 +131,15 @@ class ProductRow(Row):
             raise ValueError("kit: a kit needs at least one component")
         if self.kit and self.sku in self.kit:
             raise ValueError("kit: a kit cannot contain itself")
+        if self.bom is not None and not self.bom:
+            raise ValueError("bom: a bill of materials needs at least one component")
+        if self.kit and (self.bom or self.make_to_order):
+            raise ValueError("bom: a kit is packed from stock, not made; give the bill of materials to a product")
+        for index, item in enumerate(self.bom or []):
+            if item.sku == self.sku:
+                raise ValueError(f"bom.{index}.sku: {self.sku} cannot be made of itself")
+            if item.sku in [earlier.sku for earlier in (self.bom or [])[:index]]:
+                raise ValueError(f"bom.{index}.sku: {item.sku} is listed twice")
         return self
 
     @property
@@ -114,6 +151,7 @@ class StockRow(Row):
     sku: Code
     warehouse: Code
     on_hand: Qty = Field(ge=0)
+    location: Text | None = Field(default=None, max_length=64)  # bin or shelf, e.g. "A-03-2"
 
     @property
     def key(self) -> str:
@@ -136,6 +174,7 @@ class CustomerRow(Row):
     code: Key
     name: Text
     tier: Text = "standard"
+    group: Text | None = None  # a distributor group: its price list and rebate agreement apply
     phone: Text | None = None
     email: Text | None = None
     credit_limit: Money = Decimal("0.00")
@@ -161,10 +200,20 @@ class PriceItemRow(Row):
 
 
 class PriceListRow(Row):
+    """Who a list is for: ``customer`` (a code) > ``group`` > ``tier`` > ``channel`` > everyone."""
+
     name: Text
     tier: Text | None = None
     channel: Text | None = None
+    group: Text | None = None
+    customer: Key | None = None
     items: list[PriceItemRow] = []
+
+    @model_validator(mode="after")
+    def _one_buyer(self) -> PriceListRow:
+        if self.customer and self.group:
+            raise ValueError("customer: a list is for one customer or for a group, not both")
+        return self
 
     @field_validator("items")
     @classmethod
@@ -223,6 +272,41 @@ class PromotionRow(Row):
         if self.bundle:
             terms["bundle"] = dict(self.bundle)
         return terms
+
+
+class RebateStepRow(Row):
+    above: Money  # net sales in the period from which the rate applies to the whole volume
+    rate: Decimal = Field(ge=0, le=100)  # percent
+
+
+class RebateRow(Row):
+    """A rebate agreement (返点) for one customer or one group: a percentage of each customer's net
+    sales per period, by volume step, optionally only on one product line."""
+
+    name: Text
+    customer: Key | None = None
+    group: Text | None = None
+    period: Literal["month", "quarter", "year"] = "quarter"
+    product_line: Text | None = None
+    steps: list[RebateStepRow] = Field(min_length=1)
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> RebateRow:
+        if (self.customer is None) == (self.group is None):
+            raise ValueError("customer: an agreement is for exactly one customer or one group")
+        for index in range(1, len(self.steps)):
+            above, before = self.steps[index].above, self.steps[index - 1].above
+            if above <= before:
+                raise ValueError(
+                    f"steps.{index}.above: {above} overlaps the step before it (above {before});"
+                    " each step must start higher than the one before"
+                )
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 class UserRow(Row):
@@ -286,6 +370,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "customers": CustomerRow,
     "price_lists": PriceListRow,
     "promotions": PromotionRow,
+    "rebates": RebateRow,
     "users": UserRow,
     "channels": ChannelRow,
     "workflows": WorkflowRow,
@@ -300,6 +385,7 @@ class MasterData(BaseModel):
     customers: list[CustomerRow] = []
     price_lists: list[PriceListRow] = []
     promotions: list[PromotionRow] = []
+    rebates: list[RebateRow] = []
     users: list[UserRow] = []
     channels: list[ChannelRow] = []
     workflows: list[WorkflowRow] = []

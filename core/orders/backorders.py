@@ -19,6 +19,7 @@ from core.orders.confirmation import allocate
 from core.orders.models import Order, OrderLine
 from core.orders.repository import select_orders
 from core.orders.status import OrderStatus
+from core.production import planning as production
 
 # Orders that can take more stock: waiting entirely, or allocated in part (partial policy).
 _TOP_UP = (OrderStatus.ALLOCATED, OrderStatus.AWAITING_PAYMENT, OrderStatus.READY_TO_PICK)
@@ -36,6 +37,8 @@ async def adjust(ctx: Context, sku: str, warehouse: str, delta: int, reason: str
 
 
 async def release_backorders(ctx: Context, product_ids: Collection[int]) -> list[str]:
+    # Work orders waiting for these as materials come first: they were planned for older orders.
+    await production.replenish(ctx, product_ids)
     served: list[str] = []
     blocked: set[int] = set()
     for order in await _waiting(ctx, product_ids):

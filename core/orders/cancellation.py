@@ -1,4 +1,5 @@
-"""Cancelling an order before it ships: reservations go back on the shelf, money goes back."""
+"""Cancelling an order before it ships: reservations go back on the shelf (its work orders' too, the
+work orders cancelled with their purchase requests), money goes back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from core.orders.models import Order
 from core.orders.payments import refund, release_credit
 from core.orders.repository import acting_on
 from core.orders.status import PaymentTerms
+from core.production import planning as production
 
 
 async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: int | None = None) -> Order:
@@ -24,7 +26,9 @@ async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: 
     # Customer row before stock rows: the order placement takes its locks in, so no deadlock.
     if order.payment_terms == PaymentTerms.CREDIT:
         await release_credit(ctx, order)
-    freed_products = await release_order(ctx, order.id, f"{order.order_no} cancelled: {reason}")
+    # Work orders first: their materials go back on the shelf with the order's own reservations.
+    freed_products = await production.cancel_for_order(ctx, order, reason)
+    freed_products |= await release_order(ctx, order.id, f"{order.order_no} cancelled: {reason}")
     refund(ctx, order, order.paid_amount, f"cancelled: {reason}")
     if freed_products:
         await release_backorders(ctx, freed_products)

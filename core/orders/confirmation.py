@@ -26,10 +26,11 @@ from core.orders.errors import CreditLimitExceeded, RejectionNeedsReason
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, ReconciliationTask
-from core.orders.repository import acting_on
+from core.orders.repository import acting_on, order_warehouses
 from core.orders.review import Decision, ThresholdReview
 from core.orders.status import HoldReason, OrderStatus, PaymentTerms
 from core.orders.validation import Problem
+from core.production import planning as production
 
 CREDIT_DAYS = 30
 
@@ -115,13 +116,16 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
         for line in order.lines
         if line.product_id is not None and line.qty > line.shipped_qty
     ]
+    # Make-to-order lines hold what is on hand of the finished goods while the rest is made, so such
+    # an order is planned as partial; it still waits (backordered) until every work order is done.
+    made = await production.make_to_order_products(ctx, order)
     outcome = await allocate_order(
         ctx,
         order.id,
         lines,
         destination=destination,
         strategy=settings.allocation_strategy,
-        policy=settings.shortage_policy,
+        policy=ShortagePolicy.PARTIAL if made else settings.shortage_policy,
         fresh=not order.allocation_plan,
     )
     plan = outcome.plan
@@ -131,10 +135,14 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
         "picks": [{"warehouse": p.warehouse, "sku": p.sku, "qty": p.qty} for p in plan.picks],
         "shortages": dict(plan.shortages),
     }
-    if plan.shortages:
-        await _request_purchase(ctx, order, plan.shortages)
+    to_make = {sku: qty for sku, qty in plan.shortages.items() if sku in made.values()}
+    to_buy = {sku: qty for sku, qty in plan.shortages.items() if sku not in to_make}
+    if to_buy:
+        await _request_purchase(ctx, order, to_buy)
+    if made:
+        await production.plan_for_order(ctx, order, to_make, made)
     nothing_reserved = not outcome.reserved
-    if plan.shortages and (settings.shortage_policy == ShortagePolicy.BACKORDER or nothing_reserved):
+    if plan.shortages and (settings.shortage_policy == ShortagePolicy.BACKORDER or nothing_reserved or to_make):
         if can(order, "backorder"):
             await change_status(ctx, order, "backorder", reason=plan.explanation, shortages=dict(plan.shortages))
         return {}
@@ -150,7 +158,10 @@ async def route_by_payment(ctx: Context, order: Order) -> None:
         await change_status(ctx, order, "await_payment")
         return
     await change_status(ctx, order, "release_to_pick")
+    # Every warehouse holding its reservations: a plan names only what its own call reserved, and
+    # a made-to-order line's units were reserved when its work order was done.
     warehouses = sorted({p["warehouse"] for p in order.allocation_plan.get("picks", [])})
+    warehouses = sorted(set(warehouses) | await order_warehouses(ctx, order.id))
     record(ctx, OrderReadyToPick(order_no=order.order_no, warehouses=tuple(warehouses), at=ctx.now()))
 
 
@@ -164,6 +175,7 @@ async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int
             await ctx.session.scalars(
                 select(PurchaseRequest).where(
                     PurchaseRequest.order_id == order.id,
+                    PurchaseRequest.work_order_id.is_(None),
                     PurchaseRequest.product_id == ids[sku],
                     PurchaseRequest.status == PurchaseRequestStatus.OPEN,
                 )

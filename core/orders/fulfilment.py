@@ -35,6 +35,7 @@ from core.orders.lifecycle import can
 from core.orders.models import Order, Shipment, ShipmentLine
 from core.orders.repository import acting_on, order_warehouses
 from core.orders.status import OrderStatus, ShipmentStatus
+from core.rebates import ledger as rebate_ledger
 from core.shipping import carriers, tracking
 
 
@@ -265,4 +266,5 @@ async def confirm_delivery(ctx: Context, order_no: str, *, expected_version: int
 async def complete(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT, expected_version)
     await change_status(ctx, order, "complete")
+    await rebate_ledger.accrue(ctx, order)  # a distributor's rebate counts completed orders
     return order

@@ -178,6 +178,8 @@ class ReconciliationTask(Base):
 NUMBER_SEQUENCES = {
     "order": Sequence("order_no_seq", start=100_001, metadata=Base.metadata),
     "rma": Sequence("rma_no_seq", start=100_001, metadata=Base.metadata),
+    "credit_note": Sequence("credit_note_no_seq", start=100_001, metadata=Base.metadata),
+    "work_order": Sequence("work_order_no_seq", start=100_001, metadata=Base.metadata),
 }
 
 

@@ -27,8 +27,12 @@ async def confirm_payment(
         raise PaymentAlreadyRecorded(order_no=order.order_no, payment=PaymentStatus(order.payment_status))
     if not can(order, "pay"):
         raise PaymentNotDue(order_no=order.order_no, state=OrderStatus(order.status))
+    invoice = await _open_invoice(ctx, order) if order.payment_terms == PaymentTerms.CREDIT else None
+    # A credit invoice may have shrunk since the order (goods returned before it was paid):
+    # the payment is what it says now, not the order's total.
+    due = invoice.amount if invoice is not None else order.total
     order.payment_status = PaymentStatus.PAID
-    order.paid_amount = order.total
+    order.paid_amount = due
     order.updated_at = ctx.now()
     audit(
         ctx,
@@ -37,24 +41,28 @@ async def confirm_payment(
         order_id=order.id,
         action="payment_confirmed",
         reason=reference,
-        amount=str(order.total),
+        amount=str(due),
     )
     if order.payment_terms == PaymentTerms.CREDIT:
-        await settle_credit(ctx, order)
+        await settle_credit(ctx, order, invoice)
     if order.status == OrderStatus.AWAITING_PAYMENT:
         await route_by_payment(ctx, order)
     await ctx.session.flush()
     return order
 
 
-async def settle_credit(ctx: Context, order: Order) -> None:
-    """A credit order's invoice is paid: free the customer's credit and close finance's task."""
-    await balance.credit(ctx, order.customer_id, order.total)
+async def settle_credit(ctx: Context, order: Order, task: ReconciliationTask | None) -> None:
+    """A credit order's invoice is paid: free the credit it still holds and close finance's task."""
+    await balance.credit(ctx, order.customer_id, task.amount if task is not None else order.total)
+    if task is not None:
+        task.status = ReconciliationStatus.SETTLED
+
+
+async def _open_invoice(ctx: Context, order: Order) -> ReconciliationTask | None:
     task = (
         await ctx.session.scalars(select(ReconciliationTask).where(ReconciliationTask.order_id == order.id))
     ).one_or_none()
-    if task is not None:
-        task.status = ReconciliationStatus.SETTLED
+    return task if task is not None and task.status == ReconciliationStatus.OPEN else None
 
 
 async def release_credit(ctx: Context, order: Order) -> None:

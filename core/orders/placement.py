@@ -44,6 +44,7 @@ from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTe
 from core.pricing.errors import DiscountOutOfRange, PricingError
 from core.pricing.lookup import active_promotions, price_entries
 from core.pricing.quote import Quote, QuoteLine, quote
+from core.rebates import credit as rebate_credit
 
 ZERO = Decimal("0.00")
 
@@ -330,7 +331,14 @@ async def _price(
         QuoteLine(sku=line.sku, qty=line.qty, base_price=products[line.sku].price, cost=products[line.sku].cost)
         for line in order.lines
     ]
-    entries = await price_entries(ctx.session, [line.sku for line in order.lines], customer.tier, order.channel)
+    entries = await price_entries(
+        ctx.session,
+        [line.sku for line in order.lines],
+        customer.tier,
+        order.channel,
+        customer_group=customer.customer_group,
+        customer=customer,
+    )
     promotions = await active_promotions(ctx.session)
     if order.replaces_order_id is not None:  # an exchange ships again at no charge
         lines = [QuoteLine(sku=q.sku, qty=q.qty, base_price=ZERO) for q in lines]
@@ -343,6 +351,8 @@ async def _price(
         price_entries=entries,
         promotions=promotions,
         manual_discount_percent=order.manual_discount_percent,
+        customer_group=customer.customer_group,
+        customer=customer.code,
     )
     try:
         priced = price(coupon_code=order.coupon_code)
@@ -357,4 +367,22 @@ async def _price(
         )
     order.subtotal, order.discount_total, order.total = priced.subtotal, priced.discount_total, priced.total
     order.price_breakdown = priced.breakdown()
+    if order.replaces_order_id is None:
+        _use_rebate_credit(order, await rebate_credit.use_on(ctx, order, priced.total))
     return priced
+
+
+def _use_rebate_credit(order: Order, used: Decimal) -> None:
+    """The customer's rebate credit comes off the total after every discount (it is money owed to
+    them, not a price), so the price policy's discount check never sees it."""
+    if not used:
+        return
+    order.discount_total -= used
+    order.total -= used
+    breakdown = dict(order.price_breakdown)
+    breakdown["adjustments"] = [
+        *breakdown.get("adjustments", []),
+        {"kind": "rebate_credit", "name": "rebate credit", "amount": str(-used), "detail": {}},
+    ]
+    breakdown.update(discount_total=str(order.discount_total), total=str(order.total), rebate_credit=str(used))
+    order.price_breakdown = breakdown

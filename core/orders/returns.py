@@ -38,6 +38,7 @@ from core.orders.payments import reduce_credit_invoice, refund
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.orders.repository import authorize, load_order, order_by_id
 from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus
+from core.rebates import ledger as rebate_ledger
 
 
 async def request_return(
@@ -218,6 +219,7 @@ async def refund_return(ctx: Context, rma_no: str) -> ReturnRequest:
         rma.refund_amount = amount
     else:
         rma.refund_amount = refund(ctx, order, amount, f"{rma.rma_no}")
+    await rebate_ledger.reverse(ctx, rma, order)  # refunded goods no longer count toward a rebate
     return rma
 
 

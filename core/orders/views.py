@@ -17,6 +17,7 @@ from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order, ReturnRequest, Shipment, ShipmentLine
 from core.orders.repository import authorize, load_order
 from core.orders.status import OrderStatus
+from core.production.models import WorkOrder
 from core.shipping import tracking
 
 
@@ -79,9 +80,21 @@ async def order_detail(ctx: Context, order_no: str) -> dict[str, Any]:
         "allocation": order.allocation_plan,
         "shipments": await _shipments(ctx, order),
         "returns": await _returns(ctx, order),
+        "work_orders": await _work_orders(ctx, order),
         "created_at": order.created_at.isoformat(),
         "history": await _history(ctx, order),
     }
+
+
+async def _work_orders(ctx: Context, order: Order) -> list[dict[str, Any]]:
+    """The order's work orders (make-to-order lines), oldest first."""
+    rows = await ctx.session.execute(
+        select(WorkOrder.mo_no, WorkOrder.status, Product.sku, WorkOrder.qty)
+        .join(Product, Product.id == WorkOrder.product_id)
+        .where(WorkOrder.order_id == order.id)
+        .order_by(WorkOrder.id)
+    )
+    return [{"mo_no": no, "status": str(status), "sku": sku, "qty": qty} for no, status, sku, qty in rows]
 
 
 async def _allocations(ctx: Context, order: Order) -> dict[int, list[dict[str, Any]]]:

@@ -9,16 +9,31 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog.models import Product
+from core.customers.models import Customer
 from core.pricing.models import PriceList, PriceListItem, PromotionRow
 from core.pricing.quote import PriceEntry, Promotion
 
 
 async def price_entries(
-    session: AsyncSession, skus: Iterable[str], tier: str | None, channel: str | None
+    session: AsyncSession,
+    skus: Iterable[str],
+    tier: str | None,
+    channel: str | None,
+    *,
+    customer_group: str | None = None,
+    customer: Customer | None = None,
 ) -> list[PriceEntry]:
+    """The rows of every list that may apply: for everyone, or for this tier, channel, group, customer."""
     rows = await session.execute(
         select(
-            PriceList.name, PriceList.tier, PriceList.channel, Product.sku, PriceListItem.min_qty, PriceListItem.price
+            PriceList.name,
+            PriceList.tier,
+            PriceList.channel,
+            PriceList.customer_group,
+            PriceList.customer_id,
+            Product.sku,
+            PriceListItem.min_qty,
+            PriceListItem.price,
         )
         .join(PriceListItem, PriceListItem.price_list_id == PriceList.id)
         .join(Product, Product.id == PriceListItem.product_id)
@@ -26,11 +41,22 @@ async def price_entries(
             Product.sku.in_(list(set(skus))),
             or_(PriceList.tier.is_(None), PriceList.tier == tier),
             or_(PriceList.channel.is_(None), PriceList.channel == channel),
+            or_(PriceList.customer_group.is_(None), PriceList.customer_group == customer_group),
+            or_(PriceList.customer_id.is_(None), PriceList.customer_id == (customer.id if customer else None)),
         )
     )
     return [
-        PriceEntry(price_list=name, sku=sku, price=price, min_qty=min_qty, tier=t, channel=c)
-        for name, t, c, sku, min_qty, price in rows
+        PriceEntry(
+            price_list=name,
+            sku=sku,
+            price=price,
+            min_qty=min_qty,
+            tier=t,
+            channel=c,
+            customer_group=g,
+            customer=customer.code if customer is not None and customer_id is not None else None,
+        )
+        for name, t, c, g, customer_id, sku, min_qty, price in rows
     ]
 
 

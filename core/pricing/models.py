@@ -1,4 +1,4 @@
-"""Price lists (by tier and channel, with quantity breaks) and promotions, as stored."""
+"""Price lists (by customer, customer group, tier and channel, with quantity breaks) and promotions, as stored."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ class PriceList(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     tier: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str | None] = mapped_column(String(32))
+    # A list for one customer group, or for one customer: these win over tier and channel lists.
+    customer_group: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
 
     items: Mapped[list[PriceListItem]] = relationship(lazy="raise", cascade="all, delete-orphan")
 

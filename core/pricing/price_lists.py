@@ -1,4 +1,10 @@
-"""Unit prices from price lists: by customer tier, by sales channel, with quantity breaks.
+"""Unit prices from price lists: for one customer, a customer group, a customer tier, a sales
+channel, with quantity breaks.
+
+Which list prices a line (most specific first; README "Distributor pricing and rebates"):
+the customer's own list > their group's list > a tier list (tier and channel > tier only) >
+a channel list > a list for everyone > the catalogue price. Within the winning kind of list the
+highest quantity break reached applies, then the cheapest row.
 
 Prices are never typed by a salesperson; they come from here, and every line says which list
 row produced its price so the order can explain itself later.
@@ -28,6 +34,18 @@ class PriceEntry:
     min_qty: int = 1
     tier: str | None = None
     channel: str | None = None
+    customer_group: str | None = None
+    customer: str | None = None  # a customer code
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who the order is for, as far as price lists care."""
+
+    tier: str | None = None
+    channel: str | None = None
+    customer_group: str | None = None
+    customer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,13 @@ def quantize(value: Decimal) -> Decimal:
 
 
 def price_lines(
-    lines: Sequence[QuoteLine], *, tier: str | None, channel: str | None, entries: Sequence[PriceEntry]
+    lines: Sequence[QuoteLine],
+    *,
+    tier: str | None,
+    channel: str | None,
+    entries: Sequence[PriceEntry],
+    customer_group: str | None = None,
+    customer: str | None = None,
 ) -> tuple[PricedLine, ...]:
     """Price each line on its SKU's combined quantity, so splitting a line never loses a break."""
     for line in lines:
@@ -85,7 +109,15 @@ def price_lines(
     for line in lines:
         list_price = money(line.base_price, line.sku, "price")
         qty = combined[line.sku]
-        entry = best_entry(line.sku, qty, tier=tier, channel=channel, entries=entries)
+        entry = best_entry(
+            line.sku,
+            qty,
+            tier=tier,
+            channel=channel,
+            entries=entries,
+            customer_group=customer_group,
+            customer=customer,
+        )
         if entry is None:
             unit_price, source = list_price, CATALOGUE
         else:
@@ -98,17 +130,29 @@ def price_lines(
 
 
 def best_entry(
-    sku: str, qty: int, *, tier: str | None, channel: str | None, entries: Sequence[PriceEntry]
+    sku: str,
+    qty: int,
+    *,
+    tier: str | None,
+    channel: str | None,
+    entries: Sequence[PriceEntry],
+    customer_group: str | None = None,
+    customer: str | None = None,
 ) -> PriceEntry | None:
     """The row that prices ``qty`` units: most specific list, then highest break, then cheapest.
 
-    Specificity comes first because a list made for this customer's tier and channel is a
-    deliberate commercial decision that a generic list's deeper break must not override.
+    Specificity comes first because a list made for this customer (or their group, tier and
+    channel) is a deliberate commercial decision that a generic list's deeper break must not override.
     """
     applicable = [
         e
         for e in entries
-        if e.sku == sku and e.tier in (None, tier) and e.channel in (None, channel) and e.min_qty <= qty
+        if e.sku == sku
+        and e.tier in (None, tier)
+        and e.channel in (None, channel)
+        and e.customer_group in (None, customer_group)
+        and e.customer in (None, customer)
+        and e.min_qty <= qty
     ]
     if not applicable:
         return None
@@ -116,8 +160,13 @@ def best_entry(
 
 
 def _specificity(entry: PriceEntry) -> int:
-    """tier and channel (3) > tier only (2) > channel only (1) > neither (0)."""
-    return 2 * (entry.tier is not None) + (entry.channel is not None)
+    """customer (8+) > group (4+) > tier and channel (3) > tier only (2) > channel only (1) > none (0)."""
+    return (
+        8 * (entry.customer is not None)
+        + 4 * (entry.customer_group is not None)
+        + 2 * (entry.tier is not None)
+        + (entry.channel is not None)
+    )
 
 
 def _describe(entry: PriceEntry, line: QuoteLine, combined_qty: int) -> str:

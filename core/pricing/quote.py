@@ -72,13 +72,17 @@ def quote(
     promotions: Sequence[Promotion],
     coupon_code: str | None = None,
     manual_discount_percent: Decimal = Decimal("0"),
+    customer_group: str | None = None,
+    customer: str | None = None,
 ) -> Quote:
     """Price the lines, then apply bundles, the best spend-save, the coupon and the manual
     discount, in that order, each on what the previous steps left; no step takes more than is
     left, which is what keeps the total at or above 0.00."""
     check_kinds(promotions)
     manual_percent(manual_discount_percent)
-    priced = price_lines(lines, tier=tier, channel=channel, entries=price_entries)
+    priced = price_lines(
+        lines, tier=tier, channel=channel, entries=price_entries, customer_group=customer_group, customer=customer
+    )
     subtotal = sum((line.line_total for line in priced), ZERO)
 
     adjustments = bundle_adjustments(priced, promotions)

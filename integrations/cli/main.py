@@ -565,9 +565,16 @@ async def console_logout(ctx: click.Context, user: str) -> None:
 
 from integrations.cli.apikeys import apikey_group  # noqa: E402  (they use the helpers above)
 from integrations.cli.channels import channels_group  # noqa: E402
+from integrations.cli.webhooks import webhook_group  # noqa: E402
 
 cli.add_command(apikey_group)
 cli.add_command(channels_group)
+cli.add_command(webhook_group)
+
+from integrations.cli.printing import export_group, print_group  # noqa: E402
+
+cli.add_command(print_group)
+cli.add_command(export_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(cli(obj={}))

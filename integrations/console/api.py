@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from bot.cards import render
 from bot.conversation import Speaker
 from bot.gateway import Answer, Inbound
 from bot.i18n import Translator, normalise
-from bot.models import Card, ChatMessage
+from bot.models import Card, ChatAttachment, ChatMessage
 from bot.router import visible_commands
 from bot.texts import error_text
 from core import idempotency
@@ -40,6 +41,8 @@ from integrations.web.body import cursor, is_row_id, json_object
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
+API = "/console/api"
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # never SVG: it can script
 
 
 class Waker:
@@ -75,6 +78,7 @@ async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: 
         rows = list(await session.scalars(stmt.order_by(ChatMessage.id)))
         card_ids = {r.card_id for r in rows if r.card_id}
         cards = {c.id: c for c in await session.scalars(select(Card).where(Card.id.in_(card_ids)))} if card_ids else {}
+        files = await _attachments(session, {r.attachment_id for r in rows if r.attachment_id})
     _ = Translator(speaker.locale)
     tz = services.settings.timezone
     return [
@@ -83,10 +87,53 @@ async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: 
             "direction": str(r.direction),
             "text": r.text,
             "card": render(cards[r.card_id], _, tz).to_dict() if r.card_id in cards else None,
+            "attachment": {**files[r.attachment_id], "url": f"{API}/attachments/{r.id}"}
+            if r.attachment_id in files
+            else None,
             "at": r.created_at.isoformat(),
         }
         for r in rows
     ]
+
+
+async def _attachments(session: Any, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """What the page shows of each attachment (never the bytes: those come from ``attachment``)."""
+    if not ids:
+        return {}
+    A = ChatAttachment
+    rows = await session.execute(select(A.id, A.filename, A.media_type, A.kind, A.size).where(A.id.in_(ids)))
+    return {r.id: {"filename": r.filename, "media_type": r.media_type, "kind": r.kind, "size": r.size} for r in rows}
+
+
+async def attachment(request: web.Request) -> web.Response:
+    """The bytes of an image or file on the reader's own timeline (``message`` is the timeline
+    row), to the person it was sent to only: an image the page may show inline, anything else as
+    a download (so a file can never run as a page of ours)."""
+    speaker, _user = await speaker_for(request, request.query.get("user"))
+    message_id = request.match_info["message"]
+    if not message_id.isdigit() or not is_row_id(int(message_id)):
+        raise bad("no such attachment", 404)
+    async with request.app[SERVICES].reading() as session:
+        row = (
+            await session.execute(
+                select(ChatAttachment)
+                .join(ChatMessage, ChatMessage.attachment_id == ChatAttachment.id)
+                .where(
+                    ChatMessage.id == int(message_id),
+                    ChatMessage.user_id == speaker.user_id,
+                    ChatMessage.platform == PLATFORM,
+                )
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        raise bad("no such attachment (or it is no longer kept)", 404)
+    inline = row.kind == "image" and row.media_type in INLINE_IMAGES
+    disposition = "inline" if inline else "attachment"
+    return web.Response(
+        body=row.data,
+        content_type=row.media_type or "application/octet-stream",
+        headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}"},
+    )
 
 
 async def identities(request: web.Request) -> web.Response:
@@ -299,5 +346,6 @@ def mount(app: web.Application) -> str | None:
     app.router.add_post("/console/api/actions", actions)
     app.router.add_post("/console/api/locale", locale)
     app.router.add_get("/console/api/stream", stream)
+    app.router.add_get("/console/api/attachments/{message}", attachment)
     events.on_delivered(app, lambda: _wake(app))  # events delivered by the dispatcher reach open streams
     return "console"

@@ -9,6 +9,14 @@ Recipients: a staffId for a 1:1 chat with the robot, or a group's openConversati
 A card's message id is its ``outTrackId``; a card sent as markdown (no template configured) gets
 ``md:<processQueryKey>`` and its edits go out as a new message, since robot messages cannot be
 changed.
+
+Images and files: the bytes go up first (``POST {oapi}/media/upload?access_token=…&type=image|file``,
+multipart field ``media``; the app's access token serves the old ``oapi`` host too), then the
+caption as a robot text and the media as a robot message, ``sampleImageMsg`` (``photoURL`` = the
+media id) or ``sampleFile`` (``mediaId``, ``fileName``, ``fileType``), to the person or the group
+like any robot message (never as a work notification). DingTalk takes media up to 20 MB; a media
+id is valid three days, so a retry of the same send reuses it, and a caption already said is not
+said again.
 """
 
 from __future__ import annotations
@@ -19,16 +27,20 @@ import logging
 import time
 from typing import Any
 
-from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientResponse, ClientSession, ClientTimeout, FormData
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
-from integrations.dingtalk.render import card_params, robot_message
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
+from integrations.dingtalk import worknotice
+from integrations.dingtalk.render import card_params, media_message, robot_message
 from integrations.dingtalk.worknotice import WorkNotifier
 
 log = logging.getLogger(__name__)
 TOKEN_MARGIN_SECONDS = 300
 THROTTLE_SECONDS = 60.0  # DingTalk gives no retry-after; a robot over its quota is held ~10 min
 _THROTTLE_CODES = ("qpslimit", "throttl", "90018", "90030", "flowcontrol")
+MEDIA_MAX = 20 * 1024 * 1024  # media/upload: images and files up to 20 MB
+REMEMBERED = 1000  # sends whose upload or caption is remembered for their retry
+UPLOAD_TIMEOUT = ClientTimeout(total=120)  # 20 MB over a slow uplink
 
 
 def is_group(recipient: str) -> bool:
@@ -63,6 +75,9 @@ class DingTalkClient:
         self.robot_code = robot_code or client_id
         self.card_template_id = card_template_id
         self.api_url = api_url.rstrip("/")
+        self.oapi_url = oapi_url.rstrip("/")
+        self._media: dict[str, str] = {}  # dedupe key -> media id uploaded for it
+        self._captions_sent: dict[str, None] = {}  # dedupe keys whose caption went already
         self._timeout = ClientTimeout(total=timeout)
         self._session: ClientSession | None = None
         self._token: str | None = None
@@ -82,6 +97,43 @@ class DingTalkClient:
             return await self._deliver_card(recipient, card, dedupe_key)
         key = await self._robot_send(recipient, payload)
         return f"md:{key}" if card is not None else key
+
+    async def send_attachment(
+        self, recipient: str, attachment: Attachment, payload: dict[str, Any], dedupe_key: str
+    ) -> str:
+        if len(attachment.data) > MEDIA_MAX:
+            raise Rejected(f"{attachment.filename} is larger than the 20 MB DingTalk takes")
+        media_id = self._media.get(dedupe_key) or await self._upload(attachment)
+        _remember(self._media, dedupe_key, media_id)
+        if payload.get("text") and dedupe_key not in self._captions_sent:
+            msg_key, msg_param = robot_message({"text": payload["text"]})
+            await self._robot_post(recipient, msg_key, msg_param)
+            _remember(self._captions_sent, dedupe_key, None)
+        msg_key, msg_param = media_message(attachment, media_id)
+        return await self._robot_post(recipient, msg_key, msg_param)
+
+    async def _upload(self, attachment: Attachment) -> str:
+        form = FormData(quote_fields=False)  # the name as UTF-8, as browsers send it: shown as the file name
+        form.add_field("media", attachment.data, filename=attachment.filename, content_type=attachment.media_type)
+        kind = "image" if attachment.kind == "image" else "file"
+        params = {"access_token": await self.access_token(), "type": kind}
+        try:
+            upload = self._http().post(
+                f"{self.oapi_url}/media/upload", params=params, data=form, timeout=UPLOAD_TIMEOUT
+            )
+            async with upload as response:
+                if response.status >= 500:
+                    raise DeliveryError(f"media/upload: HTTP {response.status}")
+                answer = await _json(response)
+        except (ClientError, TimeoutError) as error:
+            raise DeliveryError(f"media/upload: {error!r}") from error
+        if answer.get("errcode") in (40014, 42001):  # the token went stale: a new one on the retry
+            self._token = None
+            raise DeliveryError(f"media/upload: errcode {answer['errcode']}")
+        worknotice.check(answer)  # throttled, transient or refused (too large, a type it will not take)
+        if not answer.get("media_id"):
+            raise DeliveryError("media/upload: no media_id in the answer")
+        return str(answer["media_id"])
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         card = payload.get("card")
@@ -133,6 +185,10 @@ class DingTalkClient:
         # (DingTalk drops a work notification repeating the same text to a person the same day).
         if self.notifier is not None and not is_group(recipient) and not payload.get("reply"):
             return await self.notifier.send(self._http(), recipient, msg_key, msg_param)
+        return await self._robot_post(recipient, msg_key, msg_param)
+
+    async def _robot_post(self, recipient: str, msg_key: str, msg_param: dict[str, str]) -> str:
+        """One robot message to a person (oToMessages/batchSend) or a group (groupMessages/send)."""
         common = {
             "robotCode": self.robot_code,
             "msgKey": msg_key,
@@ -205,6 +261,12 @@ class DingTalkClient:
             raise DeliveryError(reason)
         log.warning("dingtalk refused a request: %s", reason)
         raise Rejected(reason)
+
+
+def _remember(memo: dict[str, Any], key: str, value: Any) -> None:
+    memo[key] = value
+    while len(memo) > REMEMBERED:
+        memo.pop(next(iter(memo)))
 
 
 async def _json(response: ClientResponse) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.outbox.clients import Attachment
+
 BUTTONS = 2
 
 
@@ -61,6 +63,14 @@ def card_markdown(card: dict[str, Any]) -> tuple[str, str]:
         if button.get("command"):  # no template, so no taps: the command that does the same
             parts.append(f"{button['label']}: `{button['command']}`")
     return title, "\n\n".join(p for p in parts if p)
+
+
+def media_message(attachment: Attachment, media_id: str) -> tuple[str, dict[str, str]]:
+    """(msgKey, msgParam) of the robot message showing an uploaded image or file."""
+    if attachment.kind == "image":
+        return "sampleImageMsg", {"photoURL": media_id}
+    file_type = attachment.filename.rpartition(".")[2].lower() if "." in attachment.filename else "file"
+    return "sampleFile", {"mediaId": media_id, "fileName": attachment.filename, "fileType": file_type}
 
 
 def robot_message(payload: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -9,6 +9,14 @@ letting a notification burst to a handful of approvers go out at once. Slack's o
 A user id (U…/W…) as recipient makes ``chat.postMessage`` open the bot's direct chat with that
 person; the answer names that chat (D…), and only that name works for ``chat.update``, so the
 message id we hand back is ``CHANNEL:TS``.
+
+Images and files go through the SDK's ``files_upload_v2``: ``files.getUploadURLExternal`` (name
+and length), the bytes POSTed to the URL it returns, then ``files.completeUploadExternal`` sharing
+the file into the chat with the caption as ``initial_comment``. That last call takes channel ids
+only (C…/D…/G…), so a user id is first turned into the bot's direct chat with
+``conversations.open``. The share completes asynchronously and its message ts is not in the
+answer, so the message id is ``CHANNEL:file:F…`` (never edited). Needs the ``files:write`` scope
+(and ``im:write`` for direct chats).
 """
 
 from __future__ import annotations
@@ -16,13 +24,15 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
+from integrations.slack.render import caption as as_caption
 from integrations.slack.render import message
 
 PLATFORM = "slack"
+ALT_TEXT_MAX = 1000  # files.getUploadURLExternal refuses a longer alt_txt (alt_txt_too_large)
 TRANSIENT = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 
 
@@ -33,12 +43,42 @@ class SlackClient:
 
     def __init__(self, web: AsyncWebClient) -> None:
         self.web = web
+        self._direct: dict[str, str] = {}  # user id -> the bot's direct chat with them (D…)
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
         answer = await _call(
             self.web.chat_postMessage(channel=recipient, unfurl_links=False, unfurl_media=False, **_render(payload))
         )
         return f"{answer['channel']}:{answer['ts']}"
+
+    async def send_attachment(
+        self, recipient: str, attachment: Attachment, payload: dict[str, Any], dedupe_key: str
+    ) -> str:
+        channel = await self._channel_of(recipient)
+        caption = payload.get("text") or ""
+        try:
+            answer = await _call(
+                self.web.files_upload_v2(
+                    channel=channel,
+                    file=attachment.data,
+                    filename=attachment.filename,
+                    title=attachment.filename,
+                    initial_comment=as_caption(caption) if caption else None,
+                    alt_txt=caption[:ALT_TEXT_MAX] if attachment.kind == "image" and caption else None,
+                )
+            )
+        except SlackRequestError as error:  # the upload URL refused the bytes: try again later
+            raise DeliveryError(f"slack upload: {error}") from error
+        return f"{channel}:file:{(answer.get('file') or {}).get('id', '')}"
+
+    async def _channel_of(self, recipient: str) -> str:
+        """A channel id as it is; a user id as the bot's direct chat with them (cached)."""
+        if recipient[:1] not in "UW":
+            return recipient
+        if recipient not in self._direct:
+            answer = await _call(self.web.conversations_open(users=recipient))
+            self._direct[recipient] = answer["channel"]["id"]
+        return self._direct[recipient]
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         channel, _, ts = message_id.partition(":")

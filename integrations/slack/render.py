@@ -43,6 +43,11 @@ def message(payload: dict[str, Any]) -> dict[str, Any]:
     return {"text": _cut(escape(payload.get("text") or ""), TEXT_MAX)}
 
 
+def caption(text: str) -> str:
+    """An attachment's caption as the ``initial_comment`` of its file share (mrkdwn, escaped)."""
+    return _cut(escape(text), TEXT_MAX)
+
+
 def card(view: dict[str, Any]) -> dict[str, Any]:
     title = view.get("title") or ""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(title, HEADER_MAX)}]

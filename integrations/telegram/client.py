@@ -3,6 +3,11 @@ dispatcher's three answers (slow down, try again, never).
 
 Telegram has no idempotency key for ``sendMessage``, so ``dedupe_key`` cannot be passed on; the
 dispatcher's lease and per-recipient ordering are what keep a message from going out twice.
+
+Images go with ``sendPhoto`` and files with ``sendDocument``, uploaded as multipart/form-data,
+the caption in the same message (HTML, at most 1,024 characters; a longer one goes first as its
+own message). An image Telegram would not take as a photo (over 10 MB, or a shape it refuses) is
+sent as a document instead, which also keeps it uncompressed; over 50 MB nothing can go.
 """
 
 from __future__ import annotations
@@ -12,14 +17,18 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InputFile
+from telegram.constants import FileSizeLimit, MessageLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
-from integrations.telegram.render import PARSE_MODE, Rendered, render
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
+from integrations.telegram.render import PARSE_MODE, Rendered, render, render_text
 
 log = logging.getLogger(__name__)
 NOT_MODIFIED = "message is not modified"  # editing to identical content: the copy is already right
+# sendPhoto refusals that mean "not as a photo" (the shape or the encoding): sent as a document instead
+NOT_A_PHOTO = ("photo_invalid_dimensions", "image_process_failed", "photo_save_file_invalid", "photo_ext_invalid")
+REMEMBERED = 1000
 
 
 class TelegramClient:
@@ -31,6 +40,7 @@ class TelegramClient:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self._captions_sent: dict[str, None] = {}  # dedupe keys whose long caption went already
 
     def chat_per_minute(self, recipient: str) -> float:
         """Groups allow 20 messages a minute; group and supergroup chat ids are negative."""
@@ -48,6 +58,48 @@ class TelegramClient:
         except TelegramError as error:
             raise _translate(error, "sendMessage", recipient) from error
         return str(sent.message_id)
+
+    async def send_attachment(
+        self, recipient: str, attachment: Attachment, payload: dict[str, Any], dedupe_key: str
+    ) -> str:
+        if len(attachment.data) > FileSizeLimit.FILESIZE_UPLOAD:
+            raise Rejected(f"{attachment.filename} is larger than the 50 MB a Telegram bot may send")
+        chat_id, text = _chat_id(recipient), str(payload.get("text") or "")
+        caption = render_text(text) if text else None
+        if text and len(text) > MessageLimit.CAPTION_LENGTH:  # too long for a caption: said first
+            if dedupe_key not in self._captions_sent:
+                await self.send(recipient, {"text": text, "locale": payload.get("locale")}, dedupe_key)
+                self._remember(dedupe_key)
+            caption = None
+        as_photo = attachment.kind == "image" and len(attachment.data) <= FileSizeLimit.PHOTOSIZE_UPLOAD
+        try:
+            if as_photo:
+                try:
+                    sent = await self.bot.send_photo(
+                        chat_id=chat_id,
+                        photo=InputFile(attachment.data, filename=attachment.filename),
+                        caption=caption,
+                        parse_mode=PARSE_MODE,
+                    )
+                    return str(sent.message_id)
+                except BadRequest as error:
+                    if not any(reason in error.message.lower() for reason in NOT_A_PHOTO):
+                        raise
+                    log.info("telegram took %s not as a photo (%s); sending it as a document", recipient, error)
+            sent = await self.bot.send_document(
+                chat_id=chat_id,
+                document=InputFile(attachment.data, filename=attachment.filename),
+                caption=caption,
+                parse_mode=PARSE_MODE,
+            )
+        except TelegramError as error:
+            raise _translate(error, "sendPhoto" if as_photo else "sendDocument", recipient) from error
+        return str(sent.message_id)
+
+    def _remember(self, dedupe_key: str) -> None:
+        self._captions_sent[dedupe_key] = None
+        while len(self._captions_sent) > REMEMBERED:
+            self._captions_sent.pop(next(iter(self._captions_sent)))
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         message = _render(payload)

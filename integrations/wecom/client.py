@@ -12,6 +12,13 @@ good for one update. They travel in the message id the outbox keeps for each cop
 adds each tap's code through ``with_code``, so a copy stays editable across restarts. ``edit``
 tries the newest unspent code first; when none is left (all spent, or older than 72 h) the reader
 gets the outcome as a new message rather than nothing.
+
+Images and files: ``POST /cgi-bin/media/upload?access_token=…&type=image|file`` (multipart field
+``media``; the file name as sent is the name people see), then the caption as a text message and
+``msgtype`` ``image`` or ``file`` with the ``media_id``, through ``message/send`` to a person or
+``appchat/send`` to an app chat. WeCom takes images as JPG or PNG up to 10 MB and files up to 20 MB
+(any other image goes as a file); a media id is valid three days, so a retry of the same send
+reuses it, and a caption already said is not said again.
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientSession, ClientTimeout, FormData
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
 from integrations.wecom.render import card_text, message_body, task_id, update_body
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,11 @@ THROTTLE_ERRORS = {45009, 45033, -1}  # api freq out of limit, concurrency, syst
 TOKEN_MARGIN = 300.0  # refresh this many seconds before WeCom says the token expires
 REMEMBERED_CODES = 10_000
 KEPT_CODES = 4  # per copy: a tap's code, and a few older ones in case it was spent already
+IMAGE_MAX = 10 * 1024 * 1024  # media/upload type=image: JPG or PNG, at most 10 MB
+FILE_MAX = 20 * 1024 * 1024  # type=file
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+REMEMBERED = 1000  # sends whose upload or caption is remembered for their retry
+UPLOAD_TIMEOUT = ClientTimeout(total=120)  # 20 MB over a slow uplink
 
 
 def with_code(message_id: str, response_code: str) -> str:
@@ -60,6 +72,8 @@ class WeComClient:
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
         self._spent: OrderedDict[str, None] = OrderedDict()  # used codes, so a second edit never resends one
+        self._media: OrderedDict[str, tuple[str, str]] = OrderedDict()  # dedupe key -> (type, media id)
+        self._captions_sent: OrderedDict[str, None] = OrderedDict()  # dedupe keys whose caption went
 
     async def send(self, recipient: str, payload: dict[str, Any], dedupe_key: str) -> str:
         if recipient.startswith(GROUP):
@@ -76,6 +90,57 @@ class WeComClient:
             raise Rejected(f"wecom: unknown user {answer['invaliduser']}")
         msgid = str(answer.get("msgid", ""))
         return f"{msgid}|{task}|{answer.get('response_code', '')}" if task else msgid
+
+    async def send_attachment(
+        self, recipient: str, attachment: Attachment, payload: dict[str, Any], dedupe_key: str
+    ) -> str:
+        if len(attachment.data) > FILE_MAX:
+            raise Rejected(f"{attachment.filename} is larger than the 20 MB WeCom takes")
+        kind, media_id = self._media.get(dedupe_key) or await self._upload(attachment)
+        _remember(self._media, dedupe_key, (kind, media_id))
+        if payload.get("text") and dedupe_key not in self._captions_sent:
+            await self._send_body(recipient, message_body({"text": payload["text"]}))
+            _remember(self._captions_sent, dedupe_key, None)
+        return await self._send_body(recipient, {"msgtype": kind, kind: {"media_id": media_id}})
+
+    async def _send_body(self, recipient: str, body: dict[str, Any]) -> str:
+        """One message (its ``msgtype`` part) to a person, or to an app chat."""
+        if recipient.startswith(GROUP):
+            chat_id = recipient.removeprefix(GROUP)
+            await self._call("/cgi-bin/appchat/send", {"chatid": chat_id, **body, "safe": 0})
+            return f"{GROUP}{chat_id}"
+        answer = await self._call(
+            "/cgi-bin/message/send",
+            {"touser": recipient, "agentid": self.agent_id, **body, "enable_duplicate_check": 0},
+        )
+        if answer.get("invaliduser"):
+            raise Rejected(f"wecom: unknown user {answer['invaliduser']}")
+        return str(answer.get("msgid", ""))
+
+    async def _upload(self, attachment: Attachment) -> tuple[str, str]:
+        """(message type, media id) of the bytes uploaded as a temporary media (3 days)."""
+        image = (
+            attachment.kind == "image" and attachment.media_type in IMAGE_TYPES and len(attachment.data) <= IMAGE_MAX
+        )
+        kind = "image" if image else "file"
+
+        async def post(token: str) -> dict[str, Any]:
+            form = FormData(quote_fields=False)  # the name as UTF-8, as browsers send it: it is what people see
+            form.add_field("media", attachment.data, filename=attachment.filename, content_type=attachment.media_type)
+            params = {"access_token": token, "type": kind}
+            return await self._request(
+                "POST", "/cgi-bin/media/upload", params=params, data=form, timeout=UPLOAD_TIMEOUT
+            )
+
+        token = await self._access_token()
+        answer = await post(token)
+        if answer.get("errcode") in TOKEN_ERRORS:
+            token = await self._access_token(stale=token)
+            answer = await post(token)
+        answer = self._checked("/cgi-bin/media/upload", answer)
+        if not answer.get("media_id"):
+            raise DeliveryError("wecom media/upload: no media_id in the answer")
+        return kind, str(answer["media_id"])
 
     async def edit(self, recipient: str, message_id: str, payload: dict[str, Any], dedupe_key: str) -> None:
         if recipient.startswith(GROUP):  # a group's message cannot be updated: say the outcome anew
@@ -173,6 +238,12 @@ class WeComClient:
         if code:
             raise Rejected(f"wecom {path}: {code} {answer.get('errmsg', '')}")
         return answer
+
+
+def _remember(memo: OrderedDict[str, Any], key: str, value: Any) -> None:
+    memo[key] = value
+    while len(memo) > REMEMBERED:
+        memo.popitem(last=False)
 
 
 def _anew(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """A fake DingTalk on localhost: the Stream gateway (open → WebSocket with frames and ACKs) and
 the OpenAPI the adapter calls (access token, interactive cards, robot messages).
 
-It checks what the real one checks (app credentials, single-use tickets, the access-token header,
+The old ``oapi`` host's ``media/upload`` takes images and files (multipart field ``media``, either
+access token) and hands out media ids, which robot ``sampleImageMsg`` / ``sampleFile`` messages
+must name. It checks what the real one checks (app credentials, single-use tickets, the access-token header,
 string-only card variables) and keeps what every recipient would see: each card instance's
 current ``cardParamMap`` by ``outTrackId``, and the robot messages per recipient.
 """
@@ -18,7 +20,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.server import serve_locally
+from tests.fakes.server import UPLOAD_MAX, serve_locally
+
+MEDIA_MAX = 20 * 1024 * 1024
 
 
 class FakeDingTalk:
@@ -40,7 +44,7 @@ class FakeDingTalk:
         self.script: list[tuple[int, dict[str, Any]]] = []  # answers to give the next OpenAPI calls
         self._ids = itertools.count(1)
         self._connected = asyncio.Event()
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=UPLOAD_MAX)
         r = self.app.router
         r.add_post("/v1.0/gateway/connections/open", self.open)
         r.add_get("/connect", self.connect)
@@ -51,6 +55,9 @@ class FakeDingTalk:
         r.add_post("/v1.0/robot/groupMessages/send", self.group_send)
         r.add_get("/gettoken", self.old_token)
         r.add_post("/topapi/message/corpconversation/asyncsend_v2", self.work_notice)
+        r.add_post("/media/upload", self.media_upload)
+        self.media: dict[str, dict[str, Any]] = {}  # media id -> {"type", "filename", "content_type", "data"}
+        self.media_script: list[dict[str, Any]] = []  # errcode answers to give media/upload first
         self.old_tokens: set[str] = set()
         self.notices: dict[str, list[dict[str, Any]]] = defaultdict(list)  # staffId -> work notification msg
         self.notice_script: list[dict[str, Any]] = []  # errcode answers to give first
@@ -260,6 +267,8 @@ class FakeDingTalk:
             return refusal
         if body.get("robotCode") != self.client_id or not isinstance(body.get("msgParam"), str):
             return web.json_response({"code": "InvalidParameter", "message": "robotCode/msgParam"}, status=400)
+        if (refused := self._media_refused(body["msgKey"], body["msgParam"])) is not None:
+            return refused
         for user in body.get("userIds", []):
             self.robot[user].append({"msgKey": body["msgKey"], **json.loads(body["msgParam"])})
         return web.json_response({"processQueryKey": f"pqk-{next(self._ids)}"})
@@ -270,6 +279,8 @@ class FakeDingTalk:
             return refusal
         if body.get("robotCode") != self.client_id or not body.get("openConversationId"):
             return web.json_response({"code": "InvalidParameter", "message": "robotCode/cid"}, status=400)
+        if (refused := self._media_refused(body["msgKey"], body["msgParam"])) is not None:
+            return refused
         self.robot[body["openConversationId"]].append({"msgKey": body["msgKey"], **json.loads(body["msgParam"])})
         return web.json_response({"processQueryKey": f"pqk-{next(self._ids)}"})
 
@@ -294,6 +305,60 @@ class FakeDingTalk:
         for user in str(body["userid_list"]).split(","):
             self.notices[user].append(body["msg"])
         return web.json_response({"errcode": 0, "errmsg": "ok", "task_id": next(self._ids), "request_id": "r"})
+
+    # -- old-style oapi: media ------------------------------------------------------------------
+
+    async def media_upload(self, request: web.Request) -> web.Response:
+        token = request.query.get("access_token")
+        if token not in self.tokens and token not in self.old_tokens:
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        kind = request.query.get("type")
+        form = await request.post()
+        media = form.get("media")
+        self.calls.append((request.method, request.path, {"type": kind, "fields": list(form)}))
+        if self.media_script:
+            return web.json_response(self.media_script.pop(0))
+        if kind not in ("image", "voice", "video", "file") or not isinstance(media, web.FileField):
+            return web.json_response({"errcode": 40035, "errmsg": "不合法的参数"})
+        data = media.file.read()
+        if len(data) > MEDIA_MAX:  # the errcode is the fake's choice; the 20 MB cap is DingTalk's
+            return web.json_response({"errcode": 40006, "errmsg": "不合法的文件长度"})
+        if kind == "image" and not data.startswith((b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM")):
+            return web.json_response({"errcode": 40005, "errmsg": "不合法的文件类型"})
+        media_id = f"@lA{next(self._ids):04d}{uuid.uuid4().hex[:12]}"
+        self.media[media_id] = {
+            "type": kind,
+            "filename": media.filename,
+            "content_type": media.content_type,
+            "data": data,
+        }
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id, "created_at": int(time.time() * 1000)}
+        )
+
+    def _media_refused(self, msg_key: str, msg_param: str) -> web.Response | None:
+        """A robot image or file message must name media uploaded here (or an https picture)."""
+        param = json.loads(msg_param)
+        if msg_key == "sampleImageMsg":
+            url = str(param.get("photoURL", ""))
+            if url.startswith("https://") or self.media.get(url, {}).get("type") == "image":
+                return None
+            return web.json_response({"code": "InvalidParameter", "message": "photoURL"}, status=400)
+        if msg_key == "sampleFile":
+            known = self.media.get(str(param.get("mediaId", "")))
+            if known and param.get("fileName") and param.get("fileType"):
+                return None
+            return web.json_response({"code": "InvalidParameter", "message": "mediaId/fileName/fileType"}, status=400)
+        return None
+
+    def attachments(self, recipient: str) -> list[dict[str, Any]]:
+        """The images and files ``recipient`` was sent: the robot message with the uploaded media."""
+        out = []
+        for message in self.robot.get(recipient, []):
+            media_id = message.get("photoURL") or message.get("mediaId")
+            if message["msgKey"] in ("sampleImageMsg", "sampleFile") and media_id in self.media:
+                out.append({**message, "media": self.media[media_id]})
+        return out
 
     # -- what people see ------------------------------------------------------------------------
 

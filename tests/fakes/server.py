@@ -13,3 +13,6 @@ async def serve_locally(app: web.Application, port: int = 0) -> tuple[web.AppRun
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{bound}"
+
+
+UPLOAD_MAX = 64 * 1024 * 1024  # fakes taking file uploads read bodies this large (aiohttp's default is 1 MB)

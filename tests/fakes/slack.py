@@ -1,7 +1,10 @@
 """A fake Slack: the Web API methods the adapter calls, Socket Mode, and signed inbound requests.
 
-``FakeSlack`` answers ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``
-and ``apps.connections.open`` at ``/api/<method>`` the way Slack does (form or JSON bodies as
+``FakeSlack`` answers ``auth.test``, ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``,
+``conversations.open``, ``apps.connections.open`` and the file upload (``files.getUploadURLExternal``,
+the POST of the bytes to the URL it hands out, ``files.completeUploadExternal``, which shares the
+file into a channel as a message with the ``initial_comment`` as its text; channel ids only, as
+Slack checks) at ``/api/<method>`` the way Slack does (form or JSON bodies as
 slack-sdk sends them, the token in ``Authorization``, ``{"ok": …}`` answers, 429 with
 ``Retry-After`` when scripted), keeps every channel's messages with updates applied by ts, and
 serves the Socket Mode WebSocket (``hello``, envelopes, acks). The builders make the payloads
@@ -22,7 +25,7 @@ from urllib.parse import urlencode
 from aiohttp import WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes.server import serve_locally
+from tests.fakes.server import UPLOAD_MAX, serve_locally
 
 BOT_TOKEN = "xoxb-1111-2222-fakebottoken"
 APP_TOKEN = "xapp-1-A0OMS-3333-fakeapptoken"
@@ -42,9 +45,13 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []
         self.connected = asyncio.Event()
         self.ts = itertools.count(100)
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=UPLOAD_MAX)
         self.app.router.add_post("/api/{method}", self.api)
         self.app.router.add_get("/link/", self.link)
+        self.app.router.add_post("/upload/v1/{file_id}", self.upload)
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"filename", "length", "data", ...}
+        self.file_ids = itertools.count(1)
+        self.max_upload: int | None = None  # a workspace's file size restriction
         self.runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -152,6 +159,71 @@ class FakeSlack:
         self.ephemeral.append(args)
         return {"ok": True, "message_ts": f"{int(time.time())}.{next(self.ts):06d}"}
 
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users", ""))
+        if not users or "," in users or users[0] not in "UW":
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": {"id": self.dm(users)}}
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        length = int(args.get("length") or 0)
+        if not args.get("filename") or length <= 0:
+            return {"ok": False, "error": "missing_argument"}
+        if self.max_upload is not None and length > self.max_upload:
+            return {"ok": False, "error": "file_upload_size_restricted"}
+        file_id = f"F0OMS{next(self.file_ids):06d}"
+        self.uploads[file_id] = {"filename": args["filename"], "length": length, "data": None}
+        base = self.base_url.removesuffix("/api/")
+        return {"ok": True, "upload_url": f"{base}/upload/v1/{file_id}", "file_id": file_id}
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the bytes raw, or as a multipart form's one file; 200 means received."""
+        file = self.uploads.get(request.match_info["file_id"])
+        if file is None:
+            return web.Response(status=404, text="no such upload")
+        if request.content_type.startswith("multipart/"):
+            parts = [v for v in (await request.post()).values() if isinstance(v, web.FileField)]
+            data = parts[0].file.read() if parts else b""
+        else:
+            data = await request.read()
+        if len(data) != file["length"]:
+            return web.Response(status=400, text="length mismatch")
+        file["data"] = data
+        return web.Response(status=200, text=f"OK - {len(data)}")
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else files
+        channel = str(args.get("channel_id") or "")
+        if not files or not channel or channel[0] not in "CGDZ":  # user ids are not accepted here
+            return {"ok": False, "error": "invalid_arguments"}
+        if channel in self.missing:
+            return {"ok": False, "error": "channel_not_found"}
+        shared = []
+        for entry in files:
+            upload = self.uploads.get(entry.get("id", ""))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(title=entry.get("title") or upload["filename"], channel=channel)
+            shared.append({"id": entry["id"], "name": upload["filename"], "title": upload["title"]})
+        ts = f"{int(time.time())}.{next(self.ts):06d}"
+        self.channels[channel].append(
+            {
+                "type": "message",
+                "subtype": "file_share",
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+                "ts": ts,
+                "text": args.get("initial_comment") or "",
+                "files": shared,
+                "blocks": [],
+            }
+        )
+        return {"ok": True, "files": shared}
+
+    def file_data(self, file_id: str) -> bytes | None:
+        return (self.uploads.get(file_id) or {}).get("data")
+
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"{self.ws_url}?ticket={uuid.uuid4()}&app_id={APP_ID}"}
 
@@ -190,10 +262,11 @@ class FakeSlack:
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
-    """slack-sdk posts JSON for chat.* and a form (or nothing) for the rest; blocks in a form are JSON text."""
+    """slack-sdk posts JSON for chat.* and a form, a query string or nothing for the rest; blocks in a
+    form are JSON text."""
     if request.content_type == "application/json":
-        return await request.json()
-    return dict(await request.post())
+        return {**request.query, **(await request.json())}
+    return {**request.query, **dict(await request.post())}
 
 
 def _blocks(blocks: Any) -> list[dict[str, Any]]:

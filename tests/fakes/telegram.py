@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.server import serve_locally
+from tests.fakes.server import UPLOAD_MAX, serve_locally
+from tests.support.images import png_size
 
 TOKEN = "123456789:AAHfakeTokenForTestsOnly_abcdefghijk"
 BOT_USER = {
@@ -34,7 +35,16 @@ BOT_USER = {
     "can_read_all_group_messages": False,
     "supports_inline_queries": False,
 }
-STRING_FIELDS = {"text", "parse_mode", "callback_query_id", "language_code", "url", "secret_token", "inline_message_id"}
+STRING_FIELDS = {
+    "text",
+    "caption",
+    "parse_mode",
+    "callback_query_id",
+    "language_code",
+    "url",
+    "secret_token",
+    "inline_message_id",
+}
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "span", "tg-spoiler"}
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)(\s[^<>]*)?>")
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
@@ -57,13 +67,14 @@ class FakeBotApi:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # language_code ("" = default) → commands
         self.script: list[tuple[str, int]] = []  # (method, retry_after): answer that method with a 429 next
         self.blocked: set[int] = set()  # chats whose user blocked the bot (403)
+        self.files: dict[str, bytes] = {}  # file_id -> the bytes uploaded with sendPhoto/sendDocument
         self.updates: list[dict[str, Any]] = []  # waiting for getUpdates
         self.update_ids = itertools.count(800_000_001)
         self.message_ids = itertools.count(1)
         self.query_ids = itertools.count(4_000_000_000_000_000_001)
         self._new_update = asyncio.Condition()
         self.closing = False
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=UPLOAD_MAX)
         self.app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -197,6 +208,59 @@ class FakeBotApi:
         self.html[(chat_id, message["message_id"])] = html_text
         return message
 
+    async def _m_sendphoto(self, params: dict[str, Any]) -> Any:
+        chat_id = self._chat(params)
+        upload = _upload(params, "photo")
+        if len(upload["data"]) > PHOTO_MAX:
+            raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")  # the fake's wording for "too big"
+        size = png_size(upload["data"])
+        if size is None:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        if sum(size) > 10_000 or max(size) / min(size) > 20:
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        file_id = self._keep_file(upload["data"])
+        photo = [{"file_id": file_id, "file_unique_id": file_id[-8:], "width": size[0], "height": size[1]}]
+        return self._new_media(chat_id, params, "photo", photo)
+
+    async def _m_senddocument(self, params: dict[str, Any]) -> Any:
+        chat_id = self._chat(params)
+        upload = _upload(params, "document")
+        file_id = self._keep_file(upload["data"])
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-8:],
+            "file_name": upload["filename"],
+            "mime_type": upload["content_type"],
+            "file_size": len(upload["data"]),
+        }
+        return self._new_media(chat_id, params, "document", document)
+
+    def _keep_file(self, data: bytes) -> str:
+        file_id = f"AgAC{next(self.message_ids):04d}fake{len(self.files):06d}"
+        self.files[file_id] = data
+        return file_id
+
+    def _new_media(self, chat_id: int, params: dict[str, Any], kind: str, media: Any) -> dict[str, Any]:
+        raw = params.get("caption") or ""
+        shown = _parse_html(raw) if raw and params.get("parse_mode") == "HTML" else raw
+        if len(shown) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        message: dict[str, Any] = {
+            "message_id": next(self.message_ids),
+            "from": BOT_USER,
+            "chat": _chat_object(chat_id),
+            "date": int(time.time()),
+            kind: media,
+        }
+        if shown:
+            message["caption"] = shown
+        self.chats[chat_id][message["message_id"]] = message
+        self.html[(chat_id, message["message_id"])] = raw
+        return message
+
+    def file(self, file_id: str) -> bytes:
+        return self.files[file_id]
+
     async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
         chat_id, message = self._existing(params)
         text, html_text = _text(params)
@@ -273,14 +337,21 @@ class FakeBotApi:
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
-    """PTB sends form fields with non-string values JSON-encoded; a JSON body is accepted too."""
+    """PTB sends form fields with non-string values JSON-encoded (multipart/form-data when a file
+    goes along: each file part is kept as {"data", "filename", "content_type"}); a JSON body is
+    accepted too."""
     if request.content_type == "application/json":
         return dict(await request.json())
+    files: dict[str, Any] = {}
     if request.method == "GET":
         raw: dict[str, Any] = dict(request.query)
     else:
-        raw = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    params: dict[str, Any] = {}
+        form = await request.post()
+        raw = {k: v for k, v in form.items() if isinstance(v, str)}
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                files[key] = {"data": value.file.read(), "filename": value.filename, "content_type": value.content_type}
+    params: dict[str, Any] = {"_files": files} if files else {}
     for key, value in raw.items():
         if key in STRING_FIELDS:
             params[key] = value
@@ -290,6 +361,25 @@ async def _params(request: web.Request) -> dict[str, Any]:
         except ValueError:
             params[key] = value
     return params
+
+
+PHOTO_MAX = 10 * 1024 * 1024  # sendPhoto: "The photo must be at most 10 MB in size"
+DOCUMENT_MAX = 50 * 1024 * 1024  # files sent by bots: at most 50 MB
+
+
+def _upload(params: dict[str, Any], field: str) -> dict[str, Any]:
+    """The file sent in ``field`` as multipart (directly, or as ``attach://name``); a file_id or URL
+    string is not something this fake can fetch."""
+    files = params.get("_files") or {}
+    named = params.get(field)
+    upload = files.get(field) or (
+        files.get(named[9:]) if isinstance(named, str) and named.startswith("attach://") else None
+    )
+    if upload is None:
+        raise ApiError(400, f"Bad Request: there is no {field} in the request")
+    if len(upload["data"]) > DOCUMENT_MAX:
+        raise ApiError(413, "Request Entity Too Large")
+    return upload
 
 
 def _chat_object(chat_id: int) -> dict[str, Any]:

@@ -6,6 +6,9 @@ issued, scripted errcodes (45009) answered first, and single-use ``response_code
 card, one per ``tap_code``). It keeps what every user has received and what each user's copy of
 every card looks like now, after updates, so a test reads what each recipient sees.
 
+``media/upload`` takes images (JPG/PNG, 10 MB) and files (20 MB) as multipart ``media`` and hands
+out media ids, which ``image`` and ``file`` messages must name (40007 otherwise).
+
 Also builds the encrypted, signed callback requests WeCom would post to the adapter.
 """
 
@@ -21,7 +24,10 @@ from typing import Any
 from aiohttp import web
 
 from integrations.callback_crypto import MessageCrypto
-from tests.fakes.server import serve_locally
+from tests.fakes.server import UPLOAD_MAX, serve_locally
+
+IMAGE_MAX = 10 * 1024 * 1024  # the upload limits of the current docs (document/path/96484)
+FILE_MAX = 20 * 1024 * 1024
 
 CORP_ID = "ww1436e0e65a779aee"
 SECRET = "app-secret-for-tests"
@@ -55,11 +61,13 @@ class FakeWeCom:
         self.updates: list[dict[str, Any]] = []
         self.refused: list[tuple[str, int]] = []  # (path, errcode) of every refused call
         self.ids = itertools.count(1)
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=UPLOAD_MAX)
         self.app.router.add_get("/cgi-bin/gettoken", self.gettoken)
         self.app.router.add_post("/cgi-bin/message/send", self.send)
         self.app.router.add_post("/cgi-bin/message/update_template_card", self.update)
         self.app.router.add_post("/cgi-bin/appchat/send", self.appchat)
+        self.app.router.add_post("/cgi-bin/media/upload", self.media_upload)
+        self.media: dict[str, dict[str, Any]] = {}  # media id -> {"type", "filename", "content_type", "data"}
         self.chats: dict[str, list[dict[str, Any]]] = defaultdict(list)  # app chat id → message bodies
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -110,6 +118,8 @@ class FakeWeCom:
         body = await request.json()
         if body.get("agentid") != AGENT_ID:
             return self._refuse(request, 40056, "invalid agentid")
+        if (refused := self._bad_media(request, body)) is not None:
+            return refused
         users = body["touser"].split("|")
         unknown = [u for u in users if self.users is not None and u not in self.users]
         if len(unknown) == len(users):
@@ -136,8 +146,52 @@ class FakeWeCom:
         body = await request.json()
         if body.get("msgtype") not in ("text", "markdown", "textcard", "news", "image", "file"):
             return self._refuse(request, 40008, "invalid message type")
+        if (refused := self._bad_media(request, body)) is not None:
+            return refused
         self.chats[body["chatid"]].append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def media_upload(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal:
+            return refusal
+        kind = request.query.get("type")
+        media = (await request.post()).get("media")
+        if kind not in ("image", "voice", "video", "file") or not isinstance(media, web.FileField):
+            return self._refuse(request, 40004, "invalid media type")
+        data = media.file.read()
+        if len(data) <= 5 or len(data) > (IMAGE_MAX if kind == "image" else FILE_MAX):
+            return self._refuse(request, 40006, "invalid file size")
+        if kind == "image" and not data.startswith((b"\x89PNG", b"\xff\xd8")):
+            return self._refuse(request, 40005, "invalid file type")
+        media_id = f"3{secrets.token_urlsafe(30)}"
+        self.media[media_id] = {
+            "type": kind,
+            "filename": media.filename,
+            "content_type": media.content_type,
+            "data": data,
+        }
+        return web.json_response(
+            {"errcode": 0, "errmsg": "", "type": kind, "media_id": media_id, "created_at": str(int(time.time()))}
+        )
+
+    def _bad_media(self, request: web.Request, body: dict[str, Any]) -> web.Response | None:
+        kind = body.get("msgtype")
+        if kind not in ("image", "file"):
+            return None
+        known = self.media.get((body.get(kind) or {}).get("media_id", ""))
+        if known is None or (kind == "image" and known["type"] != "image"):
+            return self._refuse(request, 40007, "invalid media_id")
+        return None
+
+    def attachments(self, to: str) -> list[dict[str, Any]]:
+        """The images and files a user (or an app chat, ``chat:<id>``) was sent, with their media."""
+        bodies = self.chats[to.removeprefix("chat:")] if to.startswith("chat:") else self.received[to]
+        return [
+            {**body, "media": self.media[body[body["msgtype"]]["media_id"]]}
+            for body in bodies
+            if body["msgtype"] in ("image", "file")
+        ]
 
     async def update(self, request: web.Request) -> web.Response:
         refusal = self._refusal(request)

@@ -43,4 +43,14 @@ def test_every_adapter_package_is_mounted() -> None:
     """A new platform package (one with an ``adapter.py``) left out of ``MOUNTS`` would never run."""
     platforms = {path.parent.name for path in Path(integrations.__file__).parent.glob("*/adapter.py")}
     mounted = {mount.__module__.split(".")[1] for mount in MOUNTS}
-    assert platforms | {"api", "console", "channels", "carriers", "web"} == mounted
+    assert platforms | {"api", "console", "channels", "carriers", "webhooks", "web"} == mounted
+
+
+async def test_the_webhook_client_joins_the_outbox(tmp_path) -> None:
+    from integrations.web.outbox import CLIENTS
+
+    app, _ = bootstrap(sqlite_settings(tmp_path / "oms.db", console_mode="off"))
+    try:
+        assert "webhook" in {client.platform for client in app[CLIENTS]}
+    finally:
+        await app[SERVICES].close()

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
 from integrations.dingtalk.client import DingTalkClient
 from tests.fakes.dingtalk import FakeDingTalk
+from tests.support.images import png
 
 CARD = {
     "card_id": 7,
@@ -142,3 +143,60 @@ async def test_wrong_app_credentials_are_retried_not_dropped(fake):
             await wrong.send("staff_a", {"text": "hello"}, "k1")
     finally:
         await wrong.close()
+
+
+@pytest.fixture
+async def media_client(fake) -> AsyncIterator[DingTalkClient]:
+    dingtalk = DingTalkClient(
+        client_id=fake.client_id, client_secret=fake.client_secret, api_url=fake.url, oapi_url=fake.url
+    )
+    yield dingtalk
+    await dingtalk.close()
+
+
+CHART = Attachment(filename="今日销售.png", media_type="image/png", data=png(80, 50), kind="image")
+PDF = Attachment(filename="pick-SH.pdf", media_type="application/pdf", data=b"%PDF-1.7 " + bytes(3000), kind="file")
+
+
+async def test_an_image_is_uploaded_then_sent_as_a_robot_image_after_its_caption(media_client, fake):
+    key = await media_client.send_attachment("manager1", CHART, {"text": "今日销售", "locale": "zh_CN"}, "k1")
+    caption, image = fake.robot["manager1"]
+    assert caption == {"msgKey": "sampleText", "content": "今日销售"}
+    [sent] = fake.attachments("manager1")
+    assert sent["msgKey"] == "sampleImageMsg" and sent["media"]["data"] == CHART.data
+    assert sent["media"]["type"] == "image" and sent["media"]["filename"] == "今日销售.png"
+    assert key.startswith("pqk-")
+
+
+async def test_a_file_to_a_group_is_a_sample_file_message(media_client, fake):
+    await media_client.send_attachment("cidGroup==", PDF, {"text": "Pick list SH", "locale": "en"}, "k1")
+    [sent] = fake.attachments("cidGroup==")
+    assert sent["msgKey"] == "sampleFile" and sent["fileName"] == "pick-SH.pdf" and sent["fileType"] == "pdf"
+    assert sent["media"]["data"] == PDF.data and sent["media"]["type"] == "file"
+    assert fake.texts("cidGroup==")[0] == "Pick list SH"
+
+
+async def test_a_retry_reuses_the_upload_and_does_not_repeat_the_caption(media_client, fake):
+    fake.script.append((429, {"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps"}))
+    fake.script.append((200, {"processQueryKey": "pqk-caption"}))  # the caption goes...
+    fake.script.append((429, {"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps"}))  # ...the image not
+    with pytest.raises(Throttled):
+        await media_client.send_attachment("manager1", CHART, {"text": "Sales", "locale": "en"}, "k1")
+    with pytest.raises(Throttled):
+        await media_client.send_attachment("manager1", CHART, {"text": "Sales", "locale": "en"}, "k1")
+    await media_client.send_attachment("manager1", CHART, {"text": "Sales", "locale": "en"}, "k1")
+    assert len(fake.media) == 1 and len(fake.attachments("manager1")) == 1
+    assert [path for _, path, _ in fake.calls].count("/media/upload") == 1
+
+
+async def test_refused_uploads_are_rejected_and_nothing_is_said(media_client, fake):
+    fake.media_script.append({"errcode": 40006, "errmsg": "不合法的文件长度"})
+    with pytest.raises(Rejected, match="40006"):
+        await media_client.send_attachment("manager1", CHART, {"text": "Sales", "locale": "en"}, "k1")
+    huge = Attachment(filename="big.pdf", media_type="application/pdf", data=bytes(20 * 1024 * 1024 + 1), kind="file")
+    with pytest.raises(Rejected, match="20 MB"):
+        await media_client.send_attachment("manager1", huge, {"text": "x", "locale": "en"}, "k2")
+    assert fake.robot["manager1"] == [] and fake.media == {}
+    fake.media_script.append({"errcode": 90018, "errmsg": "api freq out of limit"})
+    with pytest.raises(Throttled):
+        await media_client.send_attachment("manager1", CHART, {"text": "Sales", "locale": "en"}, "k3")

@@ -162,3 +162,25 @@ async def test_set_stock_on_postgresql_locks_and_adjusts(pg_services):
     adjusted = await load(pg_services, set_stock=True)
     assert await stock(pg_services, "TEA-001", "SH") == (100, 0)
     assert "1 differs from the file" in kept.summary() and "stock: 1 adjusted, 1 unchanged" in adjusted.summary()
+
+
+async def test_a_stock_rows_location_is_master_data_the_file_sets_again(services):
+    from core.catalog.models import Product
+    from core.inventory.models import StockLevel, Warehouse
+
+    async def location() -> str | None:
+        async with services.unit_of_work(SYSTEM) as ctx:
+            return await ctx.session.scalar(
+                select(StockLevel.location)
+                .join(Product)
+                .join(Warehouse)
+                .where(Product.sku == "TEA-001", Warehouse.code == "SH")
+            )
+
+    await load(services)
+    assert await location() is None
+    await load(services, "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 100, location: A-03-2}\n")
+    assert await location() == "A-03-2"  # moved on the shelf: the count is kept, the place is the file's
+    assert await stock(services, "TEA-001", "SH") == (100, 0)
+    await load(services)  # a file that does not say where leaves it where it is
+    assert await location() == "A-03-2"

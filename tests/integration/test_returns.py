@@ -111,3 +111,32 @@ async def test_an_unshipped_order_cannot_be_returned(services):
     no = await place(services)
     with pytest.raises(NotReturnable, match="only goods that have shipped"):
         await as_user(services, "客服", lambda ctx: returns.request_return(ctx, no, {"TEA-001": 1}, "x"))
+
+
+async def test_paying_a_credit_invoice_after_a_return_pays_what_is_still_owed(services):
+    # Given a credit order of 512.00, shipped, with one of four bags returned before the invoice is paid
+    await seed(services)
+    no = await shipped_order(services, payment_terms="credit")
+    rma = await as_user(services, "客服", lambda ctx: returns.request_return(ctx, no, {"TEA-001": 1}, "leaking bag"))
+    await as_user(services, "客服", lambda ctx: returns.approve_return(ctx, rma.rma_no))
+    await as_user(services, "张仓", lambda ctx: returns.receive_return(ctx, rma.rma_no, "SH"))
+    await as_user(services, "张仓", lambda ctx: returns.inspect_return(ctx, rma.rma_no, passed=True))
+    await as_user(services, "王芳", lambda ctx: returns.refund_return(ctx, rma.rma_no))
+    assert await owed(services) == Decimal("384.00")  # the credit note took the bag off the invoice
+    # When finance confirms the payment
+    await as_user(services, "王芳", lambda ctx: payments.confirm_payment(ctx, no))
+    # Then what was paid is the invoice as it stands, and the customer owes nothing (not less than nothing)
+    assert (await detail(services, no))["paid_amount"] == "384.00"
+    assert await owed(services) == Decimal("0.00")
+
+
+async def owed(services, code: str = "C001") -> Decimal:
+    from sqlalchemy import select
+
+    from core.customers.models import Customer
+
+    return await as_user(
+        services,
+        None,
+        lambda ctx: ctx.session.scalar(select(Customer.outstanding_balance).where(Customer.code == code)),
+    )

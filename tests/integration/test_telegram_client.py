@@ -8,8 +8,10 @@ import pytest
 from telegram import Bot
 
 from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from bot.views import Attachment
 from integrations.telegram.client import TelegramClient
 from tests.fakes.telegram import TOKEN, FakeBotApi
+from tests.support.images import png
 
 CARD = {
     "card_id": 7,
@@ -92,3 +94,57 @@ def test_groups_get_a_slower_per_chat_rate_than_private_chats():
     assert client.chat_per_minute("-1001234567890") == 20 and client.chat_per_minute("-4567") == 20
     assert client.chat_per_minute("1001") == 60
     assert client.per_second <= 30
+
+
+def image(data: bytes, name: str = "sales.png") -> Attachment:
+    return Attachment(filename=name, media_type="image/png", data=data, kind="image")
+
+
+async def test_an_image_goes_as_a_photo_with_its_caption(api):
+    client, fake = api
+    chart = png(60, 40)
+    message_id = await client.send_attachment("1002", image(chart), {"text": "Sales `today`", "locale": "en"}, "k")
+    [sent] = fake.messages(1002)
+    assert message_id == str(sent["message_id"]) and sent["caption"] == "Sales today"
+    assert sent["html"] == "Sales <code>today</code>"
+    assert fake.file(sent["photo"][0]["file_id"]) == chart and sent["photo"][0]["width"] == 60
+    assert fake.methods("sendPhoto") and not fake.methods("sendDocument")
+
+
+async def test_a_file_goes_as_a_document_with_its_name(api):
+    client, fake = api
+    pdf = Attachment(filename="拣货单.pdf", media_type="application/pdf", data=b"%PDF-1.7 " + bytes(2000), kind="file")
+    await client.send_attachment("-100200300", pdf, {"text": "Pick list SH", "locale": "en"}, "k")
+    [sent] = fake.messages(-100200300)
+    assert sent["caption"] == "Pick list SH" and sent["document"]["file_name"] == "拣货单.pdf"
+    assert sent["document"]["mime_type"] == "application/pdf" and fake.file(sent["document"]["file_id"]) == pdf.data
+
+
+async def test_an_image_telegram_refuses_as_a_photo_goes_as_a_document(api):
+    client, fake = api
+    banner = png(9000, 200)  # an aspect ratio over 20: PHOTO_INVALID_DIMENSIONS
+    await client.send_attachment("1002", image(banner, "wide.png"), {"text": "Wide", "locale": "en"}, "k")
+    [sent] = fake.messages(1002)
+    assert sent["document"]["file_name"] == "wide.png" and fake.file(sent["document"]["file_id"]) == banner
+    big = png(50, 50, padding=11 * 1024 * 1024)  # over sendPhoto's 10 MB: not even tried as a photo
+    await client.send_attachment("1002", image(big, "big.png"), {"text": "Big", "locale": "en"}, "k2")
+    assert len(fake.methods("sendPhoto")) == 1 and fake.messages(1002)[-1]["document"]["file_size"] == len(big)
+
+
+async def test_a_caption_too_long_for_telegram_goes_first_as_its_own_message_once(api):
+    client, fake = api
+    long = "Figures: " + "x" * 1100
+    fake.script.append(("sendPhoto", 2))
+    with pytest.raises(Throttled):
+        await client.send_attachment("1002", image(png()), {"text": long, "locale": "en"}, "k")
+    await client.send_attachment("1002", image(png()), {"text": long, "locale": "en"}, "k")  # the retry
+    text, photo = fake.messages(1002)
+    assert text["text"] == long and "caption" not in photo and photo["photo"]
+
+
+async def test_a_file_over_50_mb_is_rejected_without_a_call(api):
+    client, fake = api
+    huge = Attachment(filename="big.pdf", media_type="application/pdf", data=bytes(50_000_001), kind="file")
+    with pytest.raises(Rejected, match="50 MB"):
+        await client.send_attachment("1002", huge, {"text": "x", "locale": "en"}, "k")
+    assert not fake.calls or all(m not in ("sendDocument", "sendPhoto") for m, _ in fake.calls)

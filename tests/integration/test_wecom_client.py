@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.outbox.clients import DeliveryError, Rejected, Throttled
+from bot.outbox.clients import Attachment, DeliveryError, Rejected, Throttled
 from integrations.wecom.client import WeComClient, with_code
 from tests.fakes.wecom import AGENT_ID, CORP_ID, SECRET, FakeWeCom
+from tests.support.images import png
 
 
 def approval(**overrides):
@@ -128,3 +129,68 @@ async def test_group_chats_get_text_and_cards_as_markdown_and_updates_as_new_mes
     assert sent[0]["text"]["content"] == "今日订单 12 单"
     assert "Approve: `/approve SO-1`" in sent[1]["markdown"]["content"]
     assert sent[2]["text"]["content"] == "Approval needed: SO-100001\nApproved by 王芳 at 14:03"
+
+
+CHART = Attachment(filename="sales.png", media_type="image/png", data=png(64, 48), kind="image")
+SLIP = Attachment(filename="送货单-SO-100001.pdf", media_type="application/pdf", data=b"%PDF-1.7 " + bytes(900))
+
+
+async def test_an_image_is_uploaded_and_sent_as_an_image_message_after_its_caption(fake, client):
+    msgid = await client.send_attachment("WangFang", CHART, {"text": "Sales today", "locale": "en"}, "k1")
+    assert fake.texts("WangFang") == ["Sales today"]
+    [sent] = fake.attachments("WangFang")
+    assert sent["msgtype"] == "image" and sent["agentid"] == AGENT_ID and sent["media"]["data"] == CHART.data
+    assert msgid.startswith("msg-")
+
+
+async def test_a_file_keeps_its_chinese_name_and_goes_to_an_app_chat(fake, client):
+    await client.send_attachment("chat:wrkSFfCgAAtMQKg", SLIP, {"text": "送货单", "locale": "zh_CN"}, "k1")
+    caption, file = fake.chats["wrkSFfCgAAtMQKg"]
+    assert caption["msgtype"] == "text" and caption["text"]["content"] == "送货单"
+    [sent] = fake.attachments("chat:wrkSFfCgAAtMQKg")
+    assert sent["msgtype"] == "file" and sent["media"]["filename"] == "送货单-SO-100001.pdf"
+    assert sent["media"]["data"] == SLIP.data and sent["media"]["type"] == "file"
+
+
+async def test_an_image_wecom_takes_only_as_a_file_is_uploaded_as_one(fake, client):
+    gif = Attachment(filename="chart.gif", media_type="image/gif", data=b"GIF89a" + bytes(100), kind="image")
+    await client.send_attachment("WangFang", gif, {"locale": "en"}, "k1")
+    [sent] = fake.attachments("WangFang")
+    assert sent["msgtype"] == "file" and sent["media"]["filename"] == "chart.gif"
+    assert fake.texts("WangFang") == []  # no caption, no text message
+
+
+async def test_a_retry_reuses_the_media_and_does_not_repeat_the_caption(fake, client):
+    original = fake._refusal
+    sends = iter(["caption", "throttled"])  # the upload and the caption go; the image message is throttled
+
+    def refusal(request):
+        if request.path == "/cgi-bin/message/send" and next(sends, None) == "throttled":
+            return fake._refuse(request, 45009, "api freq out of limit")
+        return original(request)
+
+    fake._refusal = refusal
+    with pytest.raises(Throttled):
+        await client.send_attachment("WangFang", CHART, {"text": "Sales", "locale": "en"}, "k1")
+    await client.send_attachment("WangFang", CHART, {"text": "Sales", "locale": "en"}, "k1")
+    assert len(fake.media) == 1
+    assert fake.texts("WangFang") == ["Sales"] and len(fake.attachments("WangFang")) == 1
+
+
+async def test_refused_uploads_are_rejected(fake, client):
+    broken = Attachment(filename="x.png", media_type="image/png", data=b"not a png at all", kind="image")
+    with pytest.raises(Rejected, match="40005"):
+        await client.send_attachment("WangFang", broken, {"text": "x", "locale": "en"}, "k1")
+    huge = Attachment(filename="big.pdf", media_type="application/pdf", data=bytes(20 * 1024 * 1024 + 1))
+    with pytest.raises(Rejected, match="20 MB"):
+        await client.send_attachment("WangFang", huge, {"text": "x", "locale": "en"}, "k2")
+    with pytest.raises(Rejected, match="81013"):  # every recipient unknown
+        await client.send_attachment("Nobody", CHART, {"locale": "en"}, "k3")
+    assert fake.received["WangFang"] == []
+
+
+async def test_an_expired_token_during_an_upload_is_fetched_again(fake, client):
+    await client.send_attachment("WangFang", CHART, {"locale": "en"}, "k1")
+    fake.expire_tokens()
+    await client.send_attachment("WangFang", CHART, {"locale": "en"}, "k2")
+    assert len(fake.attachments("WangFang")) == 2 and fake.token_calls == 2

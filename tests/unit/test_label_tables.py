@@ -7,6 +7,8 @@ from bot import labels
 from core.auth import Role
 from core.orders.lifecycle import ALLOWED_IN, ORDER_TRANSITIONS, RETURN_TRANSITIONS
 from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
+from core.production.lifecycle import WORK_ORDER_TRANSITIONS
+from core.production.models import WorkOrderStatus
 
 
 def values(*enums) -> set[str]:
@@ -33,8 +35,13 @@ def test_shipment_statuses() -> None:
     assert set(labels.SHIPMENT_STATUS) == values(ShipmentStatus)
 
 
+def test_work_order_statuses() -> None:
+    assert set(labels.WORK_ORDER_STATUS) == values(WorkOrderStatus)
+
+
 def test_actions_are_the_triggers_of_the_state_machines() -> None:
-    triggers = {t["trigger"] for t in (*ORDER_TRANSITIONS, *RETURN_TRANSITIONS)} | set(ALLOWED_IN)
+    machines = (*ORDER_TRANSITIONS, *RETURN_TRANSITIONS, *WORK_ORDER_TRANSITIONS)
+    triggers = {t["trigger"] for t in machines} | set(ALLOWED_IN)
     assert set(labels.ACTIONS) == triggers
 
 

@@ -128,7 +128,7 @@
   const ROLE_NAMES = {
     "zh-CN": {
       sales: "销售", approver: "审批人", finance: "财务", manager: "经理", warehouse: "仓库",
-      service: "客服", admin: "管理员", customer: "客户",
+      service: "客服", admin: "管理员", customer: "客户", production: "生产",
     },
   };
 
@@ -557,6 +557,7 @@
     const body = [];
     if (entry.text) body.push(el("div", { class: "bubble" }, richText(entry.text)));
     if (entry.card) body.push(renderCard(state.cards.get(entry.card.card_id) || entry.card));
+    if (entry.attachment) body.push(renderAttachment(entry.attachment));
     return el("div", {
       class: `msg ${incoming ? "msg--in" : "msg--out"}${entry.card ? " msg--card" : ""}`,
       "data-testid": entry.id === null || entry.id === undefined ? null : `entry-${entry.id}`,
@@ -569,6 +570,20 @@
         el("span", { class: "msg__who", "data-i18n": incoming ? "you" : "bot" }, incoming ? t("you") : t("bot")),
         el("time", { datetime: entry.at || "", title: full }, short)),
       body));
+  }
+
+  /** An image inline (a tap opens it full size), any other file as a download link. */
+  function renderAttachment(file) {
+    const href = `${file.url}?user=${encodeURIComponent(state.user)}`;
+    const size = file.size >= 1048576 ? `${(file.size / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(file.size / 1024))} KB`;
+    if (file.kind === "image" && /^image\/(png|jpeg|gif|webp)$/.test(file.media_type)) {
+      return el("a", { class: "attachment attachment--image", href, target: "_blank", rel: "noopener" },
+        el("img", { src: href, alt: file.filename, loading: "lazy", "data-testid": "attachment-image" }));
+    }
+    return el("a", { class: "attachment attachment--file", href, download: file.filename, "data-testid": "attachment-file" },
+      el("span", { class: "attachment__icon", "aria-hidden": "true" }, "📄"),
+      el("span", { class: "attachment__name" }, file.filename),
+      el("span", { class: "attachment__size" }, size));
   }
 
   // ---- cards ------------------------------------------------------------------------------------
