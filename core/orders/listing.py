@@ -1,4 +1,5 @@
-"""Pages of orders for machines: the REST API's ``GET /orders`` and the exports.
+"""Pages of orders for machines: the REST API's ``GET /orders``, filtered by the ``OrderFilter``
+the exports and the chat's ``/export`` share (``core.orders.filters``).
 
 Newest first by id, which only grows: a page ends at an order, the next page starts below its id,
 so orders created while a client pages through never push a row onto a page it already read (no
@@ -8,18 +9,16 @@ repeats) nor past one it has yet to read (no skips); they appear on the first pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import exists, select
 
 from core.auth import Permission
 from core.context import Context
-from core.customers.models import Customer
 from core.errors import N_, InvalidInput
 from core.inventory.models import Reservation, ReservationStatus, Warehouse
+from core.orders.filters import OrderFilter
 from core.orders.models import Order
 from core.orders.repository import select_orders
-from core.orders.status import OrderStatus
 
 MAX_PAGE = 100
 
@@ -37,17 +36,6 @@ class PageSizeOutOfRange(InvalidInput):
     template = N_("limit must be from 1 to {limit}, not {value}.")
     value: int
     limit: int
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    """What a page of orders is limited to; every field left None limits nothing."""
-
-    status: tuple[OrderStatus, ...] = ()  # any of these
-    customer: str | None = None  # customer code
-    channel: str | None = None
-    created_since: datetime | None = None  # created at or after
-    updated_since: datetime | None = None  # last changed at or after
 
 
 @dataclass(frozen=True)
@@ -79,16 +67,7 @@ async def list_orders(
             )
             .correlate(Order)
         )
-    if where.status:
-        stmt = stmt.where(Order.status.in_([str(s) for s in where.status]))
-    if where.customer is not None:
-        stmt = stmt.where(Order.customer_id.in_(select(Customer.id).where(Customer.code == where.customer.strip())))
-    if where.channel is not None:
-        stmt = stmt.where(Order.channel == where.channel)
-    if where.created_since is not None:
-        stmt = stmt.where(Order.created_at >= where.created_since)
-    if where.updated_since is not None:
-        stmt = stmt.where(Order.updated_at >= where.updated_since)
+    stmt = stmt.where(*where.conditions())
     if starting_after is not None:
         after = await _cursor_id(ctx, starting_after)
         stmt = stmt.where(Order.id < after)

@@ -23,7 +23,8 @@ from core.customers.models import Customer
 from core.errors import ReturnNotFound
 from core.inventory.stock import stock_view
 from core.orders import backorders, cancellation, confirmation, fulfilment, payments, returns
-from core.orders.listing import OrderFilter, UnknownCursor, list_orders
+from core.orders.filters import OrderFilter
+from core.orders.listing import UnknownCursor, list_orders
 from core.orders.models import Order, OrderLine, ReturnRequest
 from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.orders.status import OrderStatus, PaymentTerms
@@ -111,8 +112,8 @@ async def list_orders_(call: Call) -> Work:
     created meanwhile never repeat or shift a row. Filters combine with AND; `created_since` and
     `updated_since` are inclusive ISO 8601 times with an offset."""
     q: OrderQuery = call.query
-    where = OrderFilter(
-        status=(q.status,) if q.status else (),
+    where = OrderFilter.build(
+        statuses=[q.status] if q.status else [],
         customer=q.customer,
         channel=q.channel,
         created_since=q.created_since,

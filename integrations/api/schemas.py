@@ -192,6 +192,15 @@ class ReturnSummary(Response):
     reason: str | None
 
 
+class WorkOrderOut(Response):
+    """A make-to-order line's work order."""
+
+    mo_no: str
+    status: str
+    sku: str
+    qty: int
+
+
 class HistoryEntry(Response):
     at: AwareDatetime
     action: str
@@ -243,6 +252,7 @@ class OrderDetail(Response):
     allocation: dict[str, Any]
     shipments: list[ShipmentOut]
     returns: list[ReturnSummary]
+    work_orders: list[WorkOrderOut]
     created_at: AwareDatetime
     history: list[HistoryEntry]
 
