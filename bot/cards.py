@@ -49,6 +49,7 @@ def _order_payload(order: Order) -> dict[str, Any]:
         "currency": order.currency,
         "payment_terms": str(order.payment_terms),
         "lines": [{"sku": line.sku, "name": line.name, "qty": line.qty} for line in order.lines],
+        **({"project": order.project_name} if order.project_name else {}),  # a project contract
     }
 
 
@@ -190,7 +191,7 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
             (_("Customer"), p["customer"]),
             (_("Total"), f"{money(p['total'])} {p.get('currency', '')}".strip()),
             (_("Payment"), payment(_, p.get("payment_terms", ""))),
-            (_("Lines"), lines),
+            (_("Project contract"), p["project"]) if p.get("project") else (_("Lines"), lines),
         ]
         notes = [_("Why: {reason}", reason=p["reason"])] if p.get("reason") else []
         if p.get("levels", 1) > 1:

@@ -117,6 +117,7 @@ ACTIONS = {
     "deliver": N_("deliver"),
     "complete": N_("complete"),
     "cancel": N_("cancel"),
+    "finish_contract": N_("finish the contract"),
     "receive": N_("receive"),
     "inspect": N_("inspect"),
     "refund": N_("refund"),

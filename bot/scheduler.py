@@ -19,6 +19,7 @@ from core import idempotency, inbound
 from core.access import signin
 from core.auth import Actor
 from core.channels import inbox as channel_inbox
+from core.contracts import overdue as milestones
 from core.orders import overdue
 from core.rebates import settlement
 from core.services import Services
@@ -32,6 +33,7 @@ HANDLERS = {
     overdue.KIND: overdue.check,
     stalls.KIND: stalls.sweep,
     settlement.KIND: settlement.on_timer,
+    **milestones.HANDLERS,
 }
 
 

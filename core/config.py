@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     shortage_policy: ShortagePolicy = ShortagePolicy.BACKORDER
     # Review before confirmation when no workflow rule decides: orders above this total.
     approval_threshold: Decimal = Decimal("5000")
+    # A contract milestone still not accepted the morning after its due date reminds the
+    # salesperson; this many days later it is escalated to the managers.
+    milestone_escalate_days: int = Field(default=3, ge=1, le=90)
     # A salesperson's manual discount above this percentage puts the order on hold (price).
     max_manual_discount_percent: Decimal = Decimal("15")
     # The daily digest: local time (in ``timezone``) and who receives it; empty roles turn it off.

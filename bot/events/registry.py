@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import parcels, production
 from bot.events.bus import EventBus, Handler
-from bot.reactions import cards, channels, people, rebates, rules, subscriptions, webhooks
+from bot.reactions import cards, channels, contracts, people, rebates, rules, subscriptions, webhooks
 from core.events.catalogue import (
     ApprovalProgressed,
     ApprovalRequested,
@@ -18,6 +18,10 @@ from core.events.catalogue import (
     CreditNoteDecided,
     CreditNoteRequested,
     Event,
+    MilestoneApprovalRequested,
+    MilestoneInvoiced,
+    MilestoneOverdue,
+    MilestoneRejected,
     OrderReadyToPick,
     OrderReceived,
     OrderShipped,
@@ -60,6 +64,10 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     WorkOrderStarted: [production.on_started],
     WorkOrderDone: [production.on_done],
     WorkOrderCancelled: [production.on_cancelled],
+    MilestoneApprovalRequested: [contracts.on_approval_requested],
+    MilestoneInvoiced: [contracts.on_invoiced],
+    MilestoneRejected: [contracts.on_rejected],
+    MilestoneOverdue: [contracts.on_overdue],
 }
 # Last for every event: whatever the chat layer did, the webhook endpoints that subscribed hear it.
 for _handlers in HANDLERS.values():

@@ -4,6 +4,6 @@ A command exists because its module is in ``MODULES``; a new handler module left
 fails ``tests/unit/test_command_modules.py`` instead of silently not existing.
 """
 
-from bot.handlers import channels, general, orders, printing, production, rebates, warehouse
+from bot.handlers import channels, contracts, general, orders, printing, production, rebates, warehouse
 
-MODULES = (general, orders, warehouse, channels, rebates, printing, production)
+MODULES = (general, orders, contracts, warehouse, channels, rebates, printing, production)

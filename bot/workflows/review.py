@@ -18,6 +18,8 @@ import celpy
 from bot.workflows.schema import Rule, Trigger, compile_condition
 from bot.workflows.store import rules_for
 from core.context import Context
+from core.contracts.models import Milestone
+from core.contracts.service import facts as milestone_facts
 from core.orders.models import Order
 from core.orders.review import Decision, ReviewDecision, ThresholdReview
 from core.production.planning import make_to_order_products
@@ -39,12 +41,15 @@ def facts(order: Order, made: Collection[str] = (), *, rebate_rate: Decimal = De
 
     ``order.lines`` are ``{sku, qty, make_to_order}``, so a rule may ask
     ``order.lines.exists(line, line.make_to_order)``; ``made`` names the make-to-order SKUs
-    (``order.make_to_order`` says whether there is one)."""
+    (``order.make_to_order`` says whether there is one); ``order.kind == "contract"`` for a
+    project contract."""
     customer = order.customer
     made = set(made)
     return {
         "order": {
             "order_no": order.order_no,
+            "kind": str(order.kind or "standard"),  # "standard" or "contract"
+            "project": order.project_name or "",
             "total": float(order.total),
             "subtotal": float(order.subtotal),
             "discount": float(-order.discount_total),
@@ -90,6 +95,31 @@ class WorkflowReview:
             return await ThresholdReview().decide(ctx, order)
         made = (await make_to_order_products(ctx, order)).values()
         activation = facts(order, made, rebate_rate=await current_rate(ctx, order.customer))
+        for rule in rules:
+            if not holds(rule, activation):
+                continue
+            if rule.auto_approve:
+                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, f"rule {rule.name}: {rule.when or 'always'}")
+            levels = [step.model_dump(mode="json", exclude_none=True) for step in rule.approve]
+            return ReviewDecision(
+                Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", levels=levels
+            )
+        return ReviewDecision(Decision.CONFIRM)
+
+    async def decide_milestone(self, ctx: Context, order: Order, milestone: Milestone) -> ReviewDecision:
+        """The first ``milestone.accepted`` rule whose condition holds (it sees ``milestone.*`` too)
+        asks for approval of the invoice or lets it go; no rule: invoiced at once. Until any review
+        rule is loaded at all, the approval threshold decides, as for orders."""
+        every = [r for r in await rules_for(ctx, Trigger.ORDER_RECEIVED) if r.auto_approve or r.approve]
+        rules = await rules_for(ctx, Trigger.MILESTONE_ACCEPTED)
+        if not rules and not every:
+            threshold = ctx.settings.approval_threshold
+            if milestone.amount > threshold:
+                reason = f"milestone {milestone.amount} is above the approval threshold {threshold}"
+                return ReviewDecision(Decision.REVIEW, "approval_threshold", reason)
+            return ReviewDecision(Decision.CONFIRM)
+        seen = facts(order, rebate_rate=await current_rate(ctx, order.customer))
+        activation = {**seen, "milestone": milestone_facts(milestone)}
         for rule in rules:
             if not holds(rule, activation):
                 continue

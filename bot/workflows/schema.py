@@ -35,6 +35,7 @@ class Trigger(StrEnum):
     PAYMENT_OVERDUE = "payment.overdue"
     SHIPMENT_EXCEPTION = "shipment.exception"
     STOCK_LOW = "stock.low"
+    MILESTONE_ACCEPTED = "milestone.accepted"  # a contract milestone's invoice: approve or let go
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -116,8 +117,10 @@ class Rule(BaseModel):
     def _coherent(self) -> Rule:
         if self.auto_approve and self.approve:
             raise ValueError("a rule either approves automatically or asks for approval, not both")
-        if (self.auto_approve or self.approve) and self.on != Trigger.ORDER_RECEIVED:
-            raise ValueError("approval steps belong to order.received rules")
+        if (self.auto_approve or self.approve) and self.on not in (Trigger.ORDER_RECEIVED, Trigger.MILESTONE_ACCEPTED):
+            raise ValueError("approval steps belong to order.received or milestone.accepted rules")
+        if self.on == Trigger.MILESTONE_ACCEPTED and (self.notify or self.remind_after or self.escalate_after):
+            raise ValueError("a milestone.accepted rule approves (or auto-approves) and does nothing else")
         if self.escalate_to and not self.escalate_after:
             raise ValueError("escalate_to needs escalate_after")
         if (self.remind_after or self.escalate_after) and not self.approve:

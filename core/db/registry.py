@@ -7,6 +7,7 @@ from core.apikeys import models as _apikeys  # noqa: F401
 from core.audit import models as _audit  # noqa: F401
 from core.catalog import models as _catalog  # noqa: F401
 from core.channels import models as _channels  # noqa: F401
+from core.contracts import models as _contracts  # noqa: F401
 from core.customers import models as _customers  # noqa: F401
 from core.db.base import Base
 from core.inventory import models as _inventory  # noqa: F401

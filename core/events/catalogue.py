@@ -327,6 +327,59 @@ class WorkOrderCancelled(Event):
     actor: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class MilestoneApprovalRequested(Event):
+    """An accepted contract milestone's invoice waits for an approval step a rule (or the
+    threshold) asked for: ``approvers`` is ``{"role": ...}`` or ``{"user": ...}``."""
+
+    name: ClassVar[str] = "milestone.approval_requested"
+    order_no: str
+    seq: int
+    milestone: str
+    amount: Decimal
+    approvers: dict[str, str]
+    level: int
+    levels: int
+    rule: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MilestoneInvoiced(Event):
+    """A contract milestone was accepted (and approved, where asked): its invoice is a receivable."""
+
+    name: ClassVar[str] = "milestone.invoiced"
+    order_no: str
+    seq: int
+    milestone: str
+    amount: Decimal
+    invoice_no: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MilestoneRejected(Event):
+    """An approver turned a milestone's invoice down: it is pending again for the salesperson."""
+
+    name: ClassVar[str] = "milestone.rejected"
+    order_no: str
+    seq: int
+    milestone: str
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MilestoneOverdue(Event):
+    """A contract milestone passed its due date unaccepted; ``escalated``: the managers' turn."""
+
+    name: ClassVar[str] = "milestone.overdue"
+    order_no: str
+    seq: int
+    milestone: str
+    amount: Decimal
+    due_on: date
+    escalated: bool = False
+
+
 def _all(base: type[Event]) -> list[type[Event]]:
     return [c for sub in base.__subclasses__() for c in (sub, *_all(sub))]
 

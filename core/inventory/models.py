@@ -62,7 +62,9 @@ class MovementKind(StrEnum):
     RELEASE = "release"  # reservation given back (cancel, re-allocation)
     SHIP = "ship"  # goods out (on_hand − and reserved −)
     RESTOCK = "restock"  # a returned item passed inspection
-    CONSUME = "consume"  # a work order used up its materials (on_hand − and reserved −)
+    # Used up: by a work order (its materials: on_hand − and reserved −) or on a project contract
+    # (on_hand −, logged as the contract's cost).
+    CONSUME = "consume"
     PRODUCE = "produce"  # a work order's finished goods came off the line (on_hand +)
 
 

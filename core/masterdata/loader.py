@@ -27,6 +27,7 @@ from core.catalog.models import KitComponent, Product
 from core.catalog.search import nearest_sku
 from core.channels.models import Channel, ChannelSku
 from core.context import Context
+from core.contracts.models import LabourRate
 from core.customers.models import Address, Customer
 from core.inventory.models import MovementKind, StockLevel, Warehouse
 from core.inventory.reservations import check_safety_stock, movement
@@ -103,6 +104,7 @@ async def load_master_data(ctx: Context, data: MasterData, *, set_stock: bool = 
     await loader.rebates(data.rebates)
     await loader.users(data.users)
     await loader.channels(data.channels)
+    await loader.labour_rates(data.labour_rates)
     # Not stored here: the workflow engine validates and stores them, and may count them in the report.
     loader.report.workflows = [row.model_dump(by_alias=True) for row in data.workflows]
     await ctx.session.flush()
@@ -589,6 +591,18 @@ class _Loader:
                     current.sku, current.learned = sku, False
                     changes[f"sku_map.{channel_sku}"] = sku
             self._record("channels", "channel", row.code, created, changes)
+        await self.session.flush()
+
+    async def labour_rates(self, rows: list[schema.LabourRateRow]) -> None:
+        """Rates per person or role for hours logged on contracts; rates not in the file stay."""
+        existing = await self._by(LabourRate, LabourRate.name, [r.name for r in rows])
+        for row in rows:
+            rate = existing.get(row.name)
+            if rate is None:
+                self.session.add(LabourRate(name=row.name, rate=row.rate))
+                self._record("labour_rates", "labour_rate", row.name, True, {})
+            else:
+                self._record("labour_rates", "labour_rate", row.name, False, _apply(rate, {"rate": row.rate}))
         await self.session.flush()
 
 

@@ -351,6 +351,17 @@ class ChannelRow(Row):
         return self.code
 
 
+class LabourRateRow(Row):
+    """What an hour of a person's (``张工``) or a role's (``电工``) work costs on a project contract."""
+
+    name: Text = Field(min_length=1, max_length=100)
+    rate: Money
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
 class WorkflowRow(BaseModel):
     """Only what identifies a rule is checked here; the workflow engine validates the rest."""
 
@@ -373,6 +384,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "rebates": RebateRow,
     "users": UserRow,
     "channels": ChannelRow,
+    "labour_rates": LabourRateRow,
     "workflows": WorkflowRow,
 }
 
@@ -388,6 +400,7 @@ class MasterData(BaseModel):
     rebates: list[RebateRow] = []
     users: list[UserRow] = []
     channels: list[ChannelRow] = []
+    labour_rates: list[LabourRateRow] = []
     workflows: list[WorkflowRow] = []
 
 

@@ -13,8 +13,9 @@ from core.orders.history import change_status
 from core.orders.models import Order
 from core.orders.payments import refund, release_credit
 from core.orders.repository import acting_on
-from core.orders.status import PaymentTerms
+from core.orders.status import OrderKind, PaymentTerms
 from core.production import planning as production
+from core.timers import service as timers
 
 
 async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: int | None = None) -> Order:
@@ -26,6 +27,11 @@ async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: 
     # Customer row before stock rows: the order placement takes its locks in, so no deadlock.
     if order.payment_terms == PaymentTerms.CREDIT:
         await release_credit(ctx, order)
+    if order.kind == OrderKind.CONTRACT:
+        # A contract holds no stock, and what was invoiced was for work accepted: those invoices
+        # stay receivables and their payments stand. Its milestones' overdue clocks stop.
+        await timers.cancel(ctx, f"milestone:{order.order_no}:")
+        return order
     # Work orders first: their materials go back on the shelf with the order's own reservations.
     freed_products = await production.cancel_for_order(ctx, order, reason)
     freed_products |= await release_order(ctx, order.id, f"{order.order_no} cancelled: {reason}")

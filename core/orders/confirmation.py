@@ -28,7 +28,7 @@ from core.orders.lifecycle import can
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on, order_warehouses
 from core.orders.review import Decision, ThresholdReview
-from core.orders.status import HoldReason, OrderStatus, PaymentTerms
+from core.orders.status import HoldReason, OrderKind, OrderStatus, PaymentTerms
 from core.orders.validation import Problem
 from core.production import planning as production
 
@@ -68,6 +68,9 @@ async def reject(ctx: Context, order_no: str, reason: str, *, expected_version: 
 
 
 async def _confirm(ctx: Context, order: Order, trigger: str, **audit_data: object) -> None:
+    if order.kind == OrderKind.CONTRACT:  # no goods, no credit hold: invoiced milestone by milestone
+        await change_status(ctx, order, trigger, reason=audit_data.pop("reason", None), **audit_data)
+        return
     on_credit = order.payment_terms == PaymentTerms.CREDIT
     if on_credit and not await balance.charge(ctx, order.customer_id, order.total, within_limit=True):
         customer: Customer = order.customer

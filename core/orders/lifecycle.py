@@ -11,6 +11,7 @@
     packed | partially_shipped ─ship_part─▶ partially_shipped
     packed | partially_shipped ─ship─▶ shipped ─deliver─▶ delivered ─complete─▶ completed
     anything before shipping ─cancel─▶ cancelled
+    confirmed ─finish_contract─▶ completed   (guard: a project contract, every milestone paid; core.contracts)
 
 Guards are pure functions of the order. Callbacks do no I/O: the service records audit rows and
 events after a successful ``fire``. Returns have their own, smaller machine below.
@@ -28,8 +29,8 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from core.errors import Action, InvalidTransition
+from core.orders.status import OrderKind, PaymentStatus, PaymentTerms
 from core.orders.status import OrderStatus as S
-from core.orders.status import PaymentStatus, PaymentTerms
 from core.orders.status import ReturnStatus as R
 
 CANCELLABLE = [
@@ -67,6 +68,10 @@ def _may_pick(event: EventData) -> bool:
     return order.payment_terms != PaymentTerms.PREPAID or order.payment_status == PaymentStatus.PAID
 
 
+def _is_contract(event: EventData) -> bool:
+    return getattr(event.model, "kind", None) == OrderKind.CONTRACT
+
+
 ORDER_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "hold", "source": S.RECEIVED, "dest": S.ON_HOLD},
     {"trigger": "revalidate", "source": S.ON_HOLD, "dest": S.RECEIVED},
@@ -92,6 +97,7 @@ ORDER_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "deliver", "source": S.SHIPPED, "dest": S.DELIVERED},
     {"trigger": "complete", "source": S.DELIVERED, "dest": S.COMPLETED},
     {"trigger": "cancel", "source": CANCELLABLE, "dest": S.CANCELLED},
+    {"trigger": "finish_contract", "source": S.CONFIRMED, "dest": S.COMPLETED, "conditions": [_is_contract]},
 ]
 
 RETURN_TRANSITIONS: list[dict[str, Any]] = [

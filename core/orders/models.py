@@ -13,6 +13,7 @@ from core.catalog.models import Product
 from core.customers.models import Customer
 from core.db.base import Base
 from core.orders.status import (
+    OrderKind,
     OrderStatus,
     PaymentStatus,
     PaymentTerms,
@@ -29,6 +30,8 @@ class Order(Base):
     order_no: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     status: Mapped[OrderStatus] = mapped_column(String(32), index=True)
+    kind: Mapped[OrderKind] = mapped_column(String(16), default=OrderKind.STANDARD, server_default="standard")
+    project_name: Mapped[str | None] = mapped_column(String(200))  # a contract's project
     payment_status: Mapped[PaymentStatus] = mapped_column(String(32), default=PaymentStatus.UNPAID)
     payment_terms: Mapped[PaymentTerms] = mapped_column(String(16), default=PaymentTerms.PREPAID)
     channel: Mapped[str] = mapped_column(String(32), default="direct")

@@ -9,13 +9,14 @@ from sqlalchemy import select
 from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
+from core.contracts import service as contracts
 from core.customers import balance
 from core.orders.confirmation import route_by_payment
 from core.orders.errors import PaymentAlreadyRecorded, PaymentNotDue
 from core.orders.lifecycle import can
 from core.orders.models import Order, ReconciliationTask
 from core.orders.repository import acting_on
-from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReconciliationStatus
+from core.orders.status import OrderKind, OrderStatus, PaymentStatus, PaymentTerms, ReconciliationStatus
 
 
 async def confirm_payment(
@@ -23,6 +24,10 @@ async def confirm_payment(
 ) -> Order:
     """Finance confirms the order is paid in full (offline transfer, channel settlement, invoice)."""
     order = await acting_on(ctx, order_no, Permission.PAYMENT_CONFIRM, expected_version)
+    if order.kind == OrderKind.CONTRACT:  # a contract is paid invoice by invoice, oldest first
+        await contracts.pay_invoice(ctx, order, reference)
+        await ctx.session.flush()
+        return order
     if order.payment_status != PaymentStatus.UNPAID:
         raise PaymentAlreadyRecorded(order_no=order.order_no, payment=PaymentStatus(order.payment_status))
     if not can(order, "pay"):

@@ -20,6 +20,7 @@ from core.audit.record import audit
 from core.auth import OwnAccountOnly, Permission, PermissionDenied
 from core.catalog.models import Product
 from core.context import Context
+from core.contracts.errors import ContractHasNoLines
 from core.customers.models import Customer
 from core.errors import (
     AddressNotFound,
@@ -40,7 +41,7 @@ from core.orders.lifecycle import can
 from core.orders.models import Order, OrderLine
 from core.orders.numbering import next_number
 from core.orders.repository import acting_on, order_by_external_ref
-from core.orders.status import HoldReason, OrderStatus, PaymentStatus, PaymentTerms
+from core.orders.status import HoldReason, OrderKind, OrderStatus, PaymentStatus, PaymentTerms
 from core.pricing.errors import DiscountOutOfRange, PricingError
 from core.pricing.lookup import active_promotions, price_entries
 from core.pricing.quote import Quote, QuoteLine, quote
@@ -167,6 +168,8 @@ async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected
     rules decide afresh, so nobody approves one order and ships another.
     """
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT, expected_version)
+    if order.kind == OrderKind.CONTRACT:
+        raise ContractHasNoLines(order_no=order.order_no)
     before = {
         "lines": [(line.sku, line.qty) for line in order.lines],
         "ship_to": order.ship_to,

@@ -31,6 +31,11 @@ class OrderStatus(StrEnum):
 TERMINAL = frozenset({OrderStatus.REJECTED, OrderStatus.COMPLETED, OrderStatus.CANCELLED})
 
 
+class OrderKind(StrEnum):
+    STANDARD = "standard"  # goods: priced lines, allocated, picked and shipped
+    CONTRACT = "contract"  # a project (core.contracts): a value, milestones invoiced on acceptance, costs logged
+
+
 class PaymentStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"

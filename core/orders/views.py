@@ -13,10 +13,11 @@ from core.audit.models import AuditRecord
 from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
+from core.contracts.views import contract_detail
 from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order, ReturnRequest, Shipment, ShipmentLine
 from core.orders.repository import authorize, load_order
-from core.orders.status import OrderStatus
+from core.orders.status import OrderKind, OrderStatus
 from core.production.models import WorkOrder
 from core.shipping import tracking
 
@@ -45,6 +46,8 @@ async def order_detail(ctx: Context, order_no: str) -> dict[str, Any]:
     allocations = await _allocations(ctx, order)
     return {
         "order_no": order.order_no,
+        "kind": str(order.kind),
+        "contract": await contract_detail(ctx, order) if order.kind == OrderKind.CONTRACT else None,
         "status": str(order.status),
         "payment_status": str(order.payment_status),
         "payment_terms": str(order.payment_terms),

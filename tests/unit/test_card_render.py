@@ -55,3 +55,19 @@ def test_a_pick_card_closed_by_a_cancellation_says_cancelled():
     cancelled = {"action": "cancel", "actor": "李雷", "at": AT.isoformat(), "status": "cancelled", "reason": "x"}
 
     assert stage(pick_card(CardState.CLOSED, cancelled)) == "cancelled"
+
+
+def test_an_approval_card_for_a_contract_names_its_project_instead_of_lines():
+    card = Card(
+        id=8,
+        kind=CardKind.APPROVAL,
+        order_id=2,
+        order_no="SO-100002",
+        version=2,
+        state=CardState.OPEN,
+        payload={"customer": "杭州茶社", "total": "280000.00", "currency": "CNY", "lines": [], "project": "机房改造"},
+        created_at=AT,
+        updated_at=AT,
+    )
+    fields = dict(render(card, Translator("zh-CN"), "Asia/Shanghai").fields)
+    assert fields["工程合同"] == "机房改造" and "商品明细" not in fields
