@@ -99,7 +99,12 @@ def _summary(order: Order) -> dict[str, Any]:
 
 
 def _detail(detail: dict[str, Any]) -> dict[str, Any]:
-    return detail  # order_detail's shape is the API's (see schemas.OrderDetail)
+    """``order_detail`` as documented (``schemas.OrderDetail``): fields the core adds later stay out."""
+    return s.OrderDetail.model_validate(detail).model_dump(mode="json", by_alias=True)
+
+
+def _stock(view: dict[str, Any]) -> dict[str, Any]:
+    return s.StockOut.model_validate(view).model_dump(mode="json")
 
 
 # --- orders -----------------------------------------------------------------------------------------
@@ -161,7 +166,7 @@ async def create_order(call: Call) -> Work:
 
     async def work(ctx: Context) -> tuple[int, dict[str, Any]]:
         order = await place_order(ctx, draft)
-        return 201, await order_detail(ctx, order.order_no)
+        return 201, _detail(await order_detail(ctx, order.order_no))
 
     return work
 
@@ -174,7 +179,7 @@ def _action(change: Any) -> Any:
 
         async def work(ctx: Context) -> tuple[int, dict[str, Any]]:
             await change(ctx, order_no, call)
-            return 200, await order_detail(ctx, order_no)
+            return 200, _detail(await order_detail(ctx, order_no))
 
         return work
 
@@ -335,7 +340,7 @@ async def get_stock(call: Call) -> Work:
     sku = call.path("sku")
 
     async def work(ctx: Context) -> tuple[int, dict[str, Any]]:
-        return 200, await stock_view(ctx, sku)
+        return 200, _stock(await stock_view(ctx, sku))
 
     return work
 
@@ -347,7 +352,7 @@ async def receive_stock(call: Call) -> Work:
 
     async def work(ctx: Context) -> tuple[int, dict[str, Any]]:
         served = await backorders.receive(ctx, b.sku, b.warehouse, b.qty, b.reason)
-        return 201, {"stock": await stock_view(ctx, b.sku), "served_orders": served}
+        return 201, {"stock": _stock(await stock_view(ctx, b.sku)), "served_orders": served}
 
     return work
 
@@ -367,7 +372,7 @@ async def adjust_stock(call: Call) -> Work:
 
     async def work(ctx: Context) -> tuple[int, dict[str, Any]]:
         served = await backorders.adjust(ctx, b.sku, b.warehouse, b.delta, b.reason)
-        return 201, {"stock": await stock_view(ctx, b.sku), "served_orders": served}
+        return 201, {"stock": _stock(await stock_view(ctx, b.sku)), "served_orders": served}
 
     return work
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from core.orders.status import OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
+from core.orders.status import OrderKind, OrderStatus, PaymentStatus, PaymentTerms, ReturnStatus, ShipmentStatus
 
 MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
 PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
@@ -64,6 +64,13 @@ class Request(BaseModel):
 
 class Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Projection(Response):
+    """A response made from a core read model: what the core adds later is left out (until it is
+    documented here), so the API's shape changes only when this file does."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -144,20 +151,20 @@ class ShipIn(Request):
     lines: sku_quantities("SKU to quantity; omitted: everything reserved for the warehouse.") | None = None
 
 
-class CustomerRef(Response):
+class CustomerRef(Projection):
     code: str
     name: str
     tier: str
 
 
-class Allocation(Response):
+class Allocation(Projection):
     warehouse: str
     sku: str
     qty: int
     state: Literal["reserved", "shipped"]
 
 
-class OrderLineOut(Response):
+class OrderLineOut(Projection):
     sku: str
     name: str | None
     qty: int
@@ -169,13 +176,13 @@ class OrderLineOut(Response):
     allocations: list[Allocation]
 
 
-class TrackingEvent(Response):
+class TrackingEvent(Projection):
     at: AwareDatetime
     location: str | None
     description: str | None
 
 
-class ShipmentOut(Response):
+class ShipmentOut(Projection):
     carrier: str
     tracking_no: str
     status: ShipmentStatus
@@ -184,7 +191,7 @@ class ShipmentOut(Response):
     last_event: TrackingEvent | None
 
 
-class ReturnSummary(Response):
+class ReturnSummary(Projection):
     rma_no: str
     status: ReturnStatus
     resolution: str
@@ -192,7 +199,7 @@ class ReturnSummary(Response):
     reason: str | None
 
 
-class WorkOrderOut(Response):
+class WorkOrderOut(Projection):
     """A make-to-order line's work order."""
 
     mo_no: str
@@ -201,7 +208,7 @@ class WorkOrderOut(Response):
     qty: int
 
 
-class HistoryEntry(Response):
+class HistoryEntry(Projection):
     at: AwareDatetime
     action: str
     from_: str | None = Field(alias="from")
@@ -211,7 +218,12 @@ class HistoryEntry(Response):
     reason: str | None
     entity: str
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_extra={"additionalProperties": False},
+    )
 
 
 class OrderSummary(Response):
@@ -228,8 +240,10 @@ class OrderSummary(Response):
     updated_at: AwareDatetime
 
 
-class OrderDetail(Response):
+class OrderDetail(Projection):
     order_no: str
+    kind: OrderKind = Field(description="`contract`: a project order (milestones, costs) instead of goods.")
+    contract: dict[str, Any] | None = Field(description="A contract order's project, milestones and figures.")
     status: OrderStatus
     payment_status: PaymentStatus
     payment_terms: PaymentTerms
@@ -294,7 +308,7 @@ class CustomerList(Response):
     has_more: bool
 
 
-class WarehouseLevel(Response):
+class WarehouseLevel(Projection):
     warehouse: str
     name: str
     on_hand: int
@@ -302,13 +316,13 @@ class WarehouseLevel(Response):
     available: int
 
 
-class StockTotals(Response):
+class StockTotals(Projection):
     on_hand: int
     reserved: int
     available: int
 
 
-class StockOut(Response):
+class StockOut(Projection):
     sku: str
     name: str
     kit: bool

@@ -135,3 +135,20 @@ def test_a_field_stored_under_another_key_is_documented_under_that_key():
     data = document()["components"]["schemas"]["StockLowData"]
     assert "name" in data["properties"] and "product" not in data["properties"]
     assert "name" in payload(sample_event(EVENTS["stock.low"]))
+
+
+def test_a_field_the_core_adds_later_stays_out_of_the_response_until_documented():
+    from integrations.api.schemas import StockOut
+
+    view = {
+        "sku": "TEA-001",
+        "name": "龙井茶 250g",
+        "kit": False,
+        "safety_stock": 20,
+        "warehouses": [{"warehouse": "SH", "name": "上海仓", "on_hand": 5, "reserved": 1, "available": 4, "bin": "A1"}],
+        "total": {"on_hand": 5, "reserved": 1, "available": 4},
+        "locations": ["A1"],  # new in the core: not in the API's document
+    }
+    shown = StockOut.model_validate(view).model_dump(mode="json")
+    assert "locations" not in shown and "bin" not in shown["warehouses"][0]
+    assert document()["components"]["schemas"]["StockOut"]["additionalProperties"] is False
