@@ -95,3 +95,13 @@ async def complete(ctx: Context, scope: str, key: str, result: dict[str, Any]) -
 async def prune(ctx: Context, keep_for: timedelta = KEEP_FOR) -> int:
     result = await ctx.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < ctx.now() - keep_for))
     return result.rowcount
+
+
+async def release(ctx: Context, scope: str, key: str) -> None:
+    """Forget a claim whose request failed before it stored anything (its transaction rolled
+    back), so a retry runs instead of being told the first is still running."""
+    await ctx.session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.completed_at.is_(None)
+        )
+    )

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.wiring import services_for
 from core.config import Settings
+from integrations.api import mount as api
 from integrations.carriers.route import mount as carriers
 from integrations.channels.route import mount as channels
 from integrations.console.api import mount as console
@@ -26,10 +27,11 @@ from integrations.web.timers import mount as timers
 from integrations.webhooks import mount as webhooks
 from integrations.wecom.adapter import mount as wecom
 
-# The console and chat adapters, the sales channels' webhooks (with their worker and polls), the
-# carriers' tracking pushes, the outbound webhooks' client, then what works in the background: the
-# outbox sends replies (and webhooks), events reach subscribers, timers fire.
+# The REST API, the console and chat adapters, the sales channels' webhooks (with their worker and
+# polls), the carriers' tracking pushes, the outbound webhooks' client, then what works in the
+# background: the outbox sends replies (and webhooks), events reach subscribers, timers fire.
 MOUNTS: tuple[Mount, ...] = (
+    api,
     console,
     dingtalk,
     wecom,

@@ -93,6 +93,9 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
         )
         answers["woo-no-secret"] = status(base + "/webhooks/channels/WOO-2", b"{}")
         answers["console"] = status(base + "/console")
+        answers["api-openapi"] = status(base + "/api/v1/openapi.json")
+        answers["api-no-key"] = status(base + "/api/v1/orders")
+        answers["api-docs"] = status(base + "/api/docs")
         answers["console-identities"] = status(base + "/console/api/identities")
         answers["console-message"] = status(
             base + "/console/api/messages",
@@ -106,9 +109,10 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
     expected = {"healthz": 200, "slack": 401, "telegram": 403, "wecom": 403, "dingtalk": 404, "console": 200}
     expected |= {"console-identities": 404, "console-message": 401}  # nobody acts without signing in
     expected |= {"shopify-forged": 401, "woo-no-secret": 401}
+    expected |= {"api-openapi": 200, "api-no-key": 401, "api-docs": 200}  # the REST API is always on
     assert answers == expected, output
     assert "sign in with a link" in output and "OMS_PUBLIC_URL" in output, output
-    assert "adapters on: console, dingtalk, wecom, slack, telegram" in output, output
+    assert "adapters on: api, console, dingtalk, wecom, slack, telegram" in output, output
     assert "channels: SHOP1 (shopify) at /webhooks/channels/SHOP1, WOO-2 (woocommerce)" in output, output
     assert "channel WOO-2: its deliveries are refused until OMS_CHANNEL_WOO_2_SECRET is set" in output, output
     assert "Traceback" not in output, output

@@ -22,8 +22,9 @@ async def test_bootstrap_builds_services_from_the_settings_and_mounts_everything
     try:
         assert services.settings is settings
         assert isinstance(services.review_policy, WorkflowReview)  # the chat layer's rules decide review
-        assert enabled == ["console"]  # no platform settings given: only the console switched on
+        assert enabled == ["api", "console"]  # no platform settings given: only the REST API and the console
         assert {"/healthz", "/console", "/webhooks/channels/{code}", "/webhooks/carriers/{provider}"} <= routes(app)
+        assert {"/api/v1/openapi.json", "/api/v1/orders", "/api/v1/orders/{order_no}", "/api/docs"} <= routes(app)
     finally:
         await services.close()
 
@@ -32,7 +33,7 @@ async def test_a_platform_in_the_settings_switches_its_adapter_on(tmp_path) -> N
     settings = sqlite_settings(tmp_path / "oms.db", console_mode="off", telegram_bot_token="123:abc")
     app, enabled = bootstrap(settings)
     try:
-        assert enabled == ["telegram"]
+        assert enabled == ["api", "telegram"]
         assert "/console" not in routes(app)
     finally:
         await app[SERVICES].close()
@@ -42,7 +43,7 @@ def test_every_adapter_package_is_mounted() -> None:
     """A new platform package (one with an ``adapter.py``) left out of ``MOUNTS`` would never run."""
     platforms = {path.parent.name for path in Path(integrations.__file__).parent.glob("*/adapter.py")}
     mounted = {mount.__module__.split(".")[1] for mount in MOUNTS}
-    assert platforms | {"console", "channels", "carriers", "webhooks", "web"} == mounted
+    assert platforms | {"api", "console", "channels", "carriers", "webhooks", "web"} == mounted
 
 
 async def test_the_webhook_client_joins_the_outbox(tmp_path) -> None:
