@@ -173,27 +173,31 @@ async def cancel(ctx: Context, mo_no: str, reason: str, *, expected_version: int
 async def list_work_orders(ctx: Context, *, all_states: bool = False, limit: int = 50) -> list[dict[str, Any]]:
     """Open work orders (or every one, newest first), as rows for a list."""
     ctx.actor.require_any(VIEW)
-    stmt = (
+    stmt = _listed()
+    if not all_states:
+        stmt = stmt.where(WorkOrder.status.in_(OPEN))
+    return [_row(*r) for r in (await ctx.session.execute(stmt.order_by(WorkOrder.id.desc()).limit(limit))).all()]
+
+
+def _listed() -> Any:
+    return (
         select(WorkOrder, Order.order_no, Product.sku, Product.name)
         .join(Order, Order.id == WorkOrder.order_id)
         .join(Product, Product.id == WorkOrder.product_id)
     )
-    if not all_states:
-        stmt = stmt.where(WorkOrder.status.in_(OPEN))
-    rows = (await ctx.session.execute(stmt.order_by(WorkOrder.id.desc()).limit(limit))).all()
-    return [
-        {
-            "mo_no": wo.mo_no,
-            "status": str(wo.status),
-            "order_no": order_no,
-            "sku": sku,
-            "name": name,
-            "qty": wo.qty,
-            "version": wo.version,
-            "created_at": wo.created_at.isoformat(),
-        }
-        for wo, order_no, sku, name in rows
-    ]
+
+
+def _row(wo: WorkOrder, order_no: str, sku: str, name: str) -> dict[str, Any]:
+    return {
+        "mo_no": wo.mo_no,
+        "status": str(wo.status),
+        "order_no": order_no,
+        "sku": sku,
+        "name": name,
+        "qty": wo.qty,
+        "version": wo.version,
+        "created_at": wo.created_at.isoformat(),
+    }
 
 
 async def work_order_detail(ctx: Context, mo_no: str) -> dict[str, Any]:
@@ -247,3 +251,23 @@ async def describe(ctx: Context, work_order: WorkOrder) -> dict[str, Any]:
         "created_at": work_order.created_at.isoformat(),
         "updated_at": work_order.updated_at.isoformat(),
     }
+
+
+async def page_work_orders(
+    ctx: Context, *, status: str | None, limit: int, starting_after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """Work orders newest first, a page at a time (cursor: the last MO number of the previous page),
+    for an MES following production over the REST API; ``has_more`` as the second value."""
+    ctx.actor.require_any(VIEW)
+    stmt = _listed()
+    if ctx.actor.only_own_orders:  # a customer's key: production for its own orders only
+        stmt = stmt.where(Order.customer_id == ctx.actor.customer_id)
+    if status is not None:
+        stmt = stmt.where(WorkOrder.status == status)
+    if starting_after is not None:
+        after = await ctx.session.scalar(select(WorkOrder.id).where(WorkOrder.mo_no == starting_after))
+        if after is None:
+            raise WorkOrderNotFound(mo_no=starting_after)
+        stmt = stmt.where(WorkOrder.id < after)
+    rows = (await ctx.session.execute(stmt.order_by(WorkOrder.id.desc()).limit(limit + 1))).all()
+    return [_row(*r) for r in rows[:limit]], len(rows) > limit

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from integrations.api import problems, routes  # noqa: F401  (routes register themselves)
+from integrations.api import problems, production, routes  # noqa: F401  (routes register themselves)
 from integrations.api.event_schemas import envelopes
 from integrations.api.registry import PREFIX, REPLAYED, ROUTES, Route
 from integrations.api.schemas import Problem
@@ -24,6 +24,7 @@ REF = "#/components/schemas/{model}"
 PATH_PARAMS = {
     "order_no": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", "examples": ["SO-100001"]},
     "sku": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$", "examples": ["TEA-001"]},
+    "mo_no": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9\-]{0,31}$", "examples": ["MO-100001"]},
 }
 _PARAM = re.compile(r"{(\w+)}")
 
