@@ -312,3 +312,19 @@ async def test_an_mes_gets_the_work_orders_as_signed_outbound_events(tmp_path):
         "qty": 3,
         "actor": "陈工",
     }
+
+
+async def test_editing_an_order_with_a_work_order_is_refused_clearly_and_changes_nothing(tmp_path):
+    services = await factory(tmp_path)
+    order_no, mo_no = await place_desks(services)
+
+    refused = await say(services, SALES, f"/edit {order_no} DESK-01*3")
+
+    assert refused == [f"Cannot edit {order_no}: it is backordered."]
+    assert (await detail(services, order_no))["work_orders"] == [
+        {"mo_no": mo_no, "status": "planned", "sku": "DESK-01", "qty": 3}
+    ]
+    # Nor once it is finished with (its work order cancelled, the lines still referenced)
+    await say(services, SALES, f"/cancel {order_no} customer changed their mind")
+    assert await say(services, SALES, f"/edit {order_no} DESK-01*3") == [f"Cannot edit {order_no}: it is cancelled."]
+    assert [(line["sku"], line["qty"]) for line in (await detail(services, order_no))["lines"]] == [("DESK-01", 4)]
