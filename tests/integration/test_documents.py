@@ -297,6 +297,21 @@ async def test_a_contract_is_on_the_statement_invoice_by_invoice_never_by_its_va
     assert f"{no}-M2" in text and "4,000.00" not in text
 
 
+async def test_a_contract_has_no_delivery_note(services):
+    await seed(services)
+    await _chat(services, "李雷", '/contract C001 "机房改造" 4000 设计:50%:2026-12-20')
+    [no] = await _order_nos(services)
+
+    refused = await _print(services, "李雷", f"/print slip {no}", locale="en")
+
+    assert refused.attachment is None
+    assert refused.text == (
+        f"{no} is a project contract: it ships no goods, so it has no delivery note; "
+        "its milestones are on /order and the statement."
+    )
+    assert "项目合同" in (await _print(services, "李雷", f"/print slip {no}")).text
+
+
 async def _chat(services, who: str, text: str) -> str:
     from bot import gateway
     from bot.gateway import Inbound
