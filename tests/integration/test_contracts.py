@@ -358,3 +358,15 @@ async def test_a_milestone_invoice_can_need_several_approval_steps_in_turn(servi
     assert [t for t in await said_to(services, "经理") if f"{no} milestone 1 (设计, 50,000.00)" in t]
     assert (await detail(services, no))["contract"]["invoiced"] == "0.00"
     assert f"{no}-M1 for 50,000.00" in await say(services, "经理", f"/milestone {no} 1 approve")
+
+
+async def test_the_readmes_sample_master_data_loads_on_its_own(services):
+    from pathlib import Path
+
+    from tests.support.loading import load
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("## Project contracts", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    report = await load(services, sample)
+    assert report.counts["labour_rates"]["created"] == 2, report.counts
+    assert report.counts["stock"], report.counts
