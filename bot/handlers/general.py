@@ -67,15 +67,20 @@ async def console(chat: Chat, args: list[str]) -> list[Reply]:
     permission=Permission.REPORT_VIEW,
 )
 async def dashboard(chat: Chat, args: list[str]) -> list[Reply]:
-    """The console's sign-in link, leading to the dashboard once used."""
-    if not chat.services.settings.public_url:
+    """The console's sign-in link, leading to the dashboard once used; in the open demo console
+    (loopback, nobody signs in) simply its address."""
+    settings = chat.services.settings
+    if settings.console_mode == "open":
+        base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        return chat.say("The live dashboard: {link}", link=f"{base}/dashboard")
+    if not settings.public_url:
         return chat.say(
             "The dashboard's address is not set up (OMS_PUBLIC_URL). Ask an admin for a sign-in link: "
             "`oms console link {name}`, then open /dashboard.",
             name=chat.actor.name,
         )
     link = await _signin_link(chat, "&next=dashboard")
-    minutes = chat.services.settings.signin_link_minutes
+    minutes = settings.signin_link_minutes
     return [Reply(text=chat._(DASHBOARD_LINK, minutes=minutes, link=link), private=True)]
 
 

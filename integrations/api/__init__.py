@@ -52,7 +52,14 @@ async def authenticated(request: web.Request, handler: Handler) -> web.StreamRes
     if actor is None:
         return problems.problem(request, problems.InvalidKey())
     request[ACTOR] = actor
-    return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPMethodNotAllowed as wrong:  # the router's own answers, as problems like the rest
+        allowed = ", ".join(sorted(wrong.allowed_methods))
+        refusal = problems.MethodNotAllowed(method=request.method, path=request.path, allowed=allowed)
+        return problems.respond(problems.body(request, refusal), headers={"Allow": allowed})
+    except web.HTTPNotFound:
+        return problems.problem(request, problems.NoSuchRoute(method=request.method, path=request.path))
 
 
 async def _note_use(app: web.Application, token: str, actor: Actor) -> None:

@@ -51,6 +51,21 @@ class MissingScope(DomainError):
     scope: str
 
 
+class NoSuchRoute(NotFound):
+    code = "no_such_route"
+    template = N_("There is no {method} {path} in this API; its routes are in /api/v1/openapi.json.")
+    method: str
+    path: str
+
+
+class MethodNotAllowed(DomainError):
+    code = "method_not_allowed"
+    template = N_("{path} does not take {method}; it takes {allowed}.")
+    method: str
+    path: str
+    allowed: str
+
+
 class StaleVersion(DomainError):
     code = "precondition_failed"
     template = N_("{key} is at version {current}, not the version If-Match names; read it again and retry.")
@@ -155,6 +170,8 @@ def status_of(error: DomainError) -> int:
         return 404
     if isinstance(error, StaleVersion):
         return 412
+    if isinstance(error, MethodNotAllowed):
+        return 405
     if isinstance(error, RequestTooLarge):
         return 413
     if isinstance(error, BadRequestBody | RequestInvalid | BadHeader):

@@ -85,6 +85,7 @@ def _time(value: datetime) -> str:
 def _summary(order: Order) -> dict[str, Any]:
     return {
         "order_no": order.order_no,
+        "kind": str(order.kind or "standard"),
         "status": str(order.status),
         "payment_status": str(order.payment_status),
         "payment_terms": str(order.payment_terms),
@@ -238,6 +239,10 @@ async def _deliver(ctx: Context, no: str, call: Call) -> None:
     await fulfilment.confirm_delivery(ctx, no, expected_version=call.expected_version)
 
 
+async def _complete(ctx: Context, no: str, call: Call) -> None:
+    await fulfilment.complete(ctx, no, expected_version=call.expected_version)
+
+
 class NoBody(s.Request):
     """Nothing to send (an empty body or `{}`)."""
 
@@ -256,6 +261,9 @@ _action_route(
     "ship", "fulfilment:write", s.ShipIn, True, "Ship an order, or part of it, with carrier and tracking number", _ship
 )
 _action_route("deliver", "fulfilment:write", NoBody, False, "Confirm the order was delivered", _deliver)
+_action_route(
+    "complete", "orders:write", NoBody, False, "Close a delivered order (a distributor's rebate accrues)", _complete
+)
 
 
 # --- products and customers ------------------------------------------------------------------------------
@@ -292,6 +300,7 @@ async def list_products(call: Call) -> Work:
                 "price": s.money(p.price),
                 "product_line": p.product_line,
                 "kit": p.is_kit,
+                "make_to_order": p.make_to_order,
                 "active": p.active,
             }
             for p in rows[: q.limit]

@@ -228,6 +228,7 @@ class HistoryEntry(Projection):
 
 class OrderSummary(Response):
     order_no: str
+    kind: OrderKind = Field(description="`contract`: a project order (milestones, costs) instead of goods.")
     status: OrderStatus
     payment_status: PaymentStatus
     payment_terms: PaymentTerms
@@ -285,6 +286,7 @@ class ProductOut(Response):
     price: Money
     product_line: str | None
     kit: bool
+    make_to_order: bool = Field(description="A shortage of it becomes a work order (a bill of materials).")
     active: bool
 
 

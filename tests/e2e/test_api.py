@@ -126,6 +126,10 @@ async def _deliver(s: Services) -> tuple[str, str, Any, int]:
     return "POST", f"/orders/{await order_in(s, 'shipped')}/deliver", None, 200
 
 
+async def _complete(s: Services) -> tuple[str, str, Any, int]:
+    return "POST", f"/orders/{await order_in(s, 'delivered')}/complete", None, 200
+
+
 async def _create_return(s: Services) -> tuple[str, str, Any, int]:
     no = await order_in(s, "delivered")
     return "POST", "/returns", {"order_no": no, "lines": {"TEA-001": 1}, "reason": "broken lid"}, 201
@@ -154,6 +158,7 @@ CASES: dict[str, Case] = {
     "pack_order": _pack,
     "ship_order": _ship,
     "deliver_order": _deliver,
+    "complete_order": _complete,
     "list_products": _fixed("GET", "/products", None, 200),
     "list_customers": _fixed("GET", "/customers", None, 200),
     "get_stock": _fixed("GET", "/stock/TEA-001", None, 200),
@@ -552,3 +557,18 @@ async def test_a_warehouse_key_lists_only_orders_allocated_to_its_warehouses(wor
     assert (status, answer["code"]) == (403, "order_not_in_your_warehouse")
     _, stock, _ = await wms.get("/stock/TEA-001")
     assert [w["warehouse"] for w in stock["warehouses"]] == ["BJ"]
+
+
+async def test_an_unknown_route_or_method_is_a_problem_too(world):
+    async with world.api.client.post(
+        "/api/v1/orders/SO-1/finish",
+        json={},
+        headers={"Authorization": f"Bearer {world.api.token}", "Accept-Language": "zh-CN"},
+    ) as r:
+        assert r.status == 404 and r.content_type == "application/problem+json"
+        problem = await r.json(content_type=None)
+    assert problem["code"] == "no_such_route" and not problem["detail"].isascii()
+    async with world.api.client.delete("/api/v1/orders", headers={"Authorization": f"Bearer {world.api.token}"}) as r:
+        assert r.status == 405 and r.content_type == "application/problem+json"
+        assert "GET" in r.headers["Allow"] and "POST" in r.headers["Allow"]
+        assert (await r.json(content_type=None))["code"] == "method_not_allowed"

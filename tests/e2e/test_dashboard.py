@@ -136,3 +136,26 @@ async def test_the_stream_says_changed_when_an_order_arrives(server):
     notice = await asyncio.wait_for(stream.content.readuntil(b"\n\n"), 10)
     assert notice.startswith(b"event: changed")
     stream.close()
+
+
+async def test_dashboard_in_chat_sends_a_private_sign_in_link_that_opens_it(server):
+    from bot import gateway
+    from bot.gateway import Inbound
+
+    _client_for, services = server
+    manager = Inbound("console", "zhaojl", "zhaojl")
+    answer = await gateway.message(services, manager, "/看板")
+    [text] = answer.texts
+    assert f"{PUBLIC}/console/signin?token=" in text and text.rstrip().endswith("&next=dashboard")
+    refused = await gateway.message(services, Inbound("console", "lilei", "lilei"), "/dashboard")
+    assert refused.texts == ["You may not view reports."]
+
+
+async def test_in_the_open_demo_console_dashboard_answers_with_its_address(console_app):
+    from bot import gateway
+    from bot.gateway import Inbound
+
+    _console, services = console_app
+    answer = await gateway.message(services, Inbound("console", "zhaojl", "zhaojl"), "/dashboard")
+    settings = services.settings
+    assert answer.texts == [f"The live dashboard: http://{settings.host}:{settings.port}/dashboard"]

@@ -391,3 +391,15 @@ async def test_a_contract_with_an_unpaid_invoice_is_not_cancelled_and_a_cancelle
     before = await counts(services)
     assert await say(services, "王芳", f"/pay {no}") == f"No payment can be recorded for {no}: it is cancelled."
     assert await counts(services) == before
+
+
+async def test_the_readmes_sample_master_data_loads_on_its_own(services):
+    from pathlib import Path
+
+    from tests.support.loading import load
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("## Project contracts", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    report = await load(services, sample)
+    assert report.counts["labour_rates"]["created"] == 2, report.counts
+    assert report.counts["stock"], report.counts
