@@ -12,6 +12,7 @@ MILESTONE_STATUS = {
     "in_review": N_("accepted, invoice awaiting approval"),
     "invoiced": N_("invoiced"),
     "paid": N_("paid"),
+    "cancelled": N_("dropped: the contract was cancelled"),
 }
 
 

@@ -110,6 +110,13 @@ class MilestoneAlreadyApproved(Conflict):
     seq: int
 
 
+class ContractHasUnpaidInvoices(Conflict):
+    code = "contract_has_unpaid_invoices"
+    template = N_("Cannot cancel {order_no}: unpaid invoices {invoices}; finance settles or credits them first.")
+    order_no: str
+    invoices: list[str]
+
+
 class NothingToPay(Conflict):
     code = "nothing_to_pay"
     template = N_("{order_no} has no unpaid milestone invoice.")

@@ -21,6 +21,7 @@ class MilestoneStatus(StrEnum):
     IN_REVIEW = "in_review"  # accepted; its invoice waits for the approval steps a rule asked for
     INVOICED = "invoiced"  # the invoice is issued: a receivable on the customer
     PAID = "paid"
+    CANCELLED = "cancelled"  # dropped with its contract before it was invoiced
 
 
 class CostKind(StrEnum):

@@ -34,6 +34,7 @@ from core.context import Context
 from core.contracts import overdue
 from core.contracts.errors import (
     ContractClosed,
+    ContractHasUnpaidInvoices,
     ContractNotRunning,
     ContractValueNotPositive,
     MilestoneAlreadyAccepted,
@@ -55,7 +56,7 @@ from core.events.catalogue import MilestoneApprovalRequested, MilestoneInvoiced,
 from core.events.store import record
 from core.orders import approvals
 from core.orders.confirmation import confirm_or_review
-from core.orders.errors import RejectionNeedsReason
+from core.orders.errors import PaymentNotDue, RejectionNeedsReason
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order
@@ -382,8 +383,38 @@ async def _invoice(ctx: Context, order: Order, milestone: Milestone) -> None:
     )
 
 
+async def check_cancellable(ctx: Context, order: Order) -> list[Milestone]:
+    """Refuse to cancel a contract whose invoices are not all paid (finance settles or credits them
+    first, so no receivable is left on an ended contract); return its milestones."""
+    every = await milestones_of(ctx, order)
+    unpaid = [m.invoice_no or f"{order.order_no}-M{m.seq}" for m in every if m.status == MilestoneStatus.INVOICED]
+    if unpaid:
+        raise ContractHasUnpaidInvoices(order_no=order.order_no, invoices=unpaid)
+    return every
+
+
+def drop_open_milestones(ctx: Context, order: Order, every: list[Milestone]) -> None:
+    """The contract is cancelled: what was not invoiced never will be (pending ones, and those
+    waiting for an invoice approval)."""
+    for milestone in every:
+        if milestone.status in (MilestoneStatus.PENDING, MilestoneStatus.IN_REVIEW):
+            milestone.status = MilestoneStatus.CANCELLED
+            milestone.approval_levels, milestone.approved_by, milestone.approval_level = [], [], 0
+    if any(m.status == MilestoneStatus.CANCELLED for m in every):
+        audit(
+            ctx,
+            entity="order",
+            key=order.order_no,
+            order_id=order.id,
+            action="drop_milestones",
+            reason=", ".join(str(m.seq) for m in every if m.status == MilestoneStatus.CANCELLED),
+        )
+
+
 async def pay_invoice(ctx: Context, order: Order, reference: str | None) -> Milestone:
     """Finance confirms the oldest unpaid milestone invoice paid (the caller checked permission)."""
+    if order.status == OrderStatus.CANCELLED:
+        raise PaymentNotDue(order_no=order.order_no, state=OrderStatus(order.status))
     invoiced = [m for m in await milestones_of(ctx, order) if m.status == MilestoneStatus.INVOICED]
     if not invoiced:
         raise NothingToPay(order_no=order.order_no)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from core.errors import N_, DomainError, InvalidInput, NotFound
+from core.errors import N_, Conflict, DomainError, InvalidInput, NotFound
 
 
 class NothingToPick(NotFound):
     code = "nothing_to_pick"
     template = N_("Nothing is ready to pick in {warehouse}.")
     warehouse: str
+
+
+class ContractHasNoSlip(Conflict):
+    code = "contract_has_no_slip"
+    template = N_(
+        "{order_no} is a project contract: it ships no goods, so it has no delivery note; "
+        "its milestones are on /order and the statement."
+    )
+    order_no: str
 
 
 class BadMonth(InvalidInput):

@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from core.auth import Permission
 from core.context import Context
+from core.documents.errors import ContractHasNoSlip
 from core.orders.models import Shipment
 from core.orders.repository import authorize, load_order, order_warehouses
+from core.orders.status import OrderKind
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ ADDRESS_FIELDS = ("contact", "phone", "province", "city", "line", "postcode")
 async def packing_slip(ctx: Context, order_no: str) -> PackingSlip:
     order = await load_order(ctx, order_no)
     await authorize(ctx, order, Permission.ORDER_VIEW)  # customers: their own; warehouse: theirs
+    if order.kind == OrderKind.CONTRACT:
+        raise ContractHasNoSlip(order_no=order.order_no)
     shipments = await ctx.session.execute(
         select(Shipment.carrier, Shipment.tracking_no).where(Shipment.order_id == order.id).order_by(Shipment.id)
     )

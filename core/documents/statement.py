@@ -11,6 +11,15 @@ and dated, so a month's statement reads the same whenever it is printed:
   note that lowered the invoice);
 - **refund** (+): money paid back to the customer (a cancellation or a return of a paid order).
 
+A project contract (``OrderKind.CONTRACT``) is billed milestone by milestone, never by its value:
+
+- **invoice** (+ the milestone's amount): a milestone was invoiced (``invoice_milestone``, the
+  reference its invoice number ``SO-…-M2``);
+- **payment** (−): finance confirmed one of those invoices paid (the reference the invoice);
+- its confirmation and its cancellation book nothing: a contract is cancelled only once every
+  invoice is paid (``core.contracts.service.check_cancellable``), and what was never invoiced
+  was never owed.
+
 So a paid order that is returned in part nets to zero (invoice − payment − return + refund),
 and so does a paid order that is cancelled. Times are in the business's zone (``OMS_TIMEZONE``).
 """
@@ -33,6 +42,7 @@ from core.customers.models import Customer
 from core.documents.errors import BadMonth
 from core.errors import CustomerNotFound
 from core.orders.models import Order
+from core.orders.status import OrderKind
 from core.rebates.statement import RebateSummary, rebate_summary
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -132,13 +142,17 @@ async def customer_statement(ctx: Context, customer_code: str, month: str) -> St
             AuditRecord.data,
             Order.order_no,
             Order.total,
+            Order.kind,
         )
         .join(Order, Order.id == AuditRecord.order_id)
         .where(Order.customer_id == customer.id, AuditRecord.created_at < end)
         .where(
             or_(
                 and_(AuditRecord.entity == "order", AuditRecord.to_state.in_(["confirmed", "cancelled"])),
-                and_(AuditRecord.entity == "order", AuditRecord.action.in_(["payment_confirmed", "refund"])),
+                and_(
+                    AuditRecord.entity == "order",
+                    AuditRecord.action.in_(["payment_confirmed", "refund", "invoice_milestone"]),
+                ),
                 and_(AuditRecord.entity == "return", AuditRecord.action == "refund"),
             )
         )
@@ -148,10 +162,17 @@ async def customer_statement(ctx: Context, customer_code: str, month: str) -> St
     opening = ZERO
     balance = ZERO
     entries: list[StatementEntry] = []
-    for at, entity, key, action, to_state, reason, data, order_no, order_total in rows:
+    for at, entity, key, action, to_state, reason, data, order_no, order_total, order_kind in rows:
         amount = Decimal(str((data or {}).get("amount", "0")))
         kind: EntryKind | None = None
-        if entity == "return":
+        if order_kind == OrderKind.CONTRACT and entity == "order":
+            if action == "invoice_milestone":
+                kind, debit, credit, key = EntryKind.INVOICE, amount, ZERO, reason or key
+            elif action == "payment_confirmed":
+                kind, debit, credit, key = EntryKind.PAYMENT, ZERO, amount, (data or {}).get("invoice") or key
+            elif action == "refund":
+                kind, debit, credit = EntryKind.REFUND, amount, ZERO
+        elif entity == "return":
             kind, debit, credit = EntryKind.RETURN, ZERO, amount
         elif to_state == "confirmed" and order_no not in invoiced:
             invoiced.add(order_no)

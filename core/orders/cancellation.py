@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.auth import Permission
 from core.context import Context
+from core.contracts import service as contracts
 from core.inventory.allocation import release_order
 from core.orders import approvals
 from core.orders.backorders import release_backorders
@@ -22,14 +23,16 @@ async def cancel(ctx: Context, order_no: str, reason: str, *, expected_version: 
     if not reason or not reason.strip():
         raise CancellationNeedsReason(order_no=order_no)
     order = await acting_on(ctx, order_no, Permission.ORDER_CANCEL, expected_version)
+    milestones = await contracts.check_cancellable(ctx, order) if order.kind == OrderKind.CONTRACT else []
     await change_status(ctx, order, "cancel", reason=reason)
     await approvals.void(ctx, order)
     # Customer row before stock rows: the order placement takes its locks in, so no deadlock.
     if order.payment_terms == PaymentTerms.CREDIT:
         await release_credit(ctx, order)
     if order.kind == OrderKind.CONTRACT:
-        # A contract holds no stock, and what was invoiced was for work accepted: those invoices
-        # stay receivables and their payments stand. Its milestones' overdue clocks stop.
+        # A contract holds no stock, and what was invoiced (all paid: see check_cancellable) was
+        # for work accepted: those payments stand. The rest is dropped and its overdue clocks stop.
+        contracts.drop_open_milestones(ctx, order, milestones)
         await timers.cancel(ctx, f"milestone:{order.order_no}:")
         return order
     # Work orders first: their materials go back on the shelf with the order's own reservations.

@@ -23,8 +23,10 @@ from core.context import Context
 from core.contracts.errors import ContractHasNoLines
 from core.customers.models import Customer
 from core.errors import (
+    Action,
     AddressNotFound,
     CustomerNotFound,
+    InvalidTransition,
     OrderLineNotFound,
     OrderNotFound,
     QuantityTooLarge,
@@ -45,6 +47,7 @@ from core.orders.status import HoldReason, OrderKind, OrderStatus, PaymentStatus
 from core.pricing.errors import DiscountOutOfRange, PricingError
 from core.pricing.lookup import active_promotions, price_entries
 from core.pricing.quote import Quote, QuoteLine, quote
+from core.production.models import WorkOrder
 from core.rebates import credit as rebate_credit
 
 ZERO = Decimal("0.00")
@@ -170,6 +173,17 @@ async def edit_order(ctx: Context, order_no: str, change: OrderEdit, *, expected
     order = await acting_on(ctx, order_no, Permission.ORDER_EDIT, expected_version)
     if order.kind == OrderKind.CONTRACT:
         raise ContractHasNoLines(order_no=order.order_no)
+    # Refuse before anything is touched: clearing the lines of an order past review would delete
+    # lines its work orders (or shipments) point at.
+    refusal = InvalidTransition(
+        action=Action("edit"), entity="order", key=order.order_no, state=OrderStatus(order.status)
+    )
+    if not can(order, "edit"):
+        raise refusal
+    if change.lines is not None and await ctx.session.scalar(
+        select(WorkOrder.id).where(WorkOrder.order_id == order.id).limit(1)
+    ):
+        raise refusal
     before = {
         "lines": [(line.sku, line.qty) for line in order.lines],
         "ship_to": order.ship_to,

@@ -37,7 +37,7 @@ from core.orders.repository import select_orders
 from core.production import planning
 from core.production.errors import WorkOrderNeedsReason, WorkOrderNotFound
 from core.production.lifecycle import OPEN, can
-from core.production.models import WorkOrder, WorkOrderReservationStatus
+from core.production.models import WorkOrder, WorkOrderReservationStatus, WorkOrderStatus
 
 VIEW = (Permission.PRODUCTION, Permission.STOCK_VIEW)
 
@@ -223,6 +223,7 @@ async def describe(ctx: Context, work_order: WorkOrder) -> dict[str, Any]:
             .order_by(PurchaseRequest.id)
         )
     ).all()
+    ended = work_order.status in (WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED)
     return {
         "mo_no": work_order.mo_no,
         "status": str(work_order.status),
@@ -240,7 +241,8 @@ async def describe(ctx: Context, work_order: WorkOrder) -> dict[str, Any]:
                 "name": names.get(m.product_id, ""),
                 "required": m.required,
                 "reserved": m.reserved,
-                "short": m.required - m.reserved,
+                # A finished or cancelled work order waits for nothing: no shortage to show.
+                "short": 0 if ended else m.required - m.reserved,
                 "made": m.made,
             }
             for m in work_order.materials

@@ -321,12 +321,13 @@ async def test_a_rejected_invoice_returns_to_sales_and_the_customer_never_sees_c
     assert "margin" not in mine and "1,440.00" not in mine and "labour" not in mine
     assert "may not view reports" in await say(services, "杭州茶社", "/projects")
 
-    # A contract is not edited line by line; cancelled, its invoices stay and its clocks stop
+    # A contract is not edited line by line; cancelled once its invoice is paid, its clocks stop
     assert "changes through its milestones" in await say(services, "李雷", f"/edit {no} TEA-001*1")
+    await say(services, "王芳", f"/pay {no}")
     await say(services, "李雷", f"/cancel {no} 客户终止项目")
     cancelled = await detail(services, no)
     assert (cancelled["status"], cancelled["refunded_amount"]) == ("cancelled", "0.00")
-    assert await outstanding(services) == Decimal("140000.00")
+    assert await outstanding(services) == Decimal("0.00")
     async with services.sessions() as session:
         pending = list(
             await session.scalars(
@@ -358,6 +359,38 @@ async def test_a_milestone_invoice_can_need_several_approval_steps_in_turn(servi
     assert [t for t in await said_to(services, "经理") if f"{no} milestone 1 (设计, 50,000.00)" in t]
     assert (await detail(services, no))["contract"]["invoiced"] == "0.00"
     assert f"{no}-M1 for 50,000.00" in await say(services, "经理", f"/milestone {no} 1 approve")
+
+
+async def test_a_contract_with_an_unpaid_invoice_is_not_cancelled_and_a_cancelled_one_is_not_paid(services):
+    await project_shop(services)
+    await say(services, "李雷", '/contract C001 "机房改造" 4000 设计:50%:2026-12-20 施工:50%:2027-01-31')
+    no = await newest_order(services)
+    assert (await detail(services, no))["status"] == "confirmed"  # under the approval threshold
+    await say(services, "李雷", f"/milestone {no} 1 accept")
+    before = await counts(services)
+
+    # Invoiced and unpaid: the cancellation is refused naming the invoice, nothing changes
+    refused = await say(services, "李雷", f"/cancel {no} 客户终止项目")
+    assert refused == (f"Cannot cancel {no}: unpaid invoices {no}-M1; finance settles or credits them first.")
+    assert "尚未付款" in await say(services, "李雷", f"/cancel {no} 客户终止项目", locale="zh-CN")
+    assert (await detail(services, no))["status"] == "confirmed"
+    assert await counts(services) == before
+    assert await outstanding(services) == Decimal("2000.00")
+
+    # Paid, it may be cancelled: the pending milestone 2 is dropped, never invoiced
+    await say(services, "王芳", f"/pay {no}")
+    await say(services, "李雷", f"/cancel {no} 客户终止项目", locale="en")
+    contract = (await detail(services, no))["contract"]
+    assert [(m["seq"], m["status"]) for m in contract["milestones"]] == [(1, "paid"), (2, "cancelled")]
+    assert (contract["invoiced"], contract["received"]) == ("2000.00", "2000.00")
+    assert "dropped: the contract was cancelled" in await say(services, "李雷", f"/order {no}")
+    assert await outstanding(services) == Decimal("0.00")
+    assert "is cancelled; milestones and costs" in await say(services, "李雷", f"/milestone {no} 2 accept")
+
+    # A cancelled contract takes no payment
+    before = await counts(services)
+    assert await say(services, "王芳", f"/pay {no}") == f"No payment can be recorded for {no}: it is cancelled."
+    assert await counts(services) == before
 
 
 async def test_the_readmes_sample_master_data_loads_on_its_own(services):

@@ -260,3 +260,67 @@ async def test_documents_and_exports_on_postgresql(pg_services):
 
     count, data = await as_user(services, "王芳", export)
     assert count == 1 and data.decode("utf-8-sig").count(no) == 2  # one row per line
+
+
+async def test_a_contract_is_on_the_statement_invoice_by_invoice_never_by_its_value(services):
+    clock = Clock(at("2026-11-05"))
+    services.clock = clock
+    await seed(services)
+    await _chat(services, "李雷", '/contract C001 "机房改造" 4000 设计:50%:2026-12-20 施工:30%:2027-01-31')
+    [no] = [o for o in await _order_nos(services)]
+    await _chat(services, "李雷", f"/milestone {no} add 验收 800 2027-02-28")
+    assert (await detail(services, no))["status"] == "confirmed"  # under the approval threshold
+    clock.now = at("2026-11-10")
+    await _chat(services, "李雷", f"/milestone {no} 1 accept")
+    clock.now = at("2026-11-12")
+    await _chat(services, "王芳", f"/pay {no} bank 8801")
+    clock.now = at("2026-11-20")
+    await _chat(services, "李雷", f"/milestone {no} 2 accept")
+    # A second contract, cancelled before anything was invoiced: nothing to bill, nothing to credit
+    clock.now = at("2026-11-25")
+    await _chat(services, "李雷", '/contract C001 "门店装修" 3000 设计:100%:2026-12-20')
+    [dropped] = [o for o in await _order_nos(services) if o != no]
+    await _chat(services, "李雷", f"/cancel {dropped} 客户终止项目")
+    assert (await detail(services, dropped))["status"] == "cancelled"
+
+    statement = await as_user(services, "王芳", lambda ctx: customer_statement(ctx, "C001", "2026-11"))
+
+    assert [(e.kind, e.reference, e.order_no, e.debit or -e.credit) for e in statement.entries] == [
+        (EntryKind.INVOICE, f"{no}-M1", no, Decimal("2000.00")),
+        (EntryKind.PAYMENT, f"{no}-M1", no, Decimal("-2000.00")),
+        (EntryKind.INVOICE, f"{no}-M2", no, Decimal("1200.00")),
+    ]
+    assert statement.opening_balance == 0
+    assert statement.closing_balance == Decimal("1200.00")  # milestone 2's invoice is still owed
+    assert statement.entries[-1].balance == statement.closing_balance
+    text = pdf_text(statement_pdf(Printer(None, locale="zh-CN", timezone="Asia/Shanghai"), statement).data)
+    assert f"{no}-M2" in text and "4,000.00" not in text
+
+
+async def test_a_contract_has_no_delivery_note(services):
+    await seed(services)
+    await _chat(services, "李雷", '/contract C001 "机房改造" 4000 设计:50%:2026-12-20')
+    [no] = await _order_nos(services)
+
+    refused = await _print(services, "李雷", f"/print slip {no}", locale="en")
+
+    assert refused.attachment is None
+    assert refused.text == (
+        f"{no} is a project contract: it ships no goods, so it has no delivery note; "
+        "its milestones are on /order and the statement."
+    )
+    assert "项目合同" in (await _print(services, "李雷", f"/print slip {no}")).text
+
+
+async def _chat(services, who: str, text: str) -> str:
+    from bot import gateway
+    from bot.gateway import Inbound
+
+    return "\n".join((await gateway.message(services, Inbound("console", who, who), text)).texts)
+
+
+async def _order_nos(services) -> list[str]:
+    from core.orders.models import Order
+
+    async with services.sessions() as session:
+        return list(await session.scalars(select(Order.order_no).order_by(Order.id)))

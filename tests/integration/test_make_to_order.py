@@ -312,3 +312,62 @@ async def test_an_mes_gets_the_work_orders_as_signed_outbound_events(tmp_path):
         "qty": 3,
         "actor": "陈工",
     }
+
+
+async def test_editing_an_order_with_a_work_order_is_refused_clearly_and_changes_nothing(tmp_path):
+    services = await factory(tmp_path)
+    order_no, mo_no = await place_desks(services)
+
+    refused = await say(services, SALES, f"/edit {order_no} DESK-01*3")
+
+    assert refused == [f"Cannot edit {order_no}: it is backordered."]
+    assert (await detail(services, order_no))["work_orders"] == [
+        {"mo_no": mo_no, "status": "planned", "sku": "DESK-01", "qty": 3}
+    ]
+    # Nor once it is finished with (its work order cancelled, the lines still referenced)
+    await say(services, SALES, f"/cancel {order_no} customer changed their mind")
+    assert await say(services, SALES, f"/edit {order_no} DESK-01*3") == [f"Cannot edit {order_no}: it is cancelled."]
+    assert [(line["sku"], line["qty"]) for line in (await detail(services, order_no))["lines"]] == [("DESK-01", 4)]
+
+
+async def test_a_cancelled_or_done_work_order_shows_no_shortage(tmp_path):
+    services = await factory(tmp_path)
+    _, mo_no = await place_desks(services)
+    await say(services, LEAD, f"/mo cancel {mo_no} drawing changed")
+    cancelled = (await say(services, LEAD, f"/mo {mo_no}"))[0]
+    assert "cancelled" in cancelled and "LEG-01" in cancelled
+    assert " short" not in cancelled
+    await say(services, LEAD, "/lang zh")
+    assert "缺" not in (await say(services, LEAD, f"/工单 {mo_no}"))[0]
+
+    (tmp_path / "done").mkdir()
+    services = await factory(tmp_path / "done")
+    _, mo_no = await place_desks(services)
+    for line in ("SCREW-M6 SH 21", "LEG-01 SH 2", "STEEL-KG SH 3"):
+        await say(services, WAREHOUSE, f"/receive {line}")
+    for step in ("release", "start", "done"):
+        await say(services, LEAD, f"/mo {step} {mo_no}")
+    done = (await say(services, LEAD, f"/mo {mo_no}"))[0]
+    assert "done" in done and "LEG-01" in done and " short" not in done
+
+
+async def test_editing_a_completed_made_to_order_order_is_refused_clearly(tmp_path):
+    from core.orders import fulfilment
+    from core.orders.fulfilment import ShipRequest
+    from tests.support.service_calls import as_user
+
+    services = await factory(tmp_path)
+    order_no, mo_no = await place_desks(services)
+    for line in ("SCREW-M6 SH 21", "LEG-01 SH 2", "STEEL-KG SH 3"):
+        await say(services, WAREHOUSE, f"/receive {line}")
+    for step in ("release", "start", "done"):
+        await say(services, LEAD, f"/mo {step} {mo_no}")
+    for step in (fulfilment.start_picking, fulfilment.pack):
+        await as_user(services, None, lambda ctx, step=step: step(ctx, order_no))
+    await as_user(services, None, lambda ctx: fulfilment.ship(ctx, order_no, ShipRequest("SF", "SF9001")))
+    await as_user(services, None, lambda ctx: fulfilment.confirm_delivery(ctx, order_no))
+    await as_user(services, None, lambda ctx: fulfilment.complete(ctx, order_no))
+    assert (await detail(services, order_no))["status"] == "completed"
+
+    assert await say(services, SALES, f"/edit {order_no} DESK-01*3") == [f"Cannot edit {order_no}: it is completed."]
+    assert [(line["sku"], line["qty"]) for line in (await detail(services, order_no))["lines"]] == [("DESK-01", 4)]
