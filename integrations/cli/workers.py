@@ -129,6 +129,7 @@ def supervise(settings: Settings, sock: socket.socket, workers: int, say: Callab
                 running[index] = start(index)
                 started[index] = time.monotonic()
                 del restart_at[index]
+                say(f"worker {index} started again (pid {running[index].pid})")
     for process in running.values():
         if process.exitcode is None:
             os.kill(process.pid, signal.SIGTERM)

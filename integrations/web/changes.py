@@ -38,6 +38,8 @@ class Notices:
         self.hooks: list[Callable[[], None]] = []
         self.pending = asyncio.Event()  # this process changed something: tell the others
         self.lost = asyncio.Event()
+        self.listening = asyncio.Event()  # set while the LISTEN is in place
+        self.connection: asyncpg.Connection | None = None
 
     def announce(self) -> None:
         self.pending.set()
@@ -62,6 +64,8 @@ class Notices:
                 self.lost.clear()
                 connection.add_termination_listener(lambda _c: self.lost.set())
                 await connection.add_listener(CHANNEL, self._heard)
+                self.connection = connection
+                self.listening.set()
                 if failures:
                     log.info("change notices: listening again")
                     self._call_hooks()  # something may have changed while we were deaf
@@ -74,6 +78,7 @@ class Notices:
                     log.warning("change notices between server processes interrupted: %s", error)
                 failures += 1
             finally:
+                self.listening.clear()
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await asyncio.shield(connection.close(timeout=2))

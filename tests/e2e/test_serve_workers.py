@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -61,9 +62,10 @@ class Worker:
         return [r["text"] for r in answer["replies"] if r["text"]]
 
 
-async def on_worker(base: str, index: str) -> Worker:
+async def on_worker(base: str, index: str, timeout: float = 30.0) -> Worker:
     """Open connections until one is accepted by worker ``index`` (the kernel picks per connection)."""
-    for _ in range(200):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
         async with session.get(base + "/healthz") as response:
             assert response.status == 200
@@ -282,3 +284,18 @@ def test_serve_help_explains_workers():
     result = subprocess.run([OMS, "serve", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "--workers" in result.stdout and "needs PostgreSQL" in result.stdout
+
+
+@pytest.mark.pg
+async def test_a_worker_that_dies_is_started_again_while_the_other_serves(served):
+    base, _url, _receiver, log = served
+    pids = await until(lambda: re.search(r"workers: 2 processes \((\d+), (\d+)\)", log.read_text()), timeout=10)
+    os.kill(int(pids.group(1)), signal.SIGKILL)  # worker 1, mid-flight, no chance to clean up
+    two = await on_worker(base, "2")
+    try:
+        assert await two.say("lilei", "/whoami")  # the port still answers meanwhile
+        await until(lambda: "worker 1 started again" in log.read_text(), timeout=15)
+        again = await on_worker(base, "1")  # booted and accepting on the same port
+        await again.session.close()
+    finally:
+        await two.session.close()
