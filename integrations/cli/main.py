@@ -434,9 +434,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int =
             "set OMS_HOST=127.0.0.1, or OMS_CONSOLE_MODE=signin"
         )
     settings = settings.model_copy(update={"console_mode": mode})
-    listening = _listen(host, port) if workers > 1 else None
-    if listening is None:
-        _port_is_free(host, port)
+    _port_is_free(host, port)  # with --workers too: a port taken by anyone else is refused here
     app, enabled = bootstrap(settings)  # checked above: schema, console mode, port
     click.echo(f"oms listening on http://{host}:{port}")
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
@@ -444,11 +442,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int =
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
     for line in _channel_lines(settings):
         click.echo(line)
-    if listening is not None:  # the workers build their own servers; this one only named the adapters
+    if workers > 1:  # the workers build their own servers; this one only named the adapters
         from integrations.cli.workers import supervise
 
         del app
-        sys.exit(supervise(settings, listening, workers, say=lambda line: click.echo(line, err=True)))
+        sys.exit(supervise(settings, host, port, workers, say=lambda line: click.echo(line, err=True)))
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
 
 
@@ -475,16 +473,12 @@ def _channel_lines(settings: Settings) -> list[str]:
 
 def _port_is_free(host: str, port: int) -> None:
     """One line instead of a traceback when another program (often an earlier ``oms``) has the port."""
-    _listen(host, port).close()
-
-
-def _listen(host: str, port: int) -> Any:
-    """The listening socket (``--workers`` share it), or one line saying why the port is not ours."""
     import socket
 
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        return socket.create_server((host, port), family=family, backlog=1024)
+        with socket.create_server((host, port), family=family):
+            pass
     except OSError as error:
         raise CliFailure(
             f"cannot listen on {host}:{port}: {error.strerror or error}; "

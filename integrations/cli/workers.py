@@ -1,18 +1,18 @@
 """``oms serve --workers N``: N server processes on one port, kept running by a small supervisor.
 
-The supervisor binds the port once and forks N workers that accept on that one socket (the kernel
-hands each new connection to one of them; a worker that dies loses only the requests it was
-answering, none still waiting in the queue). Each worker is a whole server: the console, the chat
-adapters, the outbox, event delivery and the timers, each of which already claims its rows in the
-database (timers and outbox rows with leases, events with a conditional UPDATE, inbound events by
-their unique key), so N of them do each thing once. Live console and dashboard streams are woken
-across processes by ``integrations.web.changes`` (PostgreSQL ``LISTEN/NOTIFY``).
+The supervisor forks N workers that each listen on the port with ``SO_REUSEPORT``: the kernel
+hands each new connection to one of them, spread evenly (a socket shared by all would let whichever
+worker woke first take a whole burst of connections). Each worker is a whole server: the console,
+the chat adapters, the outbox, event delivery and the timers, each of which already claims its
+rows in the database (timers and outbox rows with leases, events with a conditional UPDATE,
+inbound events by their unique key), so N of them do each thing once. Live console and dashboard
+streams are woken across processes by ``integrations.web.changes`` (PostgreSQL ``LISTEN/NOTIFY``).
 
-A worker that exits on its own is started again (after a second, longer if it keeps dying at once).
-SIGTERM or SIGINT to the supervisor stops every worker gracefully (SIGTERM each, its sends in
-flight finish) and then the supervisor. Workers run in their own process group, so a Ctrl-C in the
-terminal reaches them once, through the supervisor; a worker whose supervisor vanished (``kill
--9``) stops by itself.
+A worker that exits on its own is started again (after a second, longer if it keeps dying at once);
+while it is down the others take every new connection. SIGTERM or SIGINT to the supervisor stops
+every worker gracefully (SIGTERM each, its sends in flight finish) and then the supervisor. Workers
+run in their own process group, so a Ctrl-C in the terminal reaches them once, through the
+supervisor; a worker whose supervisor vanished (``kill -9``) stops by itself.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -58,8 +57,8 @@ def refusal(settings: Settings, workers: int) -> str | None:
     return None
 
 
-def run_worker(settings: Settings, sock: socket.socket, index: int, supervisor: int) -> None:
-    """One worker: the whole server, accepting on the supervisor's socket."""
+def run_worker(settings: Settings, host: str, port: int, index: int, supervisor: int) -> None:
+    """One worker: the whole server, listening on the shared port."""
     from aiohttp import web
 
     from integrations.bootstrap import bootstrap
@@ -74,7 +73,7 @@ def run_worker(settings: Settings, sock: socket.socket, index: int, supervisor: 
         response.headers[HEADER] = str(index)
 
     app.on_response_prepare.append(name_worker)
-    web.run_app(app, sock=sock, print=None, shutdown_timeout=5)
+    web.run_app(app, host=host, port=port, reuse_port=True, print=None, shutdown_timeout=5)
 
 
 def _stop_when_orphaned(supervisor: int) -> None:
@@ -86,7 +85,7 @@ def _stop_when_orphaned(supervisor: int) -> None:
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
-def supervise(settings: Settings, sock: socket.socket, workers: int, say: Callable[[str], Any] = print) -> int:
+def supervise(settings: Settings, host: str, port: int, workers: int, say: Callable[[str], Any] = print) -> int:
     """Run ``workers`` workers until SIGTERM or SIGINT; returns the exit status (0)."""
     forking = multiprocessing.get_context("fork")
     stopping = threading.Event()
@@ -100,7 +99,7 @@ def supervise(settings: Settings, sock: socket.socket, workers: int, say: Callab
 
     def start(index: int) -> Any:
         process = forking.Process(
-            target=run_worker, args=(settings, sock, index, me), name=f"oms-worker-{index}", daemon=False
+            target=run_worker, args=(settings, host, port, index, me), name=f"oms-worker-{index}", daemon=False
         )
         process.start()
         return process
@@ -141,5 +140,4 @@ def supervise(settings: Settings, sock: socket.socket, workers: int, say: Callab
             say(f"worker pid {process.pid} did not stop in {STOP_SECONDS:.0f} s; killed")
             process.kill()
             process.join()
-    sock.close()
     return 0
