@@ -50,8 +50,17 @@ def pct(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def load(base: str, text: str, requests: int, concurrency: int) -> tuple[float, list[float], Counter]:
-    """``requests`` console messages from ``concurrency`` clients at once: (seconds, latencies, workers)."""
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def load(base: str, text: str, requests: int, concurrency: int) -> tuple[float, list[float], Counter, float]:
+    """``requests`` console messages from ``concurrency`` clients at once: (seconds, latencies,
+    workers, the machine's CPU busy share meanwhile: server, PostgreSQL and this client together)."""
     latencies: list[float] = []
     workers: Counter = Counter()
     left = iter(range(requests))
@@ -68,12 +77,15 @@ async def load(base: str, text: str, requests: int, concurrency: int) -> tuple[f
                     workers[response.headers.get("X-OMS-Worker", "1")] += 1
                 latencies.append(time.perf_counter() - started)
 
-        began = time.perf_counter()
+        began, (busy, total) = time.perf_counter(), cpu_ticks()
         await asyncio.gather(*(client() for _ in range(concurrency)))
-        return time.perf_counter() - began, latencies, workers
+        busy_after, total_after = cpu_ticks()
+        return time.perf_counter() - began, latencies, workers, (busy_after - busy) / max(1, total_after - total)
 
 
-async def one_run(workers: int, requests: int, concurrency: int) -> dict[str, tuple[float, list[float], Counter]]:
+async def one_run(
+    workers: int, requests: int, concurrency: int
+) -> dict[str, tuple[float, list[float], Counter, float]]:
     base_url = make_url(PG_URL)
     admin_dsn = base_url.set(drivername="postgresql").render_as_string(hide_password=False)
     name = f"oms_bench_{uuid.uuid4().hex[:10]}"
@@ -127,18 +139,20 @@ async def main() -> None:
     counts = [int(n) for n in args.workers.split(",")]
     results = {n: await one_run(n, args.requests, args.concurrency) for n in counts}
     print(f"POST /console/api/messages on PostgreSQL, {args.requests} requests, {args.concurrency} clients at once")
-    print(f"{'path':<11} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  {'× of 1':>6}  spread")
+    print(
+        f"{'path':<11} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  {'× of 1':>6}  {'cpu busy':>8}  spread"
+    )
     for path in ("/order", "/neworder"):
         first = None
         for n in counts:
-            seconds, latencies, spread = results[n][path]
+            seconds, latencies, spread, busy = results[n][path]
             rate = len(latencies) / seconds
             first = first or rate
             ms = [s * 1000 for s in latencies]
             share = " ".join(f"w{k}:{v}" for k, v in sorted(spread.items()))
             print(
                 f"{path:<11} {n:>7} {rate:>8.1f} {statistics.median(ms):>8.1f} {pct(ms, 99):>8.1f}"
-                f"  {rate / first:>6.2f}  {share}"
+                f"  {rate / first:>6.2f}  {busy:>8.0%}  {share}"
             )
 
 

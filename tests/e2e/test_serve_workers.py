@@ -67,10 +67,13 @@ async def on_worker(base: str, index: str, timeout: float = 30.0) -> Worker:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
-        async with session.get(base + "/healthz") as response:
-            assert response.status == 200
-            if response.headers[HEADER] == index:
-                return Worker(session, base, index)
+        try:
+            async with session.get(base + "/healthz") as response:
+                assert response.status == 200
+                if response.headers[HEADER] == index:
+                    return Worker(session, base, index)
+        except aiohttp.ClientConnectionError:  # no worker listening this instant (one restarting)
+            await asyncio.sleep(0.05)
         await session.close()
     raise AssertionError(f"no connection reached worker {index}")
 
@@ -112,6 +115,8 @@ async def served(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str, W
     try:
         await until(healthy, timeout=60)
         assert server.poll() is None, log.read_text()
+        for index in ("1", "2"):  # both listening (one may boot later than the other)
+            await (await on_worker(base, index, timeout=60)).session.close()
         yield base, pg_url, receiver, log
     finally:
         server.send_signal(signal.SIGTERM)
