@@ -401,16 +401,30 @@ async def dry_run(ctx: click.Context, order_nos: tuple[str, ...], closed: tuple[
     "--host", envvar="OMS_HOST", default=None, help="Interface to listen on (env OMS_HOST, default 127.0.0.1)."
 )
 @click.option("--port", envvar="OMS_PORT", type=int, default=None, help="Port (env OMS_PORT, default 8080).")
+@click.option(
+    "--workers",
+    envvar="OMS_WORKERS",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Server processes on the one port (env OMS_WORKERS). More than 1 needs PostgreSQL (SQLite has one "
+    "writer); each process runs everything, and timers, outbox sends, event delivery and inbound "
+    "de-duplication still happen once; live console streams see changes made in any process.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int = 1) -> None:
     """Run the server: the console, every chat adapter whose settings are present, the outbox, event delivery
-    and the timers."""
+    and the timers. With --workers N, N processes share the port under a supervisor that starts a
+    worker again if it dies and stops them all on SIGTERM or Ctrl-C."""
     from aiohttp import web
 
     from integrations.bootstrap import bootstrap
+    from integrations.cli.workers import refusal
     from integrations.console.perimeter import is_loopback
 
     settings = settings_from(ctx)
+    if problem := refusal(settings, workers):
+        raise CliFailure(problem)
     require_schema(settings)
     host, port = host or settings.host, port or settings.port
     mode = settings.console_mode or ctx.obj.get("console_mode_default", "signin")
@@ -420,7 +434,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
             "set OMS_HOST=127.0.0.1, or OMS_CONSOLE_MODE=signin"
         )
     settings = settings.model_copy(update={"console_mode": mode})
-    _port_is_free(host, port)
+    _port_is_free(host, port)  # with --workers too: a port taken by anyone else is refused here
     app, enabled = bootstrap(settings)  # checked above: schema, console mode, port
     click.echo(f"oms listening on http://{host}:{port}")
     click.echo(_console_line(mode, settings.public_url or f"http://{host}:{port}", bool(settings.public_url)))
@@ -428,6 +442,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     click.echo(f"adapters on: {', '.join(enabled) or 'none (no platform settings given)'}")
     for line in _channel_lines(settings):
         click.echo(line)
+    if workers > 1:  # the workers build their own servers; this one only named the adapters
+        from integrations.cli.workers import supervise
+
+        del app
+        sys.exit(supervise(settings, host, port, workers, say=lambda line: click.echo(line, err=True)))
     web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5)
 
 
@@ -519,7 +538,7 @@ def demo(ctx: click.Context, db_path: Path, host: str, port: int, no_serve: bool
     click.echo(f"try: oms --database-url {settings.database_url} order show SO-100001")
     if not no_serve:
         ctx.obj["console_mode_default"] = "open"  # a demo: pick any identity (loopback only)
-        ctx.invoke(serve, host=host, port=port)
+        ctx.invoke(serve, host=host, port=port, workers=1)  # a demo is on SQLite: one process
 
 
 @cli.group("console")

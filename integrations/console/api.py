@@ -35,7 +35,7 @@ from core.users.models import ChatIdentity, User
 from core.users.preferences import LOCALES, set_locale
 from integrations.console.perimeter import guard, security_headers
 from integrations.console.signin import MODE, PLATFORM, Mode, bad, me, mount_signin, speaker_for, still_signed_in
-from integrations.web import events
+from integrations.web import changes, events
 from integrations.web.app import SERVICES
 from integrations.web.body import cursor, is_row_id, json_object
 
@@ -68,7 +68,9 @@ async def _json(request: web.Request) -> dict[str, Any]:
 
 
 def _wake(app: web.Application) -> None:
+    """Wake this process's streams, and tell the other server processes (if any) to wake theirs."""
     app[CHANGED].wake()
+    changes.announce(app)
 
 
 async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: list[int] | None = None) -> list[dict]:
@@ -332,7 +334,7 @@ def mount(app: web.Application) -> str | None:
 
     async def closing(app: web.Application) -> None:  # let open event streams end for a quick shutdown
         app[CLOSING].set()
-        _wake(app)
+        app[CHANGED].wake()  # this process's streams only: the others keep serving
 
     app.on_shutdown.append(closing)
     app.router.add_get("/console", page)
@@ -351,4 +353,5 @@ def mount(app: web.Application) -> str | None:
 
     mount_dashboard(app)
     events.on_delivered(app, lambda: _wake(app))  # events delivered by the dispatcher reach open streams
+    changes.mount(app, app[CHANGED].wake)  # and so do changes made by another server process
     return "console"
