@@ -1,6 +1,9 @@
 """What ``/report`` and the daily digest say about sales: a short text and a chart, in the reader's language.
 
-The figures come from ``core.reports.figures``; this module picks the words, the labels of the
+The figures come from ``core.reports.figures``: sales are accepted goods orders; orders not
+accepted yet, refused or cancelled ones and project contracts (``/projects`` reports those) are
+left out. The period is today, 7d, 30d or a date range ``2026-11-01..2026-11-30``
+(``core.reports.periods.parse``). This module picks the words, the labels of the
 groups (a missing province, the direct channel) and the chart's title, and draws it with
 ``bot.charts``.
 """
@@ -16,7 +19,8 @@ from bot.labels import money
 from bot.views import Attachment, Reply
 from core.context import Context
 from core.reports import figures
-from core.reports.periods import Period, named
+from core.reports.periods import Period, looks_like_range, named
+from core.reports.periods import parse as parse_period
 
 PERIOD_WORDS = {
     "today": "today",
@@ -70,16 +74,18 @@ TOP_IN_TEXT = 3
 
 @dataclass(frozen=True)
 class ReportRequest:
-    period: str  # today | 7d | 30d
+    period: str  # today | 7d | 30d | a date range as typed ("2026-11-01..2026-11-30"), checked when read
     by: str | None  # line | region | sales | channel; None: sales over time
 
 
 def parse(args: list[str]) -> ReportRequest | None:
-    """``[today|7d|30d] [by] [line|region|sales|channel]`` in English or Chinese; None if not that."""
+    """``[today|7d|30d|FIRST..LAST] [by] [line|region|sales|channel]`` in English or Chinese; None if not that."""
     words = [a.lower() for a in args]
     period = "today"
     if words and words[0] in PERIOD_WORDS:
         period = PERIOD_WORDS[words.pop(0)]
+    elif words and looks_like_range(words[0]):
+        period = words.pop(0)
     if words and words[0] in ("by", "按"):
         words.pop(0)
         if not words:
@@ -94,7 +100,9 @@ def parse(args: list[str]) -> ReportRequest | None:
 
 
 def period_label(_: Translator, period: Period) -> str:
-    label = _(PERIOD_LABELS.get(period.name, N_("Report")))
+    if period.name not in PERIOD_LABELS:
+        return _name(_, period)
+    label = _(PERIOD_LABELS[period.name])
     if period.first == period.last:
         return f"{label} ({period.first.isoformat()})"
     return f"{label} ({period.first.isoformat()} – {period.last.isoformat()})"
@@ -108,8 +116,15 @@ def group_label(_: Translator, by: str, key: str) -> str:
     return key
 
 
+def _name(_: Translator, period: Period) -> str:
+    """ "Today", "Last 7 days" or, for a date range, its dates."""
+    if period.name in PERIOD_LABELS:
+        return _(PERIOD_LABELS[period.name])
+    return f"{period.first.isoformat()} – {period.last.isoformat()}"
+
+
 def summary_text(_: Translator, summary: figures.Summary, returns: figures.ReturnRate) -> str:
-    label = _(PERIOD_LABELS.get(summary.period.name, N_("Report")))
+    label = _name(_, summary.period)
     lines = [
         _(
             "{period}: {count} orders, sales {sales}",
@@ -202,19 +217,21 @@ def png(name: str, data: bytes) -> Attachment:
 
 async def report(ctx: Context, _: Translator, request: ReportRequest) -> list[Reply]:
     """The figures for the request, as one reply: the chart, and the text as its caption."""
-    period = named(request.period, ctx.now(), ctx.settings.timezone)
+    period = parse_period(request.period, ctx.now(), ctx.settings.timezone)
+    stem = f"sales-{period.name}" if period.name in PERIOD_LABELS else f"sales-{period.first}..{period.last}"
+    last = f"-{period.last.isoformat()}" if period.name in PERIOD_LABELS else ""
     summary = await figures.summary(ctx, period)
     returns = await figures.return_rate(ctx, period)
     text = summary_text(_, summary, returns)
     if request.by is None:
         chart = await series_chart(_, await figures.series(ctx, period), summary)
-        name = f"sales-{period.name}-{period.last.isoformat()}.png"
+        name = f"{stem}{last}.png"
     else:
         breakdown = await figures.breakdown(ctx, period, request.by)
         if breakdown.groups:
             text += "\n" + breakdown_text(_, breakdown)
         chart = await breakdown_chart(_, breakdown, summary)
-        name = f"sales-{period.name}-by-{request.by}-{period.last.isoformat()}.png"
+        name = f"{stem}-by-{request.by}{last}.png"
     return [Reply(text=text, attachment=png(name, chart))]
 
 

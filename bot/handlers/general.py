@@ -98,11 +98,14 @@ async def _signin_link(chat: Chat, then: str) -> str:
 @command(
     "report",
     "报表",
-    usage=N_("/report today|7d|30d [by line|region|sales|channel] | stalls [days]"),
+    usage=N_("/report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [by line|region|sales|channel] | stalls [days]"),
     summary=N_("Sales figures with a chart, or stalled orders"),
     permission=Permission.REPORT_VIEW,
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
+    """Sales for today, 7 or 30 days or a date range (``2026-11-01..2026-11-30``), over time or by
+    a breakdown. Sales are accepted goods orders (``core.reports.figures``); project contracts are
+    not sales here and have their own report, ``/projects``."""
     which = args[0].lower() if args else "today"
     if which in ("stalls", "卡点", "stall"):
         if len(args) > 2 or (len(args) == 2 and not args[1].isdecimal()):
@@ -120,6 +123,8 @@ async def report(chat: Chat, args: list[str]) -> list[Reply]:
 
 def today_text(_: Translator, figures: DailyFigures) -> str:
     lines = [_("Today: {count} orders, sales {sales}", count=figures.orders, sales=money(figures.sales))]
+    if figures.by_status:  # what came in, sales or not yet (on hold, for approval) or no longer
+        lines.append(_("Entered today, by status:"))
     return "\n".join(lines + [f"  {status(_, s)}: {n}" for s, n in figures.by_status])
 
 

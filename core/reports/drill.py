@@ -3,7 +3,9 @@ behind any figure (a slice of the pie, a region, a salesperson, a channel), so a
 click a number and see which orders make it.
 
 Both are computed by the database over the same set of orders as ``core.reports.figures``
-(created in the period, cancelled and rejected left out), so a drill-down adds up to its figure.
+(its ``is_sale``: accepted goods orders created in the period; orders not accepted yet, refused or
+cancelled ones and project contracts left out), so a drill-down adds up to its figure and a
+pivot row to the salesperson's sales.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
 """The business's figures for a period, computed by the database (nothing loads all orders).
 
-Sales are order totals (after discounts) of orders created in the period, cancelled and rejected
-orders left out. Everything else follows from the same set of orders:
+What counts as a sale, everywhere (every figure, breakdown, series, the return rate, the
+dashboard's pivot and drill-downs, the daily digest): a **standard (goods) order, created in the
+period, that was accepted**. Left out are orders not accepted yet (received, on hold, pending
+approval), refused or called off (rejected, cancelled), and project contracts (``kind ==
+"contract"``: a contract value invoiced by milestone, with its own report, ``/projects``). One
+filter, ``is_sale``, says it; ``SALE_STATUSES`` lists the statuses it keeps. Sales are the order
+totals (after discounts). Everything else follows from the same set of orders:
 
 - ``summary``: orders, sales, average order value and the gross margin. A line's revenue is its
   share of what the order charged (its line total scaled by total / subtotal, so order-level
@@ -34,8 +39,8 @@ from core.catalog.models import Product
 from core.context import Context
 from core.errors import N_, InvalidInput
 from core.orders.models import Order, OrderLine, ReturnRequest
-from core.orders.status import OrderStatus, ReturnStatus
-from core.reports.periods import Period, date_range, named
+from core.orders.status import OrderKind, OrderStatus, ReturnStatus
+from core.reports.periods import Period, date_range, named, parse
 from core.reports.regions import province_name
 from core.reports.stages import StallReport, stall_report
 from core.users.models import User
@@ -52,15 +57,20 @@ __all__ = [
     "Summary",
     "breakdown",
     "date_range",
+    "is_sale",
     "named",
     "orders_behind",
+    "parse",
     "return_rate",
     "series",
     "stages",
     "summary",
 ]
 
-NOT_SALES = (OrderStatus.CANCELLED.value, OrderStatus.REJECTED.value)
+# Not accepted yet (before acceptance) and refused or called off (after it): never sales.
+NOT_ACCEPTED = (OrderStatus.RECEIVED, OrderStatus.ON_HOLD, OrderStatus.PENDING_APPROVAL)
+NOT_SALES = (*NOT_ACCEPTED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+SALE_STATUSES = tuple(s.value for s in OrderStatus if s not in NOT_SALES)
 BREAKDOWNS = ("line", "region", "sales", "channel")
 By = Literal["line", "region", "sales", "channel"]
 CENT = Decimal("0.01")
@@ -177,8 +187,14 @@ def _money(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
 
 
+def is_sale() -> ColumnElement[bool]:
+    """The one definition of a sale: an accepted goods order (see the module's docstring)."""
+    return and_(Order.kind == OrderKind.STANDARD.value, Order.status.in_(SALE_STATUSES))
+
+
 def _in_period(period: Period) -> ColumnElement[bool]:
-    return and_(Order.created_at >= period.start, Order.created_at < period.end, Order.status.not_in(NOT_SALES))
+    """The period's sales: every figure and drill-down reads its orders through this."""
+    return and_(Order.created_at >= period.start, Order.created_at < period.end, is_sale())
 
 
 def _line_revenue() -> ColumnElement[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +12,8 @@ from core.errors import N_, InvalidInput
 # The periods a report can be asked for by name; each is that many local days ending today.
 NAMED_DAYS = {"today": 1, "7d": 7, "30d": 30}
 MAX_RANGE_DAYS = 3660
+# A date range as typed: "2026-11-01..2026-11-30" (also with "~" or "至" between the dates).
+RANGE = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})\s*(?:\.\.|~|至)\s*(\d{4}-\d{1,2}-\d{1,2})")
 
 
 class UnknownPeriod(InvalidInput):
@@ -59,3 +62,26 @@ def named(name: str, now: datetime, timezone: str) -> Period:
         raise UnknownPeriod(period=name)
     today = now.astimezone(ZoneInfo(timezone)).date()
     return date_range(today - timedelta(days=days - 1), today, timezone, name)
+
+
+def looks_like_range(text: str) -> bool:
+    """Whether ``text`` is meant as a date range (it may still name no real date)."""
+    return RANGE.fullmatch(text.strip()) is not None
+
+
+def parse(text: str, now: datetime, timezone: str) -> Period:
+    """``today``, ``7d``, ``30d`` or ``FIRST..LAST`` (local dates, both included).
+
+    Raises UnknownPeriod for anything else (a date that does not exist included) and BadDateRange
+    for a range that is reversed or longer than ten years."""
+    wanted = text.strip()
+    if wanted.lower() in NAMED_DAYS:
+        return named(wanted.lower(), now, timezone)
+    found = RANGE.fullmatch(wanted)
+    if found is None:
+        raise UnknownPeriod(period=text)
+    try:
+        first, last = (date(*(int(part) for part in found.group(i).split("-"))) for i in (1, 2))
+    except ValueError:
+        raise UnknownPeriod(period=text) from None
+    return date_range(first, last, timezone)

@@ -159,3 +159,28 @@ async def test_in_the_open_demo_console_dashboard_answers_with_its_address(conso
     answer = await gateway.message(services, Inbound("console", "zhaojl", "zhaojl"), "/dashboard")
     settings = services.settings
     assert answer.texts == [f"The live dashboard: http://{settings.host}:{settings.port}/dashboard"]
+
+
+async def test_a_date_range_and_a_bad_period_in_the_speakers_language(server):
+    from sqlalchemy import update
+
+    from core.users.models import User
+
+    client_for, services = server
+    await place(services, customer="C001")
+    async with services.sessions() as session, session.begin():
+        await session.execute(update(User).where(User.name == "王芳").values(locale="zh-CN"))
+    finance = await client_for("王芳")
+    summary, _ = await today(services)
+    day = summary.period.first.isoformat()
+    ranged = await (await finance.get("/console/api/dashboard", params={"period": f"{day}..{day}"})).json()
+    assert ranged["period"] == {"name": "range", "first": day, "last": day, "timezone": summary.period.timezone}
+    assert ranged["summary"]["orders"] == summary.orders == 1 and ranged["summary"]["sales"] == str(summary.sales)
+    behind = await finance.get("/console/api/dashboard/orders", params={"period": f"{day}..{day}"})
+    assert (await behind.json())["count"] == 1
+    forever = await finance.get("/console/api/dashboard", params={"period": "forever"})
+    assert forever.status == 400
+    body = await forever.json()
+    assert body["code"] == "unknown_report_period" and body["error"].startswith("无法识别的报表周期 forever")
+    reversed_ = await finance.get("/console/api/dashboard/orders", params={"period": "2026-11-30..2026-11-01"})
+    assert reversed_.status == 400 and (await reversed_.json())["error"].startswith("报表日期范围 2026-11-30")

@@ -20,13 +20,15 @@ from tests.e2e.test_console_browser import (  # noqa: F401  (fixtures)
 
 
 def todays_sales(db: Path) -> tuple[int, Decimal]:
-    """Orders and sales of today in Shanghai, straight from the table (not through the reports)."""
+    """Orders and sales of today in Shanghai, straight from the table (not through the reports):
+    accepted goods orders, those not accepted yet, refused or cancelled and contracts left out."""
     start = datetime.combine(datetime.now(ZoneInfo("Asia/Shanghai")).date(), time.min, ZoneInfo("Asia/Shanghai"))
     since = start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     with sqlite3.connect(db) as connection:
         count, total = connection.execute(
             "SELECT count(*), total(total) FROM sales_order"
-            " WHERE created_at >= ? AND status NOT IN ('cancelled', 'rejected')",
+            " WHERE created_at >= ? AND kind = 'standard' AND status NOT IN"
+            " ('received', 'on_hold', 'pending_approval', 'cancelled', 'rejected')",
             (since,),
         ).fetchone()
     return count, Decimal(str(total)).quantize(Decimal("0.01"))

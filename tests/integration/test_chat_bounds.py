@@ -109,5 +109,7 @@ async def test_a_report_period_out_of_range_gets_the_usage_not_an_apology(tmp_pa
 
     answer = await gateway.message(services, Inbound("slack", "U2", "U2", "m1"), f"/report stalls {days}")
 
-    assert answer.texts == ["Usage: /report today|7d|30d [by line|region|sales|channel] | stalls [days]"]
+    assert answer.texts == [
+        "Usage: /report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [by line|region|sales|channel] | stalls [days]"
+    ]
     await services.close()

@@ -127,13 +127,13 @@ CASES = [
     (
         "经理",
         "/report yesterday",
-        "Usage: /report today|7d|30d [by line|region|sales|channel] | stalls [days]",
-        "用法：/report today|7d|30d [按 产品线|地区|销售|渠道] | stalls [天数]",
+        "Usage: /report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [by line|region|sales|channel] | stalls [days]",
+        "用法：/report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [按 产品线|地区|销售|渠道] | stalls [天数]",
     ),
     (
         "经理",
         "/report stalls x",
-        "Usage: /report today|7d|30d [by line|region|sales|channel] | stalls [days]",
+        "Usage: /report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [by line|region|sales|channel] | stalls [days]",
         "[天数]",
     ),
     ("李雷", "/nosuchthing", "Unknown command /nosuchthing.", "/nosuchthing"),

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from bot.conversation import Identity, answer_text, who
 from core.users.models import User
-from tests.support.report_orders import build
+from tests.support.report_orders import add_non_sales, build
 
 
 async def _ask(services, name: str, text: str, locale: str = "en"):
@@ -71,7 +71,9 @@ async def test_a_report_typed_wrong_gets_the_usage(services, command):
     await build(services)
     [reply] = await _ask(services, "经理", command)
     assert reply.attachment is None
-    assert reply.text == "Usage: /report today|7d|30d [by line|region|sales|channel] | stalls [days]"
+    assert reply.text == (
+        "Usage: /report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [by line|region|sales|channel] | stalls [days]"
+    )
 
 
 async def test_stalls_and_permissions_are_as_before(services):
@@ -85,4 +87,36 @@ async def test_stalls_and_permissions_are_as_before(services):
 async def test_help_lists_the_new_usage(services):
     await build(services)
     [reply] = await _ask(services, "经理", "/help", "zh-CN")
-    assert "/report today|7d|30d [按 产品线|地区|销售|渠道] | stalls [天数] (/报表)" in reply.text
+    assert (
+        "/report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [按 产品线|地区|销售|渠道] | stalls [天数] (/报表)" in reply.text
+    )
+
+
+async def test_report_over_a_date_range(services):
+    await build(services)
+    await add_non_sales(services)  # not sales: the figures are as without them
+    [reply] = await _ask(services, "经理", "/report 2026-11-13..2026-11-20 by region")
+    _image(reply)
+    assert reply.attachment.filename == "sales-2026-11-13..2026-11-20-by-region.png"
+    assert reply.text.splitlines()[0] == "2026-11-13 – 2026-11-20: 3 orders, sales 848.20, average 282.73"
+    assert "By region: 浙江 436.00 · 广东 412.20" in reply.text
+    [chinese] = await _ask(services, "经理", "/报表 2026-11-19..2026-11-19", "zh-CN")
+    assert chinese.text.splitlines()[0].startswith("2026-11-19 – 2026-11-19：1 单，销售额 180.00")
+
+
+@pytest.mark.parametrize(
+    "command, locale, text",
+    [
+        (
+            "/report 2026-11-30..2026-11-01",
+            "en",
+            "The report's date range 2026-11-30 to 2026-11-01 is empty or longer than ten years.",
+        ),
+        ("/报表 2026-11-30..2026-11-01 按 地区", "zh-CN", "报表日期范围 2026-11-30 至 2026-11-01"),
+        ("/report 2026-02-30..2026-03-01", "en", "Unknown report period 2026-02-30..2026-03-01"),
+    ],
+)
+async def test_a_bad_date_range_is_refused_in_the_readers_language(services, command, locale, text):
+    await build(services)
+    [reply] = await _ask(services, "经理", command, locale)
+    assert reply.attachment is None and text in reply.text

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from core.customers.models import Customer
 from core.errors import DomainError
 from core.orders.models import Order
-from core.reports import figures
-from core.reports.periods import BadDateRange, UnknownPeriod, date_range, named
+from core.reports import drill, figures
+from core.reports.periods import BadDateRange, UnknownPeriod, date_range, named, parse
 from core.reports.regions import province_name
 from tests.support.master_data import SYSTEM
-from tests.support.report_orders import DAY_START, NOW, D, build
+from tests.support.report_orders import DAY_START, NOW, D, add_non_sales, build
 from tests.support.service_calls import as_user
 
 
@@ -205,3 +205,88 @@ async def test_orders_behind_a_figure_and_a_group(services):
     assert await behind("channel", "shopify") == ["SO-4"]
     with pytest.raises(figures.UnknownBreakdown):
         await behind("colour", "red")
+
+
+async def _every_figure(services):
+    today, week = named("today", NOW, "Asia/Shanghai"), named("7d", NOW, "Asia/Shanghai")
+
+    async def read(ctx):
+        summary = await figures.summary(ctx, today)
+        return {
+            "summary": (summary.orders, summary.sales, summary.margin),
+            "by": {
+                by: [(g.key, g.orders, g.sales) for g in (await figures.breakdown(ctx, period, by)).groups]
+                for by in figures.BREAKDOWNS
+                for period in (today,)
+            },
+            "series": [(p.key, p.orders, p.sales) for p in (await figures.series(ctx, week)).points],
+            "returns": await figures.return_rate(ctx, week),
+            "behind": [r.order_no for r in await figures.orders_behind(ctx, today)],
+            "behind_lilei": [r.order_no for r in await figures.orders_behind(ctx, today, "sales", "李雷")],
+            "pivot": (await drill.pivot(ctx, today)).cells,
+            "drill": (await drill.orders_behind(ctx, today, None, "")).count,
+            "drill_zj": (await drill.orders_behind(ctx, today, "region", "浙江")).sales,
+        }
+
+    return await _run(services, read)
+
+
+async def test_held_pending_received_and_contract_orders_are_in_no_figure(services):
+    """Sales are goods orders that were accepted: one on hold, one pending approval, one just
+    received and a 280,000 project contract (its own /projects report) change nothing."""
+    await build(services)
+    before = await _every_figure(services)
+    await add_non_sales(services)
+    after = await _every_figure(services)
+    assert after == before
+    assert after["summary"][:2] == (2, D("668.20"))
+    assert "PRJ-1" not in after["behind_lilei"] and "NS-2" not in after["behind"]
+
+
+async def test_the_pivot_rows_add_up_to_the_sales_by_salesperson(services):
+    await build(services)
+    await add_non_sales(services)
+    for period in (named("today", NOW, "Asia/Shanghai"), named("30d", NOW, "Asia/Shanghai")):
+        pivot = await _run(services, lambda ctx, p=period: drill.pivot(ctx, p))
+        by_sales = await _run(services, lambda ctx, p=period: figures.breakdown(ctx, p, "sales"))
+        assert {row: pivot.row_total(row) for row in pivot.rows} == {g.key: g.sales for g in by_sales.groups}
+        summary = await _run(services, lambda ctx, p=period: figures.summary(ctx, p))
+        assert sum(pivot.row_total(r) for r in pivot.rows) == summary.sales
+
+
+def test_a_period_is_named_or_a_date_range():
+    assert parse("7d", NOW, "Asia/Shanghai") == named("7d", NOW, "Asia/Shanghai")
+    november = parse("2026-11-01..2026-11-30", NOW, "Asia/Shanghai")
+    assert (november.name, november.first, november.last, november.days) == (
+        "range",
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+        30,
+    )
+    assert parse("2026-11-01至2026-11-03", NOW, "UTC").days == 3
+    with pytest.raises(BadDateRange):
+        parse("2026-11-30..2026-11-01", NOW, "UTC")
+    for wrong in ("week", "2026-13-01..2026-13-02", "2026-11-01..", "2026-11-01"):
+        with pytest.raises(UnknownPeriod):
+            parse(wrong, NOW, "UTC")
+
+
+async def test_the_daily_figures_count_the_same_sales(services):
+    from bot.handlers.general import today_text
+    from bot.i18n import Translator
+    from core.reports.daily import today
+
+    await build(services)
+    await add_non_sales(services)
+    daily = await _run(services, today)
+    assert (daily.orders, daily.sales) == (2, D("668.20"))  # as figures.summary for today
+    # What came in today, by status: every goods order, the contract left out.
+    assert daily.by_status == [
+        ("confirmed", 2),
+        ("cancelled", 1),
+        ("on_hold", 1),
+        ("pending_approval", 1),
+        ("received", 1),
+    ]
+    text = today_text(Translator("en"), daily).splitlines()
+    assert text[:2] == ["Today: 2 orders, sales 668.20", "Entered today, by status:"]

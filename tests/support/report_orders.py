@@ -103,3 +103,53 @@ async def build(services) -> None:
                     updated_at=NOW,
                 )
             )
+
+
+async def add_non_sales(services) -> None:
+    """Today's orders that are not sales: one received, one on hold and one pending approval (not
+    accepted yet), and a project contract (its own report, /projects) of 280,000.00 with 李雷."""
+    async with services.unit_of_work(SYSTEM) as ctx:
+        s = ctx.session
+        tea = await s.scalar(select(Product).where(Product.sku == "TEA-001"))
+        customer = await s.scalar(select(Customer).where(Customer.code == "C001"))
+        lilei = await s.scalar(select(User).where(User.name == "李雷"))
+        at = DAY_START + timedelta(hours=1)
+        for no, status in (("NS-1", "received"), ("NS-2", "on_hold"), ("NS-3", "pending_approval")):
+            line = OrderLine(
+                product_id=tea.id, sku="TEA-001", name="TEA-001", qty=3, list_price=D("128.00"),
+                unit_price=D("128.00"), line_total=D("384.00"), shipped_qty=0, returned_qty=0,
+            )  # fmt: skip
+            s.add(
+                Order(
+                    order_no=no,
+                    customer_id=customer.id,
+                    status=status,
+                    channel="direct",
+                    ship_to={"province": "浙江", "city": "x"},
+                    subtotal=D("384.00"),
+                    discount_total=D("0"),
+                    total=D("384.00"),
+                    salesperson_id=lilei.id,
+                    created_at=at,
+                    updated_at=at,
+                    status_changed_at=at,
+                    lines=[line],
+                )  # fmt: skip
+            )
+        s.add(
+            Order(
+                order_no="PRJ-1",
+                kind="contract",
+                customer_id=customer.id,
+                status="confirmed",
+                channel="direct",
+                ship_to={"province": "浙江", "city": "x"},
+                subtotal=D("280000.00"),
+                discount_total=D("0"),
+                total=D("280000.00"),
+                salesperson_id=lilei.id,
+                created_at=at,
+                updated_at=at,
+                status_changed_at=at,
+            )  # fmt: skip
+        )
