@@ -67,7 +67,8 @@ async def test_a_kill_9_between_the_change_and_its_delivery_still_delivers(tmp_p
         placed = oms(db, "order", "place", "C001", "TEA-001*2", "--pay", "credit").stdout
         order_no = re.search(r"SO-\d+", placed).group(0)
         # Committed and fanned out; the first attempt failed (connection refused), the next is owed.
-        rows = await until(lambda: [r for r in webhook_rows(db) if r[1] >= 1], timeout=30)
+        # the first attempt failed and the row waits for its retry (not mid-attempt: "sending")
+        rows = await until(lambda: [r for r in webhook_rows(db) if r[1] >= 1 and r[0] == "pending"], timeout=30)
         assert rows == [("pending", 1, f"erp:{order_no}")]
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
