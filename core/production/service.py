@@ -71,31 +71,26 @@ async def _sku(ctx: Context, work_order: WorkOrder) -> str:
 
 
 async def release(ctx: Context, mo_no: str, *, expected_version: int | None = None) -> WorkOrder:
-    work_order, order = await _acting_on(ctx, mo_no, expected_version)
-    await planning.change_work_order(ctx, work_order, "release", order)
-    record(
-        ctx,
-        WorkOrderReleased(
-            mo_no=work_order.mo_no,
-            order_no=order.order_no,
-            sku=await _sku(ctx, work_order),
-            qty=work_order.qty,
-            actor=ctx.actor.name,
-            at=ctx.now(),
-        ),
-    )
-    return work_order
+    return await _step(ctx, mo_no, "release", WorkOrderReleased, expected_version)
 
 
 async def start(ctx: Context, mo_no: str, *, expected_version: int | None = None) -> WorkOrder:
-    work_order, order = await _acting_on(ctx, mo_no, expected_version)
-    await planning.change_work_order(ctx, work_order, "start", order)
+    return await _step(ctx, mo_no, "start", WorkOrderStarted, expected_version)
+
+
+async def _step(
+    ctx: Context, mo_no: str, trigger: str, happened: type[WorkOrderReleased | WorkOrderStarted], version: int | None
+) -> WorkOrder:
+    """One move of the work order's lifecycle that changes nothing but its state, and its event."""
+    work_order, order = await _acting_on(ctx, mo_no, version)
+    await planning.change_work_order(ctx, work_order, trigger, order)
+    sku = await _sku(ctx, work_order)
     record(
         ctx,
-        WorkOrderStarted(
+        happened(
             mo_no=work_order.mo_no,
             order_no=order.order_no,
-            sku=await _sku(ctx, work_order),
+            sku=sku,
             qty=work_order.qty,
             actor=ctx.actor.name,
             at=ctx.now(),
