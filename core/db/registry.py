@@ -9,6 +9,7 @@ from core.catalog import models as _catalog  # noqa: F401
 from core.channels import models as _channels  # noqa: F401
 from core.contracts import models as _contracts  # noqa: F401
 from core.customers import models as _customers  # noqa: F401
+from core.db import stamp as _stamp  # noqa: F401  (the config stamp advances with every write of a watched table)
 from core.db.base import Base
 from core.inventory import models as _inventory  # noqa: F401
 from core.orders import approvals as _approvals  # noqa: F401

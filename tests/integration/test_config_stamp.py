@@ -1,0 +1,102 @@
+"""The config stamp: a process's copies of people, identities, rules and endpoints go stale the
+moment any transaction (of this process or another) commits a change to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from core.db.stamp import Copies, stamp
+from core.masterdata.loader import load_master_data
+from core.masterdata.schema import parse_document
+from core.users.models import User
+from tests.support.databases import make_services
+from tests.support.master_data import SYSTEM
+from tests.support.service_calls import place
+
+USERS = "users:\n  - {{name: ana, roles: [{role}], identities: {{console: ana}}}}\n"
+SHOP = (
+    "warehouses:\n  - {code: SH, name: Shanghai}\n"
+    "products:\n  - {sku: TEA-001, name: Tea, price: 10}\n"
+    "customers:\n  - {code: C001, name: Shop, addresses: [{province: 浙江, city: 杭州, line: 路1号}]}\n"
+    "stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 10}\n"
+)
+
+
+async def load(services, text: str) -> None:
+    async with services.unit_of_work(SYSTEM) as ctx:
+        await load_master_data(ctx, parse_document(text))
+
+
+async def roles_of_ana(services, copies: Copies, computed: list[int]) -> list[str]:
+    async with services.reading() as session:
+
+        async def compute() -> list[str]:
+            computed.append(1)
+            return list(await session.scalar(select(User.roles).where(User.name == "ana")))
+
+        return await copies.get(session, "ana", compute)
+
+
+async def test_a_copy_is_kept_until_the_rows_change_and_then_computed_again(services):
+    await load(services, USERS.format(role="sales"))
+    copies, computed = Copies(), []
+    assert await roles_of_ana(services, copies, computed) == ["sales"]
+    assert await roles_of_ana(services, copies, computed) == ["sales"]
+    assert len(computed) == 1
+    await load(services, USERS.format(role="approver"))  # the ORM's flush
+    assert await roles_of_ana(services, copies, computed) == ["approver"]
+    async with services.unit_of_work(SYSTEM) as ctx:  # a Core UPDATE through the session
+        await ctx.session.execute(update(User).where(User.name == "ana").values(roles=["finance"]))
+    assert await roles_of_ana(services, copies, computed) == ["finance"]
+    assert len(computed) == 3
+
+
+async def test_another_process_changing_the_rows_is_seen(services):
+    other = await make_services(services.settings)  # its own engine and pool, as `oms load` has
+    try:
+        await load(services, USERS.format(role="sales"))
+        copies, computed = Copies(), []
+        assert await roles_of_ana(services, copies, computed) == ["sales"]
+        await load(other, USERS.format(role="warehouse"))
+        assert await roles_of_ana(services, copies, computed) == ["warehouse"]
+    finally:
+        await other.close()
+
+
+async def test_a_session_that_changed_the_rows_keeps_no_copy_of_what_it_saw(services):
+    await load(services, USERS.format(role="sales"))
+    copies, computed = Copies(), []
+    async with services.sessions() as session:
+        await session.begin()
+        await session.execute(update(User).where(User.name == "ana").values(roles=["admin"]))
+        assert await stamp(session) is None
+
+        async def compute() -> list[str]:
+            computed.append(1)
+            return list(await session.scalar(select(User.roles).where(User.name == "ana")))
+
+        assert await copies.get(session, "ana", compute) == ["admin"]
+        await session.rollback()
+    assert await roles_of_ana(services, copies, computed) == ["sales"]  # not the rolled-back admin
+
+
+async def test_a_write_after_a_rolled_back_savepoint_still_advances_the_stamp(services):
+    await load(services, USERS.format(role="sales"))
+    async with services.reading() as session:
+        before = await stamp(session)
+    async with services.unit_of_work(SYSTEM) as ctx:
+        savepoint = await ctx.session.begin_nested()
+        await ctx.session.execute(update(User).where(User.name == "ana").values(roles=["admin"]))
+        await savepoint.rollback()
+        await ctx.session.execute(update(User).where(User.name == "ana").values(roles=["finance"]))
+    async with services.reading() as session:
+        assert await stamp(session) > before
+
+
+async def test_orders_do_not_advance_the_stamp(services):
+    await load(services, USERS.format(role="sales") + SHOP)
+    async with services.reading() as session:
+        before = await stamp(session)
+    await place(services, "C001", {"TEA-001": 1}, by=None)
+    async with services.reading() as session:
+        assert await stamp(session) == before
