@@ -265,7 +265,8 @@ async def validate_and_route(ctx: Context, order: Order, products: dict[str, Pro
 async def _checked(
     ctx: Context, order: Order, products: dict[str, Product], *, credit: Decimal | None = None
 ) -> list[validation.Problem]:
-    """Price the order and return what is wrong with it (nothing is stored or moved here).
+    """Price the order and return what is wrong with it; it is not moved here, and of a new order
+    nothing is written (only a stored order takes rebate credit).
 
     ``credit``: the customer's approved rebate credit, when the caller read it with the customer.
     """
