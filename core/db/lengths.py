@@ -9,6 +9,7 @@ place, on both databases.
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import chain
 from typing import Any
 
@@ -25,9 +26,19 @@ class CheckedSession(Session):
 @event.listens_for(CheckedSession, "before_flush")
 def _check_lengths(session: Session, _context: Any, _instances: Any) -> None:
     for row in chain(session.new, session.dirty):
-        for attr in inspect(row).mapper.column_attrs:
-            column = attr.columns[0]
-            length = column.type.length if isinstance(column.type, String) else None
-            value = getattr(row, attr.key, None) if length else None
+        values = row.__dict__  # what is loaded or set; nothing else can be written by this flush
+        for key, length in _limits(type(row)):
+            value = values.get(key)
             if isinstance(value, str) and len(value) > length:
-                raise TextTooLong(field=Field(attr.key), limit=length)
+                raise TextTooLong(field=Field(key), limit=length)
+
+
+@cache
+def _limits(cls: type) -> tuple[tuple[str, int], ...]:
+    """(attribute, length) of the class's length-limited text columns (read once per class)."""
+    limits = []
+    for attr in inspect(cls).column_attrs:
+        column_type = attr.columns[0].type
+        if isinstance(column_type, String) and column_type.length:
+            limits.append((attr.key, column_type.length))
+    return tuple(limits)

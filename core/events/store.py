@@ -17,7 +17,10 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from core.audit.models import DomainEvent
 from core.context import Context
+from core.db.bulk_rows import insert_in_bulk
 from core.events.catalogue import EVENTS, Event
+
+insert_in_bulk(DomainEvent)  # one INSERT for all of a flush's events; the dispatcher reads them by query
 
 
 class UnknownEvent(LookupError):

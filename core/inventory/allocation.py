@@ -20,7 +20,7 @@ from core.errors import ChangedMeanwhile
 from core.inventory.demand import LineNeed, kit_recipes, line_needs, skus_by_id
 from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
 from core.inventory.planning import Plan, ShortagePolicy, Strategy, WarehouseInfo, plan_allocation
-from core.inventory.reservations import check_safety_stock, movement, stock_matrix, try_reserve, unreserve
+from core.inventory.reservations import check_safety_stock, movement, stock_sites, try_reserve, unreserve
 
 MAX_ATTEMPTS = 100
 
@@ -91,25 +91,32 @@ async def allocate_order(
         demand_by_id[need.product_id] += need.qty
     sku_of = await skus_by_id(ctx.session, demand_by_id)
     id_of = {sku: pid for pid, sku in sku_of.items()}
-    warehouses = await open_warehouses(ctx)
-    wh_of = {w.code: w for w in warehouses}
-    infos = [WarehouseInfo(w.code, w.name, w.lat, w.lon, w.priority, w.region) for w in warehouses]
     demand = {sku_of[pid]: qty for pid, qty in demand_by_id.items()}
+    # A dry run's closed warehouses are named in the plan's explanation, stock or not.
+    everywhere = {w.id: _info(w) for w in await open_warehouses(ctx)} if closed else {}
 
     for _ in range(MAX_ATTEMPTS):
-        matrix = await stock_matrix(ctx, demand_by_id, lock=True)
-        available = {(sku_of[pid], w.code): matrix.get((pid, w.id), 0) for pid in demand_by_id for w in warehouses}
+        stock = await stock_sites(ctx, demand_by_id, lock=True)
+        sites = {**everywhere, **stock.warehouses}
+        wh_id = {info.code: wid for wid, info in sites.items()}
+        available = {(sku_of[pid], sites[wid].code): units for (pid, wid), units in stock.available.items()}
         plan = plan_allocation(
-            demand, available, infos, strategy=strategy, policy=policy, destination=destination, closed=closed
+            demand,
+            available,
+            list(sites.values()),
+            strategy=strategy,
+            policy=policy,
+            destination=destination,
+            closed=closed,
         )
-        picks = sorted(plan.picks, key=lambda p: (id_of[p.sku], wh_of[p.warehouse].id))  # the fixed lock order
+        picks = sorted(plan.picks, key=lambda p: (id_of[p.sku], wh_id[p.warehouse]))  # the fixed lock order
         taken = []
         for pick in picks:
-            if not await try_reserve(ctx, id_of[pick.sku], wh_of[pick.warehouse].id, pick.qty):
+            if not await try_reserve(ctx, id_of[pick.sku], wh_id[pick.warehouse], pick.qty):
                 break
             taken.append(pick)
         else:
-            _record_reservations(ctx, order_id, needs, [(id_of[p.sku], wh_of[p.warehouse].id, p.qty) for p in picks])
+            _record_reservations(ctx, order_id, needs, [(id_of[p.sku], wh_id[p.warehouse], p.qty) for p in picks])
             if picks:
                 await check_safety_stock(ctx, {id_of[p.sku] for p in picks})
             reserved: dict[str, int] = defaultdict(int)
@@ -117,8 +124,13 @@ async def allocate_order(
                 reserved[pick.sku] += pick.qty
             return AllocationOutcome(plan, dict(reserved))
         for pick in reversed(taken):
-            await unreserve(ctx, id_of[pick.sku], wh_of[pick.warehouse].id, pick.qty)
+            await unreserve(ctx, id_of[pick.sku], wh_id[pick.warehouse], pick.qty)
     raise ChangedMeanwhile(entity="stock")
+
+
+def _info(warehouse: Warehouse) -> WarehouseInfo:
+    w = warehouse
+    return WarehouseInfo(w.code, w.name, w.lat, w.lon, w.priority, w.region)
 
 
 def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed], picks: list[tuple[int, int, int]]) -> None:

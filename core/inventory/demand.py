@@ -29,7 +29,7 @@ class LineNeed:
 async def kit_recipes(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
     """{kit product id: [(component product id, qty per kit), ...]} for the kits among ``product_ids``."""
     ids = list(set(product_ids))
-    loaded = _loaded(session, ids)
+    loaded = loaded_products(session, ids, "is_kit")
     if len(loaded) == len(ids) and not any(p.is_kit for p in loaded.values()):
         return {}  # no kits among products this transaction already read: nothing to expand
     rows = await session.execute(
@@ -56,7 +56,7 @@ def line_needs(lines: Sequence[tuple[int, int, int]], recipes: Mapping[int, list
 
 async def skus_by_id(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, str]:
     ids = set(product_ids)
-    found = {pid: product.sku for pid, product in _loaded(session, ids).items()}
+    found = {pid: product.sku for pid, product in loaded_products(session, ids, "sku").items()}
     missing = ids - set(found)
     if missing:
         rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(missing)))
@@ -64,12 +64,14 @@ async def skus_by_id(session: AsyncSession, product_ids: Iterable[int]) -> dict[
     return found
 
 
-def _loaded(session: AsyncSession, ids: Iterable[int]) -> dict[int, Product]:
-    """Products this session already holds, so a placement does not read them twice."""
+def loaded_products(session: AsyncSession, ids: Iterable[int], *attributes: str) -> dict[int, Product]:
+    """Products this session already holds with ``attributes`` loaded, so a placement does not read
+    them twice. What the session holds is what a query would see after its autoflush (the
+    session's own changes included); an expired attribute is not loaded, so asks the database."""
     identity_map = session.sync_session.identity_map
     loaded = {}
     for pid in ids:
         product = identity_map.get(identity_key(Product, pid))
-        if product is not None:
+        if product is not None and all(name in product.__dict__ for name in attributes):
             loaded[pid] = product
     return loaded

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import chain
 
 from sqlalchemy import func, select, update
 
 from core.catalog.models import Product
 from core.context import Context
+from core.db.bulk_rows import insert_in_bulk
 from core.events.catalogue import StockLow
 from core.events.store import record
+from core.inventory.demand import loaded_products
 from core.inventory.models import MovementKind, StockLevel, StockMovement, Warehouse
+from core.inventory.planning import WarehouseInfo
+
+insert_in_bulk(StockMovement)  # the ledger is append-only: one INSERT per flush for all its new rows
+STOCK_ROWS = (StockLevel, Warehouse)
 
 
 async def try_reserve(ctx: Context, product_id: int, warehouse_id: int, qty: int) -> bool:
     """Reserve ``qty`` units if (and only if) that many are available right now."""
+    await _flush_stock_changes(ctx)
     result = await ctx.session.execute(
         update(StockLevel)
         .where(
@@ -30,9 +39,21 @@ async def try_reserve(ctx: Context, product_id: int, warehouse_id: int, qty: int
             StockLevel.on_hand - StockLevel.reserved >= qty,
         )
         .values(reserved=StockLevel.reserved + qty)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, autoflush=False)
     )
     return result.rowcount == 1
+
+
+async def _flush_stock_changes(ctx: Context) -> None:
+    """Flush first only if the session holds unwritten stock rows or warehouses.
+
+    The stock reads and reservations of an allocation see only ``stock_level`` and ``warehouse``,
+    so they skip the autoflush otherwise: the order's status walk, its audit rows and events are
+    then written once, at the end, instead of at every statement of the allocation.
+    """
+    session = ctx.session
+    if any(isinstance(row, STOCK_ROWS) for row in chain(session.new, session.dirty, session.deleted)):
+        await session.flush()
 
 
 async def unreserve(ctx: Context, product_id: int, warehouse_id: int, qty: int) -> None:
@@ -113,10 +134,15 @@ async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
     The ``below_safety`` flag is flipped with a conditional UPDATE, so one crossing yields one
     event even when many orders cross it at once; going back above re-arms the alert.
     """
+    ids = set(product_ids)
+    loaded = loaded_products(ctx.session, ids, "safety_stock")
+    ids = {pid for pid in ids if pid not in loaded or (loaded[pid].safety_stock or 0) > 0}
+    if not ids:
+        return  # none of them keeps a safety stock (as the products this transaction read say)
     rows = (
         await ctx.session.execute(
             select(Product.id, Product.sku, Product.name, Product.safety_stock, Product.below_safety)
-            .where(Product.id.in_(sorted(set(product_ids))), Product.safety_stock > 0)
+            .where(Product.id.in_(sorted(ids)), Product.safety_stock > 0)
             .order_by(Product.id)
         )
     ).all()
@@ -159,3 +185,48 @@ async def stock_matrix(
     for product_id, warehouse_id, available in rows:
         matrix[(product_id, warehouse_id)] = int(available)
     return matrix
+
+
+@dataclass(frozen=True)
+class StockSites:
+    """Available units per (product id, warehouse id), and the active warehouses holding them."""
+
+    available: Mapping[tuple[int, int], int]
+    warehouses: Mapping[int, WarehouseInfo]  # by warehouse id
+
+
+async def stock_sites(ctx: Context, product_ids: Iterable[int], *, lock: bool = False) -> StockSites:
+    """``stock_matrix`` with the warehouses of its rows, in one query.
+
+    A warehouse without a stock row for any of the products can ship none of them, so it plays no
+    part in a plan (its rank among the others changes nothing); the planner sees the same picks,
+    shortages and explanation without it. With ``lock`` (PostgreSQL) the rows are locked in
+    (product, warehouse) order, as ``stock_matrix`` does.
+    """
+    await _flush_stock_changes(ctx)
+    stmt = (
+        select(
+            StockLevel.product_id,
+            StockLevel.warehouse_id,
+            StockLevel.on_hand - StockLevel.reserved,
+            Warehouse.code,
+            Warehouse.name,
+            Warehouse.lat,
+            Warehouse.lon,
+            Warehouse.priority,
+            Warehouse.region,
+        )
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id.in_(sorted(set(product_ids))), Warehouse.active.is_(True))
+        .order_by(StockLevel.product_id, StockLevel.warehouse_id)
+        .execution_options(autoflush=False)
+    )
+    if lock and ctx.session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=StockLevel)
+    available: dict[tuple[int, int], int] = {}
+    warehouses: dict[int, WarehouseInfo] = {}
+    for product_id, warehouse_id, units, code, name, lat, lon, priority, region in await ctx.session.execute(stmt):
+        available[(product_id, warehouse_id)] = int(units)
+        if warehouse_id not in warehouses:
+            warehouses[warehouse_id] = WarehouseInfo(code, name, lat, lon, priority, region)
+    return StockSites(available, warehouses)

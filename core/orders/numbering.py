@@ -6,7 +6,7 @@ which has a single writer anyway, advances a counter row with one conditional UP
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ScalarSelect, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
@@ -15,10 +15,23 @@ from core.orders.models import NUMBER_SEQUENCES, Counter
 FIRST = 100_000
 
 
+def drawn_along(ctx: Context, name: str) -> ScalarSelect[int] | None:
+    """On PostgreSQL, the next number as a column for a query the caller makes anyway (one round
+    trip fewer); None on SQLite. An uncorrelated subquery: PostgreSQL draws it once per query,
+    however many rows the query returns. Format it with ``numbered``."""
+    if ctx.session.bind.dialect.name != "postgresql":
+        return None
+    return select(NUMBER_SEQUENCES[name].next_value()).scalar_subquery()
+
+
+def numbered(prefix: str, value: int) -> str:
+    return f"{prefix}-{value}"
+
+
 async def next_number(ctx: Context, name: str, prefix: str) -> str:
     session = ctx.session
     if session.bind.dialect.name == "postgresql":
-        return f"{prefix}-{await session.scalar(select(NUMBER_SEQUENCES[name].next_value()))}"
+        return numbered(prefix, await session.scalar(select(NUMBER_SEQUENCES[name].next_value())))
     for _ in range(3):
         value = (
             await session.execute(

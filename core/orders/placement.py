@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from core.audit.record import audit
 from core.auth import OwnAccountOnly, Permission, PermissionDenied
@@ -41,7 +41,7 @@ from core.orders.errors import NoCustomer, NoLines, OnlyHeldOrdersFixed
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, OrderLine
-from core.orders.numbering import next_number
+from core.orders.numbering import drawn_along, next_number, numbered
 from core.orders.repository import acting_on, order_by_external_ref
 from core.orders.status import HoldReason, OrderKind, OrderStatus, PaymentStatus, PaymentTerms
 from core.pricing.errors import DiscountOutOfRange, PricingError
@@ -87,20 +87,14 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         if existing is not None:
             return existing
     await _check_own_account(ctx, draft.customer)
-    customer = (
-        await ctx.session.scalars(
-            select(Customer).where(Customer.code == draft.customer.strip()).options(selectinload(Customer.addresses))
-        )
-    ).one_or_none()
-    if customer is None:
-        raise CustomerNotFound(customer=draft.customer.strip())
-
+    customer, credit, drawn = await _customer(ctx, draft.customer.strip())
     now = ctx.now()
     order = Order(
-        order_no=await next_number(ctx, "order", "SO"),
+        order_no=numbered("SO", drawn) if drawn is not None else await next_number(ctx, "order", "SO"),
         customer_id=customer.id,
         customer=customer,
         status=OrderStatus.RECEIVED,
+        kind=OrderKind.STANDARD,
         payment_status=PaymentStatus.PAID if draft.paid else PaymentStatus.UNPAID,
         payment_terms=draft.payment_terms,
         channel=draft.channel,
@@ -112,6 +106,14 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         ship_to=_ship_to(customer, draft),
         coupon_code=draft.coupon,
         manual_discount_percent=draft.discount_percent,
+        # What the columns' defaults would give, set here: the order is checked before it is stored.
+        subtotal=ZERO,
+        discount_total=ZERO,
+        total=ZERO,
+        paid_amount=ZERO,
+        refunded_amount=ZERO,
+        hold_reasons=[],
+        allocation_plan={},
         note=draft.note,
         salesperson_id=ctx.actor.user_id,
         replaces_order_id=await _order_id(ctx, draft.replaces),
@@ -123,6 +125,34 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
     order.lines = [
         _line(line.sku.strip().upper(), line.qty, products.get(line.sku.strip().upper())) for line in draft.lines
     ]
+    # Priced and checked before it is stored, so the order and its lines are written once, with
+    # their prices; only rebate credit needs the stored order (its use points at the order).
+    if credit:
+        await _store(ctx, order, draft)
+    problems = await _checked(ctx, order, products, credit=credit)
+    if order.id is None:
+        await _store(ctx, order, draft)
+    await _route(ctx, order, problems)
+    if draft.paid:
+        order.paid_amount = order.total
+    return order
+
+
+async def _customer(ctx: Context, code: str) -> tuple[Customer, Decimal, int | None]:
+    """The customer with their addresses, the rebate credit approved for them and (PostgreSQL)
+    the order's number, in one query. A number drawn for an unknown customer is a gap, as any
+    refused order's is."""
+    number = drawn_along(ctx, "order")
+    columns = [Customer, rebate_credit.approved_column(), *([number] if number is not None else [])]
+    stmt = select(*columns).where(Customer.code == code).options(joinedload(Customer.addresses))
+    row = (await ctx.session.execute(stmt)).unique().one_or_none()
+    if row is None:
+        raise CustomerNotFound(customer=code)
+    return row[0], rebate_credit.as_amount(row[1]), row[2] if number is not None else None
+
+
+async def _store(ctx: Context, order: Order, draft: OrderDraft) -> None:
+    """Write the new order and its lines (it gets its id), then its first audit row and event."""
     ctx.session.add(order)
     await ctx.session.flush()
     audit(
@@ -135,11 +165,12 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
         channel=order.channel,
         lines=[{"sku": line.sku, "qty": line.qty} for line in draft.lines],
     )
-    record(ctx, OrderReceived(order_no=order.order_no, customer=customer.code, channel=order.channel, at=now))
-    await validate_and_route(ctx, order, products)
-    if draft.paid:
-        order.paid_amount = order.total
-    return order
+    record(
+        ctx,
+        OrderReceived(
+            order_no=order.order_no, customer=order.customer.code, channel=order.channel, at=order.created_at
+        ),
+    )
 
 
 async def revalidate(ctx: Context, order_no: str, *, expected_version: int | None = None) -> Order:
@@ -226,9 +257,20 @@ async def fix_line_sku(ctx: Context, order_no: str, wrong: str, right: str) -> O
 
 async def validate_and_route(ctx: Context, order: Order, products: dict[str, Product] | None = None) -> None:
     """Price, validate, then hold, send to review, or confirm (and allocate)."""
-    customer: Customer = order.customer
     if products is None:
         products = await _products(ctx, [line.sku for line in order.lines])
+    await _route(ctx, order, await _checked(ctx, order, products))
+
+
+async def _checked(
+    ctx: Context, order: Order, products: dict[str, Product], *, credit: Decimal | None = None
+) -> list[validation.Problem]:
+    """Price the order and return what is wrong with it; it is not moved here, and of a new order
+    nothing is written (only a stored order takes rebate credit).
+
+    ``credit``: the customer's approved rebate credit, when the caller read it with the customer.
+    """
+    customer: Customer = order.customer
     known = set(products) if all(line.sku in products for line in order.lines) else await _all_skus(ctx)
     problems = validation.check_skus(
         [line.sku for line in order.lines], known, [sku for sku, p in products.items() if not p.active]
@@ -240,7 +282,7 @@ async def validate_and_route(ctx: Context, order: Order, products: dict[str, Pro
         discount = Decimal(0)
         problems += validation.check_channel_customer(customer.name, customer.phone, customer.email)
     else:
-        priced = await _price(ctx, order, products, problems)
+        priced = await _price(ctx, order, products, problems, credit)
         discount = priced.discount_percent() if priced is not None else Decimal(0)
     problems += validation.check_address(order.ship_to, customer.phone)
     if (from_channel or priced is not None) and order.replaces_order_id is None:
@@ -254,6 +296,11 @@ async def validate_and_route(ctx: Context, order: Order, products: dict[str, Pro
             order.payment_terms, order.total, customer.outstanding_balance, customer.credit_limit
         )
     order.hold_reasons = [p.to_dict() for p in problems]
+    return problems
+
+
+async def _route(ctx: Context, order: Order, problems: list[validation.Problem]) -> None:
+    """Hold the order for what is wrong with it, or send it to review or confirmation."""
     if problems:
         codes = sorted({p.code.value for p in problems})
         await change_status(ctx, order, "hold", reason="; ".join(p.message for p in problems), hold_codes=codes)
@@ -311,6 +358,8 @@ def _line(sku: str, qty: int, product: Product | None) -> OrderLine:
         list_price=ZERO,
         unit_price=ZERO,
         line_total=ZERO,
+        shipped_qty=0,
+        returned_qty=0,
     )
 
 
@@ -338,7 +387,11 @@ async def _all_skus(ctx: Context) -> set[str]:
 
 
 async def _price(
-    ctx: Context, order: Order, products: dict[str, Product], problems: list[validation.Problem]
+    ctx: Context,
+    order: Order,
+    products: dict[str, Product],
+    problems: list[validation.Problem],
+    credit: Decimal | None = None,
 ) -> Quote | None:
     """Price known lines; an unknown SKU leaves the order unpriced until it is fixed."""
     if any(line.product_id is None for line in order.lines):
@@ -385,7 +438,7 @@ async def _price(
     order.subtotal, order.discount_total, order.total = priced.subtotal, priced.discount_total, priced.total
     order.price_breakdown = priced.breakdown()
     if order.replaces_order_id is None:
-        _use_rebate_credit(order, await rebate_credit.use_on(ctx, order, priced.total))
+        _use_rebate_credit(order, await rebate_credit.use_on(ctx, order, priced.total, approved=credit))
     return priced
 
 

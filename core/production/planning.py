@@ -25,7 +25,7 @@ from core.context import Context
 from core.events.catalogue import WorkOrderAdjusted, WorkOrderCancelled, WorkOrderMaterialsReady, WorkOrderPlanned
 from core.events.store import record
 from core.inventory.allocation import open_warehouses
-from core.inventory.demand import skus_by_id
+from core.inventory.demand import loaded_products, skus_by_id
 from core.inventory.models import MovementKind, PurchaseRequest, PurchaseRequestStatus
 from core.inventory.reservations import check_safety_stock, movement, stock_matrix, try_reserve, unreserve
 from core.orders.models import Order
@@ -53,6 +53,9 @@ async def make_to_order_products(ctx: Context, order: Order) -> dict[int, str]:
     ids = {line.product_id for line in order.lines if line.product_id is not None}
     if not ids:
         return {}
+    loaded = loaded_products(ctx.session, ids, "make_to_order", "sku")
+    if len(loaded) == len(ids):  # a placement read its products already
+        return {pid: product.sku for pid, product in loaded.items() if product.make_to_order}
     rows = await ctx.session.execute(
         select(Product.id, Product.sku).where(Product.id.in_(ids), Product.make_to_order.is_(True))
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 
 from core.audit.record import audit
 from core.context import Context
@@ -23,13 +23,26 @@ ZERO = Decimal("0.00")
 GIVEN_BACK = (OrderStatus.CANCELLED, OrderStatus.REJECTED)
 
 
-async def approved_total(ctx: Context, customer_id: int) -> Decimal:
-    total = await ctx.session.scalar(
-        select(func.coalesce(func.sum(CreditNote.amount), 0)).where(
-            CreditNote.customer_id == customer_id, CreditNote.status == CreditNoteStatus.APPROVED
-        )
+def _approved(customer_id: object) -> ScalarSelect[Decimal]:
+    return (
+        select(func.coalesce(func.sum(CreditNote.amount), 0))
+        .where(CreditNote.customer_id == customer_id, CreditNote.status == CreditNoteStatus.APPROVED)
+        .scalar_subquery()
     )
+
+
+def approved_column() -> ScalarSelect[Decimal]:
+    """The approved credit notes' total as a column of a query of ``Customer``, so a placement
+    learns whether there is any credit with the customer row instead of in a query of its own."""
+    return _approved(Customer.id)
+
+
+def as_amount(total: object) -> Decimal:
     return Decimal(str(total)).quantize(ZERO)
+
+
+async def approved_total(ctx: Context, customer_id: int) -> Decimal:
+    return as_amount(await ctx.session.scalar(select(_approved(customer_id))))
 
 
 async def used_total(ctx: Context, customer_id: int, *, excluding_order: int | None = None) -> Decimal:
@@ -49,11 +62,21 @@ async def available(ctx: Context, customer_id: int, *, excluding_order: int | No
     return max(left, ZERO)
 
 
-async def use_on(ctx: Context, order: Order, total: Decimal) -> Decimal:
-    """Take the customer's credit for ``order`` (priced at ``total`` before it); returns what it uses."""
-    existing = (await ctx.session.scalars(select(CreditUse).where(CreditUse.order_id == order.id))).one_or_none()
-    if existing is None and await approved_total(ctx, order.customer_id) == 0:
+async def use_on(ctx: Context, order: Order, total: Decimal, *, approved: Decimal | None = None) -> Decimal:
+    """Take the customer's credit for ``order`` (priced at ``total`` before it); returns what it uses.
+
+    ``approved``: the approved total, when the caller read it already (with the customer). An order
+    not stored yet has used nothing; it must be stored before it can use any credit.
+    """
+    existing = (
+        None
+        if order.id is None
+        else (await ctx.session.scalars(select(CreditUse).where(CreditUse.order_id == order.id))).one_or_none()
+    )
+    if existing is None and (approved if approved is not None else await approved_total(ctx, order.customer_id)) == 0:
         return ZERO  # the common case: no credit notes at all, nothing locked
+    if order.id is None:
+        raise RuntimeError(f"{order.order_no} must be stored before it uses rebate credit")
     await ctx.session.execute(select(Customer.id).where(Customer.id == order.customer_id).with_for_update())
     use = min(await available(ctx, order.customer_id, excluding_order=order.id), max(total, ZERO))
     before = existing.amount if existing is not None else ZERO

@@ -1,0 +1,107 @@
+"""Append-only rows (audit records, domain events, stock movements) go in one INSERT per table per flush.
+
+The unit of work inserts new rows of a table in one statement only where it can match each row to
+the primary key it got back; SQLite's RETURNING promises no order, so there it inserts them one
+statement each, and a placement wrote four audit rows and four events in eight round trips. Rows of
+a class registered here are taken out of the session just before a flush and written with one Core
+``executemany`` per table, in the order they were added, inside the same transaction: a query after
+the flush (the history, the event dispatcher's claim in a chat turn) sees them like any other row,
+and a rolled-back savepoint drops them like any other pending object.
+
+What it takes: nobody reads such an object back after adding it (its ``id`` stays None), and what
+it points at already has an id, so is in the database before the flush starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy.orm import Session
+
+from core.db.lengths import CheckedSession
+
+_OMIT = object()  # a column filled by the server: leave it out of the row
+
+
+@dataclass(frozen=True)
+class _Column:
+    attr: str
+    name: str
+    keeps_none: bool  # the type stores None as something (JSON null), as the unit of work would
+    fill: Callable[[], Any] | object | None  # what a missing value becomes: a default, None, or _OMIT
+
+
+@dataclass(frozen=True)
+class _Shape:
+    table: Table
+    columns: tuple[_Column, ...]
+
+
+_SHAPES: dict[type, _Shape | None] = {}  # None until the first flush (mappers configured by then)
+
+
+def insert_in_bulk(cls: type) -> None:
+    """Write new rows of ``cls`` in one multi-row INSERT per flush instead of one per row."""
+    _SHAPES[cls] = None
+
+
+def _shape(cls: type) -> _Shape:
+    shape = _SHAPES[cls]
+    if shape is None:
+        shape = _SHAPES[cls] = _shape_of(cls)
+    return shape
+
+
+def _shape_of(cls: type) -> _Shape:
+    mapper = inspect(cls)
+    columns = []
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if column.primary_key:
+            continue
+        columns.append(_Column(attr.key, column.key, column.type.should_evaluate_none, _fill(column)))
+    return _Shape(mapper.local_table, tuple(columns))
+
+
+def _fill(column: Any) -> Callable[[], Any] | object | None:
+    default = column.default
+    if default is not None and default.is_scalar:
+        return lambda: default.arg
+    if default is not None and default.is_callable:
+        return lambda: default.arg(None)  # SQLAlchemy wraps a plain callable to take the context
+    if default is not None or column.server_default is not None:
+        return _OMIT
+    return None
+
+
+def _row(obj: object, shape: _Shape) -> dict[str, Any]:
+    values = obj.__dict__
+    row: dict[str, Any] = {}
+    for column in shape.columns:
+        value = values.get(column.attr)
+        if value is None and not (column.keeps_none and column.attr in values):
+            if column.fill is _OMIT:
+                continue
+            value = column.fill() if callable(column.fill) else None
+        row[column.name] = value
+    return row
+
+
+@event.listens_for(CheckedSession, "before_flush")
+def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
+    pending = [obj for obj in session.new if type(obj) in _SHAPES]
+    if not pending:
+        return
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for obj in pending:
+        session.expunge(obj)
+        shape = _shape(type(obj))
+        by_table.setdefault(shape.table, []).append(_row(obj, shape))
+    connection = session.connection()
+    for table, rows in by_table.items():
+        for _, same_columns in groupby(rows, key=lambda row: tuple(row)):
+            connection.execute(insert(table), list(same_columns))
