@@ -12,6 +12,9 @@ from bot.actions import ActionId
 from bot.conversation import Identity, who
 from bot.gateway import Inbound
 from bot.models import Card, CardKind, CardState, ChatMessage
+from bot.reactions.orders import event_order, hold
+from core.auth import Actor
+from core.orders.repository import load_order
 from tests.support.platforms import demo_services, order_no
 
 MOST = 70
@@ -47,4 +50,22 @@ async def test_one_approve_tap_runs_a_bounded_number_of_statements(tmp_path):
         told = await session.scalars(select(ChatMessage.text).where(ChatMessage.text.contains(number)))
         assert f"{number} was confirmed." in list(told)  # 李雷 heard it, in the same turn
     assert len(statements) <= MOST, "\n".join(statements)
+    await services.close()
+
+
+async def test_an_event_names_the_held_order_while_it_is_loaded_and_it_is_loaded_again_once_expired(tmp_path):
+    services = await demo_services(tmp_path)
+    placed = await gateway.message(services, Inbound("console", "lilei", "lilei"), "/neworder C001 TEA-001*2")
+    number = order_no(placed.texts[0])
+    statements: list[str] = []
+    async with services.unit_of_work(Actor.system("test")) as ctx:
+        order = await load_order(ctx, number)
+        hold(ctx, order)
+        event.listen(services.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        assert await event_order(ctx, number) is order
+        assert statements == []  # the turn's own copy: nothing read again
+        ctx.session.expire(order)  # as a rolled-back savepoint leaves what it changed
+        again = await event_order(ctx, number)
+        assert again is order and [line.sku for line in again.lines] == ["TEA-001"] and statements
+        assert await event_order(ctx, "SO-00000000-0000") is None
     await services.close()
