@@ -1,12 +1,20 @@
-"""Finding the people a message is for, and putting it on their timelines (in their language)."""
+"""Finding the people a message is for, and putting it on their timelines (in their language).
+
+Who is active, with which roles and chat identities, is read from a process-local copy
+(``core.db.stamp``): every delivered event asks who to tell, and people change rarely. The copy is
+plain data (``Person``), made again as soon as any transaction, in any process, changes a user or
+an identity.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import attachments
@@ -16,45 +24,84 @@ from bot.models import Card, ChatMessage, Direction
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.views import Attachment
 from core.context import Context
+from core.db.stamp import Copies
 from core.users.models import User
 
 # Platforms that show a person's timeline itself (the console's page reads it): no outbox sender.
 SHOWS_TIMELINE = frozenset({"console"})
 
 
-async def users_with_role(ctx: Context, *roles: str) -> list[User]:
-    users = await ctx.session.scalars(select(User).where(User.active.is_(True)).options(selectinload(User.identities)))
-    return [u for u in users if set(u.roles) & set(roles)]
+@dataclass(frozen=True)
+class Reach:
+    """One chat identity of a person: where their messages go on a platform."""
+
+    platform: str
+    external_id: str
 
 
-async def users_by_id(ctx: Context, ids: Iterable[int | None]) -> list[User]:
-    wanted = [i for i in ids if i is not None]
+@dataclass(frozen=True)
+class Person:
+    """An active user as the notifier needs them (what ``tell`` reads of a ``User``)."""
+
+    id: int
+    name: str
+    roles: tuple[str, ...]
+    warehouses: tuple[str, ...]
+    customer_id: int | None
+    locale: str | None
+    identities: tuple[Reach, ...]
+
+
+_PEOPLE = Copies()
+
+
+async def active_people(session: AsyncSession) -> tuple[Person, ...]:
+    """Every active user with their identities, by id (the copy of this database's, if current)."""
+
+    async def load() -> tuple[Person, ...]:
+        users = await session.scalars(
+            select(User).where(User.active.is_(True)).options(selectinload(User.identities)).order_by(User.id)
+        )
+        return tuple(
+            Person(
+                id=u.id,
+                name=u.name,
+                roles=tuple(u.roles or ()),
+                warehouses=tuple(u.warehouses or ()),
+                customer_id=u.customer_id,
+                locale=u.locale,
+                identities=tuple(Reach(i.platform, i.external_id) for i in sorted(u.identities, key=lambda i: i.id)),
+            )
+            for u in users
+        )
+
+    # Per database (a process may serve more than one: the tests, a second ``Services``).
+    return await _PEOPLE.get(session, (str(session.sync_session.get_bind().url), "active"), load)
+
+
+async def users_with_role(ctx: Context, *roles: str) -> list[Person]:
+    wanted = set(roles)
+    return [p for p in await active_people(ctx.session) if wanted.intersection(p.roles)]
+
+
+async def users_by_id(ctx: Context, ids: Iterable[int | None]) -> list[Person]:
+    wanted = {i for i in ids if i is not None}
     if not wanted:
         return []
-    return list(
-        await ctx.session.scalars(
-            select(User).where(User.id.in_(wanted), User.active.is_(True)).options(selectinload(User.identities))
-        )
-    )
+    return [p for p in await active_people(ctx.session) if p.id in wanted]
 
 
-async def customer_users(ctx: Context, customer_id: int) -> list[User]:
-    return list(
-        await ctx.session.scalars(
-            select(User)
-            .where(User.customer_id == customer_id, User.active.is_(True))
-            .options(selectinload(User.identities))
-        )
-    )
+async def customer_users(ctx: Context, customer_id: int) -> list[Person]:
+    return [p for p in await active_people(ctx.session) if p.customer_id == customer_id]
 
 
-def locale_for(user: User, platform: str) -> str:
+def locale_for(user: User | Person, platform: str) -> str:
     return user.locale or DEFAULT_BY_PLATFORM.get(platform, "en")
 
 
 def tell(
     ctx: Context,
-    users: Iterable[User],
+    users: Iterable[User | Person],
     message: str,
     *,
     card: Card | None = None,
@@ -167,14 +214,8 @@ async def card_changed(ctx: Context, card: Card) -> None:
         enqueue(ctx, platform, recipient, "edit", payload, card.id)
 
 
-async def approvers(ctx: Context, target: dict[str, str]) -> list[User]:
+async def approvers(ctx: Context, target: dict[str, str]) -> list[Person]:
     """The role's members, or the one named user (a workflow rule's ``approve:``)."""
     if "user" in target:
-        return list(
-            await ctx.session.scalars(
-                select(User)
-                .where(User.name == target["user"], User.active.is_(True))
-                .options(selectinload(User.identities))
-            )
-        )
+        return [p for p in await active_people(ctx.session) if p.name == target["user"]]
     return await users_with_role(ctx, target["role"])

@@ -17,12 +17,14 @@ from bot.actions import ActionId
 from bot.cards import describe_outcome, overtaken
 from bot.i18n import N_
 from bot.models import Card, CardKind, CardState
+from bot.reactions.orders import hold
 from bot.router import Chat
 from bot.views import Reply
 from core.channels import fixes
 from core.context import Context
 from core.errors import ConcurrencyConflict
 from core.orders import confirmation, fulfilment
+from core.orders.models import Order
 from core.orders.repository import load_order
 from core.rebates import settlement
 
@@ -96,7 +98,11 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         elif card.kind == CardKind.WORK_ORDER:
             earlier = await production.overtaken(ctx, card)
         else:
-            earlier = await overtaken(ctx, card, await load_order(ctx, card.order_no))
+            order = await ctx.session.get(Order, card.order_id) if card.order_id else None
+            if order is None:
+                order = await load_order(ctx, card.order_no)
+            hold(ctx, order)  # the tap's change loads it in full; its reactions take it from here
+            earlier = await overtaken(ctx, card, order)
         if earlier is not None:
             outcome = describe_outcome(earlier, chat._, ctx.settings.timezone)
             return [Reply(text=chat._("Already done: {outcome}", outcome=outcome))]

@@ -15,9 +15,11 @@ from sqlalchemy import select, update
 
 from bot.events.bus import EventBus
 from bot.events.registry import BUS
+from core import turn as turns
 from core.audit.models import DomainEvent
 from core.auth import Actor
 from core.context import Context
+from core.db.stamp import stamp
 from core.events.store import UnknownEvent, rebuild
 from core.services import Services
 
@@ -35,9 +37,9 @@ async def deliver_pending(services: Services, bus: EventBus = BUS) -> int:
     turn's transaction: the request's change, its consequences (cards, notifications) and its reply
     commit together, and the reply is queued after the card edits it caused, as a person reads them.
     """
-    # The usual answer is "nothing", without the write lock (inside a turn: in the turn, which
-    # sees the events it recorded itself).
-    if not await services.query(Actor.system("notifier"), _any_pending):
+    # The usual answer is "nothing", without the write lock. A turn holds the write lock already
+    # and has usually just recorded something: its first claim is the question.
+    if turns.current(services) is None and not await services.query(Actor.system("notifier"), _any_pending):
         return 0
     handled = 0
     while True:
@@ -54,6 +56,11 @@ async def _any_pending(ctx: Context) -> bool:
 
 async def _deliver_batch(ctx: Context, bus: EventBus) -> int:
     rows = await _claim(ctx)
+    if rows:
+        # The handlers read people, rules and endpoints from copies checked against the config
+        # stamp, read once per transaction: here, rather than in a savepoint of the first handler
+        # that asks (which would then run two statements more than its own).
+        await stamp(ctx.session)
     for row in rows:
         try:
             event = rebuild(row)
@@ -65,19 +72,16 @@ async def _deliver_batch(ctx: Context, bus: EventBus) -> int:
 
 
 async def _claim(ctx: Context) -> list[DomainEvent]:
-    ids = list(
-        await ctx.session.scalars(
-            select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).order_by(DomainEvent.id).limit(BATCH)
-        )
-    )
-    if not ids:
-        return []
-    claimed = await ctx.session.execute(
+    """The oldest undelivered events, marked delivered and returned in one statement, in id order.
+
+    The condition is checked again on each row as it is updated: an event another process claimed
+    meanwhile (its UPDATE committed while this one waited for the row) is not returned here."""
+    oldest = select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).order_by(DomainEvent.id).limit(BATCH)
+    claimed = await ctx.session.scalars(
         update(DomainEvent)
-        .where(DomainEvent.id.in_(ids), DomainEvent.processed_at.is_(None))
+        .where(DomainEvent.id.in_(oldest.scalar_subquery()), DomainEvent.processed_at.is_(None))
         .values(processed_at=ctx.now())
-        .returning(DomainEvent.id)
+        .returning(DomainEvent)
         .execution_options(synchronize_session=False)
     )
-    mine = sorted(row[0] for row in claimed)
-    return list(await ctx.session.scalars(select(DomainEvent).where(DomainEvent.id.in_(mine)).order_by(DomainEvent.id)))
+    return sorted(claimed, key=lambda row: row.id)

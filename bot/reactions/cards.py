@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.cards import close_level, open_card, show_progress, sync_cards
 from bot.delivery import approvers, card_changed, tell, users_with_role
 from bot.models import Card, CardKind
+from bot.reactions.orders import event_order
 from bot.workflows.store import rule_named
 from bot.workflows.timers import schedule_for_approval
 from core.context import Context
@@ -17,7 +18,6 @@ from core.events.catalogue import (
     OrderStatusChanged,
 )
 from core.orders.lifecycle import can
-from core.orders.repository import find_order
 
 
 async def _edited(ctx: Context, cards: list[Card]) -> None:
@@ -26,13 +26,13 @@ async def _edited(ctx: Context, cards: list[Card]) -> None:
 
 
 async def follow_status(ctx: Context, event: OrderStatusChanged) -> None:
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is not None:
         await _edited(ctx, await sync_cards(ctx, order, event))
 
 
 async def open_approval(ctx: Context, event: ApprovalRequested) -> None:
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is None or not can(order, "approve"):  # reviewed (or edited) before this was delivered
         return
     card = open_card(
@@ -51,20 +51,20 @@ async def open_approval(ctx: Context, event: ApprovalRequested) -> None:
 
 
 async def show_approvals_so_far(ctx: Context, event: ApprovalProgressed) -> None:
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is not None:
         await _edited(ctx, await show_progress(ctx, order.id, event.level, event.approved_by))
 
 
 async def close_step(ctx: Context, event: ApprovalStepCompleted) -> None:
     """One step of a several-step approval is complete: its cards close; the next step has its own."""
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is not None:
         await _edited(ctx, await close_level(ctx, order.id, event.level, actor=event.actor, at=event.at))
 
 
 async def open_pick(ctx: Context, event: OrderReadyToPick) -> None:
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is None:
         return
     warehouses = set(event.warehouses)

@@ -7,9 +7,9 @@ from bot.cards import open_card
 from bot.delivery import tell, users_with_role
 from bot.i18n import N_
 from bot.models import CardKind
+from bot.reactions.orders import event_order
 from core.context import Context
 from core.events.catalogue import ChannelDeliveryDeadLettered, ChannelOrderNeedsAttention
-from core.orders.repository import find_order
 from core.orders.status import HoldReason, OrderStatus
 
 _PROBLEM_TEXT = {
@@ -41,7 +41,7 @@ async def on_order_needs_attention(ctx: Context, event: ChannelOrderNeedsAttenti
         "detail": event.detail,
     }
     tell(ctx, service, text, **params)
-    order = await find_order(ctx, event.order_no) if event.problem == "held" else None
+    order = await event_order(ctx, event.order_no) if event.problem == "held" else None
     if order is None or order.status != OrderStatus.ON_HOLD:
         return
     mappings = [

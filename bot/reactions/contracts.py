@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from bot.delivery import approvers, tell, users_by_id, users_with_role
 from bot.labels import money
+from bot.reactions.orders import event_order
 from core.context import Context
 from core.events.catalogue import MilestoneApprovalRequested, MilestoneInvoiced, MilestoneOverdue, MilestoneRejected
-from core.orders.repository import find_order
 
 
 async def _salesperson(ctx: Context, order_no: str) -> list:
-    order = await find_order(ctx, order_no)
+    order = await event_order(ctx, order_no)
     return await users_by_id(ctx, [order.salesperson_id]) if order is not None else []
 
 

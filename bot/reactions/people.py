@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bot.delivery import customer_users, tell, users_by_id, users_with_role
 from bot.i18n import N_
 from bot.labels import money
+from bot.reactions.orders import event_order
 from core.context import Context
 from core.events.catalogue import (
     OrderShipped,
@@ -18,7 +19,6 @@ from core.events.catalogue import (
     StockLow,
 )
 from core.orders.models import Shipment
-from core.orders.repository import find_order
 from core.orders.status import OrderStatus as S
 from core.orders.status import ShipmentStatus
 from core.shipping.models import TrackingEvent
@@ -59,7 +59,7 @@ async def on_status_changed(ctx: Context, event: OrderStatusChanged) -> None:
     to = event.to_status
     if to not in _SALES_TEXT and to not in _CUSTOMER_TEXT:
         return
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is None:
         return
     params = {"order_no": order.order_no, "total": money(order.total)}
@@ -84,7 +84,7 @@ async def _carrier_delivered(ctx: Context, order_id: int) -> bool:
 
 
 async def on_shipped(ctx: Context, event: OrderShipped) -> None:
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is None:
         return
     params = {"order_no": order.order_no, "carrier": event.carrier, "tracking_no": event.tracking_no}
@@ -107,7 +107,7 @@ async def on_shipment_updated(ctx: Context, event: ShipmentUpdated) -> None:
     The order's own "delivered" is said here, with the carrier's words, when a carrier delivered it."""
     if event.to_status not in _PARCEL_TEXT or not event.first:
         return
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is None:
         return
     params = {"order_no": order.order_no, "carrier": event.carrier, "tracking_no": event.tracking_no}

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.delivery import approvers, enqueue, tell
 from bot.i18n import DEFAULT_BY_PLATFORM, N_, Translator
+from bot.reactions.orders import event_order
 from bot.workflows.review import facts, holds
 from bot.workflows.schema import Notify, Rule, Trigger
 from bot.workflows.store import rules_for
@@ -26,7 +27,6 @@ from core.events.catalogue import (
     StockLow,
 )
 from core.events.store import payload
-from core.orders.repository import find_order
 from core.orders.status import OrderStatus, ShipmentStatus
 from core.production.planning import make_to_order_products
 from core.rebates.status import current_rate
@@ -87,7 +87,7 @@ async def notify(ctx: Context, event: Event) -> None:
     if not rules:
         return
     order_no = getattr(event, "order_no", None)
-    order = await find_order(ctx, order_no) if order_no else None
+    order = await event_order(ctx, order_no) if order_no else None
     seen = {}
     if order is not None:
         made = (await make_to_order_products(ctx, order)).values()

@@ -16,10 +16,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.delivery import enqueue
+from bot.reactions.orders import event_order
 from core.context import Context
 from core.customers.models import Customer
 from core.events.catalogue import OrderShipped
-from core.orders.repository import find_order
 from core.shipping import carriers
 
 KUAIDI100 = "kuaidi100"
@@ -44,7 +44,7 @@ async def subscribe(ctx: Context, event: OrderShipped) -> None:
     provider = aggregator(ctx)
     if provider is None:
         return
-    order = await find_order(ctx, event.order_no)
+    order = await event_order(ctx, event.order_no)
     if order is None:
         return
     known = carriers.BY_CODE.get(event.carrier)

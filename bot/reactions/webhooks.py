@@ -45,12 +45,14 @@ def recipient(endpoint_name: str, event: Event) -> str:
     return f"{endpoint_name}:{order_no}" if order_no else f"{endpoint_name}:{event.name}"
 
 
-def _key_prefix(endpoint: WebhookEndpoint, event_id: int) -> str:
+def _key_prefix(endpoint: WebhookEndpoint | service.Subscriber, event_id: int) -> str:
     # The endpoint's creation time too: SQLite may give a new endpoint a removed one's id.
     return f"webhook:{endpoint.id}.{int(endpoint.created_at.timestamp() * 1_000_000)}:{event_id}:"
 
 
-def _queue(ctx: Context, endpoint: WebhookEndpoint, event_id: int, event: Event, copy: str) -> None:
+def _queue(
+    ctx: Context, endpoint: WebhookEndpoint | service.Subscriber, event_id: int, event: Event, copy: str
+) -> None:
     """One row; ``copy`` is ``0`` for the event's delivery, ``r1``, ``r2``... for its replays."""
     payload: dict[str, Any] = {
         "endpoint": endpoint.name,
@@ -90,9 +92,9 @@ async def replay(ctx: Context, event_id: int, endpoint_name: str | None = None) 
             raise WebhookEndpointNotFound(name=endpoint_name)
         if endpoint.disabled_at is not None:
             raise WebhookNoEndpointForEvent(event_id=event_id_text(event_id), event=event.name)
-        targets = [endpoint]
+        targets: list[WebhookEndpoint | service.Subscriber] = [endpoint]
     else:
-        targets = await service.subscribed(ctx, event.name)
+        targets = list(await service.subscribed(ctx, event.name))
     if not targets:
         raise WebhookNoEndpointForEvent(event_id=event_id_text(event_id), event=event.name)
     for endpoint in targets:

@@ -1,7 +1,13 @@
-"""Keeping the workflow rules: replaced as a whole when the master-data file is loaded."""
+"""Keeping the workflow rules: replaced as a whole when the master-data file is loaded.
+
+Readers (every order placed, every event with a trigger) get them from a process-local copy,
+parsed once (``core.db.stamp``): a load in any process changes the stamp, and the next reader
+parses the stored rules again.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -11,6 +17,7 @@ from bot.workflows.schema import Rule, Trigger, WorkflowError, parse_rules
 from core.audit.record import audit
 from core.auth import Permission
 from core.context import Context
+from core.db.stamp import Copies
 from core.users.models import User
 
 
@@ -57,13 +64,37 @@ async def _check_users(ctx: Context, rules: list[Rule]) -> None:
                 raise WorkflowError(where=where, problem=f"{field}.user: unknown user {target.user}")
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """The stored rules, parsed: by trigger in file order, and by name."""
+
+    by_trigger: dict[str, tuple[Rule, ...]]
+    by_name: dict[str, Rule]
+
+
+_RULES = Copies()
+
+
+async def _stored(ctx: Context) -> _Stored:
+    async def load() -> _Stored:
+        rows = await ctx.session.execute(
+            select(WorkflowRule.name, WorkflowRule.trigger, WorkflowRule.definition).order_by(WorkflowRule.position)
+        )
+        by_trigger: dict[str, list[Rule]] = {}
+        by_name: dict[str, Rule] = {}
+        for name, trigger, definition in rows:
+            rule = Rule.model_validate(definition)
+            by_trigger.setdefault(trigger, []).append(rule)
+            by_name[name] = rule
+        return _Stored({t: tuple(rules) for t, rules in by_trigger.items()}, by_name)
+
+    return await _RULES.get(ctx.session, (str(ctx.session.sync_session.get_bind().url), "rules"), load)
+
+
 async def rules_for(ctx: Context, trigger: Trigger) -> list[Rule]:
-    rows = await ctx.session.scalars(
-        select(WorkflowRule.definition).where(WorkflowRule.trigger == trigger.value).order_by(WorkflowRule.position)
-    )
-    return [Rule.model_validate(definition) for definition in rows]
+    """The rules on ``trigger``, in file order (shared copies: read them, never change them)."""
+    return list((await _stored(ctx)).by_trigger.get(trigger.value, ()))
 
 
 async def rule_named(ctx: Context, name: str) -> Rule | None:
-    definition = await ctx.session.scalar(select(WorkflowRule.definition).where(WorkflowRule.name == name))
-    return Rule.model_validate(definition) if definition else None
+    return (await _stored(ctx)).by_name.get(name)

@@ -1,7 +1,9 @@
 """Adding, listing and removing webhook endpoints, and what a replay or a delivery needs of them.
 
 Everything here is the endpoints' own table; writing the outbox rows is the chat layer's
-(``bot.reactions.webhooks``), which calls in here for who subscribed.
+(``bot.reactions.webhooks``), which calls in here for who subscribed. Every delivered event asks
+that, so the enabled endpoints are kept as a process-local copy (``core.db.stamp``), read again
+once any transaction, in any process, adds, removes, disables or enables one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import base64
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -18,6 +21,7 @@ from sqlalchemy import select
 from core.audit.models import DomainEvent
 from core.auth import Permission
 from core.context import Context
+from core.db.stamp import Copies
 from core.events.catalogue import EVENTS, Event
 from core.events.store import UnknownEvent, rebuild
 from core.webhooks.envelope import event_id_text
@@ -111,16 +115,37 @@ async def find_endpoint(ctx: Context, name: str) -> WebhookEndpoint | None:
     return await _by_name(ctx, name)
 
 
-def subscribes(endpoint: WebhookEndpoint, event_name: str) -> bool:
+@dataclass(frozen=True)
+class Subscriber:
+    """An enabled endpoint as a delivery names it (never its secret: the sender reads that)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    events: tuple[str, ...]
+
+
+_ENABLED = Copies()
+
+
+def subscribes(endpoint: WebhookEndpoint | Subscriber, event_name: str) -> bool:
     return ALL in endpoint.events or event_name in endpoint.events
 
 
-async def subscribed(ctx: Context, event_name: str) -> list[WebhookEndpoint]:
+async def subscribed(ctx: Context, event_name: str) -> list[Subscriber]:
     """The enabled endpoints that want ``event_name``, in the order they were added."""
-    enabled = await ctx.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)).order_by(WebhookEndpoint.id)
-    )
-    return [e for e in enabled if subscribes(e, event_name)]
+
+    async def load() -> tuple[Subscriber, ...]:
+        rows = await ctx.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.name, WebhookEndpoint.created_at, WebhookEndpoint.events)
+            .where(WebhookEndpoint.disabled_at.is_(None))
+            .order_by(WebhookEndpoint.id)
+        )
+        return tuple(Subscriber(id, name, created_at, tuple(events)) for id, name, created_at, events in rows)
+
+    # Per database (a process may serve more than one: the tests, a second ``Services``).
+    key = (str(ctx.session.sync_session.get_bind().url), "enabled")
+    return [e for e in await _ENABLED.get(ctx.session, key, load) if subscribes(e, event_name)]
 
 
 async def event_to_replay(ctx: Context, event_id: int) -> Event:
