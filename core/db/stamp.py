@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, event, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,10 @@ from core.orders.models import Counter
 T = TypeVar("T")
 NAME = "config"
 WATCHED = frozenset({"app_user", "chat_identity", "workflow_rule", "webhook_endpoint"})
+# Columns written as a side effect of work, not configuration: the webhook client's health after
+# every attempt. Writing only these leaves the stamp alone, or webhook traffic would make every
+# copy stale all the time.
+NOT_CONFIG = {"webhook_endpoint": frozenset({"last_success_at", "last_failure_at", "last_error"})}
 _READ = "oms_stamp"  # session.info: the stamp this session read
 _WROTE = "oms_stamp_wrote"  # session.info: this session advanced the stamp
 
@@ -83,11 +87,19 @@ def _watched(row: object) -> bool:
     return getattr(row, "__tablename__", None) in WATCHED
 
 
+def _config_changed(session: Session, row: object) -> bool:
+    ignored = NOT_CONFIG.get(getattr(row, "__tablename__", ""), frozenset())
+    if not ignored:
+        return session.is_modified(row)
+    state = inspect(row)
+    return any(attr.history.has_changes() for attr in state.attrs if attr.key not in ignored)
+
+
 @event.listens_for(CheckedSession, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
     if any(_watched(row) for row in session.new) or any(_watched(row) for row in session.deleted):
         _advance(session)
-    elif any(_watched(row) and session.is_modified(row) for row in session.dirty):
+    elif any(_watched(row) and _config_changed(session, row) for row in session.dirty):
         _advance(session)
 
 
@@ -96,8 +108,13 @@ def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
-    if isinstance(table, Table) and table.name in WATCHED:
-        _advance(state.session)
+    if not (isinstance(table, Table) and table.name in WATCHED):
+        return
+    ignored = NOT_CONFIG.get(table.name)
+    values = getattr(state.statement, "_values", None)
+    if state.is_update and ignored and values and all(getattr(c, "key", c) in ignored for c in values):
+        return
+    _advance(state.session)
 
 
 @event.listens_for(CheckedSession, "after_transaction_end")

@@ -3,12 +3,15 @@ moment any transaction (of this process or another) commits a change to them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select, update
 
 from core.db.stamp import Copies, stamp
 from core.masterdata.loader import load_master_data
 from core.masterdata.schema import parse_document
 from core.users.models import User
+from core.webhooks.models import WebhookEndpoint
 from tests.support.databases import make_services
 from tests.support.master_data import SYSTEM
 from tests.support.service_calls import place
@@ -100,3 +103,24 @@ async def test_orders_do_not_advance_the_stamp(services):
     await place(services, "C001", {"TEA-001": 1}, by=None)
     async with services.reading() as session:
         assert await stamp(session) == before
+
+
+async def test_a_webhook_endpoints_health_is_not_configuration(services):
+    """The client writes health after every attempt; that must not make every copy stale."""
+    now = datetime.now(UTC)
+    async with services.unit_of_work(SYSTEM) as ctx:
+        ctx.session.add(WebhookEndpoint(name="erp", url="http://erp.test/h", events=["*"], secret="s", created_at=now))
+    async with services.reading() as session:
+        before = await stamp(session)
+    async with services.unit_of_work(SYSTEM) as ctx:  # the ORM's way
+        endpoint = await ctx.session.scalar(select(WebhookEndpoint))
+        endpoint.last_success_at = now
+    async with services.unit_of_work(SYSTEM) as ctx:  # a Core UPDATE
+        await ctx.session.execute(update(WebhookEndpoint).values(last_failure_at=now, last_error="502"))
+    async with services.reading() as session:
+        assert await stamp(session) == before
+    async with services.unit_of_work(SYSTEM) as ctx:
+        endpoint = await ctx.session.scalar(select(WebhookEndpoint))
+        endpoint.events, endpoint.last_success_at = ["order.shipped"], now
+    async with services.reading() as session:
+        assert await stamp(session) > before
