@@ -140,11 +140,15 @@ async def console(args: argparse.Namespace) -> list[Line]:
 
 async def cpu(args: argparse.Namespace) -> list[Line]:
     """The server process's CPU per request, one client at a time."""
-    costs = await request_cpu.run(args.cpu_orders, args.cpu_taps, args.cpu_floor)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    costs = await request_cpu.run(args.cpu_orders, args.cpu_taps, args.cpu_floor, profiles=args.profile)
     say("server CPU per request, one client at a time (SQLite, oms serve in its own process):")
     say(request_cpu.HEADER)
     for cost in costs:
         say(cost.line())
+    for name in ("order.txt", "tap.txt") if args.profile else ():
+        say(support.profile_summary(args.profile / name))
     floor, order, tap = costs
 
     def figure(cost: request_cpu.Cost) -> str:
@@ -218,6 +222,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip", default="", help="comma-separated pieces to leave out")
     parser.add_argument("--identities", type=int, default=50, help="concurrent console identities (default 50)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy the server during the CPU batches into DIR (order.txt, tap.txt)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.orders, args.seconds = (300, 3.0) if quick else (1000, 5.0)  # placement: per path, whichever first

@@ -58,19 +58,26 @@ HEADER = f"{'path':<26} {'count':>6} {'cpu ms':>9} {'+ after':>9} {'p50 ms':>8} 
 
 
 async def measure(
-    path: str, server: support.ServerProcess, send: Callable[[int], Awaitable[None]], count: int, settle: float
+    path: str,
+    server: support.ServerProcess,
+    send: Callable[[int], Awaitable[None]],
+    count: int,
+    settle: float,
+    profile: Path | None = None,
 ) -> Cost:
-    """``count`` requests one at a time, and the server's CPU they took."""
+    """``count`` requests one at a time, and the server's CPU they took (sampled by py-spy into
+    ``profile`` meanwhile, when given)."""
     idle_cpu, idle_started = server.cpu_seconds(), time.perf_counter()
     await asyncio.sleep(1.0)
     idle_rate = (server.cpu_seconds() - idle_cpu) / (time.perf_counter() - idle_started)
     latencies = []
-    cpu0, t0 = server.cpu_seconds(), time.perf_counter()
-    for i in range(count):
-        started = time.perf_counter()
-        await send(i)
-        latencies.append(time.perf_counter() - started)
-    cpu1, t1 = server.cpu_seconds(), time.perf_counter()
+    with support.profiled(server.process.pid, profile):
+        cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+        for i in range(count):
+            started = time.perf_counter()
+            await send(i)
+            latencies.append(time.perf_counter() - started)
+        cpu1, t1 = server.cpu_seconds(), time.perf_counter()
     await asyncio.sleep(settle)
     cpu2, t2 = server.cpu_seconds(), time.perf_counter()
     in_request = (cpu1 - cpu0 - idle_rate * (t1 - t0)) / count
@@ -78,8 +85,11 @@ async def measure(
     return Cost(path, count, in_request * 1000, with_after * 1000, latencies)
 
 
-async def run(orders: int = 200, taps: int = 60, floor_requests: int = 1000, settle: float = 1.0) -> list[Cost]:
-    """The floor, `/order` and the taps, each measured on its own: one Cost per path."""
+async def run(
+    orders: int = 200, taps: int = 60, floor_requests: int = 1000, settle: float = 1.0, profiles: Path | None = None
+) -> list[Cost]:
+    """The floor, `/order` and the taps, each measured on its own: one Cost per path. With ``profiles``
+    (a folder), the server's batches are sampled by py-spy into ``order.txt`` and ``tap.txt`` there."""
     folder = Path(tempfile.mkdtemp(prefix="oms-bench-"))
     env = support.oms_env(support.sqlite_url(folder))
     await support.prepare(env["OMS_DATABASE_URL"], 1)
@@ -87,7 +97,7 @@ async def run(orders: int = 200, taps: int = 60, floor_requests: int = 1000, set
     try:
         server = await support.start_oms_serve(env)
         try:
-            return await _measured(server, floor, orders, taps, floor_requests, settle)
+            return await _measured(server, floor, orders, taps, floor_requests, settle, profiles)
         finally:
             server.stop()
     finally:
@@ -101,7 +111,12 @@ async def _measured(
     taps: int,
     floor_requests: int,
     settle: float,
+    profiles: Path | None,
 ) -> list[Cost]:
+
+    def spy(name: str) -> Path | None:
+        return profiles / name if profiles else None
+
     async with ClientSession() as http:
 
         async def post(url: str, body: dict) -> dict:
@@ -137,8 +152,8 @@ async def _measured(
             await show(i)
         results = [
             await measure("empty aiohttp handler", floor, empty, floor_requests, settle),
-            await measure("/order SO-...", server, show, orders, settle),
-            await measure("tap Approve (transition)", server, lambda i: tap(WARM_UP + i), taps, settle),
+            await measure("/order SO-...", server, show, orders, settle, spy("order.txt")),
+            await measure("tap Approve (transition)", server, lambda i: tap(WARM_UP + i), taps, settle, spy("tap.txt")),
         ]
         return results
 
@@ -149,12 +164,18 @@ async def main() -> None:
     parser.add_argument("--taps", type=int, default=60, help="taps, each on its own order (default 60)")
     parser.add_argument("--floor", type=int, default=1000, help="requests to the empty handler (default 1000)")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds of after-work counted (default 1)")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the server's batches into DIR")
     args = parser.parse_args()
-    costs = await run(args.orders, args.taps, args.floor, args.settle)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    costs = await run(args.orders, args.taps, args.floor, args.settle, args.profile)
     print(f"server CPU per request, one client at a time, SQLite, oms serve in its own process; {support.load_line()}")
     print(HEADER)
     for cost in costs:
         print(cost.line())
+    for name in ("order.txt", "tap.txt") if args.profile else ():
+        print()
+        print(support.profile_summary(args.profile / name))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,3 +261,76 @@ def machine_ticks() -> tuple[int, int]:
         fields = [int(v) for v in stat.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return sum(fields) - idle, sum(fields)
+
+
+# --- profiles --------------------------------------------------------------------------------------
+
+PY_SPY = str(Path(sys.executable).parent / "py-spy")
+OURS = re.compile(r"\((core|bot|integrations)/")
+
+
+@contextmanager
+def profiled(pid: int, out: Path | None) -> Iterator[None]:
+    """py-spy sampling process ``pid`` while the block runs, into ``out`` (collapsed stacks), unless None.
+
+    py-spy pauses the process for each sample (so it can tell idle threads from busy ones): that
+    adds to the latencies measured meanwhile, hardly to the process's CPU time.
+    """
+    if out is None:
+        yield
+        return
+    command = [PY_SPY, "record", "--pid", str(pid), "--rate", "250", "--nolineno"]
+    spy = subprocess.Popen(
+        [*command, "--format", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    time.sleep(1.0)  # attached before the first request
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes the file when interrupted
+        _, err = spy.communicate(timeout=60)
+        if not out.exists():
+            print(f"py-spy wrote no profile ({err.decode(errors='replace').strip()})", file=sys.stderr)
+
+
+def profile_summary(path: Path, top: int = 12) -> str:
+    """Where the samples in a collapsed-stack file went: by the innermost of our functions on the
+    stack (which of our calls the time is spent under, in SQLAlchemy or wherever), and by the
+    function the sample was in (anyone's)."""
+    ours: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_short(frame) for frame in stack.split(";")]
+        total += int(count)
+        own[frames[-1]] += int(count)
+        mine = [frame for frame in frames if OURS.search(frame)]
+        ours[mine[-1] if mine else "(none of ours: " + frames[0] + ")"] += int(count)
+    if not total:
+        return f"{path.name}: no samples"
+
+    def share(counter: Counter[str]) -> list[str]:
+        return [f"  {n / total:6.1%}  {frame}" for frame, n in counter.most_common(top)]
+
+    return "\n".join(
+        [
+            f"{path.name}: {total} samples",
+            " under the innermost of our functions:",
+            *share(ours),
+            " in the function itself:",
+            *share(own),
+        ]
+    )
+
+
+def _short(frame: str) -> str:
+    """``func (/long/path/site-packages/pkg/mod.py)`` → ``func (pkg/mod.py)``."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    for marker in ("site-packages/", str(ROOT) + "/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where})"
