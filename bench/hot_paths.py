@@ -87,7 +87,7 @@ async def placement(args: argparse.Namespace) -> list[Line]:
             lines.append(
                 Line(
                     f"placement, services ÷ plain-SQL floor, {name}, {tasks} task{'s' if tasks > 1 else ''}",
-                    f"{ratio:.2f} ({service.rate:.0f} ÷ {floor.rate:.0f} orders/s)",
+                    f"{ratio:.2f} ({service.rate:.1f} ÷ {floor.rate:.1f} orders/s)",
                     "≥ 0.5",
                     ratio >= 0.5,
                 )
@@ -168,10 +168,13 @@ async def workers(args: argparse.Namespace) -> list[Line]:
     """``oms serve --workers 2`` against 1 on PostgreSQL: requests per second, as a multiple."""
     if args.skip_pg:
         return [Line("`oms serve --workers 2` on PostgreSQL", "skipped (--skip-pg)", "", None)]
-    runs = {n: await serve_workers.one_run(n, args.requests, 20) for n in (1, 2)}
+    runs = {n: await serve_workers.one_run(n, args.requests, 20, args.workers_seconds) for n in (1, 2)}
     cores = os.cpu_count()
     lines = []
-    say(f"oms serve --workers N on PostgreSQL, {args.requests} requests per path, 20 clients at once:")
+    say(
+        f"oms serve --workers N on PostgreSQL, {args.requests} requests per path"
+        f" (or ~{args.workers_seconds:.0f} s), 20 clients:"
+    )
     for path in ("/order", "/neworder"):
         rates = {n: len(runs[n][path][1]) / runs[n][path][0] for n in runs}
         busy = runs[2][path][3]
@@ -182,7 +185,7 @@ async def workers(args: argparse.Namespace) -> list[Line]:
         lines.append(
             Line(
                 f"`{path}` throughput, oms serve --workers 2 ÷ 1, PostgreSQL",
-                f"{ratio:.2f}× ({rates[1]:.0f} → {rates[2]:.0f} req/s; {cores} cores, {busy:.0%} busy at N = 2)",
+                f"{ratio:.2f}× ({rates[1]:.1f} → {rates[2]:.1f} req/s; {cores} cores, {busy:.0%} busy at N = 2)",
                 "≥ 1.7× at N = 2 on 2 cores",
                 ratio >= 1.7,
             )
@@ -233,7 +236,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.orders, args.seconds = (300, 3.0) if quick else (1000, 5.0)  # placement: per path, whichever first
     args.rounds = 3 if quick else 5  # console: rounds per identity (the first tap is the transition)
     args.cpu_orders, args.cpu_taps, args.cpu_floor = (60, 20, 300) if quick else (150, 40, 1000)
-    args.requests = 100 if quick else 200  # workers: requests per path and worker count
+    args.requests = 100 if quick else 300  # workers: requests per path and worker count,
+    args.workers_seconds = 8.0 if quick else 15.0  # or what is answered in this time
     chosen = [p.strip() for p in args.only.split(",") if p.strip()]
     skipped = {p.strip() for p in args.skip.split(",") if p.strip()}
     if unknown := (set(chosen) | skipped) - set(PIECES):

@@ -32,9 +32,10 @@ PG_URL = os.environ.get("OMS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.
 Run = tuple[float, list[float], Counter, float]  # (seconds, latencies, answers per worker, machine CPU busy share)
 
 
-async def load(base: str, text: str, requests: int, concurrency: int) -> Run:
-    """``requests`` console messages from ``concurrency`` clients at once: (seconds, latencies,
-    workers, the machine's CPU busy share meanwhile: server, PostgreSQL and this client together)."""
+async def load(base: str, text: str, requests: int, concurrency: int, seconds: float | None = None) -> Run:
+    """``requests`` console messages from ``concurrency`` clients at once (no new ones after
+    ``seconds``, when given): (seconds, latencies, workers, the machine's CPU busy share meanwhile:
+    server, PostgreSQL and this client together)."""
     latencies: list[float] = []
     workers: Counter = Counter()
     left = iter(range(requests))
@@ -42,6 +43,8 @@ async def load(base: str, text: str, requests: int, concurrency: int) -> Run:
 
         async def client() -> None:
             for _ in left:
+                if deadline is not None and time.perf_counter() > deadline:
+                    return
                 started = time.perf_counter()
                 async with session.post(
                     base + "/console/api/messages", json={"user": "lilei", "text": text}
@@ -52,13 +55,15 @@ async def load(base: str, text: str, requests: int, concurrency: int) -> Run:
                 latencies.append(time.perf_counter() - started)
 
         began, (busy, total) = time.perf_counter(), support.machine_ticks()
+        deadline = None if seconds is None else began + seconds
         await asyncio.gather(*(client() for _ in range(concurrency)))
         busy_after, total_after = support.machine_ticks()
         return time.perf_counter() - began, latencies, workers, (busy_after - busy) / max(1, total_after - total)
 
 
-async def one_run(workers: int, requests: int, concurrency: int) -> dict[str, Run]:
-    """A fresh database, ``oms serve --workers N`` on it, a warm-up, then the load of each path."""
+async def one_run(workers: int, requests: int, concurrency: int, seconds: float | None = None) -> dict[str, Run]:
+    """A fresh database, ``oms serve --workers N`` on it, a warm-up, then the load of each path
+    (``requests``, or what is answered of them in about ``seconds``)."""
     url, drop = await support.pg_database(PG_URL)
     server = None
     try:
@@ -72,8 +77,8 @@ async def one_run(workers: int, requests: int, concurrency: int) -> dict[str, Ru
                 order_no = re.search(r"SO-\d+", (await r.json())["replies"][0]["text"]).group(0)
         await load(base, f"/order {order_no}", concurrency * 2, concurrency)  # warm every worker up
         return {
-            "/order": await load(base, f"/order {order_no}", requests, concurrency),
-            "/neworder": await load(base, "/neworder C001 TEA-001*1", requests, concurrency),
+            "/order": await load(base, f"/order {order_no}", requests, concurrency, seconds),
+            "/neworder": await load(base, "/neworder C001 TEA-001*1", requests, concurrency, seconds),
         }
     finally:
         if server is not None:

@@ -293,31 +293,44 @@ def profiled(pid: int, out: Path | None) -> Iterator[None]:
             print(f"py-spy wrote no profile ({err.decode(errors='replace').strip()})", file=sys.stderr)
 
 
+IDLE = ("EpollSelector.select (selectors.py)", "_connection_worker_thread (aiosqlite/core.py)")
+
+
 def profile_summary(path: Path, top: int = 12) -> str:
-    """Where the samples in a collapsed-stack file went: by the innermost of our functions on the
-    stack (which of our calls the time is spent under, in SQLAlchemy or wherever), and by the
-    function the sample was in (anyone's)."""
+    """Where the busy samples in a collapsed-stack file went: by the innermost of our functions on
+    the stack (which of our calls the time is spent under, in SQLAlchemy or wherever), and by the
+    function the sample was in (anyone's).
+
+    Samples waiting (the event loop in ``select``, aiosqlite's threads waiting for work) are counted
+    apart: py-spy cannot tell them idle here. Samples in aiosqlite's threads are SQLite itself.
+    """
     ours: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    total = 0
+    idle = busy = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = [_short(frame) for frame in stack.split(";")]
-        total += int(count)
-        own[frames[-1]] += int(count)
+        frames, n = [_short(frame) for frame in stack.split(";")], int(count)
+        if frames[-1] in IDLE:
+            idle += n
+            continue
+        busy += n
+        own[frames[-1]] += n
         mine = [frame for frame in frames if OURS.search(frame)]
-        ours[mine[-1] if mine else "(none of ours: " + frames[0] + ")"] += int(count)
-    if not total:
-        return f"{path.name}: no samples"
+        if any("aiosqlite/core.py" in frame for frame in frames) and not mine:
+            ours["(SQLite itself, in aiosqlite's thread)"] += n
+        else:
+            ours[mine[-1] if mine else "(none of ours: " + frames[-1] + ")"] += n
+    if not busy:
+        return f"{path.name}: no busy samples ({idle} waiting)"
 
     def share(counter: Counter[str]) -> list[str]:
-        return [f"  {n / total:6.1%}  {frame}" for frame, n in counter.most_common(top)]
+        return [f"  {n / busy:6.1%}  {frame}" for frame, n in counter.most_common(top)]
 
     return "\n".join(
         [
-            f"{path.name}: {total} samples",
+            f"{path.name}: {busy} busy samples ({idle} more waiting, not counted)",
             " under the innermost of our functions:",
             *share(ours),
             " in the function itself:",
