@@ -1,7 +1,7 @@
 """The hot-paths issue's table, measured: each path, its figure in this run, the aim, and whether it is met.
 
-    python bench/hot_paths.py                      # everything, about 4 minutes on 2 cores
-    python bench/hot_paths.py --quick              # smaller samples, about 2 minutes
+    python bench/hot_paths.py                      # everything: about 6 minutes on 2 busy cores
+    python bench/hot_paths.py --quick              # smaller samples, about half the time
     python bench/hot_paths.py --skip-pg            # SQLite only (no PostgreSQL placement, no --workers run)
     python bench/hot_paths.py --only cpu,console   # some of: placement, console, cpu, workers
 

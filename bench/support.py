@@ -45,7 +45,7 @@ HEADER = f"{'path':<28} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
 
 
 def pct(samples: Iterable[float], p: float) -> float:
-    """The ``p``-th percentile by nearest rank on the sorted samples (p99 of 50 samples is the 49th)."""
+    """The ``p``-th percentile by nearest rank on the sorted samples (p99 of 50 samples is the largest)."""
     ordered = sorted(samples)
     if not ordered:
         raise ValueError("no samples")
@@ -306,6 +306,7 @@ def profile_summary(path: Path, top: int = 12) -> str:
     """
     ours: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    package: Counter[str] = Counter()
     idle = busy = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -317,6 +318,7 @@ def profile_summary(path: Path, top: int = 12) -> str:
             continue
         busy += n
         own[frames[-1]] += n
+        package[_package(frames[-1])] += n
         mine = [frame for frame in frames if OURS.search(frame)]
         if any("aiosqlite/core.py" in frame for frame in frames) and not mine:
             ours["(SQLite itself, in aiosqlite's thread)"] += n
@@ -331,12 +333,20 @@ def profile_summary(path: Path, top: int = 12) -> str:
     return "\n".join(
         [
             f"{path.name}: {busy} busy samples ({idle} more waiting, not counted)",
+            " by the package the sample was in: "
+            + ", ".join(f"{name} {n / busy:.0%}" for name, n in package.most_common(8)),
             " under the innermost of our functions:",
             *share(ours),
             " in the function itself:",
             *share(own),
         ]
     )
+
+
+def _package(frame: str) -> str:
+    """``func (sqlalchemy/orm/session.py)`` → ``sqlalchemy``; the standard library's modules by name."""
+    where = frame.rpartition(" (")[2].rstrip(")")
+    return where.split("/", 1)[0].removesuffix(".py") if where else "?"
 
 
 def _short(frame: str) -> str:

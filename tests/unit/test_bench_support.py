@@ -47,17 +47,19 @@ def test_cpu_seconds_of_this_process_grow_with_work():
     assert total > 0
 
 
-def test_a_profile_is_summarised_by_our_innermost_function(tmp_path):
+def test_a_profile_is_summarised_by_our_innermost_function_without_the_waiting(tmp_path):
     profile = tmp_path / "order.txt"
     profile.write_text(
         "main (oms);message (bot/gateway.py);load_order (core/orders/repository.py);"
         "execute (sqlalchemy/orm/session.py) 3\n"
         "main (oms);message (bot/gateway.py);render (bot/cards.py) 1\n"
-        "run (threading.py) 1\n",
+        "run (threading.py) 1\n"
+        "main (oms);run_forever (asyncio/base_events.py);EpollSelector.select (selectors.py) 4\n",
         encoding="utf-8",
     )
     summary = support.profile_summary(profile)
-    assert "5 samples" in summary
+    assert "5 busy samples (4 more waiting" in summary
+    assert "sqlalchemy 60%, bot 20%, threading 20%" in summary
     assert "60.0%  load_order (core/orders/repository.py)" in summary
     assert "20.0%  render (bot/cards.py)" in summary
     assert "60.0%  execute (sqlalchemy/orm/session.py)" in summary
