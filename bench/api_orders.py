@@ -19,12 +19,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from aiohttp import ClientSession, TCPConnector, web
+from aiohttp import ClientSession, TCPConnector
 from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.console_roundtrip import row, serve  # noqa: E402
+from bench import support  # noqa: E402
 from core.apikeys import SCOPES, create_key  # noqa: E402
 from core.auth import Actor  # noqa: E402
 from core.customers.models import Customer  # noqa: E402
@@ -58,14 +58,8 @@ async def main() -> None:
 
     app, enabled = build_app(services, [api])
     assert enabled == ["api"]
-    runner, port = await serve(app)
-    empty = web.Application()
-
-    async def nothing(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    empty.router.add_get("/", nothing)
-    empty_runner, empty_port = await serve(empty)
+    runner, port = await support.serve(app)
+    empty_runner, empty_port = await support.serve(support.empty_app())
     base = f"http://127.0.0.1:{port}/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -99,16 +93,13 @@ async def main() -> None:
 
     await runner.cleanup()
     await empty_runner.cleanup()
-    merged: dict[str, list[float]] = {}
-    for result in results:
-        for key, values in result.items():
-            merged.setdefault(key, []).extend(values)
+    merged = support.merge(results)
     print(f"{n} clients x {args.rounds} rounds, SQLite, {elapsed:.1f} s wall")
-    print(f"{'path':<28} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    print(row("empty aiohttp handler", merged["empty"]))
-    print(row("GET /orders/{no}", merged["get"]))
-    print(row("POST /orders (idempotent)", merged["post"]))
-    print(row("POST /orders (no key)", merged["plain"]))
+    print(support.HEADER)
+    print(support.row("empty aiohttp handler", merged["empty"]))
+    print(support.row("GET /orders/{no}", merged["get"]))
+    print(support.row("POST /orders (idempotent)", merged["post"]))
+    print(support.row("POST /orders (no key)", merged["plain"]))
 
 
 if __name__ == "__main__":
