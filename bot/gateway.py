@@ -29,7 +29,16 @@ from sqlalchemy import select, true
 from bot import attachments
 from bot.actions import ActionId
 from bot.cards import render
-from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity, who
+from bot.conversation import (
+    Identity,
+    Speaker,
+    answer_tap,
+    answer_text,
+    exchange,
+    reads_only,
+    unknown_identity,
+    who,
+)
 from bot.delivery import SHOWS_TIMELINE, enqueue
 from bot.events.dispatcher import deliver_pending
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
@@ -113,6 +122,7 @@ async def message(services: Services, inbound: Inbound, text: str) -> Answer:
         said,
         lambda speaker: answer_text(services, speaker, inbound.platform, said),
         queue=True,
+        reads_only=reads_only(said),
     )
 
 
@@ -152,11 +162,16 @@ async def _take(
     *,
     queue: bool,
     not_ours: list[Reply] | None = None,
+    reads_only: bool = False,
 ) -> Answer:
     """De-duplicate, then answer in one turn: what the command changed, the events it recorded
     (delivered in the turn), what was said and answered (the timeline) and the queued replies
     commit together or not at all. A platform that shows the timeline itself (the console) has
     nothing queued: its timeline rows are its replies.
+
+    A command that only reads (``reads_only``) is answered before the turn, from a reading
+    session: it has nothing to commit with its reply, and on SQLite the turn holds the one writer
+    connection, which every other request's turn waits for meanwhile.
 
     If the turn fails, nothing it did stands, and the apology is written in a fresh transaction
     (for a client's request id, as that request's result: a retry is shown the same apology)."""
@@ -189,9 +204,10 @@ async def _take(
             if not claim.fresh:
                 return Answer(duplicate=True, reply_ids=list((claim.result or {}).get("reply_ids", [])))
         known = speaker
+        read = await answer(known) if reads_only else None
 
         async def turn(ctx: Context) -> Answer:
-            replies = await answer(known)
+            replies = read if read is not None else await answer(known)
             # What the command recorded is delivered in the turn rather than on the dispatcher's
             # next poll (the same claim, so nothing twice): the cards and other people's timelines
             # move with the change, and the reply is queued after the card edits it reports.
