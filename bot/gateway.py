@@ -171,7 +171,8 @@ async def _take(
 
     A command that only reads (``reads_only``) is answered before the turn, from a reading
     session: it has nothing to commit with its reply, and on SQLite the turn holds the one writer
-    connection, which every other request's turn waits for meanwhile.
+    connection, which every other request's turn waits for meanwhile. Having recorded no events,
+    its turn delivers none either (the dispatcher's poll and the next changing turn do).
 
     If the turn fails, nothing it did stands, and the apology is written in a fresh transaction
     (for a client's request id, as that request's result: a retry is shown the same apology)."""
@@ -207,7 +208,9 @@ async def _take(
         read = await answer(known) if reads_only else None
 
         async def turn(ctx: Context) -> Answer:
-            replies = read if read is not None else await answer(known)
+            if read is not None:  # it recorded nothing: there is nothing of its own to deliver
+                return await _keep(ctx, inbound, known, read, said=said, queue=queue, scope=scope)
+            replies = await answer(known)
             # What the command recorded is delivered in the turn rather than on the dispatcher's
             # next poll (the same claim, so nothing twice): the cards and other people's timelines
             # move with the change, and the reply is queued after the card edits it reports.

@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import event, select
 
+from bot.conversation import reads_only
 from bot.handlers.orders import order_text
 from bot.router import Chat
 from core.auth import Actor
@@ -140,7 +141,7 @@ async def test_the_brief_reads_as_the_full_view(services):
         for no in numbers:
             async with services.unit_of_work(SYSTEM) as ctx:
                 full, brief = await order_detail(ctx, no), await order_brief(ctx, no.lower())
-            print(order_text(chat, brief)); assert order_text(chat, brief) == order_text(chat, full), no
+            assert order_text(chat, brief) == order_text(chat, full), no
 
 
 async def test_the_brief_of_an_order_nobody_has_is_not_found(services):
@@ -148,3 +149,20 @@ async def test_the_brief_of_an_order_nobody_has_is_not_found(services):
     async with services.unit_of_work(SYSTEM) as ctx:
         with pytest.raises(OrderNotFound):
             await order_brief(ctx, "so-999999")
+
+
+async def test_the_replies_shown_are_the_timeline_rows_as_read_back(shop):
+    """The console answers from the rows the turn wrote; the inbox reads them back: the same."""
+    chat, _services = shop
+    no = await say_neworder(chat)
+    response = await chat.client.post("/console/api/messages", json={"user": "ana", "text": f"/order {no}"})
+    replies = (await response.json())["replies"]
+    timeline = {e["id"]: e for e in await chat.inbox("ana")}
+    assert replies and all(r == {k: timeline[r["id"]][k] for k in r} for r in replies)
+    assert set(replies[0]) == set(timeline[replies[0]["id"]])
+
+
+def test_only_commands_that_change_nothing_are_answered_before_the_turn():
+    assert reads_only("/order SO-100001") and reads_only("/查单") and reads_only("／order@oms_bot SO-1")
+    assert not reads_only("/neworder C001 TEA-001*1") and not reads_only("/approve SO-1")
+    assert not reads_only("where is SO-100001") and not reads_only("/nosuchcommand")
