@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import bot.handlers  # noqa: F401  (its MODULES declare the commands)
 from bot import attachments
@@ -29,6 +30,7 @@ from bot.texts import error_text
 from bot.views import Reply
 from bot.where import plain_words
 from core.auth import Actor
+from core.db.stamp import Copies
 from core.errors import DomainError
 from core.services import Services
 from core.users.actors import actor_for
@@ -51,20 +53,39 @@ class Speaker:
 
 
 async def who(services: Services, identity: Identity) -> Speaker | None:
+    """The active person bound to ``identity`` (None: nobody is), from this process's copy.
+
+    The copy is kept under the config stamp (``core.db.stamp``): a user loaded, deactivated, given
+    other roles or another language, or an identity moved, by this process or another (``oms
+    load``), is seen on the very next request; until then a request costs one primary-key read."""
     async with services.reading() as session:
-        user = (
-            await session.scalars(
-                select(User)
-                .join(ChatIdentity, ChatIdentity.user_id == User.id)
-                .where(
-                    ChatIdentity.platform == identity.platform,
-                    ChatIdentity.external_id == identity.external_id,
-                    User.active.is_(True),
-                )
-                .options(selectinload(User.identities))
+        return await _speakers(services).get(session, identity, lambda: _look_up(session, identity))
+
+
+async def _look_up(session: AsyncSession, identity: Identity) -> Speaker | None:
+    user = (
+        await session.scalars(
+            select(User)
+            .join(ChatIdentity, ChatIdentity.user_id == User.id)
+            .where(
+                ChatIdentity.platform == identity.platform,
+                ChatIdentity.external_id == identity.external_id,
+                User.active.is_(True),
             )
-        ).one_or_none()
+        )
+    ).one_or_none()
     return None if user is None else speaker_of(user, identity)
+
+
+_SPEAKERS: WeakKeyDictionary[AsyncEngine, Copies] = WeakKeyDictionary()
+
+
+def _speakers(services: Services) -> Copies:
+    """One set of copies per database (per engine: a stamp means nothing on another database)."""
+    copies = _SPEAKERS.get(services.engine)
+    if copies is None:
+        copies = _SPEAKERS[services.engine] = Copies()
+    return copies
 
 
 def speaker_of(user: User, identity: Identity) -> Speaker:
@@ -98,6 +119,18 @@ async def answer_text(services: Services, speaker: Speaker, platform: str, text:
             length=len(text),
         )
     return await _guarded(chat, lambda: _dispatch(chat, text))
+
+
+# Commands that change nothing, whatever their arguments: answered before the turn takes the
+# write lock (``bot.gateway``). A command belongs here only if its handler calls no ``run``.
+READS_ONLY = frozenset({"order"})
+
+
+def reads_only(text: str) -> bool:
+    """Whether ``text`` is one of the ``READS_ONLY`` commands (by any of its names)."""
+    parsed = split(printable(text).strip())
+    command = COMMANDS.get(parsed[0]) if parsed else None
+    return command is not None and command.name in READS_ONLY
 
 
 async def answer_tap(services: Services, speaker: Speaker, platform: str, card_id: int, action: str) -> list[Reply]:

@@ -29,11 +29,20 @@ from sqlalchemy import select, true
 from bot import attachments
 from bot.actions import ActionId
 from bot.cards import render
-from bot.conversation import Identity, Speaker, answer_tap, answer_text, exchange, unknown_identity, who
+from bot.conversation import (
+    Identity,
+    Speaker,
+    answer_tap,
+    answer_text,
+    exchange,
+    reads_only,
+    unknown_identity,
+    who,
+)
 from bot.delivery import SHOWS_TIMELINE, enqueue
 from bot.events.dispatcher import deliver_pending
 from bot.i18n import DEFAULT_BY_PLATFORM, Translator
-from bot.models import Card, Direction
+from bot.models import Card, ChatMessage, Direction
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.router import COMMANDS
 from bot.texts import error_text
@@ -65,6 +74,17 @@ class Inbound:
     speaker: Speaker | None = None  # known already (a signed-in console session): not looked up
 
 
+@dataclass(frozen=True)
+class Written:
+    """One reply's timeline row as it was committed."""
+
+    id: int
+    text: str | None
+    card_id: int | None
+    attachment_id: int | None
+    created_at: datetime
+
+
 @dataclass
 class Answer:
     """What the chat layer said; adapters that answer in place (a toast, an ack) show ``texts``."""
@@ -74,6 +94,9 @@ class Answer:
     duplicate: bool = False  # a re-delivery: nothing was done, nothing queued (``replay``: see reply_ids)
     reply_ids: list[int] = field(default_factory=list)  # the replies' timeline rows (a replay: the first's)
     unavailable: DatabaseUnavailable | None = None  # the database is gone: ``texts`` says so
+    # The replies' rows as this turn wrote them, so a platform showing its timeline (the console)
+    # need not read them back; empty for a replay or an apology (read those by ``reply_ids``).
+    written: list[Written] = field(default_factory=list)
 
 
 def stale(services: Services, signed_at: datetime) -> str | None:
@@ -99,6 +122,7 @@ async def message(services: Services, inbound: Inbound, text: str) -> Answer:
         said,
         lambda speaker: answer_text(services, speaker, inbound.platform, said),
         queue=True,
+        reads_only=reads_only(said),
     )
 
 
@@ -138,11 +162,17 @@ async def _take(
     *,
     queue: bool,
     not_ours: list[Reply] | None = None,
+    reads_only: bool = False,
 ) -> Answer:
     """De-duplicate, then answer in one turn: what the command changed, the events it recorded
     (delivered in the turn), what was said and answered (the timeline) and the queued replies
     commit together or not at all. A platform that shows the timeline itself (the console) has
     nothing queued: its timeline rows are its replies.
+
+    A command that only reads (``reads_only``) is answered before the turn, from a reading
+    session: it has nothing to commit with its reply, and on SQLite the turn holds the one writer
+    connection, which every other request's turn waits for meanwhile. Having recorded no events,
+    its turn delivers none either (the dispatcher's poll and the next changing turn do).
 
     If the turn fails, nothing it did stands, and the apology is written in a fresh transaction
     (for a client's request id, as that request's result: a retry is shown the same apology)."""
@@ -175,8 +205,11 @@ async def _take(
             if not claim.fresh:
                 return Answer(duplicate=True, reply_ids=list((claim.result or {}).get("reply_ids", [])))
         known = speaker
+        read = await answer(known) if reads_only else None
 
         async def turn(ctx: Context) -> Answer:
+            if read is not None:  # it recorded nothing: there is nothing of its own to deliver
+                return await _keep(ctx, inbound, known, read, said=said, queue=queue, scope=scope)
             replies = await answer(known)
             # What the command recorded is delivered in the turn rather than on the dispatcher's
             # next poll (the same claim, so nothing twice): the cards and other people's timelines
@@ -194,7 +227,7 @@ async def _take(
                 await _queue(ctx, inbound, speaker, [Reply(text=text)])
             if speaker is None:
                 return []
-            return await _keep_rows(ctx, inbound, speaker, said, [Reply(text=text)], scope=scope)
+            return [r.id for r in await _keep_rows(ctx, inbound, speaker, said, [Reply(text=text)], scope=scope)]
 
         return Answer(texts=[text], reply_ids=await services.run(Actor.system(inbound.platform), write))
 
@@ -262,27 +295,29 @@ async def _keep(
     scope: str | None,
 ) -> Answer:
     """The exchange on the speaker's timeline and the replies in the outbox, in the turn."""
-    reply_ids = await _keep_rows(ctx, inbound, speaker, said, replies, scope=scope)
+    rows = await _keep_rows(ctx, inbound, speaker, said, replies, scope=scope)
     if queue:
         await _queue(ctx, inbound, speaker, replies)
-    return Answer(texts=[r.text for r in replies if r.text], reply_ids=reply_ids)
+    written = [Written(r.id, r.text, r.card_id, r.attachment_id, r.created_at) for r in rows]
+    return Answer(texts=[r.text for r in replies if r.text], reply_ids=[r.id for r in rows], written=written)
 
 
 async def _keep_rows(
     ctx: Context, inbound: Inbound, speaker: Speaker, said: str | None, replies: list[Reply], *, scope: str | None
-) -> list[int]:
-    """What was said and answered, as timeline rows; with a client's request id, the replies' rows
-    are stored as that request's result in the same transaction (a replay shows the same rows)."""
+) -> list[ChatMessage]:
+    """What was said and answered, as timeline rows (the replies' rows are returned); with a
+    client's request id, the replies' row ids are stored as that request's result in the same
+    transaction (a replay shows the same rows)."""
     rows = exchange(speaker, inbound.platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
     for row, reply in zip(rows[len(rows) - len(replies) :], replies, strict=True):
         if reply.attachment is not None:
             row.attachment = attachments.store(ctx, reply.attachment)
     ctx.session.add_all(rows)
     await ctx.session.flush()
-    reply_ids = [r.id for r in rows if r.direction == Direction.OUT]
+    out = [r for r in rows if r.direction == Direction.OUT]
     if scope is not None and inbound.event_id:
-        await idempotency.complete(ctx, scope, inbound.event_id, {"reply_ids": reply_ids})
-    return reply_ids
+        await idempotency.complete(ctx, scope, inbound.event_id, {"reply_ids": [r.id for r in out]})
+    return out
 
 
 async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replies: list[Reply]) -> None:

@@ -14,9 +14,10 @@ from bot.router import Chat, command
 from bot.views import Reply
 from core.auth import Permission
 from core.orders import cancellation, confirmation, fulfilment, payments, returns
+from core.orders.brief import order_brief
 from core.orders.placement import DraftLine, OrderDraft, OrderEdit, edit_order, place_order
 from core.orders.status import PaymentTerms
-from core.orders.views import order_detail, recent_orders, tracking_timeline
+from core.orders.views import recent_orders, tracking_timeline
 
 ORDER_NO = "SO-"
 
@@ -86,8 +87,8 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
 
 
 async def show(chat: Chat, order_no: str) -> list[Reply]:
-    detail = await chat.services.query(chat.actor, lambda ctx: order_detail(ctx, order_no))
-    return [Reply(text=order_text(chat, detail))]
+    brief = await chat.services.query(chat.actor, lambda ctx: order_brief(ctx, order_no))
+    return [Reply(text=order_text(chat, brief))]
 
 
 def order_no_arg(chat: Chat, args: list[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
@@ -63,7 +65,16 @@ async def order_warehouses(ctx: Context, order_id: int) -> set[str]:
     return set(rows)
 
 
-async def authorize(ctx: Context, order: Order, permission: Permission) -> None:
+@dataclass(frozen=True)
+class OrderRef:
+    """What ``authorize`` needs of an order, for readers that load no ``Order`` object."""
+
+    id: int
+    order_no: str
+    customer_id: int
+
+
+async def authorize(ctx: Context, order: Order | OrderRef, permission: Permission) -> None:
     """Role check plus scope: customers see their own orders, warehouse staff their warehouses'."""
     actor = ctx.actor
     actor.require(permission)

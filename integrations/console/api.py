@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot import gateway
 from bot.cards import render
 from bot.conversation import Speaker
-from bot.gateway import Answer, Inbound
+from bot.gateway import Answer, Inbound, Written
 from bot.i18n import Translator, normalise
 from bot.models import Card, ChatAttachment, ChatMessage
 from bot.router import visible_commands
@@ -95,6 +95,25 @@ async def entries(services: Services, speaker: Speaker, *, after: int = 0, ids: 
             "at": r.created_at.isoformat(),
         }
         for r in rows
+    ]
+
+
+def _plain(written: list[Written], reply_ids: list[int]) -> list[dict] | None:
+    """The replies as ``entries`` would read them back, from the rows the turn wrote, when they are
+    text only; None when they must be read (a card is rendered as it is now, an attachment is
+    described from its row, a replay or an apology carries no rows of its own)."""
+    if [w.id for w in written] != reply_ids or any(w.card_id or w.attachment_id for w in written):
+        return None
+    return [
+        {
+            "id": w.id,
+            "direction": "out",
+            "text": w.text,
+            "card": None,
+            "attachment": None,
+            "at": w.created_at.astimezone(UTC).isoformat(),
+        }
+        for w in written
     ]
 
 
@@ -227,7 +246,9 @@ async def _answered(request: web.Request, speaker: Speaker | None, answer: Answe
         now = datetime.now(UTC).isoformat()
         replies = [{"id": None, "direction": "out", "text": t, "card": None, "at": now} for t in answer.texts]
         return web.json_response({"replies": replies})
-    replies = await entries(request.app[SERVICES], speaker, ids=answer.reply_ids)
+    replies = _plain(answer.written, answer.reply_ids)
+    if replies is None:
+        replies = await entries(request.app[SERVICES], speaker, ids=answer.reply_ids)
     if answer.duplicate:
         return web.json_response({"replies": replies, "replayed": True})
     _wake(request.app)
