@@ -38,10 +38,14 @@ _WROTE = "oms_stamp_wrote"  # session.info: this session advanced the stamp
 
 
 class Copies:
-    """Values computed from watched rows, each kept with the stamp it was computed under."""
+    """Values computed from watched rows, each kept with the stamp it was computed under.
 
-    def __init__(self) -> None:
+    At most ``limit`` of them: keys can come from outside (an identity nobody bound, typed into the
+    open console), so a flood of new keys starts the copies afresh instead of growing them."""
+
+    def __init__(self, limit: int = 4096) -> None:
         self._kept: dict[Hashable, tuple[int, Any]] = {}
+        self._limit = limit
 
     async def get(self, session: AsyncSession, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """The copy for ``key``, computed again (by ``compute``, in this session) when stale.
@@ -54,6 +58,8 @@ class Copies:
         if kept is not None and kept[0] == current:
             return kept[1]
         value = await compute()
+        if len(self._kept) >= self._limit:
+            self._kept.clear()
         self._kept[key] = (current, value)
         return value
 

@@ -124,3 +124,18 @@ async def test_a_webhook_endpoints_health_is_not_configuration(services):
         endpoint.events, endpoint.last_success_at = ["order.shipped"], now
     async with services.reading() as session:
         assert await stamp(session) > before
+
+
+async def test_copies_stay_within_their_limit(services):
+    copies = Copies(limit=3)
+    async with services.reading() as session:
+        for key in range(10):
+            assert await copies.get(session, key, _value(key)) == key
+    assert len(copies._kept) <= 3
+
+
+def _value(key: int):
+    async def compute() -> int:
+        return key
+
+    return compute
