@@ -33,6 +33,7 @@ WATCHED = frozenset({"app_user", "chat_identity", "workflow_rule", "webhook_endp
 # every attempt. Writing only these leaves the stamp alone, or webhook traffic would make every
 # copy stale all the time.
 NOT_CONFIG = {"webhook_endpoint": frozenset({"last_success_at", "last_failure_at", "last_error"})}
+_READ_STAMP = select(Counter.value).where(Counter.name == NAME)  # built once: it runs on every request
 _READ = "oms_stamp"  # session.info: the stamp this session read
 _WROTE = "oms_stamp_wrote"  # session.info: this session advanced the stamp
 
@@ -73,7 +74,7 @@ async def stamp(session: AsyncSession) -> int | None:
     if info.get(_WROTE):
         return None
     if _READ not in info:
-        info[_READ] = await session.scalar(select(Counter.value).where(Counter.name == NAME)) or 0
+        info[_READ] = await session.scalar(_READ_STAMP) or 0
     return info[_READ]
 
 
