@@ -27,16 +27,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import asyncpg
 from aiohttp import ClientSession, TCPConnector, web
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.support import pg_database  # noqa: E402  (carrier_pushes.py imports it from here too)
 from core.auth import Actor  # noqa: E402
 from core.catalog.models import Product  # noqa: E402
 from core.config import Settings  # noqa: E402
@@ -209,23 +207,6 @@ async def main() -> None:
     finally:
         if dropped is not None:
             await dropped()
-
-
-async def pg_database(server: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """A fresh database on ``server`` for this run, and how to drop it."""
-    base = make_url(server)
-    dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"oms_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-
-    async def drop() -> None:
-        admin = await asyncpg.connect(dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-    return base.set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False), drop
 
 
 async def burst(args: argparse.Namespace, db: str) -> None:
