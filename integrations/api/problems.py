@@ -106,13 +106,13 @@ class BodyEmpty(BadRequestBody):
     template = N_("The request body is empty; send a JSON object.")
 
 
-def unreadable(message: str, max_depth: int) -> BadRequestBody:
-    """The refusal for one of ``integrations.web.body``'s reasons (its messages are English)."""
-    if "UTF-8" in message:
+def unreadable(reason: str, max_depth: int) -> BadRequestBody:
+    """The refusal for one of ``integrations.web.body``'s reasons (``BadBody.reason``)."""
+    if reason == "utf8":
         return BodyNotUtf8()
-    if "nests deeper" in message:
+    if reason == "depth":
         return BodyTooDeep(limit=max_depth)
-    if "surrogate" in message:
+    if reason == "surrogate":
         return BodyLoneSurrogate()
     return BodyNotJson()
 

@@ -128,7 +128,7 @@ async def _body(request: web.Request, model: type[BaseModel], required: bool) ->
     except BadBody as bad:
         if bad.status == 413:
             raise RequestTooLarge(limit=settings.max_json_body_bytes) from None
-        raise problems.unreadable(bad.message, settings.max_json_depth) from None
+        raise problems.unreadable(bad.reason, settings.max_json_depth) from None
     if value is None:
         raise problems.BodyEmpty()
     # From the JSON text (already checked above), so strict mode takes enum values and ISO times

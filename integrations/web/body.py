@@ -24,11 +24,13 @@ _DECIMAL = re.compile(r"[0-9]{1,10}")
 
 
 class BadBody(ValueError):
-    """A body we will not read; ``status`` is 400, or 413 for one that is too large."""
+    """A body we will not read; ``status`` is 400, or 413 for one that is too large; ``reason``
+    names which check refused it (``utf8``, ``depth``, ``json``, ``surrogate``, ``size``), so a
+    caller answering in its own words need not read the English message."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, reason: str = "json") -> None:
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.reason = message, status, reason
 
 
 def depth(text: str) -> int:
@@ -42,15 +44,15 @@ def loads(raw: bytes, *, max_depth: int) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadBody("the body must be UTF-8") from None
+        raise BadBody("the body must be UTF-8", reason="utf8") from None
     if depth(text) > max_depth:
-        raise BadBody(f"the JSON nests deeper than {max_depth} levels")
+        raise BadBody(f"the JSON nests deeper than {max_depth} levels", reason="depth")
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):
         raise BadBody("the body must be JSON") from None
     if _has_lone_surrogate(value):
-        raise BadBody("the JSON has a \\u escape that is half of a character (a lone surrogate)")
+        raise BadBody("the JSON has a \\u escape that is half of a character (a lone surrogate)", reason="surrogate")
     return value
 
 
@@ -71,12 +73,12 @@ def _has_lone_surrogate(value: Any) -> bool:
 async def read(request: web.Request, *, max_bytes: int) -> bytes:
     """The body, refused (413) as soon as it is known to be larger than ``max_bytes``."""
     if request.content_length is not None and request.content_length > max_bytes:
-        raise BadBody(f"the body is larger than {max_bytes:,} bytes", 413)
+        raise BadBody(f"the body is larger than {max_bytes:,} bytes", 413, reason="size")
     chunks, size = [], 0
     async for chunk in request.content.iter_any():
         size += len(chunk)
         if size > max_bytes:
-            raise BadBody(f"the body is larger than {max_bytes:,} bytes", 413)
+            raise BadBody(f"the body is larger than {max_bytes:,} bytes", 413, reason="size")
         chunks.append(chunk)
     return b"".join(chunks)
 
