@@ -121,16 +121,11 @@ async def answer_text(services: Services, speaker: Speaker, platform: str, text:
     return await _guarded(chat, lambda: _dispatch(chat, text))
 
 
-# Commands that change nothing, whatever their arguments: answered before the turn takes the
-# write lock (``bot.gateway``). A command belongs here only if its handler calls no ``run``.
-READS_ONLY = frozenset({"order"})
-
-
 def reads_only(text: str) -> bool:
-    """Whether ``text`` is one of the ``READS_ONLY`` commands (by any of its names)."""
+    """Whether ``text`` names a command declared ``reads_only`` (by any of its names)."""
     parsed = split(printable(text).strip())
     command = COMMANDS.get(parsed[0]) if parsed else None
-    return command is not None and command.name in READS_ONLY
+    return command is not None and command.reads_only
 
 
 async def answer_tap(services: Services, speaker: Speaker, platform: str, card_id: int, action: str) -> list[Reply]:

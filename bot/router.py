@@ -57,6 +57,9 @@ class Command:
     permission: Permission | tuple[Permission, ...] | None  # any one of them will do
     handler: Handler
     summary: str = ""  # English one-liner for command menus (Telegram); translated there
+    # Changes nothing, whatever its arguments (its handler calls no ``run``): answered before the
+    # turn takes the write lock (``bot.gateway``).
+    reads_only: bool = False
 
     @property
     def permissions(self) -> tuple[Permission, ...]:
@@ -83,9 +86,10 @@ def command(
     usage: str,
     permission: Permission | tuple[Permission, ...] | None = None,
     summary: str = "",
+    reads_only: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        entry = Command(name, aliases, usage, permission, handler, summary)
+        entry = Command(name, aliases, usage, permission, handler, summary, reads_only)
         keys = [key.lower() for key in (name, *aliases)]
         taken = [key for key in keys if key in COMMANDS]
         if taken:  # a second command under the same name would hide the first one

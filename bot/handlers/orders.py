@@ -122,7 +122,12 @@ async def neworder(chat: Chat, args: list[str]) -> list[Reply]:
 
 
 @command(
-    "order", "查单", usage=N_("/order SO-100001"), summary=N_("Look up an order"), permission=Permission.ORDER_VIEW
+    "order",
+    "查单",
+    usage=N_("/order SO-100001"),
+    summary=N_("Look up an order"),
+    permission=Permission.ORDER_VIEW,
+    reads_only=True,
 )
 async def order(chat: Chat, args: list[str]) -> list[Reply]:
     if args:
