@@ -2,6 +2,11 @@
 
 Each handler runs in a savepoint of its own, so one that fails is rolled back and logged with the
 event's id and type, and the others still run (the cosmicpython message bus, asynchronously).
+A batch of events (``publish_all``) first runs every handler in one savepoint: handlers almost
+never fail, and a savepoint pair per handler was a fifth of an Approve tap's statements. Only when
+one does fail is that savepoint rolled back and the batch run again a handler per savepoint, so the
+outcome is the same as before: the failing handler undone alone, the others' work kept. A handler
+therefore may run twice when another fails; what it does is in the database, undone in between.
 An event type with no handler is a wiring mistake: it is logged as an error here, and a unit test
 makes it a failure long before production.
 """
@@ -9,7 +14,7 @@ makes it a failure long before production.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,14 +41,40 @@ class EventBus:
 
     async def publish(self, ctx: Context, event: Event, *, event_id: int | None = None) -> int:
         """Run every handler of ``event``; returns how many failed."""
-        handlers = self.handlers_for(type(event))
-        if not handlers:
-            log.error("event %s %s has no handler; nothing hears it", event_id, event.name)
+        handlers = self._handlers_or_log(event, event_id)
         token = _EVENT_ID.set(event_id)
         try:
             return await self._run(ctx, event, event_id, handlers)
         finally:
             _EVENT_ID.reset(token)
+
+    async def publish_all(self, ctx: Context, events: Iterable[tuple[Event, int | None]]) -> int:
+        """Run every handler of each ``(event, event_id)`` in turn; returns how many failed."""
+        events = list(events)
+        if not events:
+            return 0
+        try:
+            async with ctx.session.begin_nested():
+                for event, event_id in events:
+                    token = _EVENT_ID.set(event_id)
+                    try:
+                        for handler in self._handlers_or_log(event, event_id):
+                            await handler(ctx, event)
+                    finally:
+                        _EVENT_ID.reset(token)
+            return 0
+        except Exception:  # noqa: BLE001 - told apart below, handler by handler, and logged there
+            pass
+        failed = 0
+        for event, event_id in events:
+            failed += await self.publish(ctx, event, event_id=event_id)
+        return failed
+
+    def _handlers_or_log(self, event: Event, event_id: int | None) -> tuple[Handler, ...]:
+        handlers = self.handlers_for(type(event))
+        if not handlers:
+            log.error("event %s %s has no handler; nothing hears it", event_id, event.name)
+        return handlers
 
     async def _run(self, ctx: Context, event: Event, event_id: int | None, handlers: tuple[Handler, ...]) -> int:
         failed = 0

@@ -20,6 +20,7 @@ from core.audit.models import DomainEvent
 from core.auth import Actor
 from core.context import Context
 from core.db.stamp import stamp
+from core.events.catalogue import Event
 from core.events.store import UnknownEvent, rebuild
 from core.services import Services
 
@@ -61,14 +62,18 @@ async def _deliver_batch(ctx: Context, bus: EventBus) -> int:
         # stamp, read once per transaction: here, rather than in a savepoint of the first handler
         # that asks (which would then run two statements more than its own).
         await stamp(ctx.session)
+    await bus.publish_all(ctx, _readable(rows))
+    return len(rows)
+
+
+def _readable(rows: list[DomainEvent]) -> list[tuple[Event, int]]:
+    events = []
     for row in rows:
         try:
-            event = rebuild(row)
+            events.append((rebuild(row), row.id))
         except UnknownEvent:
             log.warning("event %s %s v%s: no event class reads it; skipped", row.id, row.name, row.version)
-            continue
-        await bus.publish(ctx, event, event_id=row.id)
-    return len(rows)
+    return events
 
 
 async def _claim(ctx: Context) -> list[DomainEvent]:

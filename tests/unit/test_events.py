@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import types
 from contextlib import asynccontextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -14,7 +14,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pytest
 
-from bot.events.bus import EventBus
+from bot.events.bus import EventBus, current_event_id
 from bot.events.registry import HANDLERS
 from bot.reactions.rules import notices, trigger_for
 from bot.workflows.schema import Rule, Trigger
@@ -128,9 +128,11 @@ class FakeSession:
 
     def __init__(self) -> None:
         self.rolled_back = 0
+        self.savepoints = 0
 
     @asynccontextmanager
     async def begin_nested(self):
+        self.savepoints += 1
         try:
             yield
         except Exception:
@@ -164,6 +166,49 @@ async def test_a_failing_handler_is_logged_with_the_event_and_the_others_still_r
     [record] = caplog.records
     assert "event 41 stock.low" in record.getMessage() and "broken" in record.getMessage()
     assert record.exc_info is not None
+
+
+async def test_a_batch_runs_in_one_savepoint_while_no_handler_fails():
+    heard: list[str] = []
+
+    async def first(ctx, event):
+        heard.append(f"first {event.available}")
+
+    async def last(ctx, event):
+        heard.append(f"last {event.available}")
+
+    ctx = FakeContext()
+    batch = [(replace(example(StockLow), available=n), n) for n in (1, 2, 3)]
+    failed = await EventBus({StockLow: [first, last]}).publish_all(ctx, batch)
+
+    assert (failed, ctx.session.savepoints, ctx.session.rolled_back) == (0, 1, 0)
+    assert heard == ["first 1", "last 1", "first 2", "last 2", "first 3", "last 3"]
+    assert await EventBus({StockLow: [first]}).publish_all(ctx, []) == 0 and ctx.session.savepoints == 1
+
+
+async def test_a_failing_handler_in_a_batch_is_undone_alone_when_the_batch_runs_again_handler_by_handler(caplog):
+    heard: list[str] = []
+    ids: list[int | None] = []
+
+    async def first(ctx, event):
+        heard.append(f"first {event.available}")
+        ids.append(current_event_id())
+
+    async def broken(ctx, event):
+        if event.available == 2:
+            raise RuntimeError("boom")
+
+    ctx = FakeContext()
+    batch = [(replace(example(StockLow), available=n), 40 + n) for n in (1, 2)]
+    with caplog.at_level(logging.ERROR, logger="bot.events.bus"):
+        failed = await EventBus({StockLow: [first, broken]}).publish_all(ctx, batch)
+
+    # The batch's savepoint was rolled back (first's work with it), then each handler ran alone
+    assert (failed, ctx.session.rolled_back) == (1, 2)
+    assert ctx.session.savepoints == 1 + 4
+    assert heard == ["first 1", "first 2", "first 1", "first 2"] and ids == [41, 42, 41, 42]
+    [record] = caplog.records
+    assert "event 42 stock.low" in record.getMessage() and "broken" in record.getMessage()
 
 
 async def test_an_event_without_a_handler_is_not_dropped_silently(caplog):
