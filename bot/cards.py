@@ -38,7 +38,11 @@ from core.orders.history import last_change
 from core.orders.lifecycle import PICK_STEPS, REVIEW, can, ends_review
 from core.orders.models import Order
 from core.orders.status import OrderStatus
-from core.timers.service import cancel
+from core.timers.service import cancel_keys
+
+# The approval card's two clocks: the nudge, then the escalation (``bot.workflows.timers``).
+REMIND = "approval.remind"
+ESCALATE = "approval.escalate"
 
 
 def _order_payload(order: Order) -> dict[str, Any]:
@@ -178,8 +182,12 @@ def _outcome(change: AuditRecord | None, *, action: str | None = None) -> dict[s
 
 async def _stop_clocks(ctx: Context, card: Card) -> None:
     """A closed approval card's reminders and escalation have nothing left to chase."""
-    await cancel(ctx, f"approval.remind:{card.order_no}:{card.id}")
-    await cancel(ctx, f"approval.escalate:{card.order_no}:{card.id}")
+    await cancel_keys(ctx, clock_key(REMIND, card), clock_key(ESCALATE, card))
+
+
+def clock_key(kind: str, card: Card) -> str:
+    """The timer key of one approval card's clock (``bot.workflows.timers`` starts them)."""
+    return f"{kind}:{card.order_no}:{card.id}"
 
 
 def render(card: Card, _: Translator, timezone: str) -> CardView:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.cards import ESCALATE, REMIND, clock_key
 from bot.delivery import approvers, tell
 from bot.models import Card, CardKind, CardState
 from bot.workflows.schema import Rule, parse_duration
@@ -17,9 +18,6 @@ from core.context import Context
 from core.orders.models import Order
 from core.orders.status import OrderStatus
 from core.timers.service import Handler, schedule
-
-REMIND = "approval.remind"
-ESCALATE = "approval.escalate"
 
 
 async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None, approvers: dict[str, Any]) -> None:
@@ -31,7 +29,7 @@ async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None, app
         await schedule(
             ctx,
             REMIND,
-            f"{REMIND}:{card.order_no}:{card.id}",
+            clock_key(REMIND, card),
             ctx.now() + parse_duration(rule.remind_after),
             **base,
             target=approvers,
@@ -40,7 +38,7 @@ async def schedule_for_approval(ctx: Context, card: Card, rule: Rule | None, app
         await schedule(
             ctx,
             ESCALATE,
-            f"{ESCALATE}:{card.order_no}:{card.id}",
+            clock_key(ESCALATE, card),
             ctx.now() + parse_duration(rule.escalate_after),
             **base,
             target=rule.escalate_to.model_dump(mode="json", exclude_none=True),

@@ -71,6 +71,18 @@ async def cancel(ctx: Context, key_prefix: str) -> int:
     return result.rowcount
 
 
+async def cancel_keys(ctx: Context, *keys: str) -> int:
+    """Cancel the pending timers with exactly these keys (a closed card's reminder and escalation:
+    by prefix, card 7's would take card 70's with them)."""
+    result = await ctx.session.execute(
+        update(Timer)
+        .where(Timer.key.in_(keys), Timer.status == TimerStatus.PENDING)
+        .values(status=TimerStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int

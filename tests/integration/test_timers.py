@@ -20,7 +20,7 @@ from core.config import Settings
 from core.context import Context
 from core.orders import confirmation
 from core.timers.models import Timer, TimerStatus
-from core.timers.service import run_due, schedule
+from core.timers.service import cancel_keys, run_due, schedule
 from tests.support.clock import Clock
 from tests.support.databases import make_services, sqlite_settings
 from tests.support.master_data import SYSTEM, seed
@@ -126,6 +126,24 @@ async def test_scheduling_the_same_key_twice_is_a_no_op(services):
     async with services.unit_of_work(SYSTEM) as ctx:
         assert await schedule(ctx, "test.count", "same", ctx.now(), n=1)
         assert not await schedule(ctx, "test.count", "same", ctx.now(), n=2)
+
+
+async def test_cancelling_by_keys_takes_those_keys_and_no_other(services):
+    keys = ["approval.remind:SO-1:7", "approval.escalate:SO-1:7", "approval.remind:SO-1:70", "approval_remind:SO-1:7"]
+    async with services.unit_of_work(SYSTEM) as ctx:
+        for key in keys:
+            await schedule(ctx, "test.count", key, ctx.now() + timedelta(hours=1), n=1)
+    async with services.unit_of_work(SYSTEM) as ctx:
+        assert await cancel_keys(ctx, "approval.remind:SO-1:7", "approval.escalate:SO-1:7") == 2
+        assert await cancel_keys(ctx, "approval.escalate:SO-1:7") == 0  # cancelled already
+    async with services.sessions() as session:
+        status = dict((await session.execute(select(Timer.key, Timer.status))).all())
+    assert status == {
+        "approval.remind:SO-1:7": TimerStatus.CANCELLED,
+        "approval.escalate:SO-1:7": TimerStatus.CANCELLED,
+        "approval.remind:SO-1:70": TimerStatus.PENDING,  # card 70's: a prefix would have taken it
+        "approval_remind:SO-1:7": TimerStatus.PENDING,
+    }
 
 
 async def test_a_failing_timer_is_retried_later_not_lost(services):
