@@ -118,7 +118,12 @@ async def allocate_order(
         else:
             _record_reservations(ctx, order_id, needs, [(id_of[p.sku], wh_id[p.warehouse], p.qty) for p in picks])
             if picks:
-                await check_safety_stock(ctx, {id_of[p.sku] for p in picks})
+                left: dict[int, int] = defaultdict(int)  # what the stock rows read above hold now
+                for (pid, _wid), units in stock.available.items():
+                    left[pid] += units
+                for pick in picks:
+                    left[id_of[pick.sku]] -= pick.qty
+                await check_safety_stock(ctx, {id_of[p.sku] for p in picks}, available=left)
             reserved: dict[str, int] = defaultdict(int)
             for pick in picks:
                 reserved[pick.sku] += pick.qty

@@ -17,6 +17,9 @@ from sqlalchemy.orm.util import identity_key
 from core.catalog.models import KitComponent, Product
 
 
+_HELD_PRODUCTS = "oms_held_products"  # session.info: product id -> the product hold_products loaded
+
+
 @dataclass(frozen=True)
 class LineNeed:
     """Units of one stocked product that one order line needs (a kit line has one per component)."""
@@ -62,6 +65,31 @@ async def skus_by_id(session: AsyncSession, product_ids: Iterable[int]) -> dict[
         rows = await session.execute(select(Product.id, Product.sku).where(Product.id.in_(missing)))
         found.update({pid: sku for pid, sku in rows})
     return found
+
+
+async def hold_products(session: AsyncSession, ids: Iterable[int]) -> None:
+    """Load the products ``ids`` that this session does not hold yet, in one query, and keep them
+    for the session's life, so what a change asks of them next (make to order, kit, SKU, safety
+    stock) is read from the session, not the database: approving an order read its products four
+    times, a column or two each. (The session's identity map holds unchanged objects weakly: one
+    nobody references is gone by the next question.) Without an autoflush: a product the session
+    changed is in its identity map, so not read here, and the change's status walk is written once."""
+    identity_map = session.sync_session.identity_map
+    held = session.info.setdefault(_HELD_PRODUCTS, {})
+    missing = []
+    for pid in set(ids):
+        product = identity_map.get(identity_key(Product, pid))
+        if product is None:
+            missing.append(pid)
+        else:
+            held[pid] = product
+    if missing:
+        held.update(
+            (product.id, product)
+            for product in await session.scalars(
+                select(Product).where(Product.id.in_(missing)).execution_options(autoflush=False)
+            )
+        )
 
 
 def loaded_products(session: AsyncSession, ids: Iterable[int], *attributes: str) -> dict[int, Product]:

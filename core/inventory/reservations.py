@@ -128,27 +128,38 @@ async def available_by_product(ctx: Context, product_ids: Iterable[int]) -> dict
     return {pid: found.get(pid, 0) for pid in ids}
 
 
-async def check_safety_stock(ctx: Context, product_ids: Iterable[int]) -> None:
+async def check_safety_stock(
+    ctx: Context, product_ids: Iterable[int], *, available: Mapping[int, int] | None = None
+) -> None:
     """Record ``StockLow`` when a product's available total crosses below its safety stock.
 
     The ``below_safety`` flag is flipped with a conditional UPDATE, so one crossing yields one
     event even when many orders cross it at once; going back above re-arms the alert.
+    ``available``: the totals per product, when the caller holds them (an allocation that read and
+    locked the stock rows it reserved from), instead of summing the stock rows again.
     """
     ids = set(product_ids)
     loaded = loaded_products(ctx.session, ids, "safety_stock")
     ids = {pid for pid in ids if pid not in loaded or (loaded[pid].safety_stock or 0) > 0}
     if not ids:
         return  # none of them keeps a safety stock (as the products this transaction read say)
+    # Only the products' own unwritten changes matter to this read: without them, the change in
+    # progress (an order's status walk, its audit rows) is not flushed here but once, at its end.
+    products_changed = any(isinstance(obj, Product) for obj in (*ctx.session.new, *ctx.session.dirty))
     rows = (
         await ctx.session.execute(
             select(Product.id, Product.sku, Product.name, Product.safety_stock, Product.below_safety)
             .where(Product.id.in_(sorted(ids)), Product.safety_stock > 0)
             .order_by(Product.id)
+            .execution_options(autoflush=products_changed)
         )
     ).all()
     if not rows:
         return
-    totals = await available_by_product(ctx, [row[0] for row in rows])
+    if available is not None and all(row[0] in available for row in rows):
+        totals = dict(available)
+    else:
+        totals = await available_by_product(ctx, [row[0] for row in rows])
     for product_id, sku, name, safety, flagged in rows:
         available = totals[product_id]
         below = available < safety

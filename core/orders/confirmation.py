@@ -19,6 +19,7 @@ from core.customers.models import Customer
 from core.events.catalogue import OrderReadyToPick
 from core.events.store import record
 from core.inventory.allocation import allocate_order
+from core.inventory.demand import hold_products
 from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
 from core.inventory.planning import ShortagePolicy
 from core.orders import approvals, overdue
@@ -119,6 +120,7 @@ async def allocate(ctx: Context, order: Order) -> dict[str, int]:
         for line in order.lines
         if line.product_id is not None and line.qty > line.shipped_qty
     ]
+    await hold_products(ctx.session, [line.product_id for line in order.lines if line.product_id is not None])
     # Make-to-order lines hold what is on hand of the finished goods while the rest is made, so such
     # an order is planned as partial; it still waits (backordered) until every work order is done.
     made = await production.make_to_order_products(ctx, order)
