@@ -24,7 +24,6 @@ from core.channels import fixes
 from core.context import Context
 from core.errors import ConcurrencyConflict
 from core.orders import confirmation, fulfilment
-from core.orders.models import Order
 from core.orders.repository import load_order
 from core.rebates import settlement
 
@@ -98,10 +97,10 @@ async def tap(chat: Chat, card_id: int, action_text: str) -> list[Reply]:
         elif card.kind == CardKind.WORK_ORDER:
             earlier = await production.overtaken(ctx, card)
         else:
-            order = await ctx.session.get(Order, card.order_id) if card.order_id else None
-            if order is None:
-                order = await load_order(ctx, card.order_no)
-            hold(ctx, order)  # the tap's change loads it in full; its reactions take it from here
+            # Locked with its lines and customer: the change the tap makes takes it from here (not
+            # read again), and so do the change's reactions.
+            order = await load_order(ctx, card.order_no, for_update=True)
+            hold(ctx, order)
             earlier = await overtaken(ctx, card, order)
         if earlier is not None:
             outcome = describe_outcome(earlier, chat._, ctx.settings.timezone)

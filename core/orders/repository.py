@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, inspect, select
+from sqlalchemy.orm import SessionTransaction, joinedload, selectinload
 
 from core.auth import OrderNotInYourWarehouse, Permission
 from core.context import Context
@@ -17,8 +17,9 @@ from core.orders.status import OrderStatus
 
 def select_orders() -> Select[tuple[Order]]:
     """Orders with their lines and customer loaded alongside (the relationships are ``lazy="raise"``,
-    so every service that works on an order starts from this select and adds its own WHERE)."""
-    return select(Order).options(selectinload(Order.lines), selectinload(Order.customer))
+    so every service that works on an order starts from this select and adds its own WHERE). The
+    customer comes in the order's own row (every order has one), the lines in a second query."""
+    return select(Order).options(selectinload(Order.lines), joinedload(Order.customer, innerjoin=True))
 
 
 async def find_order(ctx: Context, order_no: str) -> Order | None:
@@ -45,13 +46,52 @@ async def awaiting_approval(ctx: Context, limit: int) -> list[Order]:
 
 async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -> Order:
     """The order with its lines and customer; ``for_update`` locks the row on PostgreSQL so two
-    taps on one card are served one after the other (SQLite's write lock already does that)."""
-    stmt = select_orders().where(Order.order_no == order_no.strip().upper())
+    taps on one card are served one after the other (SQLite's write lock already does that).
+
+    An order locked once in the transaction is not read again by the next ``for_update`` while
+    the lock surely holds (the same savepoint, or one inside it) and nothing of it has expired: a
+    tap locks the order to see whether someone acted first, then approves it."""
+    number = order_no.strip().upper()
+    if for_update and (locked := _still_locked(ctx, number)) is not None:
+        return locked
+    stmt = select_orders().where(Order.order_no == number)
     if for_update:
         stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = (await ctx.session.scalars(stmt)).one_or_none()
+    order = (await ctx.session.scalars(stmt)).unique().one_or_none()
     if order is None:
-        raise OrderNotFound(order_no=order_no.strip().upper())
+        raise OrderNotFound(order_no=number)
+    if for_update:
+        ctx.session.info.setdefault(_LOCKED, {})[number] = (order, _innermost(ctx))
+    return order
+
+
+_LOCKED = "oms_locked_orders"  # session.info: order number -> (the order, the transaction that locked it)
+
+
+def _innermost(ctx: Context) -> SessionTransaction | None:
+    session = ctx.session.sync_session
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _still_locked(ctx: Context, number: str) -> Order | None:
+    """The order locked earlier, if the transaction that locked it is still open around this one
+    (a rolled-back savepoint released its locks on PostgreSQL; a released one is not looked for)."""
+    found = ctx.session.info.get(_LOCKED, {}).get(number)
+    if found is None:
+        return None
+    order, locked_in = found
+    transaction = _innermost(ctx)
+    while transaction is not None and transaction is not locked_in:
+        transaction = transaction.parent
+    if transaction is None or not transaction.is_active or order not in ctx.session:
+        return None
+    state = inspect(order)
+    if (
+        state.expired_attributes
+        or state.unloaded
+        or any(inspect(o).expired_attributes for o in (order.customer, *order.lines))
+    ):
+        return None
     return order
 
 
