@@ -7,6 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from core.db import inline_sqlite
 from core.db.lengths import CheckedSession
 
 
@@ -39,11 +40,22 @@ def create_engine(
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        pool = {} if read_only else {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
-        engine = create_async_engine(url, echo=echo, **pool)
+        options: dict = {} if read_only else {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
+        if not read_only and (path := _plain_file(url)) is not None:
+            options["async_creator"] = inline_sqlite.connector(path)  # the writer: see core.db.inline_sqlite
+        engine = create_async_engine(url, echo=echo, **options)
         _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _plain_file(url: str) -> str | None:
+    """The database file of a SQLite URL without options, or None (in memory, or with a query
+    the inline connector would not pass on): such a writer keeps aiosqlite as it is."""
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:" or parsed.query:
+        return None
+    return parsed.database
 
 
 def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int, synchronous: str, begin: str) -> None:

@@ -1,0 +1,118 @@
+"""The SQLite writer's statements run on the event loop's thread; BEGIN and COMMIT, which may wait
+for another process's write lock or for the disk, still run on aiosqlite's, and the loop serves
+others meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from core.db.engine import create_engine
+from core.db.inline_sqlite import InlineConnection
+
+
+def _threads_seen(engine) -> list[int]:  # noqa: ANN001
+    """Register ``thread_id()`` on each new connection: the thread a statement calling it ran on."""
+    seen: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _register(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.create_function("thread_id", 0, lambda: seen.append(threading.get_ident()) or 0)
+
+    return seen
+
+
+async def test_the_writers_statements_run_on_the_loops_thread_and_readers_on_aiosqlites(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}"
+    writer, reader = create_engine(url), create_engine(url, read_only=True)
+    written, read = _threads_seen(writer), _threads_seen(reader)
+    try:
+        async with writer.begin() as connection:
+            raw = await connection.get_raw_connection()
+            assert isinstance(raw.driver_connection, InlineConnection)
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+            await connection.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "a"}, {"n": "b"}])
+            assert (await connection.execute(text("SELECT thread_id()"))).scalar() == 0
+        async with reader.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) + thread_id() FROM t"))).scalar() == 2
+        assert written == [threading.get_ident()]  # the loop's own thread
+        assert read and read[0] != threading.get_ident()  # aiosqlite's
+    finally:
+        await writer.dispose()
+        await reader.dispose()
+
+
+async def test_an_inline_statements_error_is_sqlalchemys_and_the_transaction_rolls_back(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+            await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t (name) VALUES ('b')"))
+                await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all() == ["a"]
+    finally:
+        await engine.dispose()
+
+
+async def test_begin_waits_for_another_processs_write_lock_off_the_loop(tmp_path):
+    path = tmp_path / "inline.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=5_000)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    # Another process's writer (a plain sqlite3 connection here) holds the write lock
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def write() -> None:
+        async with engine.begin() as connection:  # BEGIN IMMEDIATE waits for the lock
+            await connection.execute(text("INSERT INTO t DEFAULT VALUES"))
+
+    ticker = asyncio.create_task(tick())
+    writing = asyncio.create_task(write())
+    try:
+        while ticks < 20:  # the loop keeps running while the writer waits
+            await asyncio.sleep(0.01)
+        assert not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 5)
+    finally:
+        ticker.cancel()
+        other.close()
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    await engine.dispose()
+
+
+async def test_a_writer_that_waits_past_the_busy_timeout_is_told_the_database_is_locked(tmp_path):
+    path = tmp_path / "inline.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=100)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="locked"):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t DEFAULT VALUES"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    async with engine.begin() as connection:  # the connection is usable again
+        await connection.execute(text("INSERT INTO t DEFAULT VALUES"))
+    await engine.dispose()
