@@ -12,7 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bot.actions import BUTTON, ActionId
 from bot.i18n import N_, Translator
@@ -32,6 +33,7 @@ from bot.models import Card, CardKind, CardState
 from bot.views import Button, CardView
 from core.audit.models import AuditRecord
 from core.context import Context
+from core.db.lengths import CheckedSession
 from core.events.catalogue import OrderStatusChanged
 from core.orders import approvals
 from core.orders.history import last_change
@@ -79,10 +81,46 @@ def open_card(ctx: Context, kind: CardKind, order: Order, **extra: Any) -> Card:
 
 
 async def _open_cards(ctx: Context, order_id: int, kind: CardKind | None = None) -> list[Card]:
-    stmt = select(Card).where(Card.order_id == order_id, Card.state == CardState.OPEN)
-    if kind is not None:
-        stmt = stmt.where(Card.kind == kind)
-    return list(await ctx.session.scalars(stmt.order_by(Card.id).with_for_update()))
+    """The order's open cards (of ``kind``), locked, in the order they were opened.
+
+    One change's reactions ask this three or four times for the same order (the step's cards,
+    then each status change's): the first answer is kept for the transaction and later questions
+    are answered from it while no card is added or written by a statement meanwhile (a card
+    closed in memory is left out). A savepoint's end forgets it (a rolled-back
+    one released its locks on PostgreSQL and undid what it changed)."""
+    if _new_cards(ctx.session.sync_session):
+        await ctx.session.flush()  # a card added since: written now, and what was read is forgotten
+    found = ctx.session.info.get(_OPEN_CARDS, {}).get(order_id)
+    if found is None:
+        stmt = select(Card).where(Card.order_id == order_id, Card.state == CardState.OPEN)
+        found = list(await ctx.session.scalars(stmt.order_by(Card.id).with_for_update()))
+        ctx.session.info.setdefault(_OPEN_CARDS, {})[order_id] = found
+    return [card for card in found if card.state == CardState.OPEN and kind in (None, card.kind)]
+
+
+_OPEN_CARDS = "oms_open_cards"  # session.info: order id -> its open cards, as last read
+
+
+def _new_cards(session: Session) -> bool:
+    return any(isinstance(obj, Card) for obj in session.new)
+
+
+@event.listens_for(CheckedSession, "before_flush")
+def _forget_if_cards_are_added(session: Session, _context: Any, _instances: Any) -> None:
+    if _new_cards(session):
+        session.info.pop(_OPEN_CARDS, None)
+
+
+@event.listens_for(CheckedSession, "do_orm_execute")
+def _forget_if_cards_are_written(state: ORMExecuteState) -> None:
+    if not state.is_select and state.bind_mapper is not None and state.bind_mapper.class_ is Card:
+        state.session.info.pop(_OPEN_CARDS, None)
+
+
+@event.listens_for(CheckedSession, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested or transaction.parent is None:  # not a flush's own inner transaction
+        session.info.pop(_OPEN_CARDS, None)
 
 
 async def sync_cards(ctx: Context, order: Order, change: OrderStatusChanged) -> list[Card]:

@@ -24,6 +24,7 @@ from bot.models import Card, ChatMessage, Direction
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from bot.views import Attachment
 from core.context import Context
+from core.db.bulk_rows import add_in_bulk
 from core.db.stamp import Copies
 from core.users.models import User
 
@@ -128,17 +129,19 @@ def tell(
                 continue
             _ = Translator(locale_for(user, identity.platform))
             text = _(message, **params) if message else None
-            ctx.session.add(
-                ChatMessage(
-                    user_id=user.id,
-                    platform=identity.platform,
-                    direction=Direction.OUT,
-                    text=text,
-                    card_id=card.id if card else None,
-                    attachment=stored,
-                    created_at=ctx.now(),
-                )
+            row = ChatMessage(
+                user_id=user.id,
+                platform=identity.platform,
+                direction=Direction.OUT,
+                text=text,
+                card_id=card.id if card else None,
+                attachment=stored,
+                created_at=ctx.now(),
             )
+            if stored is None and (card is None or card.id is not None):
+                add_in_bulk(ctx.session, row)  # nobody reads it back in this transaction
+            else:
+                ctx.session.add(row)  # it points at rows this flush writes first
             if identity.platform not in SHOWS_TIMELINE:
                 locale = locale_for(user, identity.platform)
                 payload = {"card": render(card, _, ctx.settings.timezone).to_dict()} if card else {"text": text}
@@ -170,20 +173,22 @@ def enqueue(
     if attachment is not None:
         stored = attachments.store(ctx, attachment)
         payload = {**payload, "attachment": attachments.reference(attachment)}
-    ctx.session.add(
-        OutboxMessage(
-            platform=platform,
-            recipient=recipient,
-            kind=kind,
-            payload=payload,
-            dedupe_key=uuid.uuid4().hex,
-            card_id=card_id,
-            attachment=stored,
-            status=OutboxStatus.PENDING,
-            next_attempt_at=ctx.now(),
-            created_at=ctx.now(),
-        )
+    row = OutboxMessage(
+        platform=platform,
+        recipient=recipient,
+        kind=kind,
+        payload=payload,
+        dedupe_key=uuid.uuid4().hex,
+        card_id=card_id,
+        attachment=stored,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=ctx.now(),
+        created_at=ctx.now(),
     )
+    if stored is None:
+        add_in_bulk(ctx.session, row)  # the dispatcher finds it by query; nothing here reads it back
+    else:
+        ctx.session.add(row)  # it points at the attachment this flush writes first
 
 
 async def card_changed(ctx: Context, card: Card) -> None:

@@ -25,6 +25,7 @@ from bot.i18n import N_
 from bot.outbox.models import OutboxMessage, OutboxStatus
 from core.auth import Permission
 from core.context import Context
+from core.db.bulk_rows import add_in_bulk
 from core.events.catalogue import Event
 from core.webhooks import service
 from core.webhooks.envelope import envelope, event_id_text
@@ -59,18 +60,17 @@ def _queue(
         "endpoint_id": endpoint.id,
         "envelope": envelope(event_id, event),
     }
-    ctx.session.add(
-        OutboxMessage(
-            platform=PLATFORM,
-            recipient=recipient(endpoint.name, event),
-            kind="send",
-            payload=payload,
-            dedupe_key=f"{_key_prefix(endpoint, event_id)}{copy}",
-            status=OutboxStatus.PENDING,
-            next_attempt_at=ctx.now(),
-            created_at=ctx.now(),
-        )
+    row = OutboxMessage(
+        platform=PLATFORM,
+        recipient=recipient(endpoint.name, event),
+        kind="send",
+        payload=payload,
+        dedupe_key=f"{_key_prefix(endpoint, event_id)}{copy}",
+        status=OutboxStatus.PENDING,
+        next_attempt_at=ctx.now(),
+        created_at=ctx.now(),
     )
+    add_in_bulk(ctx.session, row)  # with the batch's other rows in one INSERT; read back by query only
 
 
 async def fan_out(ctx: Context, event: Event) -> None:

@@ -9,7 +9,9 @@ the flush (the history, the event dispatcher's claim in a chat turn) sees them l
 and a rolled-back savepoint drops them like any other pending object.
 
 What it takes: nobody reads such an object back after adding it (its ``id`` stays None), and what
-it points at already has an id, so is in the database before the flush starts.
+it points at already has an id, so is in the database before the flush starts. A class whose rows
+are read back only sometimes adds those that are not with ``add_in_bulk`` (a notification's
+timeline rows, unlike the speaker's own, whose ids the reply names).
 """
 
 from __future__ import annotations
@@ -42,11 +44,22 @@ class _Shape:
 
 
 _SHAPES: dict[type, _Shape | None] = {}  # None until the first flush (mappers configured by then)
+_ALWAYS: set[type] = set()  # classes every new row of which is written in bulk
+_MARK = "_oms_in_bulk"  # set on an object added with add_in_bulk
 
 
 def insert_in_bulk(cls: type) -> None:
     """Write new rows of ``cls`` in one multi-row INSERT per flush instead of one per row."""
     _SHAPES[cls] = None
+    _ALWAYS.add(cls)
+
+
+def add_in_bulk(session: Session | Any, obj: object) -> None:
+    """Add ``obj`` to ``session`` (sync or async) to be written in bulk with the flush's others of
+    its class, under this module's terms: it is not read back, and it points only at stored rows."""
+    _SHAPES.setdefault(type(obj), None)
+    setattr(obj, _MARK, True)
+    session.add(obj)
 
 
 def _shape(cls: type) -> _Shape:
@@ -93,7 +106,7 @@ def _row(obj: object, shape: _Shape) -> dict[str, Any]:
 
 @event.listens_for(CheckedSession, "before_flush")
 def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
-    pending = [obj for obj in session.new if type(obj) in _SHAPES]
+    pending = [obj for obj in session.new if type(obj) in _ALWAYS or getattr(obj, _MARK, False)]
     if not pending:
         return
     by_table: dict[Table, list[dict[str, Any]]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import integrations
-from bot.workflows.review import WorkflowReview
+from bot.wiring import WorkflowRules
 from integrations.bootstrap import MOUNTS, bootstrap
 from integrations.web.app import SERVICES
 from tests.support.databases import sqlite_settings
@@ -21,7 +21,7 @@ async def test_bootstrap_builds_services_from_the_settings_and_mounts_everything
     services = app[SERVICES]
     try:
         assert services.settings is settings
-        assert isinstance(services.review_policy, WorkflowReview)  # the chat layer's rules decide review
+        assert isinstance(services.review_policy, WorkflowRules)  # the chat layer's rules decide review
         assert enabled == ["api", "console"]  # no platform settings given: only the REST API and the console
         assert {"/healthz", "/console", "/webhooks/channels/{code}", "/webhooks/carriers/{provider}"} <= routes(app)
         assert {"/api/v1/openapi.json", "/api/v1/orders", "/api/v1/orders/{order_no}", "/api/docs"} <= routes(app)
