@@ -30,6 +30,7 @@ from bot.texts import error_text
 from bot.views import Reply
 from bot.where import plain_words
 from core.auth import Actor
+from core.db.inline_sqlite import quick
 from core.db.stamp import Copies
 from core.errors import DomainError
 from core.services import Services
@@ -58,8 +59,9 @@ async def who(services: Services, identity: Identity) -> Speaker | None:
     The copy is kept under the config stamp (``core.db.stamp``): a user loaded, deactivated, given
     other roles or another language, or an identity moved, by this process or another (``oms
     load``), is seen on the very next request; until then a request costs one primary-key read."""
-    async with services.reading() as session:
-        return await _speakers(services).get(session, identity, lambda: _look_up(session, identity))
+    with quick():  # the stamp by its key, the identity by its unique key
+        async with services.reading() as session:
+            return await _speakers(services).get(session, identity, lambda: _look_up(session, identity))
 
 
 async def _look_up(session: AsyncSession, identity: Identity) -> Speaker | None:

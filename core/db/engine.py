@@ -41,8 +41,8 @@ def create_engine(
     url = normalise_url(url)
     if url.startswith("sqlite"):
         options: dict = {} if read_only else {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
-        if not read_only and (path := _plain_file(url)) is not None:
-            options["async_creator"] = inline_sqlite.connector(path)  # the writer: see core.db.inline_sqlite
+        if (path := _plain_file(url)) is not None:  # see core.db.inline_sqlite
+            options["async_creator"] = inline_sqlite.connector(path, inline=not read_only)
         engine = create_async_engine(url, echo=echo, **options)
         _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine

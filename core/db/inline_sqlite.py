@@ -6,8 +6,8 @@ takes for an indexed statement of this schema. An Approve tap is some forty call
 was a third of the server's busy samples. Here the writing engine's connection is aiosqlite's,
 with its calls made inline, except the ones that may wait for another process or the disk:
 
-- ``BEGIN`` (the writing engine's ``BEGIN IMMEDIATE`` waits up to the busy timeout for another
-  process holding the write lock, an ``oms load`` beside the server, say),
+- ``BEGIN IMMEDIATE`` (it waits up to the busy timeout for another process holding the write
+  lock, an ``oms load`` beside the server, say),
 - ``COMMIT`` (it may run a WAL checkpoint, which writes and syncs the database file),
 - opening and closing the connection.
 
@@ -18,26 +18,46 @@ statements is microseconds. Calls are never concurrent: SQLAlchemy awaits each b
 so the sqlite3 connection is used from one thread at a time (``check_same_thread`` is off, as
 SQLAlchemy's aiosqlite dialect has it anyway).
 
-Readers keep plain aiosqlite: a report over a year of orders may take a second in SQLite, and the
-loop must stay free meanwhile.
+Readers keep aiosqlite's thread: a report over a year of orders may take a second in SQLite, and
+the loop must stay free meanwhile. A read known to be a lookup by key (the config stamp, the
+speaker, an order's brief) says so with ``quick()``, and runs inline too; so does every ROLLBACK,
+which waits for nothing.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
 
-_MAY_WAIT_SQL = ("BEGIN", "COMMIT", "END", "PRAGMA")  # PRAGMA: at connect, journal_mode may take a lock
+_QUICK: ContextVar[bool] = ContextVar("quick_sqlite_reads", default=False)
+
+
+@contextmanager
+def quick() -> Iterator[None]:
+    """The reads in this block are lookups by key: on a reading connection too they run inline."""
+    token = _QUICK.set(True)
+    try:
+        yield
+    finally:
+        _QUICK.reset(token)
 
 
 class InlineConnection(aiosqlite.Connection):
-    """aiosqlite's connection, with the calls that cannot wait made on the calling thread."""
+    """aiosqlite's connection, with the calls that cannot wait made on the calling thread:
+    all of them on a writing connection (``inline``), those in ``quick()`` and ROLLBACKs on a
+    reading one."""
+
+    def __init__(self, *args: Any, inline: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline = inline
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if _may_wait(fn, args):
+        if _may_wait(fn, args) or not (self.inline or _QUICK.get() or _rolls_back(fn, args)):
             return await super()._execute(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
@@ -51,17 +71,33 @@ def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     if not isinstance(owner, sqlite3.Cursor | sqlite3.Connection):
         return True  # anything else (the connector, a function aiosqlite wraps): on its thread
     if name in ("execute", "executemany", "executescript"):
-        return not args or str(args[0]).lstrip()[:6].upper().startswith(_MAY_WAIT_SQL)
+        return not args or _sql_may_wait(str(args[0]))
     return name in ("commit", "close", "backup", "iterdump")
 
 
-def connector(path: str, **kwargs: Any) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+def _sql_may_wait(sql: str) -> bool:
+    """BEGIN IMMEDIATE or EXCLUSIVE wait for the write lock, COMMIT may checkpoint, a PRAGMA at
+    connect may take a lock (journal_mode); a plain (deferred) BEGIN takes no lock."""
+    words = sql[:40].upper().split()
+    if not words:
+        return False
+    if words[0] == "BEGIN":
+        return len(words) > 1 and words[1] in ("IMMEDIATE", "EXCLUSIVE")
+    return words[0] in ("COMMIT", "END", "PRAGMA")
+
+
+def _rolls_back(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    name = getattr(fn, "__name__", "")
+    return name == "rollback" or (name == "execute" and bool(args) and str(args[0])[:8].upper() == "ROLLBACK")
+
+
+def connector(path: str, *, inline: bool, **kwargs: Any) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """An ``async_creator`` for ``create_async_engine``: the database file ``path`` through
     ``InlineConnection`` (``kwargs`` go to ``sqlite3.connect``)."""
     options = {**kwargs, "check_same_thread": False}
 
     async def connect() -> aiosqlite.Connection:
-        connection = InlineConnection(lambda: sqlite3.connect(path, **options), iter_chunk_size=64)
+        connection = InlineConnection(lambda: sqlite3.connect(path, **options), iter_chunk_size=64, inline=inline)
         connection._thread.daemon = True  # as SQLAlchemy's dialect makes aiosqlite's own
         return await connection
 

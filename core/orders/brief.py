@@ -20,6 +20,7 @@ from core.auth import Permission
 from core.catalog.models import Product
 from core.context import Context
 from core.customers.models import Customer
+from core.db.inline_sqlite import quick
 from core.errors import OrderNotFound
 from core.inventory.models import Reservation, ReservationStatus, Warehouse
 from core.orders.models import Order, OrderLine, Shipment
@@ -91,7 +92,8 @@ _WORK_ORDERS = (
 async def order_brief(ctx: Context, order_no: str) -> dict[str, Any]:
     """What ``bot.handlers.orders.order_text`` shows of the order, for those who may see it."""
     number = order_no.strip().upper()
-    rows = (await ctx.session.execute(_ORDER, {"order_no": number})).all()
+    with quick():  # by the order's unique number
+        rows = (await ctx.session.execute(_ORDER, {"order_no": number})).all()
     if not rows:
         raise OrderNotFound(order_no=number)
     head = rows[0]

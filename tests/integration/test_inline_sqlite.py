@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.db.engine import create_engine
-from core.db.inline_sqlite import InlineConnection
+from core.db.inline_sqlite import InlineConnection, _sql_may_wait, quick
 
 
 def _threads_seen(engine) -> list[int]:  # noqa: ANN001
@@ -45,6 +45,31 @@ async def test_the_writers_statements_run_on_the_loops_thread_and_readers_on_aio
     finally:
         await writer.dispose()
         await reader.dispose()
+
+
+async def test_a_readers_lookups_by_key_run_inline_when_they_say_so(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}"
+    writer, reader = create_engine(url), create_engine(url, read_only=True)
+    read = _threads_seen(reader)
+    try:
+        async with writer.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        with quick():
+            async with reader.connect() as connection:
+                assert (await connection.execute(text("SELECT thread_id()"))).scalar() == 0
+        async with reader.connect() as connection:
+            assert (await connection.execute(text("SELECT thread_id()"))).scalar() == 0
+        assert read[0] == threading.get_ident() and read[1] != threading.get_ident()
+    finally:
+        await writer.dispose()
+        await reader.dispose()
+
+
+def test_what_may_wait_for_a_lock_or_the_disk_is_told_apart_from_what_may_not():
+    waits = ["BEGIN IMMEDIATE", "begin exclusive", "COMMIT", "END", "PRAGMA journal_mode=WAL"]
+    never = ["BEGIN", "BEGIN DEFERRED", "SAVEPOINT sa_1", "RELEASE SAVEPOINT sa_1", "SELECT 1", "UPDATE t SET x=1", ""]
+    assert [_sql_may_wait(sql) for sql in waits] == [True] * len(waits)
+    assert [_sql_may_wait(sql) for sql in never] == [False] * len(never)
 
 
 async def test_an_inline_statements_error_is_sqlalchemys_and_the_transaction_rolls_back(tmp_path):
