@@ -19,7 +19,7 @@ from core.customers.models import Customer
 from core.events.catalogue import OrderReadyToPick
 from core.events.store import record
 from core.inventory.allocation import allocate_order
-from core.inventory.demand import hold_products
+from core.inventory.demand import hold_products, loaded_products
 from core.inventory.models import PurchaseRequest, PurchaseRequestStatus
 from core.inventory.planning import ShortagePolicy
 from core.orders import approvals, overdue
@@ -171,22 +171,28 @@ async def route_by_payment(ctx: Context, order: Order) -> None:
 
 
 async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int]) -> None:
-    """One open purchase request per order and SKU, kept at the current gap."""
-    ids = dict(
-        (await ctx.session.execute(select(Product.sku, Product.id).where(Product.sku.in_(list(shortages))))).all()
-    )
-    for sku, qty in sorted(shortages.items()):
-        existing = (
-            await ctx.session.scalars(
-                select(PurchaseRequest).where(
-                    PurchaseRequest.order_id == order.id,
-                    PurchaseRequest.work_order_id.is_(None),
-                    PurchaseRequest.product_id == ids[sku],
-                    PurchaseRequest.status == PurchaseRequestStatus.OPEN,
-                )
+    """One open purchase request per order and SKU, kept at the current gap (the order's products
+    are held by ``allocate``; its open requests are read in one query)."""
+    held = loaded_products(ctx.session, [line.product_id for line in order.lines if line.product_id], "sku")
+    ids = {product.sku: pid for pid, product in held.items()}
+    if not set(shortages) <= set(ids):
+        ids.update(
+            (await ctx.session.execute(select(Product.sku, Product.id).where(Product.sku.in_(list(shortages))))).all()
+        )
+    wanted = [ids[sku] for sku in shortages]
+    existing = {
+        request.product_id: request
+        for request in await ctx.session.scalars(
+            select(PurchaseRequest).where(
+                PurchaseRequest.order_id == order.id,
+                PurchaseRequest.work_order_id.is_(None),
+                PurchaseRequest.product_id.in_(wanted),
+                PurchaseRequest.status == PurchaseRequestStatus.OPEN,
             )
-        ).one_or_none()
-        if existing is not None:
-            existing.qty = qty
+        )
+    }
+    for sku, qty in sorted(shortages.items()):
+        if (request := existing.get(ids[sku])) is not None:
+            request.qty = qty
             continue
         ctx.session.add(PurchaseRequest(product_id=ids[sku], order_id=order.id, qty=qty, created_at=ctx.now()))

@@ -71,6 +71,26 @@ async def test_partial_policy_reserves_what_there_is_and_tops_up_later(tmp_path)
         await services.close()
 
 
+async def test_each_short_sku_keeps_one_purchase_request_at_the_current_gap(tmp_path):
+    services = await make_services(sqlite_settings(tmp_path / "p.db", shortage_policy=ShortagePolicy.PARTIAL))
+    try:
+        await seed(services, stock={("TEA-001", "SH"): 3, ("CUP-01", "SH"): 1})
+        no = await place(services, items={"TEA-001": 5, "CUP-01": 4})
+        assert (await detail(services, no))["allocation"]["shortages"] == {"TEA-001": 2, "CUP-01": 3}
+
+        async def requests(ctx):  # noqa: ANN001, ANN202
+            found = await ctx.session.scalars(select(PurchaseRequest).order_by(PurchaseRequest.id))
+            return [(r.product_id, r.qty, r.status) for r in found]
+
+        before = await as_user(services, None, requests)
+        assert [(qty, status) for _, qty, status in before] == [(3, "open"), (2, "open")]  # CUP-01, then TEA-001
+        await as_user(services, "张仓", lambda ctx: backorders.receive(ctx, "TEA-001", "SH", 1))
+        after = await as_user(services, None, requests)
+        assert [(key, qty) for key, qty, _ in after] == [(before[0][0], 3), (before[1][0], 1)]  # same rows, less gap
+    finally:
+        await services.close()
+
+
 async def test_nearest_warehouse_is_chosen_and_explained(services):
     await seed(services, stock={("TEA-001", "SH"): 10, ("TEA-001", "GZ"): 10})
     hangzhou = await place(services, customer="C001")
