@@ -217,7 +217,9 @@ async def _take(
             await deliver_pending(services)
             return await _keep(ctx, inbound, known, replies, said=said, queue=queue, scope=scope)
 
-        return await services.run_turn(Actor.system("chat"), turn)
+        # A read-only command's turn only writes the exchange: it goes ahead of the changes
+        # waiting for SQLite's writer, so a lookup is not kept waiting behind a queue of approvals.
+        return await services.run_turn(Actor.system("chat"), turn, brief=read is not None)
 
     async def sorry(text: str) -> Answer:
         """The turn was rolled back: nothing it did stands. The apology, in a fresh transaction."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -27,7 +27,10 @@ from core.auth import Actor, PermissionDenied
 from core.clock import Clock, utcnow
 from core.config import Settings
 from core.context import Context
-from core.db import registry  # noqa: F401  (every model mapped before the first query)
+from core.db import (
+    registry,  # noqa: F401  (every model mapped before the first query)
+    writer_queue,
+)
 from core.db.engine import create_engine, session_factory
 from core.db.sqlite_file import DatabaseFile, sqlite_path
 from core.errors import ChangedMeanwhile, DatabaseUnavailable
@@ -154,9 +157,12 @@ class Services:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @asynccontextmanager
-    async def turn(self, actor: Actor) -> AsyncIterator[Context]:
+    async def turn(self, actor: Actor, *, brief: bool = False) -> AsyncIterator[Context]:
         """One transaction for a whole request (``core.turn``): ``run`` and ``query`` called in
-        this task while it is open join it; it commits once, when the block ends without error."""
+        this task while it is open join it; it commits once, when the block ends without error.
+
+        ``brief``: the turn only records an exchange (a read-only command answered before it), so
+        on SQLite it is given the writing connection before the other turns waiting for it."""
         if turns.current(self) is not None:
             raise RuntimeError("a turn is already open in this task")
         self._require_database()
@@ -168,7 +174,8 @@ class Services:
                     turn = turns.Turn(self, session, self._context)
                     token = turns.enter(turn)
                     try:
-                        yield self._context(session, actor)
+                        with writer_queue.brief() if brief else nullcontext():  # the connection is taken here
+                            yield self._context(session, actor)
                         if turn.retry is not None:  # a step lost a deadlock; its handler replied anyway
                             raise turn.retry
                         self._require_database()
@@ -183,12 +190,14 @@ class Services:
                 for refused_actor, denied in refusals:
                     await self._audit_refusal(refused_actor, denied)
 
-    async def run_turn(self, actor: Actor, body: Callable[[Context], Awaitable[T]], *, attempts: int = 3) -> T:
-        """Run ``body`` as one turn, again from the start if the database chose the turn (or one
-        of its steps) as a deadlock or serialization victim."""
+    async def run_turn(
+        self, actor: Actor, body: Callable[[Context], Awaitable[T]], *, attempts: int = 3, brief: bool = False
+    ) -> T:
+        """Run ``body`` as one turn (``brief``: see ``turn``), again from the start if the database
+        chose the turn (or one of its steps) as a deadlock or serialization victim."""
         for attempt in range(1, attempts + 1):
             try:
-                async with self.turn(actor) as ctx:
+                async with self.turn(actor, brief=brief) as ctx:
                     return await body(ctx)
             except DBAPIError as error:
                 if attempt == attempts or not retryable(error):

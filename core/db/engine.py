@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from core.db import inline_sqlite
 from core.db.lengths import CheckedSession
+from core.db.writer_queue import BriefFirstPool
 
 
 def normalise_url(url: str) -> str:
@@ -35,12 +35,13 @@ def create_engine(
     handler is a poll, not a queue: with a pool of writers in one process, a writer that has backed
     off to 100 ms naps keeps losing the lock to fresher ones and can starve past the busy timeout
     ("database is locked") while the work as a whole is well within it. One connection makes the
-    process's writers wait their turn in the pool's first-come queue (``pool_timeout``, 30 s),
-    and the busy timeout is left for other processes on the same file.
+    process's writers wait their turn in the pool's queue (``pool_timeout``, 30 s): first come,
+    first served, except that brief writes go first (``core.db.writer_queue``); the busy timeout
+    is left for other processes on the same file.
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        options: dict = {} if read_only else {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
+        options: dict = {} if read_only else {"poolclass": BriefFirstPool, "pool_size": 1, "max_overflow": 0}
         if (path := _plain_file(url)) is not None:  # see core.db.inline_sqlite
             options["async_creator"] = inline_sqlite.connector(path, inline=not read_only)
         engine = create_async_engine(url, echo=echo, **options)
