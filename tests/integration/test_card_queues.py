@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from bot.models import Card, CardKind
 from bot.queues import approval_cards
 from core.services import Services
 from tests.support.master_data import seed
 from tests.support.service_calls import as_user, place
-
-
-@contextmanager
-def statements(services: Services) -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append(statement)
-
-    event.listen(services.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", count)
+from tests.support.statements import statements
 
 
 async def waiting_for_approval(services: Services, how_many: int) -> list[str]:

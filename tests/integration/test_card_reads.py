@@ -4,8 +4,6 @@ undone by a rolled-back savepoint), and the rows written in bulk must be whole."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 from sqlalchemy import event, func, select, update
@@ -19,23 +17,13 @@ from core.auth import Actor
 from core.orders.repository import load_order
 from core.services import Services
 from tests.support.platforms import demo_services, order_no
+from tests.support.statements import statements
 
 SYSTEM = Actor.system("test")
 
 
-@contextmanager
-def selects_of_cards(services: Services) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if statement.startswith("SELECT chat_card"):
-            seen.append(statement)
-
-    event.listen(services.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", count)
+def card_reads(seen: list[str]) -> list[str]:
+    return [statement for statement in seen if statement.startswith("SELECT chat_card")]
 
 
 async def awaiting_approval(tmp_path) -> tuple[Services, str]:
@@ -48,25 +36,25 @@ async def test_open_cards_are_read_once_and_then_follow_what_the_transaction_doe
     services, number = await awaiting_approval(tmp_path)
     async with services.unit_of_work(SYSTEM) as ctx:
         order = await load_order(ctx, number)
-        with selects_of_cards(services) as seen:
+        with statements(services) as seen:
             [approval] = await cards._open_cards(ctx, order.id)
             assert await cards._open_cards(ctx, order.id, CardKind.APPROVAL) == [approval]
             assert await cards._open_cards(ctx, order.id, CardKind.PICK) == []
-        assert len(seen) == 1
+        assert len(card_reads(seen)) == 1
 
         approval.state = CardState.CLOSED  # closed in memory: not open any more
         assert await cards._open_cards(ctx, order.id) == []
 
         pick = cards.open_card(ctx, CardKind.PICK, order)  # a card opened since is seen
         assert await cards._open_cards(ctx, order.id) == [pick]
-        with selects_of_cards(services) as seen:
+        with statements(services) as seen:
             assert await cards._open_cards(ctx, order.id) == [pick]
-        assert seen == []
+        assert card_reads(seen) == []
 
         await ctx.session.execute(update(Card).where(Card.id == pick.id).values(state=CardState.CLOSED))
-        with selects_of_cards(services) as seen:  # a card written by a statement: asked again
+        with statements(services) as seen:  # a card written by a statement: asked again
             assert await cards._open_cards(ctx, order.id) == []
-        assert len(seen) == 1
+        assert len(card_reads(seen)) == 1
     await services.close()
 
 
@@ -79,9 +67,9 @@ async def test_a_rolled_back_savepoint_forgets_the_cards_it_read(tmp_path):
         cards.open_card(ctx, CardKind.PICK, order)
         await ctx.session.flush()
         await savepoint.rollback()  # the pick card is undone
-        with selects_of_cards(services) as seen:
+        with statements(services) as seen:
             assert [c.id for c in await cards._open_cards(ctx, order.id)] == [approval.id]
-        assert len(seen) == 1
+        assert len(card_reads(seen)) == 1
     await services.close()
 
 

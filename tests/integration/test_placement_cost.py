@@ -3,11 +3,8 @@ table per flush) staying visible, ordered and undoable like any other row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from core.audit.models import AuditRecord, DomainEvent
 from core.audit.record import audit
@@ -21,6 +18,7 @@ from core.orders.placement import DraftLine, OrderDraft, place_order
 from core.orders.status import OrderStatus
 from core.services import Services
 from tests.support.master_data import SYSTEM, actor, seed
+from tests.support.statements import statements
 
 # One order line, allocated, awaiting payment: BEGIN, the customer (with addresses and credit), the
 # number, the products, price lists, promotions, the order and its line, the stock read and its
@@ -32,26 +30,12 @@ SQLITE_LIMIT = 17
 PG_LIMIT = 15
 
 
-@contextmanager
-def statements(services: Services) -> Iterator[list[tuple[str, object]]]:
-    seen: list[tuple[str, object]] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append((statement, parameters))
-
-    event.listen(services.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", count)
-
-
 async def placed_while_counting(services: Services) -> tuple[Order, list[tuple[str, object]]]:
     who = await actor(services, "李雷")
     draft = OrderDraft("C001", (DraftLine("TEA-001", 1),))
     async with services.unit_of_work(who) as ctx:  # warm-up: the statement cache, the counters
         await place_order(ctx, draft)
-    with statements(services) as seen:
+    with statements(services, with_parameters=True) as seen:
         async with services.unit_of_work(who) as ctx:
             order = await place_order(ctx, draft)
     return order, seen

@@ -3,32 +3,15 @@ see whether someone acted first, then approves it) and the products an allocatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from core.catalog.models import Product
 from core.inventory.demand import hold_products, kit_recipes, skus_by_id
 from core.orders.repository import load_order
 from core.production.planning import make_to_order_products
-from core.services import Services
 from tests.support.master_data import SYSTEM, seed
 from tests.support.service_calls import place
-
-
-@contextmanager
-def statements(services: Services) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        seen.append(statement)
-
-    event.listen(services.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", count)
+from tests.support.statements import statements
 
 
 async def test_an_order_locked_in_this_savepoint_or_around_it_is_not_read_again(services):

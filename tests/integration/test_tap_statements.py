@@ -18,6 +18,7 @@ from bot.reactions.orders import event_order, hold
 from core.auth import Actor
 from core.orders.repository import load_order
 from tests.support.platforms import demo_services, order_no
+from tests.support.statements import statements
 
 MOST = 34
 
@@ -31,19 +32,11 @@ async def test_one_approve_tap_runs_a_bounded_number_of_statements(tmp_path):
         card = (await session.scalars(select(Card).where(Card.order_no == number))).one()
     assert card.kind == CardKind.APPROVAL
     speaker = await who(services, Identity("console", "wangfang"))
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
-
     # When she taps Approve
-    event.listen(services.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        action = ActionId("approve", card.id, card.version).encode()
-        inbound = Inbound("console", "wangfang", "wangfang", speaker=speaker)
+    action = ActionId("approve", card.id, card.version).encode()
+    inbound = Inbound("console", "wangfang", "wangfang", speaker=speaker)
+    with statements(services) as sent:
         answer = await gateway.tap(services, inbound, action, card_id=card.id)
-    finally:
-        event.remove(services.engine.sync_engine, "before_cursor_execute", count)
 
     # Then it was one transition, delivered in the turn, within the bound
     assert answer.texts == [f"Approved {number}."]
@@ -51,7 +44,7 @@ async def test_one_approve_tap_runs_a_bounded_number_of_statements(tmp_path):
         assert (await session.get(Card, card.id)).state == CardState.CLOSED
         told = await session.scalars(select(ChatMessage.text).where(ChatMessage.text.contains(number)))
         assert f"{number} was confirmed." in list(told)  # 李雷 heard it, in the same turn
-    assert len(statements) <= MOST, "\n".join(statements)
+    assert len(sent) <= MOST, "\n".join(sent)
     await services.close()
 
 
@@ -59,15 +52,15 @@ async def test_an_event_names_the_held_order_while_it_is_loaded_and_it_is_loaded
     services = await demo_services(tmp_path)
     placed = await gateway.message(services, Inbound("console", "lilei", "lilei"), "/neworder C001 TEA-001*2")
     number = order_no(placed.texts[0])
-    statements: list[str] = []
+    read: list[str] = []
     async with services.unit_of_work(Actor.system("test")) as ctx:
         order = await load_order(ctx, number)
         hold(ctx, order)
-        event.listen(services.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        event.listen(services.engine.sync_engine, "before_cursor_execute", lambda *a: read.append(a[2]))
         assert await event_order(ctx, number) is order
-        assert statements == []  # the turn's own copy: nothing read again
+        assert read == []  # the turn's own copy: nothing read again
         ctx.session.expire(order)  # as a rolled-back savepoint leaves what it changed
         again = await event_order(ctx, number)
-        assert again is order and [line.sku for line in again.lines] == ["TEA-001"] and statements
+        assert again is order and [line.sku for line in again.lines] == ["TEA-001"] and read
         assert await event_order(ctx, "SO-00000000-0000") is None
     await services.close()

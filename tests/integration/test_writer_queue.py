@@ -19,6 +19,16 @@ async def _waiting(engine, count: int) -> None:  # noqa: ANN001
         await asyncio.sleep(0)
 
 
+def taker(engine, served: list[str]):  # noqa: ANN001, ANN201
+    """A checkout that notes who got the connection."""
+
+    async def take(who: str) -> None:
+        async with engine.connect():
+            served.append(who)
+
+    return take
+
+
 async def test_brief_writes_get_the_writer_before_the_others_waiting(tmp_path):
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
     async with engine.begin() as connection:
@@ -56,11 +66,7 @@ async def test_brief_writes_get_the_writer_before_the_others_waiting(tmp_path):
 async def test_a_returned_connection_goes_to_the_one_waiting_not_to_whoever_asks_first(tmp_path):
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
     served: list[str] = []
-
-    async def take(who: str) -> None:
-        async with engine.connect():
-            served.append(who)
-
+    take = taker(engine, served)
     try:
         holder = await engine.connect()
         waiting = asyncio.create_task(take("waited"))
@@ -76,11 +82,7 @@ async def test_a_returned_connection_goes_to_the_one_waiting_not_to_whoever_asks
 async def test_a_brief_waiter_that_gives_up_leaves_the_queue_to_the_others(tmp_path):
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
     served: list[str] = []
-
-    async def take(who: str) -> None:
-        async with engine.connect():
-            served.append(who)
-
+    take = taker(engine, served)
     try:
         holder = await engine.connect()
         other = asyncio.create_task(take("tap"))
