@@ -101,6 +101,7 @@ async def _signin_link(chat: Chat, then: str) -> str:
     usage=N_("/report today|7d|30d|YYYY-MM-DD..YYYY-MM-DD [by line|region|sales|channel] | stalls [days]"),
     summary=N_("Sales figures with a chart, or stalled orders"),
     permission=Permission.REPORT_VIEW,
+    reads_only=True,  # a year's figures take a second: read (and drawn) off SQLite's one writer
 )
 async def report(chat: Chat, args: list[str]) -> list[Reply]:
     """Sales for today, 7 or 30 days or a date range (``2026-11-01..2026-11-30``), over time or by

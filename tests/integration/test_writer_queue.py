@@ -99,6 +99,7 @@ async def test_a_brief_waiter_that_gives_up_leaves_the_queue_to_the_others(tmp_p
 
 
 async def test_a_read_only_commands_turn_is_brief_and_a_change_is_not(tmp_path):
+    """``/order`` and ``/report`` read before their turn, which only records the exchange."""
     from bot import gateway
     from bot.gateway import Inbound
     from core.services import Services
@@ -115,8 +116,10 @@ async def test_a_read_only_commands_turn_is_brief_and_a_change_is_not(tmp_path):
     try:
         speaker = Inbound("console", "lilei", "lilei")
         await gateway.message(services, speaker, "/order SO-100001")
+        report = await gateway.message(services, Inbound("console", "wangfang", "wangfang"), "/report 7d")
         await gateway.message(services, speaker, "/neworder C001 TEA-001*1")
     finally:
         Services.turn = real
         await services.close()
-    assert seen == [True, False]
+    assert seen == [True, True, False]
+    assert report.texts[0].startswith("Last 7 days:") and report.written[0].attachment_id  # with its chart
