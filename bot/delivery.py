@@ -138,10 +138,7 @@ def tell(
                 attachment=stored,
                 created_at=ctx.now(),
             )
-            if stored is None and (card is None or card.id is not None):
-                add_in_bulk(ctx.session, row)  # nobody reads it back in this transaction
-            else:
-                ctx.session.add(row)  # it points at rows this flush writes first
+            add_in_bulk(ctx.session, row)  # nobody reads it back in this transaction
             if identity.platform not in SHOWS_TIMELINE:
                 locale = locale_for(user, identity.platform)
                 payload = {"card": render(card, _, ctx.settings.timezone).to_dict()} if card else {"text": text}
@@ -185,10 +182,7 @@ def enqueue(
         next_attempt_at=ctx.now(),
         created_at=ctx.now(),
     )
-    if stored is None:
-        add_in_bulk(ctx.session, row)  # the dispatcher finds it by query; nothing here reads it back
-    else:
-        ctx.session.add(row)  # it points at the attachment this flush writes first
+    add_in_bulk(ctx.session, row)  # the dispatcher finds it by query; nothing here reads it back
 
 
 async def card_changed(ctx: Context, card: Card) -> None:

@@ -11,11 +11,9 @@ reaction; so the held object is taken while it is fully loaded, and the order is
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
-
 from core.context import Context
 from core.orders.models import Order
-from core.orders.repository import find_order
+from core.orders.repository import find_order, fully_loaded
 
 _HELD = "oms_event_orders"  # session.info: order number -> the order a change in it loaded
 
@@ -28,19 +26,6 @@ def hold(ctx: Context, order: Order) -> None:
 async def event_order(ctx: Context, order_no: str) -> Order | None:
     """The order numbered ``order_no`` with its lines and customer, or None if there is none."""
     held = ctx.session.info.get(_HELD, {}).get(order_no.strip().upper())
-    if held is not None and held in ctx.session and _loaded(held):
+    if held is not None and held in ctx.session and fully_loaded(held):
         return held
     return await find_order(ctx, order_no)
-
-
-def _loaded(order: Order) -> bool:
-    """Every column and both relationships in memory, and nothing they hold expired either."""
-    state = inspect(order)
-    if not state.persistent or state.expired_attributes or state.unloaded:
-        return False
-    return all(_fresh(held) for held in (order.customer, *order.lines))
-
-
-def _fresh(held: object) -> bool:
-    state = inspect(held)
-    return state.persistent and not state.expired_attributes

@@ -9,9 +9,10 @@ the flush (the history, the event dispatcher's claim in a chat turn) sees them l
 and a rolled-back savepoint drops them like any other pending object.
 
 What it takes: nobody reads such an object back after adding it (its ``id`` stays None), and what
-it points at already has an id, so is in the database before the flush starts. A class whose rows
-are read back only sometimes adds those that are not with ``add_in_bulk`` (a notification's
-timeline rows, unlike the speaker's own, whose ids the reply names).
+it points at already has an id, so is in the database before the flush starts; a row given an
+object through a relationship instead of a key is left to the unit of work, which sets the key
+from it. A class whose rows are read back only sometimes adds those that are not with
+``add_in_bulk`` (a notification's timeline rows, unlike the speaker's own, whose ids the reply names).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class _Column:
 class _Shape:
     table: Table
     columns: tuple[_Column, ...]
+    relationships: tuple[str, ...]  # set to an object, the unit of work derives the foreign key
 
 
 _SHAPES: dict[type, _Shape | None] = {}  # None until the first flush (mappers configured by then)
@@ -77,7 +79,7 @@ def _shape_of(cls: type) -> _Shape:
         if column.primary_key:
             continue
         columns.append(_Column(attr.key, column.key, column.type.should_evaluate_none, _fill(column)))
-    return _Shape(mapper.local_table, tuple(columns))
+    return _Shape(mapper.local_table, tuple(columns), tuple(rel.key for rel in mapper.relationships))
 
 
 def _fill(column: Any) -> Callable[[], Any] | object | None:
@@ -104,6 +106,12 @@ def _row(obj: object, shape: _Shape) -> dict[str, Any]:
     return row
 
 
+def _sets_a_relationship(obj: object, shape: _Shape) -> bool:
+    """Whether ``obj`` was given an object through a relationship (a timeline row its attachment)
+    rather than a key: the unit of work sets the foreign key from it, so the row is left to it."""
+    return any(obj.__dict__.get(key) is not None for key in shape.relationships)
+
+
 @event.listens_for(CheckedSession, "before_flush")
 def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
     pending = [obj for obj in session.new if type(obj) in _ALWAYS or getattr(obj, _MARK, False)]
@@ -111,8 +119,10 @@ def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
         return
     by_table: dict[Table, list[dict[str, Any]]] = {}
     for obj in pending:
-        session.expunge(obj)
         shape = _shape(type(obj))
+        if _sets_a_relationship(obj, shape):
+            continue  # the unit of work writes it, its foreign key taken from the object
+        session.expunge(obj)
         by_table.setdefault(shape.table, []).append(_row(obj, shape))
     connection = session.connection()
     for table, rows in by_table.items():

@@ -57,7 +57,7 @@ async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -
     stmt = select_orders().where(Order.order_no == number)
     if for_update:
         stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = (await ctx.session.scalars(stmt)).unique().one_or_none()
+    order = (await ctx.session.scalars(stmt)).one_or_none()
     if order is None:
         raise OrderNotFound(order_no=number)
     if for_update:
@@ -83,16 +83,23 @@ def _still_locked(ctx: Context, number: str) -> Order | None:
     transaction = _innermost(ctx)
     while transaction is not None and transaction is not locked_in:
         transaction = transaction.parent
-    if transaction is None or not transaction.is_active or order not in ctx.session:
-        return None
-    state = inspect(order)
-    if (
-        state.expired_attributes
-        or state.unloaded
-        or any(inspect(o).expired_attributes for o in (order.customer, *order.lines))
-    ):
+    if transaction is None or not transaction.is_active or order not in ctx.session or not fully_loaded(order):
         return None
     return order
+
+
+def fully_loaded(order: Order) -> bool:
+    """Every column of the order and both relationships in memory, and nothing they hold expired
+    (as a rolled-back savepoint leaves what it changed): safe to use without reading it again."""
+    state = inspect(order)
+    if not state.persistent or state.expired_attributes or state.unloaded:
+        return False
+    return all(_fresh(held) for held in (order.customer, *order.lines))
+
+
+def _fresh(held: object) -> bool:
+    state = inspect(held)
+    return state.persistent and not state.expired_attributes
 
 
 async def order_warehouses(ctx: Context, order_id: int) -> set[str]:

@@ -218,6 +218,25 @@ async def test_a_notification_with_an_attachment_stores_the_bytes_once_for_every
     assert rows[0].payload["text"] == "Today's figures"
 
 
+async def test_rows_pointing_at_an_attachment_stored_earlier_in_the_transaction_keep_the_link(demo):
+    await bind(demo, "slack", {"赵经理": "U0ZHAO"})
+    async with demo.unit_of_work(Actor.system("test")) as ctx:
+        managers = await users_with_role(ctx, "manager")
+        tell(ctx, managers, "Today's figures", attachment=CHART)
+        await ctx.session.flush()  # the bytes are stored; the second message points at the stored row
+        tell(ctx, managers, "Again", attachment=CHART)
+
+    async with demo.sessions() as session:
+        [stored] = list(await session.scalars(select(ChatAttachment)))
+        told = list(
+            await session.scalars(select(ChatMessage).where(ChatMessage.text.in_(["Today's figures", "Again"])))
+        )
+        sent = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.platform == "slack")))
+    assert {m.text for m in told} == {"Today's figures", "Again"}
+    assert {m.attachment_id for m in told} == {stored.id} and {r.attachment_id for r in sent} == {stored.id}
+    assert len(sent) == 2
+
+
 async def test_a_reply_too_large_to_send_is_refused_in_words_and_nothing_is_stored(demo):
     huge = png(10, 10, padding=11 * 2**20)
     SENT["image"] = Attachment(filename="huge.png", media_type="image/png", data=huge, kind="image")
