@@ -14,7 +14,8 @@ makes it a failure long before production.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -32,6 +33,15 @@ def current_event_id() -> int | None:
     return _EVENT_ID.get()
 
 
+@contextmanager
+def _naming(event_id: int | None) -> Iterator[None]:
+    token = _EVENT_ID.set(event_id)
+    try:
+        yield
+    finally:
+        _EVENT_ID.reset(token)
+
+
 class EventBus:
     def __init__(self, handlers: Mapping[type[Event], Sequence[Handler]]) -> None:
         self.handlers = {kind: tuple(found) for kind, found in handlers.items()}
@@ -41,12 +51,8 @@ class EventBus:
 
     async def publish(self, ctx: Context, event: Event, *, event_id: int | None = None) -> int:
         """Run every handler of ``event``; returns how many failed."""
-        handlers = self._handlers_or_log(event, event_id)
-        token = _EVENT_ID.set(event_id)
-        try:
-            return await self._run(ctx, event, event_id, handlers)
-        finally:
-            _EVENT_ID.reset(token)
+        with _naming(event_id):
+            return await self._run(ctx, event, event_id, self._handlers_or_log(event, event_id))
 
     async def publish_all(self, ctx: Context, events: Iterable[tuple[Event, int | None]]) -> int:
         """Run every handler of each ``(event, event_id)`` in turn; returns how many failed."""
@@ -56,15 +62,12 @@ class EventBus:
         try:
             async with ctx.session.begin_nested():
                 for event, event_id in events:
-                    token = _EVENT_ID.set(event_id)
-                    try:
+                    with _naming(event_id):
                         for handler in self._handlers_or_log(event, event_id):
                             await handler(ctx, event)
-                    finally:
-                        _EVENT_ID.reset(token)
             return 0
-        except Exception:  # noqa: BLE001 - told apart below, handler by handler, and logged there
-            pass
+        except Exception:  # told apart below, handler by handler, and logged there
+            log.debug("a handler failed in a batch of %d events; running them one handler at a time", len(events))
         failed = 0
         for event, event_id in events:
             failed += await self.publish(ctx, event, event_id=event_id)

@@ -15,7 +15,9 @@ def test_the_command_line_starts_without_the_workflow_rules_code():
     assert loaded.strip() == "[]"
 
 
-def test_the_workflow_rules_policy_has_what_a_review_policy_and_a_milestone_review_ask_for():
+def test_the_workflow_rules_policy_imports_the_rules_when_first_asked_and_once():
+    from bot.workflows.review import WorkflowReview
+
     policy = WorkflowRules()
-    assert callable(policy.decide) and callable(policy.decide_milestone)
-    assert policy._loaded() is policy._loaded()  # one policy, imported once
+    assert policy._policy is None  # nothing imported or built by making it
+    assert isinstance(policy._loaded(), WorkflowReview) and policy._loaded() is policy._loaded()
