@@ -1,12 +1,14 @@
 """Process-local copies of slow-changing rows (people and their chat identities, workflow rules,
-webhook endpoints), kept right across processes by one number in the database: the config stamp.
+webhook endpoints, price lists and promotions), kept right across processes by one number in the
+database: the config stamp.
 
 Every transaction that writes a watched table advances the stamp in that same transaction: the
 ORM's flush is watched (``after_flush``) and so are Core INSERT/UPDATE/DELETE statements run
 through a session (``do_orm_execute``). A copy made under stamp N is therefore stale as soon as the
 stamp reads N+1, whichever process wrote it: ``oms load`` runs in a process of its own, and
 ``oms serve --workers N`` runs several servers on one database. Reading the stamp is one
-primary-key SELECT, once per session, instead of the joins each copy stands for.
+primary-key SELECT, once per session, instead of the joins each copy stands for; a query the
+session runs anyway can carry it as a column (``stamp_column``, ``remember``) for no round trip.
 
 A session that itself wrote a watched table neither fills nor reads copies until it ends: what
 it saw is not committed, and a rollback would leave a copy of rows that never existed.
@@ -28,7 +30,9 @@ from core.orders.models import Counter
 
 T = TypeVar("T")
 NAME = "config"
-WATCHED = frozenset({"app_user", "chat_identity", "workflow_rule", "webhook_endpoint"})
+WATCHED = frozenset(
+    {"app_user", "chat_identity", "workflow_rule", "webhook_endpoint", "price_list", "price_list_item", "promotion"}
+)
 # Columns written as a side effect of work, not configuration: the webhook client's health after
 # every attempt. Writing only these leaves the stamp alone, or webhook traffic would make every
 # copy stale all the time.
@@ -76,6 +80,16 @@ async def stamp(session: AsyncSession) -> int | None:
     if _READ not in info:
         info[_READ] = await session.scalar(_READ_STAMP) or 0
     return info[_READ]
+
+
+def stamp_column() -> Any:
+    """The stamp as a column of another query, for ``remember``."""
+    return _READ_STAMP.scalar_subquery().label("config_stamp")
+
+
+def remember(session: AsyncSession, value: int | None) -> None:
+    """What a ``stamp_column`` read, as this session's view of the stamp (unless it has one)."""
+    session.sync_session.info.setdefault(_READ, value or 0)
 
 
 def _advance(session: Session) -> None:

@@ -22,6 +22,7 @@ from core.catalog.models import Product
 from core.context import Context
 from core.contracts.errors import ContractHasNoLines
 from core.customers.models import Customer
+from core.db.stamp import remember, stamp_column
 from core.errors import (
     Action,
     AddressNotFound,
@@ -139,16 +140,17 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
 
 
 async def _customer(ctx: Context, code: str) -> tuple[Customer, Decimal, int | None]:
-    """The customer with their addresses, the rebate credit approved for them and (PostgreSQL)
-    the order's number, in one query. A number drawn for an unknown customer is a gap, as any
-    refused order's is."""
+    """The customer with their addresses, the rebate credit approved for them, the config stamp
+    (the price lists and promotions are copies kept under it) and (PostgreSQL) the order's number,
+    in one query. A number drawn for an unknown customer is a gap, as any refused order's is."""
     number = drawn_along(ctx, "order")
-    columns = [Customer, rebate_credit.approved_column(), *([number] if number is not None else [])]
+    columns = [Customer, rebate_credit.approved_column(), stamp_column(), *([number] if number is not None else [])]
     stmt = select(*columns).where(Customer.code == code).options(joinedload(Customer.addresses))
     row = (await ctx.session.execute(stmt)).unique().one_or_none()
     if row is None:
         raise CustomerNotFound(customer=code)
-    return row[0], rebate_credit.as_amount(row[1]), row[2] if number is not None else None
+    remember(ctx.session, row[2])
+    return row[0], rebate_credit.as_amount(row[1]), row[3] if number is not None else None
 
 
 async def _store(ctx: Context, order: Order, draft: OrderDraft) -> None:

@@ -4,12 +4,14 @@ moment any transaction (of this process or another) commits a change to them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select, update
 
 from core.db.stamp import Copies, stamp
 from core.masterdata.loader import load_master_data
 from core.masterdata.schema import parse_document
+from core.orders.models import Order, OrderLine
 from core.users.models import User
 from core.webhooks.models import WebhookEndpoint
 from tests.support.databases import make_services
@@ -139,3 +141,34 @@ def _value(key: int):
         return key
 
     return compute
+
+
+async def unit_price(services, order_no: str):
+    async with services.reading() as session:
+        return await session.scalar(select(OrderLine.unit_price).join(Order).where(Order.order_no == order_no))
+
+
+async def total(services, order_no: str):
+    async with services.reading() as session:
+        return await session.scalar(select(Order.total).where(Order.order_no == order_no))
+
+
+async def test_a_price_list_or_promotion_changed_by_another_process_prices_the_next_order(services):
+    # Given orders priced from the copies of the price lists and promotions
+    other = await make_services(services.settings)  # `oms load` in a process of its own
+    try:
+        await load(services, SHOP)
+        assert await unit_price(services, await place(services, "C001", {"TEA-001": 1}, by=None)) == Decimal("10.00")
+        # when another process loads a price list for everyone, the next order is priced from it
+        await load(other, "price_lists:\n  - {name: all, items: [{sku: TEA-001, price: '8.00'}]}\n")
+        second = await place(services, "C001", {"TEA-001": 1}, by=None)
+        assert await unit_price(services, second) == Decimal("8.00")
+        # and a coupon it adds is honoured at once, one it switches off refused at once
+        await load(other, "promotions:\n  - {code: HALF, kind: coupon, percent_off: 50}\n")
+        halved = await place(services, "C001", {"TEA-001": 1}, by=None, coupon="HALF")
+        assert await total(services, halved) == Decimal("4.00")
+        await load(other, "promotions:\n  - {code: HALF, kind: coupon, percent_off: 50, active: false}\n")
+        refused = await place(services, "C001", {"TEA-001": 1}, by=None, coupon="HALF")
+        assert await total(services, refused) == Decimal("8.00")
+    finally:
+        await other.close()
