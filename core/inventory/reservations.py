@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.catalog.models import Product
 from core.context import Context
@@ -24,6 +25,7 @@ from core.inventory.demand import loaded_products
 from core.inventory.models import MovementKind, StockLevel, StockMovement, Warehouse
 from core.inventory.planning import WarehouseInfo
 
+_FLAG_COLUMNS = ("sku", "name", "safety_stock", "below_safety")
 insert_in_bulk(StockMovement)  # the ledger is append-only: one INSERT per flush for all its new rows
 STOCK_ROWS = (StockLevel, Warehouse)
 
@@ -146,14 +148,19 @@ async def check_safety_stock(
     # Only the products' own unwritten changes matter to this read: without them, the change in
     # progress (an order's status walk, its audit rows) is not flushed here but once, at its end.
     products_changed = any(isinstance(obj, Product) for obj in (*ctx.session.new, *ctx.session.dirty))
-    rows = (
-        await ctx.session.execute(
-            select(Product.id, Product.sku, Product.name, Product.safety_stock, Product.below_safety)
-            .where(Product.id.in_(sorted(ids)), Product.safety_stock > 0)
-            .order_by(Product.id)
-            .execution_options(autoflush=products_changed)
-        )
-    ).all()
+    held = loaded_products(ctx.session, ids, *_FLAG_COLUMNS)
+    if _writer_alone(ctx) and not products_changed and set(held) == ids:
+        rows = [(p.id, p.sku, p.name, p.safety_stock, p.below_safety) for _, p in sorted(held.items())]
+    else:
+        rows = (
+            await ctx.session.execute(
+                select(Product.id, Product.sku, Product.name, Product.safety_stock, Product.below_safety)
+                .where(Product.id.in_(sorted(ids)), Product.safety_stock > 0)
+                .order_by(Product.id)
+                .execution_options(autoflush=products_changed)
+            )
+        ).all()
+    rows = [row for row in rows if (row[3] or 0) > 0]
     if not rows:
         return
     if available is not None and all(row[0] in available for row in rows):
@@ -171,8 +178,17 @@ async def check_safety_stock(
             .values(below_safety=below)
             .execution_options(synchronize_session=False)
         )
+        if flipped.rowcount == 1 and product_id in held:  # what this transaction holds stays current
+            set_committed_value(held[product_id], "below_safety", below)
         if below and flipped.rowcount == 1:
             record(ctx, StockLow(sku=sku, product=name, available=available, safety_stock=safety, at=ctx.now()))
+
+
+def _writer_alone(ctx: Context) -> bool:
+    """On SQLite a writing transaction holds the database's one write lock from its BEGIN, so
+    what it read of a product is still what is committed (its own Core UPDATEs aside, kept current
+    above); on PostgreSQL another transaction may flip the flag between this one's reads."""
+    return ctx.session.bind.dialect.name == "sqlite"
 
 
 async def stock_matrix(

@@ -11,8 +11,9 @@ from core.inventory.models import PurchaseRequest
 from core.inventory.planning import ShortagePolicy, Strategy
 from core.inventory.stock import stock_view
 from core.orders import backorders, cancellation
+from core.orders.placement import DraftLine, OrderDraft, place_order
 from tests.support.databases import make_services, sqlite_settings
-from tests.support.master_data import seed
+from tests.support.master_data import SYSTEM, seed
 from tests.support.service_calls import as_user, detail, events, place, stock
 
 
@@ -117,6 +118,18 @@ async def test_safety_stock_alerts_once_per_crossing(services):
     assert [e["available"] for e in await events(services, "stock.low")] == [19]
     await as_user(services, "张仓", lambda ctx: backorders.receive(ctx, "TEA-001", "SH", 10))  # 28: re-armed
     await place(services, items={"TEA-001": 9})  # 19 again: second crossing
+    assert [e["available"] for e in await events(services, "stock.low")] == [19, 19]
+
+
+async def test_a_crossing_right_after_a_rearm_in_the_same_transaction_alerts(services):
+    # Given a product below its safety stock, alerted once
+    await seed(services, stock={("TEA-001", "SH"): 25}, safety={"TEA-001": 20})
+    await place(services, items={"TEA-001": 6})  # 19: alert
+    async with services.unit_of_work(SYSTEM) as ctx:
+        # when one transaction receives stock (29: re-armed) and then sells it below again (19)
+        await backorders.receive(ctx, "TEA-001", "SH", 10)
+        await place_order(ctx, OrderDraft("C001", (DraftLine("TEA-001", 10),)))
+    # then that second crossing alerts too: what the transaction knew of the flag was kept current
     assert [e["available"] for e in await events(services, "stock.low")] == [19, 19]
 
 

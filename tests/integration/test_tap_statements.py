@@ -1,9 +1,10 @@
 """A regression guard on what one Approve tap costs the database: the statements the whole turn
 runs (the transition, the delivery of the events it recorded, the timeline), with some headroom.
 Before the notifier read people, rules and endpoints from copies and took the tapped order from
-the turn, one tap ran 104 statements; then 54; now 30 (the delivery's handlers in one savepoint,
+the turn, one tap ran 104 statements; then 54; now 29 (the delivery's handlers in one savepoint,
 the order locked once with its customer in its row, its products read once, its status walk
-written in one flush, its open cards read once, the notifications' rows in one INSERT)."""
+written in one flush, its open cards read once, the notifications' rows in one INSERT, the safety
+stock judged from the products the allocation holds)."""
 
 from __future__ import annotations
 
