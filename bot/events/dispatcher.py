@@ -19,7 +19,7 @@ from core import turn as turns
 from core.audit.models import DomainEvent
 from core.auth import Actor
 from core.context import Context
-from core.db.stamp import stamp
+from core.db.stamp import remember, stamp_column
 from core.events.catalogue import Event
 from core.events.store import UnknownEvent, rebuild
 from core.services import Services
@@ -57,11 +57,6 @@ async def _any_pending(ctx: Context) -> bool:
 
 async def _deliver_batch(ctx: Context, bus: EventBus) -> int:
     rows = await _claim(ctx)
-    if rows:
-        # The handlers read people, rules and endpoints from copies checked against the config
-        # stamp, read once per transaction: here, rather than in a savepoint of the first handler
-        # that asks (which would then run two statements more than its own).
-        await stamp(ctx.session)
     await bus.publish_all(ctx, _readable(rows))
     return len(rows)
 
@@ -80,13 +75,21 @@ async def _claim(ctx: Context) -> list[DomainEvent]:
     """The oldest undelivered events, marked delivered and returned in one statement, in id order.
 
     The condition is checked again on each row as it is updated: an event another process claimed
-    meanwhile (its UPDATE committed while this one waited for the row) is not returned here."""
+    meanwhile (its UPDATE committed while this one waited for the row) is not returned here.
+
+    Each row carries the config stamp too: the handlers read people, rules and endpoints from
+    copies checked against it, and it is read once per transaction, here rather than in a
+    statement (and a savepoint) of the first handler that asks."""
     oldest = select(DomainEvent.id).where(DomainEvent.processed_at.is_(None)).order_by(DomainEvent.id).limit(BATCH)
-    claimed = await ctx.session.scalars(
-        update(DomainEvent)
-        .where(DomainEvent.id.in_(oldest.scalar_subquery()), DomainEvent.processed_at.is_(None))
-        .values(processed_at=ctx.now())
-        .returning(DomainEvent)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(claimed, key=lambda row: row.id)
+    claimed = (
+        await ctx.session.execute(
+            update(DomainEvent)
+            .where(DomainEvent.id.in_(oldest.scalar_subquery()), DomainEvent.processed_at.is_(None))
+            .values(processed_at=ctx.now())
+            .returning(DomainEvent, stamp_column())
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if claimed:
+        remember(ctx.session, claimed[0][1])
+    return sorted((row for row, _ in claimed), key=lambda row: row.id)
