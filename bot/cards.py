@@ -25,6 +25,7 @@ from bot.labels import (
     moment,
     money,
     payment,
+    review_reason,
     shipment_status,
     status,
     work_order_status,
@@ -239,7 +240,7 @@ def render(card: Card, _: Translator, timezone: str) -> CardView:
             (_("Payment"), payment(_, p.get("payment_terms", ""))),
             (_("Project contract"), p["project"]) if p.get("project") else (_("Lines"), lines),
         ]
-        notes = [_("Why: {reason}", reason=p["reason"])] if p.get("reason") else []
+        notes = [_("Why: {reason}", reason=review_reason(_, p["reason"]))] if p.get("reason") else []
         if p.get("levels", 1) > 1:
             notes.insert(0, _("Step {step} of {steps}", step=p.get("level", 0) + 1, steps=p["levels"]))
         if p.get("rule"):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Translator
+from core.orders.review import reason_parts
 from core.shipping.carriers import BY_CODE
 
 STATUS = {
@@ -167,6 +168,29 @@ def shipment_status(_: Translator, value: str) -> str:
 
 def exception_reason(_: Translator, value: str | None) -> str:
     return _(EXCEPTION_REASONS.get(value or "problem", value or ""))
+
+
+# Why an order waits for review (``core.orders.review.reason_parts``), as the reader reads it.
+REVIEW_REASONS = {
+    "rule": N_("rule {rule}: {when}"),
+    "total": N_("total {amount} is above the approval threshold {threshold}"),
+    "milestone": N_("milestone {amount} is above the approval threshold {threshold}"),
+}
+
+
+def review_reason(_: Translator, value: str | None) -> str:
+    """A stored review reason in the reader's language; text of any other shape as it is."""
+    parts = reason_parts(value)
+    if parts is None:
+        return value or ""
+    kind, params = parts
+    if kind == "rule":
+        return _(
+            REVIEW_REASONS["rule"],
+            rule=params["rule"],
+            when=_("always") if params["when"] == "always" else params["when"],
+        )
+    return _(REVIEW_REASONS[params["what"]], amount=params["amount"], threshold=params["threshold"])
 
 
 def role(_: Translator, value: str) -> str:

@@ -6,7 +6,16 @@ from typing import Any
 
 from bot.i18n import N_
 from bot.items import counted_item, parse_line_items
-from bot.labels import exception_reason, moment, money, payment, shipment_status, status, work_order_status
+from bot.labels import (
+    exception_reason,
+    moment,
+    money,
+    payment,
+    review_reason,
+    shipment_status,
+    status,
+    work_order_status,
+)
 from bot.options import discount, payment_terms, split_options
 from bot.projects import contract_lines
 from bot.queues import approval_cards, exception_cards
@@ -61,7 +70,7 @@ def order_text(chat: Chat, d: dict[str, Any]) -> str:
         lines = contract_lines(_, d["contract"], d["order_no"])
     extra = [_("On hold ({code}): {message}", code=r["code"], message=r["message"]) for r in d["hold_reasons"]]
     if d["status"] == "pending_approval" and d.get("review_reason"):
-        extra.append(_("Waiting for approval: {reason}", reason=d["review_reason"]))
+        extra.append(_("Waiting for approval: {reason}", reason=review_reason(_, d["review_reason"])))
     for w in d.get("work_orders", []):
         extra.append(
             _(

@@ -21,7 +21,7 @@ from core.context import Context
 from core.contracts.models import Milestone
 from core.contracts.service import facts as milestone_facts
 from core.orders.models import Order
-from core.orders.review import Decision, ReviewDecision, ThresholdReview
+from core.orders.review import Decision, ReviewDecision, ThresholdReview, above_threshold, rule_reason
 from core.production.planning import make_to_order_products
 from core.rebates.status import current_rate
 
@@ -99,11 +99,9 @@ class WorkflowReview:
             if not holds(rule, activation):
                 continue
             if rule.auto_approve:
-                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, f"rule {rule.name}: {rule.when or 'always'}")
+                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, rule_reason(rule.name, rule.when))
             levels = [step.model_dump(mode="json", exclude_none=True) for step in rule.approve]
-            return ReviewDecision(
-                Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", levels=levels
-            )
+            return ReviewDecision(Decision.REVIEW, rule.name, rule_reason(rule.name, rule.when), levels=levels)
         return ReviewDecision(Decision.CONFIRM)
 
     async def decide_milestone(self, ctx: Context, order: Order, milestone: Milestone) -> ReviewDecision:
@@ -115,7 +113,7 @@ class WorkflowReview:
         if not rules and not every:
             threshold = ctx.settings.approval_threshold
             if milestone.amount > threshold:
-                reason = f"milestone {milestone.amount} is above the approval threshold {threshold}"
+                reason = above_threshold("milestone", milestone.amount, threshold)
                 return ReviewDecision(Decision.REVIEW, "approval_threshold", reason)
             return ReviewDecision(Decision.CONFIRM)
         seen = facts(order, rebate_rate=await current_rate(ctx, order.customer))
@@ -124,9 +122,7 @@ class WorkflowReview:
             if not holds(rule, activation):
                 continue
             if rule.auto_approve:
-                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, f"rule {rule.name}: {rule.when or 'always'}")
+                return ReviewDecision(Decision.AUTO_APPROVE, rule.name, rule_reason(rule.name, rule.when))
             levels = [step.model_dump(mode="json", exclude_none=True) for step in rule.approve]
-            return ReviewDecision(
-                Decision.REVIEW, rule.name, f"rule {rule.name}: {rule.when or 'always'}", levels=levels
-            )
+            return ReviewDecision(Decision.REVIEW, rule.name, rule_reason(rule.name, rule.when), levels=levels)
         return ReviewDecision(Decision.CONFIRM)

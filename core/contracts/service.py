@@ -63,7 +63,7 @@ from core.orders.models import Order
 from core.orders.numbering import next_number
 from core.orders.placement import _check_own_account
 from core.orders.repository import acting_on
-from core.orders.review import Decision, ReviewDecision
+from core.orders.review import Decision, ReviewDecision, above_threshold
 from core.orders.status import OrderKind, OrderStatus, PaymentStatus, PaymentTerms
 
 ZERO = Decimal("0.00")
@@ -83,7 +83,7 @@ async def _decide(ctx: Context, order: Order, milestone: Milestone) -> ReviewDec
         return await decide(ctx, order, milestone)
     threshold = ctx.settings.approval_threshold
     if milestone.amount > threshold:
-        reason = f"milestone {milestone.amount} is above the approval threshold {threshold}"
+        reason = above_threshold("milestone", milestone.amount, threshold)
         return ReviewDecision(Decision.REVIEW, "approval_threshold", reason)
     return ReviewDecision(Decision.CONFIRM)
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot import gateway
+from bot.cards import render
+from bot.gateway import Inbound
+from bot.i18n import Translator
+from bot.models import Card
 from bot.workflows.review import WorkflowReview
 from bot.workflows.schema import WorkflowError
 from tests.support.master_data import SYSTEM, seed
+from tests.support.platforms import bind, demo_services, order_no
 from tests.support.service_calls import detail, events, place
 from tests.support.workflow_rules import SPEC_RULES, rules
 
@@ -293,3 +300,26 @@ async def test_reloading_the_file_changes_what_the_next_order_does(services, tmp
         await load_master_file(ctx, rules_file)
     second = await place(services, customer="C002", items={"TEA-001": 40})
     assert (await detail(services, second))["status"] == "awaiting_payment"
+
+
+async def test_a_chinese_reader_reads_why_an_order_waits_in_chinese(tmp_path):
+    # Given an order over the approval threshold (the demo loads no rules), placed in English
+    services = await demo_services(tmp_path)
+    try:
+        placed = await gateway.message(services, Inbound("console", "lilei", "lilei"), "/neworder C002 TEA-001*45")
+        number = order_no(placed.texts[0])
+        # when 王芳 asks after it on DingTalk (Chinese), the reason is in Chinese
+        await bind(services, "dingtalk", {"王芳": "wangfang"})
+        asked = await gateway.message(
+            services, Inbound("dingtalk", user="wangfang", chat="wangfang"), f"/查单 {number}"
+        )
+        assert "待审批：订单总额 5660.00 超过审批阈值 5000" in asked.texts[0]
+        # and so is her approval card's
+        async with services.reading() as session:
+            card = (await session.scalars(select(Card).where(Card.order_no == number))).one()
+        shown = str(render(card, Translator("zh-CN"), services.settings.timezone).to_dict())
+        assert "原因：订单总额 5660.00 超过审批阈值 5000" in shown
+        # while the stored reason, which the API and webhooks show, stays as it was
+        assert (await detail(services, number))["review_reason"] == "total 5660.00 is above the approval threshold 5000"
+    finally:
+        await services.close()
