@@ -151,6 +151,7 @@ async def check_safety_stock(
     held = loaded_products(ctx.session, ids, *_FLAG_COLUMNS)
     if _writer_alone(ctx) and not products_changed and set(held) == ids:
         rows = [(p.id, p.sku, p.name, p.safety_stock, p.below_safety) for _, p in sorted(held.items())]
+        rows = [row for row in rows if (row[3] or 0) > 0]  # as the query's own condition
     else:
         rows = (
             await ctx.session.execute(
@@ -160,7 +161,6 @@ async def check_safety_stock(
                 .execution_options(autoflush=products_changed)
             )
         ).all()
-    rows = [row for row in rows if (row[3] or 0) > 0]
     if not rows:
         return
     if available is not None and all(row[0] in available for row in rows):
