@@ -4,9 +4,10 @@ The unit of work inserts new rows of a table in one statement only where it can 
 the primary key it got back; SQLite's RETURNING promises no order, so there it inserts them one
 statement each, and a placement wrote four audit rows and four events in eight round trips. Rows of
 a class registered here are taken out of the session just before a flush and written with one Core
-``executemany`` per table, in the order they were added, inside the same transaction: a query after
-the flush (the history, the event dispatcher's claim in a chat turn) sees them like any other row,
-and a rolled-back savepoint drops them like any other pending object.
+``executemany`` per table (on PostgreSQL, a small flush's rows of every table in one statement),
+in the order they were added, inside the same transaction: a query after the flush (the history,
+the event dispatcher's claim in a chat turn) sees them like any other row, and a rolled-back
+savepoint drops them like any other pending object.
 
 What it takes: nobody reads such an object back after adding it (its ``id`` stays None), and what
 it points at already has an id, so is in the database before the flush starts; a row given an
@@ -22,12 +23,16 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Table, event, insert, inspect
+from sqlalchemy import Insert, Table, event, insert, inspect
 from sqlalchemy.orm import Session
 
 from core.db.lengths import CheckedSession
 
 _OMIT = object()  # a column filled by the server: leave it out of the row
+# Up to this many bind parameters, a PostgreSQL flush's rows of several tables go in one statement
+# (the protocol's ceiling is 32,767; a master-data load's thousands of rows stay one INSERT a
+# table, each run as one pipelined executemany, and keep the statement cache free of their shapes).
+ONE_STATEMENT_PARAMETERS = 2000
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,30 @@ def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
             continue  # the unit of work writes it, its foreign key taken from the object
         session.expunge(obj)
         by_table.setdefault(shape.table, []).append(_row(obj, shape))
+    groups = [
+        (table, list(same_columns))
+        for table, rows in by_table.items()
+        for _, same_columns in groupby(rows, key=lambda row: tuple(row))
+    ]
     connection = session.connection()
-    for table, rows in by_table.items():
-        for _, same_columns in groupby(rows, key=lambda row: tuple(row)):
-            connection.execute(insert(table), list(same_columns))
+    if len(groups) > 1 and connection.dialect.name == "postgresql" and _parameters(groups) <= ONE_STATEMENT_PARAMETERS:
+        connection.execute(_one_statement(groups))
+        return
+    for table, rows in groups:
+        connection.execute(insert(table), rows)
+
+
+def _parameters(groups: list[tuple[Table, list[dict[str, Any]]]]) -> int:
+    return sum(len(rows) * len(rows[0]) for _, rows in groups)
+
+
+def _one_statement(groups: list[tuple[Table, list[dict[str, Any]]]]) -> Insert:
+    """Every group's rows in one PostgreSQL statement: each group but the last a data-modifying CTE
+    of the last's INSERT. PostgreSQL runs every such CTE to completion whether or not the main
+    statement reads it, and numbers a VALUES list's rows in its order, so the rows arrive as the
+    per-table INSERTs would write them, in one round trip instead of one per table."""
+    *before, (table, rows) = groups
+    statement = insert(table).values(rows)
+    for i, (other, other_rows) in enumerate(before):
+        statement = statement.add_cte(insert(other).values(other_rows).cte(f"bulk_{i}"))
+    return statement

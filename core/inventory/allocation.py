@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from core.context import Context
+from core.db.bulk_rows import add_in_bulk
 from core.errors import ChangedMeanwhile
 from core.inventory.demand import LineNeed, kit_recipes, line_needs, skus_by_id
 from core.inventory.models import MovementKind, Reservation, ReservationStatus, Warehouse
@@ -150,7 +151,8 @@ def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed], pic
             take = min(qty, slot[2])
             slot[2] -= take
             qty -= take
-            ctx.session.add(
+            add_in_bulk(  # with the flush's other new rows; read back only by query
+                ctx.session,
                 Reservation(
                     order_id=order_id,
                     order_line_id=slot[0],
@@ -159,7 +161,7 @@ def _record_reservations(ctx: Context, order_id: int, needs: list[LineNeed], pic
                     qty=take,
                     status=ReservationStatus.ACTIVE,
                     created_at=ctx.now(),
-                )
+                ),
             )
             movement(ctx, MovementKind.RESERVE, product_id, warehouse_id, reserved=take, order_id=order_id)
 

@@ -26,9 +26,10 @@ from tests.support.statements import statements
 # one INSERT each for the audit rows and the events. The price lists and promotions come from the
 # process's copies while the stamp stands. 13 on SQLite today; 11 on PostgreSQL (BEGIN is not a
 # statement there, and the number comes with the customer). Room for two more before the test asks
-# why.
+# why. On PostgreSQL the flush's audit rows, events, reservation and movement are one statement
+# (data-modifying CTEs): 8 with no room, the aim of 10 counting BEGIN and COMMIT.
 SQLITE_LIMIT = 15
-PG_LIMIT = 13
+PG_LIMIT = 8
 
 
 async def placed_while_counting(services: Services) -> tuple[Order, list[tuple[str, object]]]:
@@ -89,7 +90,10 @@ async def test_one_placement_on_postgres_costs_a_bounded_number_of_statements(pg
     assert order.status == OrderStatus.AWAITING_PAYMENT
     assert len(seen) <= PG_LIMIT, "\n".join(sql.split("\n")[0] for sql, _ in seen)
     assert not read_master_data(seen)
-    assert len(inserts(seen, "audit_record")) == 1 and len(inserts(seen, "domain_event")) == 1
+    [history_rows] = [sql for sql, _ in seen if sql.startswith("WITH ")]
+    for table in ("audit_record", "domain_event", "stock_movement", "reservation"):
+        assert f"INSERT INTO {table} " in history_rows
+        assert not inserts(seen, table)  # in no statement of its own
     assert await history(pg_services, order.order_no) == [
         ("create", None, "received"),
         ("confirm", "received", "confirmed"),
