@@ -2,11 +2,13 @@
 
 Each handler runs in a savepoint of its own, so one that fails is rolled back and logged with the
 event's id and type, and the others still run (the cosmicpython message bus, asynchronously).
-A batch of events (``publish_all``) first runs every handler in one savepoint: handlers almost
-never fail, and a savepoint pair per handler was a fifth of an Approve tap's statements. Only when
-one does fail is that savepoint rolled back and the batch run again a handler per savepoint, so the
-outcome is the same as before: the failing handler undone alone, the others' work kept. A handler
-therefore may run twice when another fails; what it does is in the database, undone in between.
+A batch of events is first run with no savepoint of its own (``run_batch``): handlers almost never
+fail, the caller's transaction or savepoint (the dispatcher's step, which also claimed the events)
+is the batch's, and a savepoint pair per handler, then one per batch, was a fifth of an Approve
+tap's statements. Only when a handler does fail is that step rolled back, the events claimed again
+and run a handler per savepoint (``publish_each``), so the outcome is the same as before: the
+failing handler undone alone, the others' work kept. A handler therefore may run twice when another
+fails; what it does is in the database, undone in between.
 An event type with no handler is a wiring mistake: it is logged as an error here, and a unit test
 makes it a failure long before production.
 """
@@ -42,6 +44,14 @@ def _naming(event_id: int | None) -> Iterator[None]:
         _EVENT_ID.reset(token)
 
 
+class BatchFailed(Exception):
+    """A handler failed in a batch run without savepoints: roll the batch back, run it handler by
+    handler."""
+
+    def __init__(self, event_id: int | None, name: str) -> None:
+        super().__init__(f"a handler of event {event_id} {name} failed in a batch")
+
+
 class EventBus:
     def __init__(self, handlers: Mapping[type[Event], Sequence[Handler]]) -> None:
         self.handlers = {kind: tuple(found) for kind, found in handlers.items()}
@@ -54,20 +64,20 @@ class EventBus:
         with _naming(event_id):
             return await self._run(ctx, event, event_id, self._handlers_or_log(event, event_id))
 
-    async def publish_all(self, ctx: Context, events: Iterable[tuple[Event, int | None]]) -> int:
-        """Run every handler of each ``(event, event_id)`` in turn; returns how many failed."""
-        events = list(events)
-        if not events:
-            return 0
-        try:
-            async with ctx.session.begin_nested():
-                for event, event_id in events:
-                    with _naming(event_id):
-                        for handler in self._handlers_or_log(event, event_id):
-                            await handler(ctx, event)
-            return 0
-        except Exception:  # told apart below, handler by handler, and logged there
-            log.debug("a handler failed in a batch of %d events; running them one handler at a time", len(events))
+    async def run_batch(self, ctx: Context, events: Iterable[tuple[Event, int | None]]) -> None:
+        """Run every handler of each ``(event, event_id)`` in turn, in the caller's transaction; the
+        first failure raises ``BatchFailed``, and the caller rolls back what the batch did."""
+        for event, event_id in events:
+            with _naming(event_id):
+                for handler in self._handlers_or_log(event, event_id):
+                    try:
+                        await handler(ctx, event)
+                    except Exception as error:
+                        raise BatchFailed(event_id, event.name) from error
+
+    async def publish_each(self, ctx: Context, events: Iterable[tuple[Event, int | None]]) -> int:
+        """Run every handler of each ``(event, event_id)`` in a savepoint of its own; returns how
+        many failed."""
         failed = 0
         for event, event_id in events:
             failed += await self.publish(ctx, event, event_id=event_id)

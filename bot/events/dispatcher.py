@@ -13,7 +13,7 @@ import logging
 
 from sqlalchemy import select, update
 
-from bot.events.bus import EventBus
+from bot.events.bus import BatchFailed, EventBus
 from bot.events.registry import BUS
 from core import turn as turns
 from core.audit.models import DomainEvent
@@ -43,8 +43,13 @@ async def deliver_pending(services: Services, bus: EventBus = BUS) -> int:
     if turns.current(services) is None and not await services.query(Actor.system("notifier"), _any_pending):
         return 0
     handled = 0
+    notifier = Actor.system("notifier")
     while True:
-        handled_now = await services.run(Actor.system("notifier"), lambda ctx: _deliver_batch(ctx, bus))
+        try:
+            handled_now = await services.run(notifier, lambda ctx: _deliver_batch(ctx, bus))
+        except BatchFailed:  # claimed and run again, each handler undone alone if it fails
+            log.debug("a handler failed in a batch of events; running them one handler at a time")
+            handled_now = await services.run(notifier, lambda ctx: _deliver_batch(ctx, bus, one_by_one=True))
         handled += handled_now
         if handled_now < BATCH:
             return handled
@@ -55,9 +60,15 @@ async def _any_pending(ctx: Context) -> bool:
     return found is not None
 
 
-async def _deliver_batch(ctx: Context, bus: EventBus) -> int:
+async def _deliver_batch(ctx: Context, bus: EventBus, *, one_by_one: bool = False) -> int:
+    """Claim a batch and run its handlers: all in this step (a failure raises ``BatchFailed`` and
+    the step, claim included, is rolled back), or ``one_by_one``, each in a savepoint of its own."""
     rows = await _claim(ctx)
-    await bus.publish_all(ctx, _readable(rows))
+    events = _readable(rows)
+    if one_by_one:
+        await bus.publish_each(ctx, events)
+    else:
+        await bus.run_batch(ctx, events)
     return len(rows)
 
 

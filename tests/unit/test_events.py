@@ -14,7 +14,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pytest
 
-from bot.events.bus import EventBus, current_event_id
+from bot.events.bus import BatchFailed, EventBus, current_event_id
 from bot.events.registry import HANDLERS
 from bot.reactions.rules import notices, trigger_for
 from bot.workflows.schema import Rule, Trigger
@@ -168,7 +168,7 @@ async def test_a_failing_handler_is_logged_with_the_event_and_the_others_still_r
     assert record.exc_info is not None
 
 
-async def test_a_batch_runs_in_one_savepoint_while_no_handler_fails():
+async def test_a_batch_runs_in_the_callers_transaction_with_no_savepoint_of_its_own():
     heard: list[str] = []
 
     async def first(ctx, event):
@@ -179,14 +179,30 @@ async def test_a_batch_runs_in_one_savepoint_while_no_handler_fails():
 
     ctx = FakeContext()
     batch = [(replace(example(StockLow), available=n), n) for n in (1, 2, 3)]
-    failed = await EventBus({StockLow: [first, last]}).publish_all(ctx, batch)
+    await EventBus({StockLow: [first, last]}).run_batch(ctx, batch)
 
-    assert (failed, ctx.session.savepoints, ctx.session.rolled_back) == (0, 1, 0)
+    assert (ctx.session.savepoints, ctx.session.rolled_back) == (0, 0)
     assert heard == ["first 1", "last 1", "first 2", "last 2", "first 3", "last 3"]
-    assert await EventBus({StockLow: [first]}).publish_all(ctx, []) == 0 and ctx.session.savepoints == 1
 
 
-async def test_a_failing_handler_in_a_batch_is_undone_alone_when_the_batch_runs_again_handler_by_handler(caplog):
+async def test_a_failing_handler_stops_a_batch_and_names_its_event():
+    heard: list[str] = []
+
+    async def first(ctx, event):
+        heard.append(f"first {event.available}")
+
+    async def broken(ctx, event):
+        if event.available == 2:
+            raise RuntimeError("boom")
+
+    batch = [(replace(example(StockLow), available=n), 40 + n) for n in (1, 2, 3)]
+    with pytest.raises(BatchFailed, match="event 42 stock.low") as failed:
+        await EventBus({StockLow: [first, broken]}).run_batch(FakeContext(), batch)
+    assert isinstance(failed.value.__cause__, RuntimeError)
+    assert heard == ["first 1", "first 2"]  # the caller rolls back what ran
+
+
+async def test_run_handler_by_handler_a_failing_one_is_undone_alone_and_named(caplog):
     heard: list[str] = []
     ids: list[int | None] = []
 
@@ -201,12 +217,10 @@ async def test_a_failing_handler_in_a_batch_is_undone_alone_when_the_batch_runs_
     ctx = FakeContext()
     batch = [(replace(example(StockLow), available=n), 40 + n) for n in (1, 2)]
     with caplog.at_level(logging.ERROR, logger="bot.events.bus"):
-        failed = await EventBus({StockLow: [first, broken]}).publish_all(ctx, batch)
+        failed = await EventBus({StockLow: [first, broken]}).publish_each(ctx, batch)
 
-    # The batch's savepoint was rolled back (first's work with it), then each handler ran alone
-    assert (failed, ctx.session.rolled_back) == (1, 2)
-    assert ctx.session.savepoints == 1 + 4
-    assert heard == ["first 1", "first 2", "first 1", "first 2"] and ids == [41, 42, 41, 42]
+    assert (failed, ctx.session.rolled_back, ctx.session.savepoints) == (1, 1, 4)
+    assert heard == ["first 1", "first 2"] and ids == [41, 42]
     [record] = caplog.records
     assert "event 42 stock.low" in record.getMessage() and "broken" in record.getMessage()
 
