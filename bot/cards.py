@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bot.actions import BUTTON, ActionId
@@ -93,13 +93,18 @@ async def _open_cards(ctx: Context, order_id: int, kind: CardKind | None = None)
         await ctx.session.flush()  # a card added since: written now, and what was read is forgotten
     found = ctx.session.info.get(_OPEN_CARDS, {}).get(order_id)
     if found is None:
-        stmt = select(Card).where(Card.order_id == order_id, Card.state == CardState.OPEN)
-        found = list(await ctx.session.scalars(stmt.order_by(Card.id).with_for_update()))
+        found = list(await ctx.session.scalars(_OPEN_OF_ORDER, {"order_id": order_id}))
         ctx.session.info.setdefault(_OPEN_CARDS, {})[order_id] = found
     return [card for card in found if card.state == CardState.OPEN and kind in (None, card.kind)]
 
 
 _OPEN_CARDS = "oms_open_cards"  # session.info: order id -> its open cards, as last read
+_OPEN_OF_ORDER = (  # built once: every change of an order asks it
+    select(Card)
+    .where(Card.order_id == bindparam("order_id"), Card.state == CardState.OPEN)
+    .order_by(Card.id)
+    .with_for_update()
+)
 
 
 def _new_cards(session: Session) -> bool:

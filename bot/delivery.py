@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -185,6 +185,17 @@ def enqueue(
     add_in_bulk(ctx.session, row)  # the dispatcher finds it by query; nothing here reads it back
 
 
+_SENDS_OF_CARD = (  # built once: every card closed or edited asks it
+    select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.recipient, OutboxMessage.payload)
+    .where(
+        OutboxMessage.card_id == bindparam("card_id"),
+        OutboxMessage.kind == "send",
+        OutboxMessage.status != OutboxStatus.DEAD,
+    )
+    .order_by(OutboxMessage.id)
+)
+
+
 async def card_changed(ctx: Context, card: Card) -> None:
     """Queue an edit of every platform copy of ``card`` (the console renders it live anyway).
 
@@ -193,17 +204,7 @@ async def card_changed(ctx: Context, card: Card) -> None:
     chat even; each copy is edited where it is (``of`` names the send), in the language it was
     sent in and as the same kind of message (a reply stays a reply).
     """
-    sends = (
-        await ctx.session.execute(
-            select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.recipient, OutboxMessage.payload)
-            .where(
-                OutboxMessage.card_id == card.id,
-                OutboxMessage.kind == "send",
-                OutboxMessage.status != OutboxStatus.DEAD,
-            )
-            .order_by(OutboxMessage.id)
-        )
-    ).all()
+    sends = (await ctx.session.execute(_SENDS_OF_CARD, {"card_id": card.id})).all()
     for send_id, platform, recipient, sent in sends:
         locale = sent.get("locale")
         _ = Translator(locale or DEFAULT_BY_PLATFORM.get(platform, "en"))

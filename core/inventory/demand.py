@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from core.catalog.models import KitComponent, Product
 
-
+# Built once: every allocation asks it (building a statement costs more than SQLite takes to run it).
+_PRODUCTS = select(Product).where(Product.id.in_(bindparam("ids", expanding=True))).execution_options(autoflush=False)
 _HELD_PRODUCTS = "oms_held_products"  # session.info: product id -> the product hold_products loaded
 
 
@@ -84,12 +85,7 @@ async def hold_products(session: AsyncSession, ids: Iterable[int]) -> None:
         else:
             held[pid] = product
     if missing:
-        held.update(
-            (product.id, product)
-            for product in await session.scalars(
-                select(Product).where(Product.id.in_(missing)).execution_options(autoflush=False)
-            )
-        )
+        held.update((product.id, product) for product in await session.scalars(_PRODUCTS, {"ids": missing}))
 
 
 def loaded_products(session: AsyncSession, ids: Iterable[int], *attributes: str) -> dict[int, Product]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.catalog.models import Product
@@ -28,21 +28,42 @@ from core.inventory.planning import WarehouseInfo
 _FLAG_COLUMNS = ("sku", "name", "safety_stock", "below_safety")
 insert_in_bulk(StockMovement)  # the ledger is append-only: one INSERT per flush for all its new rows
 STOCK_ROWS = (StockLevel, Warehouse)
+# The allocation's statements, built once: every order's allocation runs them, and building a
+# statement and its cache key costs more than SQLite takes to run it.
+_RESERVE = (
+    update(StockLevel)
+    .where(
+        StockLevel.product_id == bindparam("product"),
+        StockLevel.warehouse_id == bindparam("warehouse"),
+        StockLevel.on_hand - StockLevel.reserved >= bindparam("units"),
+    )
+    .values(reserved=StockLevel.reserved + bindparam("units"))
+    .execution_options(synchronize_session=False, autoflush=False)
+)
+_SITES = (
+    select(
+        StockLevel.product_id,
+        StockLevel.warehouse_id,
+        StockLevel.on_hand - StockLevel.reserved,
+        Warehouse.code,
+        Warehouse.name,
+        Warehouse.lat,
+        Warehouse.lon,
+        Warehouse.priority,
+        Warehouse.region,
+    )
+    .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    .where(StockLevel.product_id.in_(bindparam("product_ids", expanding=True)), Warehouse.active.is_(True))
+    .order_by(StockLevel.product_id, StockLevel.warehouse_id)
+    .execution_options(autoflush=False)
+)
+_SITES_LOCKED = _SITES.with_for_update(of=StockLevel)
 
 
 async def try_reserve(ctx: Context, product_id: int, warehouse_id: int, qty: int) -> bool:
     """Reserve ``qty`` units if (and only if) that many are available right now."""
     await _flush_stock_changes(ctx)
-    result = await ctx.session.execute(
-        update(StockLevel)
-        .where(
-            StockLevel.product_id == product_id,
-            StockLevel.warehouse_id == warehouse_id,
-            StockLevel.on_hand - StockLevel.reserved >= qty,
-        )
-        .values(reserved=StockLevel.reserved + qty)
-        .execution_options(synchronize_session=False, autoflush=False)
-    )
+    result = await ctx.session.execute(_RESERVE, {"product": product_id, "warehouse": warehouse_id, "units": qty})
     return result.rowcount == 1
 
 
@@ -231,28 +252,11 @@ async def stock_sites(ctx: Context, product_ids: Iterable[int], *, lock: bool = 
     (product, warehouse) order, as ``stock_matrix`` does.
     """
     await _flush_stock_changes(ctx)
-    stmt = (
-        select(
-            StockLevel.product_id,
-            StockLevel.warehouse_id,
-            StockLevel.on_hand - StockLevel.reserved,
-            Warehouse.code,
-            Warehouse.name,
-            Warehouse.lat,
-            Warehouse.lon,
-            Warehouse.priority,
-            Warehouse.region,
-        )
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.product_id.in_(sorted(set(product_ids))), Warehouse.active.is_(True))
-        .order_by(StockLevel.product_id, StockLevel.warehouse_id)
-        .execution_options(autoflush=False)
-    )
-    if lock and ctx.session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=StockLevel)
+    stmt = _SITES_LOCKED if lock and ctx.session.bind.dialect.name == "postgresql" else _SITES
     available: dict[tuple[int, int], int] = {}
     warehouses: dict[int, WarehouseInfo] = {}
-    for product_id, warehouse_id, units, code, name, lat, lon, priority, region in await ctx.session.execute(stmt):
+    rows = await ctx.session.execute(stmt, {"product_ids": sorted(set(product_ids))})
+    for product_id, warehouse_id, units, code, name, lat, lon, priority, region in rows:
         available[(product_id, warehouse_id)] = int(units)
         if warehouse_id not in warehouses:
             warehouses[warehouse_id] = WarehouseInfo(code, name, lat, lon, priority, region)

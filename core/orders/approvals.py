@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, select, update
+from sqlalchemy import JSON, ForeignKey, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit.record import audit
@@ -38,6 +38,19 @@ class ApprovalStep(Base):
     approved_by: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[ApprovalStepStatus] = mapped_column(String(8), default=ApprovalStepStatus.WAITING)
     created_at: Mapped[datetime]
+
+
+# Built once: every tap on an approval card asks both (building a statement costs more than SQLite
+# takes to run it).
+_PENDING_STEPS = (
+    select(ApprovalStep)
+    .where(ApprovalStep.order_id == bindparam("order_id"), ApprovalStep.status.in_(_PENDING))
+    .order_by(ApprovalStep.level)
+    .with_for_update()
+)
+_OPEN_LEVEL = select(ApprovalStep.level).where(
+    ApprovalStep.order_id == bindparam("order_id"), ApprovalStep.status == ApprovalStepStatus.OPEN
+)
 
 
 async def request(
@@ -102,14 +115,7 @@ def _may_act(actor: Actor, target: dict[str, Any]) -> bool:
 
 async def record(ctx: Context, order: Order) -> bool:
     """Record the actor's approval on the open step; True when the order is now fully approved."""
-    steps = list(
-        await ctx.session.scalars(
-            select(ApprovalStep)
-            .where(ApprovalStep.order_id == order.id, ApprovalStep.status.in_(_PENDING))
-            .order_by(ApprovalStep.level)
-            .with_for_update()
-        )
-    )
+    steps = list(await ctx.session.scalars(_PENDING_STEPS, {"order_id": order.id}))
     if not steps:
         return True  # reviewed without steps (the threshold, or older orders): one approval decides
     step, actor = steps[0], ctx.actor
@@ -167,8 +173,4 @@ async def _everyone(ctx: Context, step: ApprovalStep) -> bool:
 
 async def open_level(ctx: Context, order: Order) -> int | None:
     """The step approvers act on now; None when the review has no steps left (or never had any)."""
-    return await ctx.session.scalar(
-        select(ApprovalStep.level).where(
-            ApprovalStep.order_id == order.id, ApprovalStep.status == ApprovalStepStatus.OPEN
-        )
-    )
+    return await ctx.session.scalar(_OPEN_LEVEL, {"order_id": order.id})

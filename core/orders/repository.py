@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.orm import SessionTransaction, joinedload, selectinload
 
 from core.auth import OrderNotInYourWarehouse, Permission
@@ -22,9 +22,15 @@ def select_orders() -> Select[tuple[Order]]:
     return select(Order).options(selectinload(Order.lines), joinedload(Order.customer, innerjoin=True))
 
 
+# Built once, as they run on every tap and every change by number: building a statement and its
+# cache key costs more than SQLite takes to run it (``load_order`` passes the number).
+_BY_NUMBER = select_orders().where(Order.order_no == bindparam("order_no"))
+_BY_NUMBER_LOCKED = _BY_NUMBER.with_for_update(of=Order).execution_options(populate_existing=True)
+
+
 async def find_order(ctx: Context, order_no: str) -> Order | None:
     """The order by its number, or None (for readers that skip an order gone since an event)."""
-    return (await ctx.session.scalars(select_orders().where(Order.order_no == order_no.strip().upper()))).one_or_none()
+    return (await ctx.session.scalars(_BY_NUMBER, {"order_no": order_no.strip().upper()})).one_or_none()
 
 
 async def order_by_id(ctx: Context, order_id: int) -> Order:
@@ -54,10 +60,8 @@ async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -
     number = order_no.strip().upper()
     if for_update and (locked := _still_locked(ctx, number)) is not None:
         return locked
-    stmt = select_orders().where(Order.order_no == number)
-    if for_update:
-        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = (await ctx.session.scalars(stmt)).one_or_none()
+    stmt = _BY_NUMBER_LOCKED if for_update else _BY_NUMBER
+    order = (await ctx.session.scalars(stmt, {"order_no": number})).one_or_none()
     if order is None:
         raise OrderNotFound(order_no=number)
     if for_update:

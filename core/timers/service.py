@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from core.auth import Actor
 from core.context import Context
@@ -74,13 +74,16 @@ async def cancel(ctx: Context, key_prefix: str) -> int:
 async def cancel_keys(ctx: Context, *keys: str) -> int:
     """Cancel the pending timers with exactly these keys (a closed card's reminder and escalation:
     by prefix, card 7's would take card 70's with them)."""
-    result = await ctx.session.execute(
-        update(Timer)
-        .where(Timer.key.in_(keys), Timer.status == TimerStatus.PENDING)
-        .values(status=TimerStatus.CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
+    result = await ctx.session.execute(_CANCEL_KEYS, {"keys": list(keys)})
     return result.rowcount
+
+
+_CANCEL_KEYS = (  # built once: every closed approval card runs it
+    update(Timer)
+    .where(Timer.key.in_(bindparam("keys", expanding=True)), Timer.status == TimerStatus.PENDING)
+    .values(status=TimerStatus.CANCELLED)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
