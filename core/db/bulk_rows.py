@@ -139,7 +139,18 @@ def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
         connection.execute(_one_statement(groups))
         return
     for table, rows in groups:
-        connection.execute(insert(table), rows)
+        connection.execute(_insert(table), rows)
+
+
+def _insert(table: Table) -> Insert:
+    """The table's plain INSERT, built once (with its cache key): every flush of history runs it."""
+    found = _INSERTS.get(table)
+    if found is None:
+        found = _INSERTS[table] = insert(table)
+    return found
+
+
+_INSERTS: dict[Table, Insert] = {}
 
 
 def _parameters(groups: list[tuple[Table, list[dict[str, Any]]]]) -> int:
