@@ -18,7 +18,7 @@ from core.users.preferences import set_locale
 MAX_REPORT_DAYS = 3660  # /report stalls looks back at most ten years
 
 
-@command("help", "帮助", usage=N_("/help"), summary=N_("What you can do here"))
+@command("help", "帮助", usage=N_("/help"), summary=N_("What you can do here"), reads_only=True)
 async def help_(chat: Chat, args: list[str]) -> list[Reply]:
     lines = [chat._("What you can do:")]
     for cmd in visible_commands(chat.actor):
@@ -27,7 +27,7 @@ async def help_(chat: Chat, args: list[str]) -> list[Reply]:
     return [Reply(text="\n".join(lines))]
 
 
-@command("whoami", "我是谁", usage=N_("/whoami"), summary=N_("Who the bot thinks you are"))
+@command("whoami", "我是谁", usage=N_("/whoami"), summary=N_("Who the bot thinks you are"), reads_only=True)
 async def whoami(chat: Chat, args: list[str]) -> list[Reply]:
     roles = ", ".join(chat._(ROLES.get(r.value, r.value)) for r in sorted(chat.actor.roles))
     where = f" · {', '.join(sorted(chat.actor.warehouses))}" if chat.actor.warehouses else ""

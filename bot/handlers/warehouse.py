@@ -99,6 +99,7 @@ async def receive_cmd(chat: Chat, args: list[str]) -> list[Reply]:
     usage=N_("/stock TEA-001"),
     summary=N_("Stock of a SKU per warehouse"),
     permission=Permission.STOCK_VIEW,
+    reads_only=True,
 )
 async def stock(chat: Chat, args: list[str]) -> list[Reply]:
     if not args:

@@ -168,5 +168,7 @@ async def test_the_replies_shown_are_the_timeline_rows_as_read_back(shop):
 
 def test_only_commands_that_change_nothing_are_answered_before_the_turn():
     assert reads_only("/order SO-100001") and reads_only("/查单") and reads_only("／order@oms_bot SO-1")
+    assert all(reads_only(text) for text in ("/stock TEA-001", "/库存 TEA-001", "/help", "/whoami", "/report today"))
+    assert not reads_only("/pick SO-1") and not reads_only("/lang zh") and not reads_only("/receive TEA-001 SH 5")
     assert not reads_only("/neworder C001 TEA-001*1") and not reads_only("/approve SO-1")
     assert not reads_only("where is SO-100001") and not reads_only("/nosuchcommand")

@@ -7,6 +7,8 @@ import asyncio
 
 from sqlalchemy import text
 
+from bot import gateway
+from bot.gateway import Inbound
 from core.db.engine import create_engine
 from core.db.writer_queue import brief
 from tests.support.platforms import demo_services
@@ -123,3 +125,18 @@ async def test_a_read_only_commands_turn_is_brief_and_a_change_is_not(tmp_path):
         await services.close()
     assert seen == [True, True, False]
     assert report.texts[0].startswith("Last 7 days:") and report.written[0].attachment_id  # with its chart
+
+
+async def test_a_stock_lookup_is_answered_before_its_turn_and_waits_only_as_a_brief_write(tmp_path):
+    services = await demo_services(tmp_path)
+    holder = await services.engine.connect()  # the one writing connection, busy with a long change
+    try:
+        asked = asyncio.create_task(gateway.message(services, Inbound("console", "lilei", "lilei"), "/stock TEA-001"))
+        await _waiting(services.engine, 1)
+        queue = services.engine.sync_engine.pool._pool._queue
+        assert (len(queue._brief), len(queue._others)) == (1, 0)  # goes ahead of the changes waiting
+    finally:
+        await holder.close()
+    answer = await asked
+    assert answer.texts[0].startswith("*TEA-001*") and "available" in answer.texts[0]
+    await services.close()
