@@ -193,28 +193,31 @@ async def _started(command: list[str], env: dict[str, str] | None, base: str, pr
 # --- databases -------------------------------------------------------------------------------------
 
 
-def identities_document(n: int, *, stock: int = 100_000) -> str:
-    """Master data for ``n`` console identities ``b0`` … (salespeople and approvers) and deep TEA-001."""
+def identities_document(n: int, *, stock: int = 100_000, deep: tuple[str, ...] = ("TEA-001",)) -> str:
+    """Master data for ``n`` console identities ``b0`` … (salespeople and approvers) and deep stock of
+    the ``deep`` SKUs in Shanghai."""
     users = "".join(
         f"  - {{name: bench{i}, roles: [sales, approver], identities: {{console: b{i}}}}}\n" for i in range(n)
     )
-    return (f"users:\n{users}" if n else "") + f"stock:\n  - {{sku: TEA-001, warehouse: SH, on_hand: {stock}}}\n"
+    levels = "".join(f"  - {{sku: {sku}, warehouse: SH, on_hand: {stock}}}\n" for sku in deep)
+    return (f"users:\n{users}" if n else "") + f"stock:\n{levels}"
 
 
-async def seed_console(services: Services, n: int) -> None:
+async def seed_console(services: Services, n: int, deep: tuple[str, ...] = ("TEA-001",)) -> None:
     """The demo master data and ``n`` identities, through the services (a schema made in-process)."""
     async with services.unit_of_work(Actor.system("bench")) as ctx:
         await load_master_data(ctx, parse_document(DEMO_DATA.read_text(encoding="utf-8")))
-        await load_master_data(ctx, parse_document(identities_document(n)))
+        await load_master_data(ctx, parse_document(identities_document(n, deep=deep)))
 
 
-async def prepare(database_url: str, identities: int) -> None:
+async def prepare(database_url: str, identities: int, deep: tuple[str, ...] = ("TEA-001",)) -> None:
     """A database ``oms serve`` accepts: the schema by the migrations (what it checks), the demo data and
-    ``identities`` console identities; in this process, which is quicker than three ``oms`` commands."""
+    ``identities`` console identities, deep stock of the ``deep`` SKUs; in this process, which is
+    quicker than three ``oms`` commands."""
     services = Services.from_settings(Settings(_env_file=None, database_url=database_url))
     try:
         await upgrade(services.engine)
-        await seed_console(services, identities)
+        await seed_console(services, identities, deep)
     finally:
         await services.close()
 
@@ -253,6 +256,49 @@ def process_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14 and 15 of stat(5)
+
+
+OWNERS = ("oms serve", "PostgreSQL", "client", "other")
+
+
+def cpu_by_process(server_pid: int) -> dict[int, tuple[str, float]]:
+    """Every live process's CPU seconds so far, with whose it is: the server (``server_pid`` and
+    its children, the workers), PostgreSQL, this client, or another. Two readings around a load
+    (``cpu_shares``) say which of them filled the machine."""
+    found: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        command, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        pid, parent = int(entry.name), int(fields[1])
+        if server_pid in (pid, parent):
+            owner = "oms serve"
+        elif command.startswith("postgres"):
+            owner = "PostgreSQL"
+        else:
+            owner = "client" if pid == os.getpid() else "other"
+        found[pid] = (owner, (int(fields[11]) + int(fields[12])) / TICKS)
+    return found
+
+
+def cpu_shares(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], seconds: float
+) -> dict[str, float]:
+    """Each owner's CPU between two ``cpu_by_process`` readings, as a share of the machine's cores
+    over ``seconds`` (a process that ended meanwhile is not counted)."""
+    used = dict.fromkeys(OWNERS, 0.0)
+    for pid, (owner, cpu) in after.items():
+        used[owner] += cpu - before.get(pid, (owner, 0.0))[1]
+    cores = os.cpu_count() or 1
+    return {owner: value / (seconds * cores) for owner, value in used.items()}
+
+
+def shares_line(shares: dict[str, float]) -> str:
+    return ", ".join(f"{owner} {share:.0%}" for owner, share in shares.items())
 
 
 def machine_ticks() -> tuple[int, int]:
