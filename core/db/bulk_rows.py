@@ -135,7 +135,7 @@ def _write_in_bulk(session: Session, _context: Any, _instances: Any) -> None:
         for _, same_columns in groupby(rows, key=lambda row: tuple(row))
     ]
     connection = session.connection()
-    if len(groups) > 1 and connection.dialect.name == "postgresql" and _parameters(groups) <= ONE_STATEMENT_PARAMETERS:
+    if connection.dialect.name == "postgresql" and _one_statement_will_do(groups):
         connection.execute(_one_statement(groups))
         return
     for table, rows in groups:
@@ -153,8 +153,12 @@ def _insert(table: Table) -> Insert:
 _INSERTS: dict[Table, Insert] = {}
 
 
-def _parameters(groups: list[tuple[Table, list[dict[str, Any]]]]) -> int:
-    return sum(len(rows) * len(rows[0]) for _, rows in groups)
+def _one_statement_will_do(groups: list[tuple[Table, list[dict[str, Any]]]]) -> bool:
+    """Several tables, each in one group (PostgreSQL runs a statement's CTEs in no set order, so two
+    groups of one table could be numbered out of the order they were added), within the parameters."""
+    tables = {table for table, _ in groups}
+    parameters = sum(len(rows) * len(rows[0]) for _, rows in groups)
+    return 1 < len(groups) == len(tables) and parameters <= ONE_STATEMENT_PARAMETERS
 
 
 def _one_statement(groups: list[tuple[Table, list[dict[str, Any]]]]) -> Insert:
