@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from integrations.cli.demo import DEMO_DATA
 from integrations.console.api import mount as console
 from integrations.web import events
 from integrations.web.app import build_app
+from tests.support.cli import MASTER, copy_database, oms
 from tests.support.console import Console
 from tests.support.databases import make_services, sqlite_settings
 from tests.support.platforms import caught_up
@@ -39,3 +41,19 @@ async def console_app(tmp_path) -> AsyncIterator[tuple[Console, Any]]:
 @pytest.fixture
 async def chat(console_app) -> Console:
     return console_app[0]
+
+
+@pytest.fixture(scope="session")
+def upgraded_template(tmp_path_factory) -> Path:
+    """A database file after ``oms db upgrade``, made once per worker; tests get copies (``copy_database``)."""
+    path = tmp_path_factory.mktemp("templates") / "upgraded.db"
+    oms(path, "db", "upgrade")
+    return path
+
+
+@pytest.fixture(scope="session")
+def loaded_template(tmp_path_factory, upgraded_template) -> Path:
+    """A database file after ``oms db upgrade`` and ``oms load tests/data/master.yaml``, made once per worker."""
+    path = copy_database(upgraded_template, tmp_path_factory.mktemp("templates") / "loaded.db")
+    oms(path, "load", str(MASTER))
+    return path

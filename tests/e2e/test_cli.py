@@ -12,20 +12,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.cli import MASTER, OMS, oms, refused
+from tests.support.cli import MASTER, OMS, copy_database, oms, refused
 
 
 @pytest.fixture
-def db(tmp_path) -> Path:
-    path = tmp_path / "cli.db"
-    oms(path, "db", "upgrade")
-    return path
+def db(tmp_path, upgraded_template) -> Path:
+    """A database of this test's own after ``oms db upgrade`` (a copy of the worker's template)."""
+    return copy_database(upgraded_template, tmp_path / "cli.db")
 
 
 @pytest.fixture
-def loaded(db) -> Path:
-    oms(db, "load", str(MASTER))
-    return db
+def loaded(tmp_path, loaded_template) -> Path:
+    """A database of this test's own after ``oms db upgrade`` and ``oms load`` of the master data."""
+    return copy_database(loaded_template, tmp_path / "cli.db")
 
 
 def test_help_lists_the_commands(tmp_path):

@@ -6,15 +6,13 @@ import json
 
 import pytest
 
-from tests.support.cli import MASTER, oms, refused
+from tests.support.cli import copy_database, oms, refused
 
 
 @pytest.fixture
-def loaded(tmp_path):
-    path = tmp_path / "keys.db"
-    oms(path, "db", "upgrade")
-    oms(path, "load", str(MASTER))
-    return path
+def loaded(tmp_path, loaded_template):
+    """A database of this test's own after ``oms db upgrade`` and ``oms load`` (a copy of the worker's template)."""
+    return copy_database(loaded_template, tmp_path / "keys.db")
 
 
 def test_create_list_and_revoke(loaded):

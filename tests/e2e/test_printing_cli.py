@@ -9,17 +9,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.cli import MASTER, oms, refused
+from tests.support.cli import copy_database, oms, refused
 from tests.support.pdf_text import pdf_text
 
 
-@pytest.fixture
-def shop(tmp_path):
-    db = tmp_path / "cli.db"
-    oms(db, "db", "upgrade")
-    oms(db, "load", str(MASTER))
-    oms(db, "order", "place", "C001", "TEA-001*2", "--pay", "credit")  # SO-100001, ready to pick in SH
+@pytest.fixture(scope="module")
+def shop_template(tmp_path_factory, loaded_template):
+    """The master data and one order, SO-100001, ready to pick in SH, made by ``oms`` once per worker."""
+    db = copy_database(loaded_template, tmp_path_factory.mktemp("shop") / "cli.db")
+    oms(db, "order", "place", "C001", "TEA-001*2", "--pay", "credit")
     return db
+
+
+@pytest.fixture
+def shop(tmp_path, shop_template):
+    """A copy of ``shop_template`` for this test alone."""
+    return copy_database(shop_template, tmp_path / "cli.db")
 
 
 def test_print_writes_each_document(shop, tmp_path):

@@ -8,13 +8,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.support.cli import MASTER, oms, refused
+from tests.support.cli import copy_database, oms, refused
 
 
-def test_add_list_replay_remove(tmp_path: Path):
-    db = tmp_path / "cli.db"
-    oms(db, "db", "upgrade")
-    oms(db, "load", str(MASTER))
+def test_add_list_replay_remove(tmp_path: Path, loaded_template: Path):
+    db = copy_database(loaded_template, tmp_path / "cli.db")  # after `oms db upgrade` and `oms load`
     added = oms(
         db, "webhook", "add", "https://erp.example.com/hook", "--name", "erp", "--events", "order.received,stock.low"
     ).stdout

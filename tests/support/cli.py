@@ -27,3 +27,15 @@ def refused(result: subprocess.CompletedProcess[str], text: str) -> None:
     assert len(lines) == 1, result.stderr
     assert text in lines[0], lines[0]
     assert "Traceback" not in result.stderr
+
+
+def copy_database(template: Path, to: Path) -> Path:
+    """A copy of a database file that ``oms`` made and closed (with any WAL beside it), for one test.
+
+    Each test still gets a database of its own, in the state the real commands left it in; the
+    commands that made it (``oms db upgrade``, ``oms load``: a second or more of subprocess each,
+    more on a busy machine) run once per worker instead of once per test."""
+    for suffix in ("", "-wal", "-shm"):
+        if (source := Path(f"{template}{suffix}")).exists():
+            shutil.copyfile(source, f"{to}{suffix}")
+    return to
