@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.support.cli import MASTER, OMS, oms
+from tests.support.cli import OMS, copy_database, oms
 
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port
 
@@ -35,10 +35,10 @@ def status(url: str, data: bytes | None = None, headers: dict[str, str] | None =
         return error.code
 
 
-def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requests(tmp_path: Path):
-    db = tmp_path / "serve.db"
-    oms(db, "db", "upgrade")
-    oms(db, "load", str(MASTER))
+def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requests(
+    tmp_path: Path, loaded_template: Path
+):
+    db = copy_database(loaded_template, tmp_path / "serve.db")  # after `oms db upgrade` and `oms load`
     channels = tmp_path / "channels.yaml"
     channels.write_text(
         "channels:\n"
@@ -118,9 +118,8 @@ def test_serve_switches_on_the_configured_adapters_and_they_refuse_unsigned_requ
     assert "Traceback" not in output, output
 
 
-def test_the_open_console_refuses_to_listen_beyond_loopback(tmp_path: Path):
-    db = tmp_path / "open.db"
-    oms(db, "db", "upgrade")
+def test_the_open_console_refuses_to_listen_beyond_loopback(tmp_path: Path, upgraded_template: Path):
+    db = copy_database(upgraded_template, tmp_path / "open.db")  # after `oms db upgrade`
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMS_")}
     env.update(OMS_DATABASE_URL=f"sqlite+aiosqlite:///{db}", OMS_CONSOLE_MODE="open", OMS_HOST="0.0.0.0")
     result = subprocess.run([OMS, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -173,10 +172,8 @@ def test_serve_behind_the_latest_migration_names_both_revisions(tmp_path: Path):
     assert line.startswith("error: the database is at revision 0001, the code needs ") and "oms db upgrade" in line
 
 
-def test_healthz_answers_503_when_the_database_file_is_deleted_under_the_server(tmp_path: Path):
-    db = tmp_path / "serve.db"
-    oms(db, "db", "upgrade")
-    oms(db, "load", str(MASTER))
+def test_healthz_answers_503_when_the_database_file_is_deleted_under_the_server(tmp_path: Path, loaded_template: Path):
+    db = copy_database(loaded_template, tmp_path / "serve.db")  # after `oms db upgrade` and `oms load`
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(

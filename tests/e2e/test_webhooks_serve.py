@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.fakes.webhook_receiver import WebhookReceiver
-from tests.support.cli import MASTER, OMS, oms
+from tests.support.cli import OMS, copy_database, oms
 from tests.support.waiting import until
 
 
@@ -48,10 +48,8 @@ def webhook_rows(db: Path) -> list[tuple[str, int, str]]:
         ).fetchall()
 
 
-async def test_a_kill_9_between_the_change_and_its_delivery_still_delivers(tmp_path: Path):
-    db = tmp_path / "serve.db"
-    oms(db, "db", "upgrade")
-    oms(db, "load", str(MASTER))
+async def test_a_kill_9_between_the_change_and_its_delivery_still_delivers(tmp_path: Path, loaded_template: Path):
+    db = copy_database(loaded_template, tmp_path / "serve.db")  # after `oms db upgrade` and `oms load`
     hook_port = free_port()  # nothing listens there yet: the receiver is down
     added = oms(
         db, "webhook", "add", f"http://127.0.0.1:{hook_port}/hook", "--name", "erp", "--events", "order.received"
