@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -40,9 +41,10 @@ def _pg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+@asynccontextmanager
+async def new_pg_database(template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database, empty or a copy of the database ``template`` (``CREATE DATABASE …
+    TEMPLATE``, which needs no one connected to it), dropped afterwards; its URL."""
     base = make_url(PG_URL)
     try:
         admin = await asyncpg.connect(_pg_dsn(PG_URL), timeout=5)
@@ -53,12 +55,19 @@ async def pg_url() -> AsyncIterator[str]:
             )
         pytest.skip(f"PostgreSQL not reachable at {base.host}:{base.port}: {error}")
     name = f"oms_test_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield base.set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    async with new_pg_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,10 +19,12 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
+import pytest_asyncio
 from sqlalchemy.engine import make_url
 
 from integrations.cli.demo import DEMO_DATA
 from integrations.cli.workers import HEADER
+from tests.conftest import new_pg_database
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.cli import OMS
 from tests.support.waiting import until
@@ -78,10 +80,28 @@ async def on_worker(base: str, index: str, timeout: float = 30.0) -> Worker:
     raise AssertionError(f"no connection reached worker {index}")
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def demo_pg_template(tmp_path_factory) -> AsyncIterator[str]:
+    """A PostgreSQL database after ``oms db upgrade`` and ``oms load`` of the demo data, made by those
+    commands once per module and worker instead of once per test (two subprocesses, 2-4 s); each
+    test serves a copy of its own (``CREATE DATABASE … TEMPLATE``, a fraction of a second)."""
+    async with new_pg_database() as url:
+        cwd = tmp_path_factory.mktemp("pg-template")
+        oms_on(url, "db", "upgrade", cwd=cwd)
+        oms_on(url, "load", str(DEMO_DATA), cwd=cwd)
+        yield make_url(url).database
+
+
 @pytest.fixture
-async def served(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str, WebhookReceiver, Path]]:
-    oms_on(pg_url, "db", "upgrade", cwd=tmp_path)
-    oms_on(pg_url, "load", str(DEMO_DATA), cwd=tmp_path)
+async def demo_pg_url(demo_pg_template: str) -> AsyncIterator[str]:
+    """A copy of ``demo_pg_template`` for one test, dropped afterwards."""
+    async with new_pg_database(template=demo_pg_template) as url:
+        yield url
+
+
+@pytest.fixture
+async def served(demo_pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str, WebhookReceiver, Path]]:
+    pg_url = demo_pg_url  # after `oms db upgrade` and `oms load` of the demo data
     receiver = await WebhookReceiver().start()
     added = oms_on(
         pg_url,
