@@ -254,8 +254,12 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU of process ``pid``, all its threads (aiosqlite's too), from /proc/PID/stat."""
     with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14 and 15 of stat(5)
+        return _cpu_seconds(stat.read().rsplit(")", 1)[1].split())
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    """utime + stime from /proc/PID/stat's fields after the command (fields 14 and 15 of stat(5))."""
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 OWNERS = ("oms serve", "PostgreSQL", "client", "other")
@@ -281,7 +285,7 @@ def cpu_by_process(server_pid: int) -> dict[int, tuple[str, float]]:
             owner = "PostgreSQL"
         else:
             owner = "client" if pid == os.getpid() else "other"
-        found[pid] = (owner, (int(fields[11]) + int(fields[12])) / TICKS)
+        found[pid] = (owner, _cpu_seconds(fields))
     return found
 
 

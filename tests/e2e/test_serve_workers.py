@@ -24,9 +24,9 @@ from sqlalchemy.engine import make_url
 
 from integrations.cli.demo import DEMO_DATA
 from integrations.cli.workers import HEADER
-from tests.conftest import new_pg_database
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.support.cli import OMS
+from tests.support.postgres import new_pg_database
 from tests.support.waiting import until
 
 

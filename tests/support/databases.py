@@ -15,6 +15,7 @@ from core.config import Settings
 from core.db.engine import normalise_url
 from core.db.registry import metadata
 from core.services import Services
+from tests.support.cli import copy_database
 
 _SCHEMA_TEMPLATES: dict[tuple[str, ...], Path] = {}
 
@@ -31,7 +32,7 @@ async def make_services(settings: Settings) -> Services:
     Any other database (PostgreSQL, a file that exists already) gets ``create_all`` as before."""
     target = _new_sqlite_file(settings.database_url)
     if target is not None:
-        _copy_file(await _schema_template(), target)
+        copy_database(await _schema_template(), target)
     services = Services.from_settings(settings)
     if target is None:
         async with services.engine.begin() as connection:
@@ -61,9 +62,3 @@ async def _schema_template() -> Path:
         await services.close()
         _SCHEMA_TEMPLATES[key] = template
     return template
-
-
-def _copy_file(template: Path, to: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):  # closed engines leave no WAL behind; copy one if there is
-        if (source := Path(f"{template}{suffix}")).exists():
-            shutil.copyfile(source, f"{to}{suffix}")
