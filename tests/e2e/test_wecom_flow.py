@@ -43,7 +43,9 @@ class WeCom:
         query, body = self.fake.callback(xml, **kwargs)
         started = time.monotonic()
         response = await self.server.post(PATH, params=query, data=body.encode())
-        assert time.monotonic() - started < 1.0, "WeCom waits 5 s; we answer at once"
+        # WeCom gives up after 5 s and sends again; the work is done after the answer, so even a
+        # starved machine answers well inside that (2.4 s was seen with a third of the CPU stolen).
+        assert time.monotonic() - started < 4.0, "WeCom waits 5 s; we answer at once"
         if response.status == 200:
             assert await response.text() == ""
         return response.status
