@@ -250,7 +250,7 @@ async def test_a_slow_slack_api_does_not_hold_up_the_acknowledgement(tmp_path):
         body, headers = form(slash_command(LILEI, "stock TEA-001"))
         started = time.monotonic()
         response = await server.post(PATH, data=body.encode(), headers={**headers, **signed(body)})
-        assert response.status == 200 and time.monotonic() - started < 1.0
+        assert response.status == 200 and time.monotonic() - started < 3.0  # Slack's window; its API here takes 4 s
         [reply] = await until(lambda: fake.texts(fake.dm(LILEI)))
         assert "TEA-001" in reply
     finally:
