@@ -72,7 +72,9 @@ def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         return True  # anything else (the connector, a function aiosqlite wraps): on its thread
     if name in ("execute", "executemany", "executescript"):
         return not args or _sql_may_wait(str(args[0]))
-    return name in ("commit", "close", "backup", "iterdump")
+    if name == "close":  # a connection's may checkpoint the WAL; a cursor's waits for nothing
+        return isinstance(owner, sqlite3.Connection)
+    return name in ("commit", "backup", "iterdump")
 
 
 def _sql_may_wait(sql: str) -> bool:
