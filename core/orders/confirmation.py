@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.auth import Permission
 from core.catalog.models import Product
@@ -170,6 +170,14 @@ async def route_by_payment(ctx: Context, order: Order) -> None:
     record(ctx, OrderReadyToPick(order_no=order.order_no, warehouses=tuple(warehouses), at=ctx.now()))
 
 
+_OPEN_REQUESTS = select(PurchaseRequest).where(  # built once: every order short of stock asks it
+    PurchaseRequest.order_id == bindparam("order_id"),
+    PurchaseRequest.work_order_id.is_(None),
+    PurchaseRequest.product_id.in_(bindparam("product_ids", expanding=True)),
+    PurchaseRequest.status == PurchaseRequestStatus.OPEN,
+)
+
+
 async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int]) -> None:
     """One open purchase request per order and SKU, kept at the current gap (the order's products
     are held by ``allocate``; its open requests are read in one query)."""
@@ -182,14 +190,7 @@ async def _request_purchase(ctx: Context, order: Order, shortages: dict[str, int
     wanted = [ids[sku] for sku in shortages]
     existing = {
         request.product_id: request
-        for request in await ctx.session.scalars(
-            select(PurchaseRequest).where(
-                PurchaseRequest.order_id == order.id,
-                PurchaseRequest.work_order_id.is_(None),
-                PurchaseRequest.product_id.in_(wanted),
-                PurchaseRequest.status == PurchaseRequestStatus.OPEN,
-            )
-        )
+        for request in await ctx.session.scalars(_OPEN_REQUESTS, {"order_id": order.id, "product_ids": wanted})
     }
     for sku, qty in sorted(shortages.items()):
         if (request := existing.get(ids[sku])) is not None:

@@ -138,13 +138,12 @@ def _fire(
         raise ValueError(f"unknown {entity} trigger {trigger!r}")
     before = status_type(row.status)
     row.status = before  # rows load plain strings; the machine looks Enum states up by name
-    refusal = InvalidTransition(action=Action(trigger), entity=entity, key=key(row), state=before)
     try:
         moved = event.trigger(row)
     except MachineError:
-        raise refusal from None
-    if not moved:  # a guard said no; the row is unchanged
-        raise refusal
+        moved = False
+    if not moved:  # no such move from here, or a guard said no; the row is unchanged
+        raise InvalidTransition(action=Action(trigger), entity=entity, key=key(row), state=before) from None
     row.status = status_type(row.status)
     return before, row.status
 

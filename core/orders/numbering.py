@@ -6,21 +6,31 @@ which has a single writer anyway, advances a counter row with one conditional UP
 
 from __future__ import annotations
 
-from sqlalchemy import ScalarSelect, insert, select, update
+from sqlalchemy import ScalarSelect, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Context
 from core.orders.models import NUMBER_SEQUENCES, Counter
 
 FIRST = 100_000
+_ADVANCE = (  # built once: every order, return and document number on SQLite runs it
+    update(Counter)
+    .where(Counter.name == bindparam("counter"))
+    .values(value=Counter.value + 1)
+    .returning(Counter.value)
+    .execution_options(synchronize_session=False)
+)
 
 
-def drawn_along(ctx: Context, name: str) -> ScalarSelect[int] | None:
-    """On PostgreSQL, the next number as a column for a query the caller makes anyway (one round
-    trip fewer); None on SQLite. An uncorrelated subquery: PostgreSQL draws it once per query,
+def draws_along(ctx: Context) -> bool:
+    """Whether this database draws numbers with another query (``drawn_along``): PostgreSQL does."""
+    return ctx.session.bind.dialect.name == "postgresql"
+
+
+def drawn_along(name: str) -> ScalarSelect[int]:
+    """PostgreSQL's next number as a column for a query the caller makes anyway (one round trip
+    fewer), where ``draws_along``. An uncorrelated subquery: PostgreSQL draws it once per query,
     however many rows the query returns. Format it with ``numbered``."""
-    if ctx.session.bind.dialect.name != "postgresql":
-        return None
     return select(NUMBER_SEQUENCES[name].next_value()).scalar_subquery()
 
 
@@ -30,16 +40,12 @@ def numbered(prefix: str, value: int) -> str:
 
 async def next_number(ctx: Context, name: str, prefix: str) -> str:
     session = ctx.session
-    if session.bind.dialect.name == "postgresql":
+    if draws_along(ctx):
         return numbered(prefix, await session.scalar(select(NUMBER_SEQUENCES[name].next_value())))
     for _ in range(3):
-        value = (
-            await session.execute(
-                update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-            )
-        ).scalar_one_or_none()
+        value = (await session.execute(_ADVANCE, {"counter": name})).scalar_one_or_none()
         if value is not None:
-            return f"{prefix}-{value}"
+            return numbered(prefix, value)
         try:
             async with session.begin_nested():
                 await session.execute(insert(Counter).values(name=name, value=FIRST))

@@ -12,8 +12,9 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from core.audit.record import audit
@@ -42,7 +43,7 @@ from core.orders.errors import NoCustomer, NoLines, OnlyHeldOrdersFixed
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, OrderLine
-from core.orders.numbering import drawn_along, next_number, numbered
+from core.orders.numbering import drawn_along, draws_along, next_number, numbered
 from core.orders.repository import acting_on, order_by_external_ref
 from core.orders.status import HoldReason, OrderKind, OrderStatus, PaymentStatus, PaymentTerms
 from core.pricing.errors import DiscountOutOfRange, PricingError
@@ -139,18 +140,33 @@ async def place_order(ctx: Context, draft: OrderDraft) -> Order:
     return order
 
 
+def _customer_query(*, with_number: bool) -> Select[Any]:
+    number = [drawn_along("order")] if with_number else []
+    return (
+        select(Customer, rebate_credit.approved_column(), stamp_column(), *number)
+        .where(Customer.code == bindparam("code"))
+        .options(joinedload(Customer.addresses))
+    )
+
+
+# Built once: every placement runs them, and building a query and its cache key costs more than
+# SQLite takes to run it.
+_CUSTOMER = _customer_query(with_number=False)
+_CUSTOMER_AND_NUMBER = _customer_query(with_number=True)  # PostgreSQL: the number drawn with it
+_PRODUCTS = select(Product).where(Product.sku.in_(bindparam("skus", expanding=True)))
+
+
 async def _customer(ctx: Context, code: str) -> tuple[Customer, Decimal, int | None]:
     """The customer with their addresses, the rebate credit approved for them, the config stamp
     (the price lists and promotions are copies kept under it) and (PostgreSQL) the order's number,
     in one query. A number drawn for an unknown customer is a gap, as any refused order's is."""
-    number = drawn_along(ctx, "order")
-    columns = [Customer, rebate_credit.approved_column(), stamp_column(), *([number] if number is not None else [])]
-    stmt = select(*columns).where(Customer.code == code).options(joinedload(Customer.addresses))
-    row = (await ctx.session.execute(stmt)).unique().one_or_none()
+    with_number = draws_along(ctx)
+    stmt = _CUSTOMER_AND_NUMBER if with_number else _CUSTOMER
+    row = (await ctx.session.execute(stmt, {"code": code})).unique().one_or_none()
     if row is None:
         raise CustomerNotFound(customer=code)
     remember(ctx.session, row[2])
-    return row[0], rebate_credit.as_amount(row[1]), row[3] if number is not None else None
+    return row[0], rebate_credit.as_amount(row[1]), row[3] if with_number else None
 
 
 async def _store(ctx: Context, order: Order, draft: OrderDraft) -> None:
@@ -378,8 +394,8 @@ def _ship_to(customer: Customer, draft: OrderDraft) -> dict[str, object]:
 
 async def _products(ctx: Context, skus: list[str]) -> dict[str, Product]:
     """The named products by SKU (SKUs are stored upper-case, so ``tea-001`` finds ``TEA-001``)."""
-    wanted = {sku.strip().upper() for sku in skus}
-    rows = await ctx.session.scalars(select(Product).where(Product.sku.in_(wanted)))
+    wanted = sorted({sku.strip().upper() for sku in skus})
+    rows = await ctx.session.scalars(_PRODUCTS, {"skus": wanted})
     return {p.sku: p for p in rows}
 
 
