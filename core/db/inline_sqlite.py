@@ -1,22 +1,28 @@
-"""The SQLite writer's statements run on the event loop's thread, except those that can wait.
+"""The SQLite writer's statements run on the event loop's thread, waiting for nothing.
 
-aiosqlite runs every call (a statement, each fetch, a savepoint) on a thread of its own and
-wakes the event loop when it is done: about 0.2 ms of CPU per call, ten times what SQLite itself
-takes for an indexed statement of this schema. An Approve tap is some forty calls, and the hop
-was a third of the server's busy samples. Here the writing engine's connection is aiosqlite's,
-with its calls made inline, except the ones that may wait for another process or the disk:
+aiosqlite runs every call (a statement, each fetch, a cursor's close, a savepoint) on a thread of
+its own and wakes the event loop when it is done: about 0.2 ms of CPU per call, ten times what
+SQLite itself takes for an indexed statement of this schema. An Approve tap is some forty calls,
+and the hop was a third of the server's busy samples. Here the writing engine's connection is
+aiosqlite's, with its calls made inline, except where they may wait for another process or the
+disk:
 
-- ``BEGIN IMMEDIATE`` (it waits up to the busy timeout for another process holding the write
-  lock, an ``oms load`` beside the server, say),
-- ``COMMIT`` (it may run a WAL checkpoint, which writes and syncs the database file),
-- opening and closing the connection.
+- ``BEGIN IMMEDIATE`` is tried here with no busy timeout; only when another process holds the
+  write lock (an ``oms load`` beside the server, say) does it go to aiosqlite's thread, to wait
+  for it up to the busy timeout.
+- ``COMMIT`` runs here when it writes the write-ahead log without syncing it (WAL with
+  ``synchronous`` NORMAL or OFF, the default); with FULL or EXTRA, or without WAL, it syncs the
+  disk and goes to the thread. The checkpoint SQLite would run inside a commit (every 1,000
+  pages: it writes and syncs the database file) is turned off on such a connection and run on
+  the thread every ``CHECKPOINT_EVERY`` commits instead.
+- Opening and closing the connection go to the thread.
 
-Those still go to aiosqlite's thread, so the event loop serves other requests meanwhile. Every
-other statement runs inside a transaction that already holds the write lock, so it never waits
-for a lock; it blocks the loop for as long as SQLite works on it, which for this schema's indexed
-statements is microseconds. Calls are never concurrent: SQLAlchemy awaits each before the next,
-so the sqlite3 connection is used from one thread at a time (``check_same_thread`` is off, as
-SQLAlchemy's aiosqlite dialect has it anyway).
+The event loop serves other requests while the thread works. Every other statement runs inside
+a transaction that already holds the write lock, so it never waits for a lock; it blocks the loop
+for as long as SQLite works on it, which for this schema's indexed statements is microseconds.
+Calls are never concurrent: SQLAlchemy awaits each before the next, so the sqlite3 connection is
+used from one thread at a time (``check_same_thread`` is off, as SQLAlchemy's aiosqlite dialect
+has it anyway).
 
 Readers keep aiosqlite's thread: a report over a year of orders may take a second in SQLite, and
 the loop must stay free meanwhile. A read known to be a lookup by key (the config stamp, the
@@ -26,6 +32,8 @@ which waits for nothing.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +43,8 @@ from typing import Any
 import aiosqlite
 
 _QUICK: ContextVar[bool] = ContextVar("quick_sqlite_reads", default=False)
+CHECKPOINT_EVERY = 200  # commits; a tap writes some 10-20 pages, about SQLite's own 1,000-page mark
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -52,16 +62,91 @@ class InlineConnection(aiosqlite.Connection):
     all of them on a writing connection (``inline``), those in ``quick()`` and ROLLBACKs on a
     reading one."""
 
-    def __init__(self, *args: Any, inline: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, inline: bool, busy_timeout_ms: int = 10_000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inline = inline
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        self._commits_inline: bool | None = None  # learnt at the first commit
+        self._commits_unchecked = 0  # since the last checkpoint
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.inline and _begins_immediate(fn, args):
+            return await self._begin(fn, *args, **kwargs)
+        if self.inline and _commits(fn) and self._commit_here():
+            return await self._commit(fn)
         if _may_wait(fn, args) or not (self.inline or _QUICK.get() or _rolls_back(fn, args)):
             return await super()._execute(fn, *args, **kwargs)
+        self._sqlite()
+        return fn(*args, **kwargs)
+
+    def _sqlite(self) -> sqlite3.Connection:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        return self._connection
+
+    async def _begin(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Take the write lock here if it is free; wait for another process's on the thread."""
+        await _let_the_loop_run()
+        connection = self._sqlite()
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+        return await super()._execute(fn, *args, **kwargs)
+
+    def _commit_here(self) -> bool:
+        """Whether a COMMIT only writes the log (WAL, not synced); if so, the commit's own
+        checkpoints are turned off (``_commit`` runs them on the thread)."""
+        if self._commits_inline is None:
+            connection = self._sqlite()
+            journal = str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            synchronous = int(connection.execute("PRAGMA synchronous").fetchone()[0])
+            self._commits_inline = journal == "wal" and synchronous <= 1  # OFF 0, NORMAL 1
+            if self._commits_inline:
+                connection.execute("PRAGMA wal_autocheckpoint=0")
+        return self._commits_inline
+
+    async def _commit(self, commit: Callable[[], None]) -> None:
+        await _let_the_loop_run()  # before: once committed, nothing may interrupt its return
+        self._sqlite()
+        commit()
+        self._commits_unchecked += 1
+        if self._commits_unchecked >= CHECKPOINT_EVERY:
+            self._commits_unchecked = 0
+            await super()._execute(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """What the log holds, copied into the database file as far as readers allow (PASSIVE
+        never waits for them). The commit before it stands whatever happens here."""
+        try:
+            self._sqlite().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            log.warning("the write-ahead log's checkpoint failed; the next one tries again", exc_info=True)
+
+
+async def _let_the_loop_run() -> None:
+    """One turn of the event loop. A write transaction whose every call runs here would hold the
+    loop from BEGIN to COMMIT, and a burst of them back to back: the requests that arrived
+    meanwhile would not be read, so a brief write (an ``/order``'s exchange) could not queue ahead
+    of the next long one (``core.db.writer_queue``). The thread hops used to give the loop these
+    turns; before BEGIN and before COMMIT it gets them still, a loop iteration instead of a hop."""
+    await asyncio.sleep(0)
+
+
+def _begins_immediate(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    """``BEGIN IMMEDIATE`` or ``EXCLUSIVE``: the statements that wait for the write lock."""
+    if getattr(fn, "__name__", "") != "execute" or not args:
+        return False
+    sql = str(args[0])
+    return sql[:5].upper() == "BEGIN" and _sql_may_wait(sql)
+
+
+def _commits(fn: Callable[..., Any]) -> bool:
+    return getattr(fn, "__name__", "") == "commit" and isinstance(getattr(fn, "__self__", None), sqlite3.Connection)
 
 
 def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
@@ -93,13 +178,18 @@ def _rolls_back(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     return name == "rollback" or (name == "execute" and bool(args) and str(args[0])[:8].upper() == "ROLLBACK")
 
 
-def connector(path: str, *, inline: bool, **kwargs: Any) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+def connector(
+    path: str, *, inline: bool, busy_timeout_ms: int = 10_000, **kwargs: Any
+) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """An ``async_creator`` for ``create_async_engine``: the database file ``path`` through
-    ``InlineConnection`` (``kwargs`` go to ``sqlite3.connect``)."""
+    ``InlineConnection`` (``kwargs`` go to ``sqlite3.connect``). ``busy_timeout_ms``: the engine's,
+    which a BEGIN tried without it puts back."""
     options = {**kwargs, "check_same_thread": False}
 
     async def connect() -> aiosqlite.Connection:
-        connection = InlineConnection(lambda: sqlite3.connect(path, **options), iter_chunk_size=64, inline=inline)
+        connection = InlineConnection(
+            lambda: sqlite3.connect(path, **options), iter_chunk_size=64, inline=inline, busy_timeout_ms=busy_timeout_ms
+        )
         connection._thread.daemon = True  # as SQLAlchemy's dialect makes aiosqlite's own
         return await connection
 
