@@ -43,9 +43,7 @@ def create_engine(
     if url.startswith("sqlite"):
         options: dict = {} if read_only else {"poolclass": BriefFirstPool, "pool_size": 1, "max_overflow": 0}
         if (path := _plain_file(url)) is not None:  # see core.db.inline_sqlite
-            options["async_creator"] = inline_sqlite.connector(
-                path, inline=not read_only, busy_timeout_ms=busy_timeout_ms
-            )
+            options["async_creator"] = inline_sqlite.connector(path, inline=not read_only)
         engine = create_async_engine(url, echo=echo, **options)
         _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine

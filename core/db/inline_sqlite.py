@@ -1,28 +1,31 @@
-"""The SQLite writer's statements run on the event loop's thread, waiting for nothing.
+"""The SQLite writer's statements run on the event loop's thread, except those that can wait.
 
 aiosqlite runs every call (a statement, each fetch, a cursor's close, a savepoint) on a thread of
 its own and wakes the event loop when it is done: about 0.2 ms of CPU per call, ten times what
 SQLite itself takes for an indexed statement of this schema. An Approve tap is some forty calls,
 and the hop was a third of the server's busy samples. Here the writing engine's connection is
-aiosqlite's, with its calls made inline, except where they may wait for another process or the
-disk:
+aiosqlite's, with its calls made inline, except the ones that may wait for another process or
+the disk:
 
-- ``BEGIN IMMEDIATE`` is tried here with no busy timeout; only when another process holds the
-  write lock (an ``oms load`` beside the server, say) does it go to aiosqlite's thread, to wait
-  for it up to the busy timeout.
-- ``COMMIT`` runs here when it writes the write-ahead log without syncing it (WAL with
-  ``synchronous`` NORMAL or OFF, the default); with FULL or EXTRA, or without WAL, it syncs the
-  disk and goes to the thread. The checkpoint SQLite would run inside a commit (every 1,000
-  pages: it writes and syncs the database file) is turned off on such a connection and run on
-  the thread every ``CHECKPOINT_EVERY`` commits instead.
-- Opening and closing the connection go to the thread.
+- ``BEGIN IMMEDIATE`` (it waits up to the busy timeout for another process holding the write
+  lock, an ``oms load`` beside the server, say). Its hop is also the loop's turn between two
+  writes: the requests that arrived meanwhile are read, and a brief write (an ``/order``'s
+  exchange) queues ahead of the next long one (``core.db.writer_queue``). Tried inline, with a
+  busy timeout of 0 and the thread only when the lock was taken, a burst of taps ran back to back
+  and ``/order`` at 50 identities waited half as long again.
+- ``COMMIT`` when it syncs the disk: with ``synchronous`` FULL or EXTRA, or without WAL. In WAL
+  with NORMAL or OFF (the default) it only writes the log and runs here; SQLite's own checkpoint
+  inside such a commit (every 1,000 pages: it writes and syncs the database file) is turned off
+  on the connection, and a checkpoint runs on the thread every ``CHECKPOINT_EVERY`` commits, in
+  the next BEGIN's hop.
+- Opening and closing the connection.
 
-The event loop serves other requests while the thread works. Every other statement runs inside
-a transaction that already holds the write lock, so it never waits for a lock; it blocks the loop
-for as long as SQLite works on it, which for this schema's indexed statements is microseconds.
-Calls are never concurrent: SQLAlchemy awaits each before the next, so the sqlite3 connection is
-used from one thread at a time (``check_same_thread`` is off, as SQLAlchemy's aiosqlite dialect
-has it anyway).
+Those still go to aiosqlite's thread, so the event loop serves other requests meanwhile. Every
+other statement runs inside a transaction that already holds the write lock, so it never waits
+for a lock; it blocks the loop for as long as SQLite works on it, which for this schema's indexed
+statements is microseconds. Calls are never concurrent: SQLAlchemy awaits each before the next,
+so the sqlite3 connection is used from one thread at a time (``check_same_thread`` is off, as
+SQLAlchemy's aiosqlite dialect has it anyway).
 
 Readers keep aiosqlite's thread: a report over a year of orders may take a second in SQLite, and
 the loop must stay free meanwhile. A read known to be a lookup by key (the config stamp, the
@@ -32,7 +35,6 @@ which waits for nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
@@ -62,18 +64,21 @@ class InlineConnection(aiosqlite.Connection):
     all of them on a writing connection (``inline``), those in ``quick()`` and ROLLBACKs on a
     reading one."""
 
-    def __init__(self, *args: Any, inline: bool, busy_timeout_ms: int = 10_000, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, inline: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inline = inline
-        self._busy_timeout_ms = int(busy_timeout_ms)
         self._commits_inline: bool | None = None  # learnt at the first commit
         self._commits_unchecked = 0  # since the last checkpoint
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self.inline and _begins_immediate(fn, args):
-            return await self._begin(fn, *args, **kwargs)
         if self.inline and _commits(fn) and self._commit_here():
-            return await self._commit(fn)
+            self._sqlite()
+            fn()
+            self._commits_unchecked += 1
+            return None
+        if self._commits_unchecked >= CHECKPOINT_EVERY and _begins(fn, args):
+            self._commits_unchecked = 0
+            return await super()._execute(self._checkpoint_then, fn, *args, **kwargs)
         if _may_wait(fn, args) or not (self.inline or _QUICK.get() or _rolls_back(fn, args)):
             return await super()._execute(fn, *args, **kwargs)
         self._sqlite()
@@ -84,23 +89,9 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return self._connection
 
-    async def _begin(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Take the write lock here if it is free; wait for another process's on the thread."""
-        await _let_the_loop_run()
-        connection = self._sqlite()
-        connection.execute("PRAGMA busy_timeout=0")
-        try:
-            return fn(*args, **kwargs)
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                raise
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-        return await super()._execute(fn, *args, **kwargs)
-
     def _commit_here(self) -> bool:
         """Whether a COMMIT only writes the log (WAL, not synced); if so, the commit's own
-        checkpoints are turned off (``_commit`` runs them on the thread)."""
+        checkpoints are turned off (``_checkpoint_then`` runs them on the thread)."""
         if self._commits_inline is None:
             connection = self._sqlite()
             journal = str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower()
@@ -110,39 +101,19 @@ class InlineConnection(aiosqlite.Connection):
                 connection.execute("PRAGMA wal_autocheckpoint=0")
         return self._commits_inline
 
-    async def _commit(self, commit: Callable[[], None]) -> None:
-        await _let_the_loop_run()  # before: once committed, nothing may interrupt its return
-        self._sqlite()
-        commit()
-        self._commits_unchecked += 1
-        if self._commits_unchecked >= CHECKPOINT_EVERY:
-            self._commits_unchecked = 0
-            await super()._execute(self._checkpoint)
-
-    def _checkpoint(self) -> None:
-        """What the log holds, copied into the database file as far as readers allow (PASSIVE
-        never waits for them). The commit before it stands whatever happens here."""
+    def _checkpoint_then(self, begin: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """On the thread, at the BEGIN after ``CHECKPOINT_EVERY`` commits (the next transaction
+        waits for it, as a commit that checkpoints made its own caller wait): what the log holds,
+        copied into the database file as far as readers allow (PASSIVE never waits for them)."""
         try:
             self._sqlite().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error:
             log.warning("the write-ahead log's checkpoint failed; the next one tries again", exc_info=True)
+        return begin(*args, **kwargs)
 
 
-async def _let_the_loop_run() -> None:
-    """One turn of the event loop. A write transaction whose every call runs here would hold the
-    loop from BEGIN to COMMIT, and a burst of them back to back: the requests that arrived
-    meanwhile would not be read, so a brief write (an ``/order``'s exchange) could not queue ahead
-    of the next long one (``core.db.writer_queue``). The thread hops used to give the loop these
-    turns; before BEGIN and before COMMIT it gets them still, a loop iteration instead of a hop."""
-    await asyncio.sleep(0)
-
-
-def _begins_immediate(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    """``BEGIN IMMEDIATE`` or ``EXCLUSIVE``: the statements that wait for the write lock."""
-    if getattr(fn, "__name__", "") != "execute" or not args:
-        return False
-    sql = str(args[0])
-    return sql[:5].upper() == "BEGIN" and _sql_may_wait(sql)
+def _begins(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    return getattr(fn, "__name__", "") == "execute" and bool(args) and str(args[0])[:5].upper() == "BEGIN"
 
 
 def _commits(fn: Callable[..., Any]) -> bool:
@@ -178,18 +149,13 @@ def _rolls_back(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     return name == "rollback" or (name == "execute" and bool(args) and str(args[0])[:8].upper() == "ROLLBACK")
 
 
-def connector(
-    path: str, *, inline: bool, busy_timeout_ms: int = 10_000, **kwargs: Any
-) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+def connector(path: str, *, inline: bool, **kwargs: Any) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """An ``async_creator`` for ``create_async_engine``: the database file ``path`` through
-    ``InlineConnection`` (``kwargs`` go to ``sqlite3.connect``). ``busy_timeout_ms``: the engine's,
-    which a BEGIN tried without it puts back."""
+    ``InlineConnection`` (``kwargs`` go to ``sqlite3.connect``)."""
     options = {**kwargs, "check_same_thread": False}
 
     async def connect() -> aiosqlite.Connection:
-        connection = InlineConnection(
-            lambda: sqlite3.connect(path, **options), iter_chunk_size=64, inline=inline, busy_timeout_ms=busy_timeout_ms
-        )
+        connection = InlineConnection(lambda: sqlite3.connect(path, **options), iter_chunk_size=64, inline=inline)
         connection._thread.daemon = True  # as SQLAlchemy's dialect makes aiosqlite's own
         return await connection
 
