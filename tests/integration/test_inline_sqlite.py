@@ -67,6 +67,22 @@ async def test_a_readers_lookups_by_key_run_inline_when_they_say_so(tmp_path):
         await reader.dispose()
 
 
+class Ticker:
+    """Counts the event loop's turns (one each ``every`` seconds at most) until stopped."""
+
+    def __init__(self, every: float = 0) -> None:
+        self.ticks = 0
+        self._task = asyncio.create_task(self._run(every))
+
+    async def _run(self, every: float) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(every)
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
 class Hops:
     """The calls a test's connections send to aiosqlite's thread, by name and first argument."""
 
@@ -110,25 +126,17 @@ async def test_a_write_transaction_lets_the_loop_run_as_it_begins(tmp_path):
     # the loop's turn between two writes: the requests that arrived meanwhile are read, and a
     # brief write among them queues ahead of the next long one
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
     try:
         await _a_table(engine)
-        ticker = asyncio.create_task(tick())
+        ticker = Ticker()
         await asyncio.sleep(0)
-        before = ticks
+        before = ticker.ticks
         async with engine.begin() as connection:
-            began = ticks
+            began = ticker.ticks
             await connection.execute(text("INSERT INTO t (name) VALUES ('a')"))
-            assert ticks == began  # a statement inside the transaction runs straight through
+            assert ticker.ticks == began  # a statement inside the transaction runs straight through
         assert before < began
-        ticker.cancel()
+        ticker.stop()
     finally:
         await engine.dispose()
 
@@ -208,28 +216,21 @@ async def test_begin_waits_for_another_processs_write_lock_off_the_loop(tmp_path
     # Another process's writer (a plain sqlite3 connection here) holds the write lock
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.01)
 
     async def write() -> None:
         async with engine.begin() as connection:  # BEGIN IMMEDIATE waits for the lock
             await connection.execute(text("INSERT INTO t DEFAULT VALUES"))
 
-    ticker = asyncio.create_task(tick())
+    ticker = Ticker(every=0.01)
     writing = asyncio.create_task(write())
     try:
-        while ticks < 20:  # the loop keeps running while the writer waits
+        while ticker.ticks < 20:  # the loop keeps running while the writer waits
             await asyncio.sleep(0.01)
         assert not writing.done()
         other.execute("COMMIT")
         await asyncio.wait_for(writing, 5)
     finally:
-        ticker.cancel()
+        ticker.stop()
         other.close()
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
