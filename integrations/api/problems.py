@@ -183,13 +183,31 @@ def status_of(error: DomainError) -> int:
     return 422  # InvalidInput, pricing and master-data refusals, a reused idempotency key
 
 
+# Each status's title, in the reader's language as the detail is (RFC 9457: a title changes only
+# with localization). The English is the HTTP reason phrase.
+TITLES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    409: N_("Conflict"),
+    412: N_("Precondition Failed"),
+    413: N_("Request Entity Too Large"),
+    422: N_("Unprocessable Entity"),
+    503: N_("Service Unavailable"),
+}
+
+
 def body(request: web.Request, error: DomainError, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     status = status_of(error)
+    _ = Translator(locale_of(request))
+    title = TITLES.get(status)
     problem: dict[str, Any] = {
         "type": TYPE_BASE + error.code,
-        "title": HTTPStatus(status).phrase,
+        "title": _(title) if title else HTTPStatus(status).phrase,
         "status": status,
-        "detail": error_text(Translator(locale_of(request)), error),
+        "detail": error_text(_, error),
         "code": error.code,
         "params": error.to_dict()["params"],
     }

@@ -276,11 +276,13 @@ async def test_errors_are_problem_details_in_the_accept_language(world):
     )
     assert status == 409 and headers["Content-Type"].startswith("application/problem+json")
     assert answer["code"] == "invalid_transition" and answer["type"].endswith("/invalid_transition")
-    assert "待拣货" in answer["detail"], answer
+    assert "待拣货" in answer["detail"] and answer["title"] == "冲突", answer
     _, english, _ = await world.api.post(f"/orders/{no}/deliver", headers={"Accept-Language": "en-GB"})
     assert english["code"] == "invalid_transition" and english["detail"].endswith("it is ready to pick.")
+    assert english["title"] == "Conflict"
     status, answer, _ = await world.api.get("/orders/SO-424242", headers={"Accept-Language": "zh-CN"})
     assert (status, answer["code"]) == (404, "order_not_found") and "SO-424242" in answer["detail"]
+    assert answer["title"] == "未找到"
 
 
 async def test_unreadable_or_invalid_bodies_are_400_and_business_refusals_422(world):
