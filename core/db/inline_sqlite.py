@@ -45,7 +45,7 @@ from typing import Any
 import aiosqlite
 
 _QUICK: ContextVar[bool] = ContextVar("quick_sqlite_reads", default=False)
-CHECKPOINT_EVERY = 50  # commits; a tap's writes ~30 pages of log: about SQLite's own 1,000-page mark
+CHECKPOINT_EVERY = 50  # commits; a tap writes ~30 pages of log, so about SQLite's own 1,000-page mark
 log = logging.getLogger(__name__)
 
 

@@ -22,14 +22,15 @@ _ADVANCE = (  # built once: every order, return and document number on SQLite ru
 )
 
 
-def draws_along(ctx: Context) -> bool:
-    """Whether this database draws numbers with another query (``drawn_along``): PostgreSQL does."""
+def has_sequences(ctx: Context) -> bool:
+    """Whether numbers come from database sequences (PostgreSQL), so one can be drawn with
+    another query (``drawn_along``); SQLite advances a counter row instead."""
     return ctx.session.bind.dialect.name == "postgresql"
 
 
 def drawn_along(name: str) -> ScalarSelect[int]:
     """PostgreSQL's next number as a column for a query the caller makes anyway (one round trip
-    fewer), where ``draws_along``. An uncorrelated subquery: PostgreSQL draws it once per query,
+    fewer), where ``has_sequences``. An uncorrelated subquery: PostgreSQL draws it once per query,
     however many rows the query returns. Format it with ``numbered``."""
     return select(NUMBER_SEQUENCES[name].next_value()).scalar_subquery()
 
@@ -40,7 +41,7 @@ def numbered(prefix: str, value: int) -> str:
 
 async def next_number(ctx: Context, name: str, prefix: str) -> str:
     session = ctx.session
-    if draws_along(ctx):
+    if has_sequences(ctx):
         return numbered(prefix, await session.scalar(select(NUMBER_SEQUENCES[name].next_value())))
     for _ in range(3):
         value = (await session.execute(_ADVANCE, {"counter": name})).scalar_one_or_none()

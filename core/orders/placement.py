@@ -43,7 +43,7 @@ from core.orders.errors import NoCustomer, NoLines, OnlyHeldOrdersFixed
 from core.orders.history import change_status
 from core.orders.lifecycle import can
 from core.orders.models import Order, OrderLine
-from core.orders.numbering import drawn_along, draws_along, next_number, numbered
+from core.orders.numbering import drawn_along, has_sequences, next_number, numbered
 from core.orders.repository import acting_on, order_by_external_ref
 from core.orders.status import HoldReason, OrderKind, OrderStatus, PaymentStatus, PaymentTerms
 from core.pricing.errors import DiscountOutOfRange, PricingError
@@ -160,7 +160,7 @@ async def _customer(ctx: Context, code: str) -> tuple[Customer, Decimal, int | N
     """The customer with their addresses, the rebate credit approved for them, the config stamp
     (the price lists and promotions are copies kept under it) and (PostgreSQL) the order's number,
     in one query. A number drawn for an unknown customer is a gap, as any refused order's is."""
-    with_number = draws_along(ctx)
+    with_number = has_sequences(ctx)
     stmt = _CUSTOMER_AND_NUMBER if with_number else _CUSTOMER
     row = (await ctx.session.execute(stmt, {"code": code})).unique().one_or_none()
     if row is None:
