@@ -207,7 +207,8 @@ async def seed_console(services: Services, n: int, deep: tuple[str, ...] = ("TEA
     """The demo master data and ``n`` identities, through the services (a schema made in-process)."""
     async with services.unit_of_work(Actor.system("bench")) as ctx:
         await load_master_data(ctx, parse_document(DEMO_DATA.read_text(encoding="utf-8")))
-        await load_master_data(ctx, parse_document(identities_document(n, deep=deep)))
+        # set_stock: the demo has already opened these SKUs' rows, and a load only opens a balance
+        await load_master_data(ctx, parse_document(identities_document(n, deep=deep)), set_stock=True)
 
 
 async def prepare(database_url: str, identities: int, deep: tuple[str, ...] = ("TEA-001",)) -> None:
