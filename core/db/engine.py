@@ -44,6 +44,7 @@ def create_engine(
         options: dict = {} if read_only else {"poolclass": BriefFirstPool, "pool_size": 1, "max_overflow": 0}
         if (path := _plain_file(url)) is not None:  # see core.db.inline_sqlite
             options["async_creator"] = inline_sqlite.connector(path, inline=not read_only)
+            options["module"] = inline_sqlite.dbapi()
         engine = create_async_engine(url, echo=echo, **options)
         _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
         return engine

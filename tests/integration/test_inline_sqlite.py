@@ -122,6 +122,26 @@ async def test_a_write_transaction_hops_to_aiosqlites_thread_only_to_begin(tmp_p
         await engine.dispose()
 
 
+async def test_an_inline_statement_is_handed_to_sqlite3_without_aiosqlites_calls(tmp_path, monkeypatch):
+    # SQLAlchemy's adapter made four of aiosqlite's calls a statement (the cursor, the execute, the
+    # fetch, the close), each a coroutine and a greenlet switch: ~20 µs a statement together.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}")
+    try:
+        await _a_table(engine)
+        calls: list[str] = []
+        through_aiosqlite = InlineConnection._execute
+
+        async def noted(connection, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+            calls.append(" ".join([fn.__name__, *(str(a)[:16] for a in args[:1])]).strip())
+            return await through_aiosqlite(connection, fn, *args, **kwargs)
+
+        monkeypatch.setattr(InlineConnection, "_execute", noted)
+        await _a_write(engine)  # an executemany, an UPDATE, a SELECT whose row is read
+        assert calls == ["execute BEGIN IMMEDIATE", "commit", "rollback"]  # the pool's reset, inline too
+    finally:
+        await engine.dispose()
+
+
 async def test_a_write_transaction_lets_the_loop_run_as_it_begins(tmp_path):
     # the loop's turn between two writes: the requests that arrived meanwhile are read, and a
     # brief write among them queues ahead of the next long one
