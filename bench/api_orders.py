@@ -49,7 +49,8 @@ async def main() -> None:
     services = await make_services(sqlite_settings(folder / "bench.db"))
     async with services.unit_of_work(Actor.system("bench")) as ctx:
         await load_master_data(ctx, parse_document(DEMO_DATA.read_text(encoding="utf-8")))
-        await load_master_data(ctx, parse_document("stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 1000000}\n"))
+        deep = parse_document("stock:\n  - {sku: TEA-001, warehouse: SH, on_hand: 1000000}\n")
+        await load_master_data(ctx, deep, set_stock=True)  # the demo opened the row; a load only opens balances
         _info, token = await create_key(ctx, "bench", list(SCOPES))
     # The customer's credit must not run out during the run.
     async with services.unit_of_work(Actor.system("bench")) as ctx:
