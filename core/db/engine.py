@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -47,8 +49,24 @@ def create_engine(
             options["module"] = inline_sqlite.dbapi()
         engine = create_async_engine(url, echo=echo, **options)
         _tune_sqlite(engine, busy_timeout_ms, synchronous, "BEGIN" if read_only else "BEGIN IMMEDIATE")
-        return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return _savepoints_as_text(engine)
+    return _savepoints_as_text(create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True))
+
+
+def _savepoints_as_text(engine: AsyncEngine) -> AsyncEngine:
+    """SAVEPOINT, RELEASE and ROLLBACK TO sent as text. SQLAlchemy compiles a new clause for each
+    (the name differs every time, so none is cached), which took longer than SQLite takes to run
+    it; a chat turn's steps and its delivery are two savepoints each."""
+    dialect = engine.sync_engine.dialect
+    quote = dialect.identifier_preparer.quote
+
+    def sent(sql: str) -> Any:
+        return lambda connection, name: connection.exec_driver_sql(f"{sql} {quote(name)}")
+
+    dialect.do_savepoint = sent("SAVEPOINT")  # type: ignore[method-assign]
+    dialect.do_release_savepoint = sent("RELEASE SAVEPOINT")  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = sent("ROLLBACK TO SAVEPOINT")  # type: ignore[method-assign]
+    return engine
 
 
 def _plain_file(url: str) -> str | None:
