@@ -187,6 +187,10 @@ async def _take(
     scope: str | None = None
 
     async def run() -> Answer:
+        async with services.reads_together():  # the speaker and a read-only answer: one reading session
+            return await answered()
+
+    async def answered() -> Answer:
         nonlocal speaker, scope
         if not_ours is not None:  # no speaker to look up, nothing to keep: just say so
             if queue:
@@ -219,6 +223,7 @@ async def _take(
 
         # A read-only command's turn only writes the exchange: it goes ahead of the changes
         # waiting for SQLite's writer, so a lookup is not kept waiting behind a queue of approvals.
+        # (Its start ends the shared reading session: what the turn reads, it reads afresh.)
         return await services.run_turn(Actor.system("chat"), turn, brief=read is not None)
 
     async def sorry(text: str) -> Answer:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from core import shared_reads
 from core import turn as turns
 from core.auth import Actor, PermissionDenied
 from core.clock import Clock, utcnow
@@ -94,8 +95,13 @@ class Services:
         """A session for reads only: closing it ends its transaction without committing, and what it
         loaded stays readable (detached) afterwards."""
         self._require_database()
-        async with (self.readers or self.sessions)() as session:
+        async with shared_reads.reading(self, self.readers or self.sessions) as session:
             yield session
+
+    def reads_together(self) -> AbstractAsyncContextManager[None]:
+        """The reads in this block share one reading session until its first write
+        (``core.shared_reads``): a request's lookups before its turn."""
+        return shared_reads.together(self)
 
     def _context(self, session: AsyncSession, actor: Actor) -> Context:
         return Context(
@@ -126,6 +132,7 @@ class Services:
             # it would wait for the one writer connection the turn itself holds.
             raise RuntimeError("a unit of work cannot open inside a turn; use run() to join it")
         self._require_database()
+        await shared_reads.end_before_writing(self)
         try:
             async with self.sessions() as session:
                 async with session.begin():
@@ -166,6 +173,7 @@ class Services:
         if turns.current(self) is not None:
             raise RuntimeError("a turn is already open in this task")
         self._require_database()
+        await shared_reads.end_before_writing(self)
         refusals: list[tuple[Actor, PermissionDenied]] = []
         committed = False
         try:

@@ -216,14 +216,20 @@ async def messages(request: web.Request) -> web.Response:
     msg_id = body.get("client_msg_id")
     if msg_id is not None and not (isinstance(msg_id, str) and 0 < len(msg_id) <= 128):
         raise bad("'client_msg_id' must be a string of at most 128 characters")
-    speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
-    inbound = Inbound(PLATFORM, user, user, event_id=msg_id or None, replay=True, speaker=speaker)
+    services = request.app[SERVICES]
+    async with services.reads_together():  # the speaker, then the gateway's reads before its turn
+        speaker, user = await speaker_for(request, body.get("user"), unknown_ok=True)
+        inbound = Inbound(PLATFORM, user, user, event_id=msg_id or None, replay=True, speaker=speaker)
+        answer = await _message(services, inbound, text, speaker)
+    return await _answered(request, speaker, answer)
+
+
+async def _message(services: Services, inbound: Inbound, text: str, speaker: Speaker | None) -> Answer:
     try:
-        answer = await gateway.message(request.app[SERVICES], inbound, text)
+        return await gateway.message(services, inbound, text)
     except (idempotency.KeyReused, idempotency.StillRunning) as error:
         status = web.HTTPUnprocessableEntity if isinstance(error, idempotency.KeyReused) else web.HTTPConflict
         raise _refused(status, error, speaker.locale if speaker else "en") from None
-    return await _answered(request, speaker, answer)
 
 
 async def actions(request: web.Request) -> web.Response:
