@@ -34,6 +34,10 @@ def brief() -> Iterator[None]:
         _BRIEF.reset(token)
 
 
+def is_brief() -> bool:
+    return _BRIEF.get()
+
+
 class _HandOff:
     """The pool's idle connections, handed straight to those waiting in line: the brief ones first,
     each line in arrival order. (``asyncio.Queue`` puts a returned connection back on the queue
