@@ -21,6 +21,7 @@ from core.events import store as events
 from core.events.catalogue import ApprovalProgressed, ApprovalRequested, ApprovalStepCompleted
 from core.orders.errors import AlreadyApproved
 from core.orders.models import Order
+from core.orders.repository import fresh, innermost, still_within
 from core.orders.status import ApprovalMode, ApprovalStepStatus
 from core.users.models import User
 
@@ -40,7 +41,7 @@ class ApprovalStep(Base):
     created_at: Mapped[datetime]
 
 
-# Built once: every tap on an approval card asks both (building a statement costs more than SQLite
+# Built once: every tap on an approval card asks it (building a statement costs more than SQLite
 # takes to run it).
 _PENDING_STEPS = (
     select(ApprovalStep)
@@ -48,15 +49,32 @@ _PENDING_STEPS = (
     .order_by(ApprovalStep.level)
     .with_for_update()
 )
-_OPEN_LEVEL = select(ApprovalStep.level).where(
-    ApprovalStep.order_id == bindparam("order_id"), ApprovalStep.status == ApprovalStepStatus.OPEN
-)
+_READ = "oms_pending_steps"  # session.info: order id -> (its pending steps, the transaction that read them)
+
+
+async def _pending_steps(ctx: Context, order: Order) -> list[ApprovalStep]:
+    """The order's pending steps, locked, in level order. A tap asks twice in one savepoint (is
+    the card's step still the open one, then the approval itself): the second is answered from
+    the first while the transaction that read them is still open and nothing of them expired;
+    only this module writes steps, and each write forgets what was read."""
+    kept = ctx.session.info.get(_READ, {}).get(order.id)
+    if kept is not None:
+        steps, read_in = kept
+        if still_within(ctx, read_in) and all(fresh(step) for step in steps):
+            return steps
+    steps = list(await ctx.session.scalars(_PENDING_STEPS, {"order_id": order.id}))
+    ctx.session.info.setdefault(_READ, {})[order.id] = (steps, innermost(ctx))
+    return steps
+
+
+def _forget(ctx: Context, order: Order) -> None:
+    ctx.session.info.get(_READ, {}).pop(order.id, None)
 
 
 async def request(
     ctx: Context, order: Order, levels: list[dict[str, Any]], *, rule: str | None, reason: str | None
 ) -> None:
-    await void(ctx, order)
+    await void(ctx, order)  # and what was read of the old steps is forgotten
     for index, level in enumerate(levels):
         target = {k: v for k, v in level.items() if k in ("role", "user")}
         ctx.session.add(
@@ -93,6 +111,7 @@ def _announce(
 
 
 async def void(ctx: Context, order: Order) -> None:
+    _forget(ctx, order)
     await ctx.session.execute(
         update(ApprovalStep)
         .where(ApprovalStep.order_id == order.id, ApprovalStep.status.in_(_PENDING))
@@ -115,7 +134,8 @@ def _may_act(actor: Actor, target: dict[str, Any]) -> bool:
 
 async def record(ctx: Context, order: Order) -> bool:
     """Record the actor's approval on the open step; True when the order is now fully approved."""
-    steps = list(await ctx.session.scalars(_PENDING_STEPS, {"order_id": order.id}))
+    steps = await _pending_steps(ctx, order)
+    _forget(ctx, order)  # the approval changes them
     if not steps:
         return True  # reviewed without steps (the threshold, or older orders): one approval decides
     step, actor = steps[0], ctx.actor
@@ -173,4 +193,5 @@ async def _everyone(ctx: Context, step: ApprovalStep) -> bool:
 
 async def open_level(ctx: Context, order: Order) -> int | None:
     """The step approvers act on now; None when the review has no steps left (or never had any)."""
-    return await ctx.session.scalar(_OPEN_LEVEL, {"order_id": order.id})
+    steps = await _pending_steps(ctx, order)
+    return next((step.level for step in steps if step.status == ApprovalStepStatus.OPEN), None)

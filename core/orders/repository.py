@@ -65,29 +65,36 @@ async def load_order(ctx: Context, order_no: str, *, for_update: bool = False) -
     if order is None:
         raise OrderNotFound(order_no=number)
     if for_update:
-        ctx.session.info.setdefault(_LOCKED, {})[number] = (order, _innermost(ctx))
+        ctx.session.info.setdefault(_LOCKED, {})[number] = (order, innermost(ctx))
     return order
 
 
 _LOCKED = "oms_locked_orders"  # session.info: order number -> (the order, the transaction that locked it)
 
 
-def _innermost(ctx: Context) -> SessionTransaction | None:
+def innermost(ctx: Context) -> SessionTransaction | None:
+    """The transaction (or savepoint) statements run in now."""
     session = ctx.session.sync_session
     return session.get_nested_transaction() or session.get_transaction()
 
 
+def still_within(ctx: Context, locked_in: SessionTransaction | None) -> bool:
+    """Whether ``locked_in`` is still open around the statements run now: what it locked stays
+    locked (a rolled-back savepoint released its locks on PostgreSQL; a released one is not
+    looked for, and what it read is read again)."""
+    transaction = innermost(ctx)
+    while transaction is not None and transaction is not locked_in:
+        transaction = transaction.parent
+    return transaction is not None and transaction.is_active
+
+
 def _still_locked(ctx: Context, number: str) -> Order | None:
-    """The order locked earlier, if the transaction that locked it is still open around this one
-    (a rolled-back savepoint released its locks on PostgreSQL; a released one is not looked for)."""
+    """The order locked earlier, if the transaction that locked it is still open around this one."""
     found = ctx.session.info.get(_LOCKED, {}).get(number)
     if found is None:
         return None
     order, locked_in = found
-    transaction = _innermost(ctx)
-    while transaction is not None and transaction is not locked_in:
-        transaction = transaction.parent
-    if transaction is None or not transaction.is_active or order not in ctx.session or not fully_loaded(order):
+    if not still_within(ctx, locked_in) or order not in ctx.session or not fully_loaded(order):
         return None
     return order
 
@@ -98,10 +105,11 @@ def fully_loaded(order: Order) -> bool:
     state = inspect(order)
     if not state.persistent or state.expired_attributes or state.unloaded:
         return False
-    return all(_fresh(held) for held in (order.customer, *order.lines))
+    return all(fresh(held) for held in (order.customer, *order.lines))
 
 
-def _fresh(held: object) -> bool:
+def fresh(held: object) -> bool:
+    """In the session, nothing of it expired (a rolled-back savepoint expires what it changed)."""
     state = inspect(held)
     return state.persistent and not state.expired_attributes
 

@@ -1,7 +1,7 @@
 """A regression guard on what one Approve tap costs the database: the statements the whole turn
 runs (the transition, the delivery of the events it recorded, the timeline), with some headroom.
 Before the notifier read people, rules and endpoints from copies and took the tapped order from
-the turn, one tap ran 104 statements; then 54; now 26 (the delivery's handlers in its step's savepoint,
+the turn, one tap ran 104 statements; then 54; now 25 (the delivery's handlers in its step's savepoint,
 the config stamp read with the events' claim, the order locked once with its customer in its row,
 its products read once, its status walk written in one flush, its open cards read once, the
 notifications' rows in one INSERT, the safety stock judged from the products the allocation holds)."""
@@ -48,6 +48,7 @@ async def test_one_approve_tap_runs_a_bounded_number_of_statements(tmp_path):
     assert len(sent) <= MOST, "\n".join(sent)
     assert not [sql for sql in sent if sql.startswith("SELECT counter")]  # the stamp came with the events' claim
     assert len([sql for sql in sent if sql.startswith("SAVEPOINT")]) == 2  # the tap's step, the delivery's
+    assert len([sql for sql in sent if "FROM approval_step" in sql]) == 1  # the card's check, then the approval
     await services.close()
 
 
