@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, true
+from sqlalchemy import insert, select, true
 
 from bot import attachments
 from bot.actions import ActionId
@@ -316,15 +316,42 @@ async def _keep_rows(
     client's request id, the replies' row ids are stored as that request's result in the same
     transaction (a replay shows the same rows)."""
     rows = exchange(speaker, inbound.platform, said, replies, ctx.now(), keep=ctx.settings.max_text_length)
-    for row, reply in zip(rows[len(rows) - len(replies) :], replies, strict=True):
-        if reply.attachment is not None:
-            row.attachment = attachments.store(ctx, reply.attachment)
-    ctx.session.add_all(rows)
-    await ctx.session.flush()
+    if any(reply.attachment is not None for reply in replies):
+        for row, reply in zip(rows[len(rows) - len(replies) :], replies, strict=True):
+            if reply.attachment is not None:
+                row.attachment = attachments.store(ctx, reply.attachment)
+        ctx.session.add_all(rows)
+        await ctx.session.flush()
+    else:
+        await _insert_rows(ctx, rows)
     out = [r for r in rows if r.direction == Direction.OUT]
     if scope is not None and inbound.event_id:
         await idempotency.complete(ctx, scope, inbound.event_id, {"reply_ids": [r.id for r in out]})
     return out
+
+
+_TIMELINE = ChatMessage.__table__
+_INSERT_ROW = insert(_TIMELINE).returning(_TIMELINE.c.id)  # built once: every chat turn runs it
+
+
+async def _insert_rows(ctx: Context, rows: list[ChatMessage]) -> None:
+    """Timeline rows without attachments, written one prebuilt INSERT … RETURNING each rather
+    than by a flush of the unit of work, which cost a /order a fifth of its CPU for two rows. The
+    rows stay out of the session (their ids are set; nothing reads them back through it); what the
+    session holds unwritten goes first, so the ids keep the order things were said in."""
+    if ctx.session.new:
+        await ctx.session.flush()
+    for row in rows:
+        values = {
+            "user_id": row.user_id,
+            "platform": row.platform,
+            "direction": row.direction,
+            "text": row.text,
+            "card_id": row.card_id,
+            "attachment_id": None,
+            "created_at": row.created_at,
+        }
+        row.id = (await ctx.session.execute(_INSERT_ROW, values)).scalar_one()
 
 
 async def _queue(ctx: Context, inbound: Inbound, speaker: Speaker | None, replies: list[Reply]) -> None:
