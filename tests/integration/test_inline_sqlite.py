@@ -230,6 +230,24 @@ async def test_an_inline_statements_error_is_sqlalchemys_and_the_transaction_rol
         await engine.dispose()
 
 
+async def _waits_off_the_loop(write, other: sqlite3.Connection) -> None:  # noqa: ANN001
+    """``write`` waits for the lock ``other`` holds while the loop keeps running (and is not
+    blocked for the busy timeout, 5 s in these tests), then lands once ``other`` commits."""
+    ticker = Ticker(every=0.01)
+    started = time.monotonic()
+    writing = asyncio.create_task(write())
+    try:
+        while ticker.ticks < 20:
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - started < 2
+        assert not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 5)
+    finally:
+        ticker.stop()
+        other.close()
+
+
 async def test_begin_waits_for_another_processs_write_lock_off_the_loop(tmp_path):
     path = tmp_path / "inline.db"
     engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=5_000)
@@ -243,17 +261,7 @@ async def test_begin_waits_for_another_processs_write_lock_off_the_loop(tmp_path
         async with engine.begin() as connection:  # BEGIN IMMEDIATE waits for the lock
             await connection.execute(text("INSERT INTO t DEFAULT VALUES"))
 
-    ticker = Ticker(every=0.01)
-    writing = asyncio.create_task(write())
-    try:
-        while ticker.ticks < 20:  # the loop keeps running while the writer waits
-            await asyncio.sleep(0.01)
-        assert not writing.done()
-        other.execute("COMMIT")
-        await asyncio.wait_for(writing, 5)
-    finally:
-        ticker.stop()
-        other.close()
+    await _waits_off_the_loop(write, other)
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
     await engine.dispose()
@@ -286,19 +294,7 @@ async def test_a_brief_writes_begin_waits_off_the_loop_while_another_process_hol
         with writer_queue.brief():  # tried inline at once, busy: then it waits on the thread
             await _a_write(engine)
 
-    ticker = Ticker(every=0.01)
-    started = time.monotonic()
-    writing = asyncio.create_task(write())
-    try:
-        while ticker.ticks < 20:
-            await asyncio.sleep(0.01)
-        assert time.monotonic() - started < 2  # not blocked for the busy timeout's 5 s
-        assert not writing.done()
-        other.execute("COMMIT")
-        await asyncio.wait_for(writing, 5)
-    finally:
-        ticker.stop()
-        other.close()
+    await _waits_off_the_loop(write, other)
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 2
         assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 5_000
