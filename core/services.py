@@ -93,7 +93,8 @@ class Services:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only: closing it ends its transaction without committing, and what it
-        loaded stays readable (detached) afterwards."""
+        loaded stays readable (detached) afterwards. Inside ``reads_together`` it is the block's
+        shared session, closed when the block ends or a write starts."""
         self._require_database()
         async with shared_reads.reading(self, self.readers or self.sessions) as session:
             yield session

@@ -207,8 +207,8 @@ def _rolls_back(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
 
 class InlineCursor(AsyncAdapt_aiosqlite_cursor):
     """SQLAlchemy's cursor over an ``InlineConnection``: a statement that runs inline is handed to
-    sqlite3 directly, without a coroutine, a lock or a greenlet switch; any other goes the
-    adapter's way, through ``InlineConnection._execute``."""
+    sqlite3 inside one await, without aiosqlite's coroutines or the adapter's lock; any other goes
+    the adapter's way, through ``InlineConnection._execute``."""
 
     __slots__ = ()
     _connection: InlineConnection
