@@ -338,7 +338,8 @@ async def _insert_rows(ctx: Context, rows: list[ChatMessage]) -> None:
     """Timeline rows without attachments, written one prebuilt INSERT … RETURNING each rather
     than by a flush of the unit of work, which cost a /order a tenth of its CPU more. The
     rows stay out of the session (their ids are set; nothing reads them back through it); what the
-    session holds unwritten goes first, so the ids keep the order things were said in."""
+    session holds unwritten goes first, so the ids keep the order things were said in (flushed
+    here, not left to the autoflush, which a ``no_autoflush`` block would turn off)."""
     if ctx.session.new:
         await ctx.session.flush()
     for row in rows:

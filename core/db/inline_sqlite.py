@@ -94,7 +94,7 @@ class InlineConnection(aiosqlite.Connection):
             fn()
             self._commits_unchecked += 1
             return None
-        if self._checkpoint_due(fn, args):
+        if self._checkpoint_due() and _begins(fn, args):
             self._commits_unchecked = 0
             return await super()._execute(self._checkpoint_then, fn, *args, **kwargs)
         if _may_wait(fn, args) or not (self.inline or _QUICK.get() or _rolls_back(fn, args)):
@@ -105,10 +105,10 @@ class InlineConnection(aiosqlite.Connection):
     def begins_here(self) -> bool:
         """Whether this connection's ``BEGIN IMMEDIATE`` is tried inline: a brief write's, on
         the writer, when no checkpoint is due at it."""
-        return self.inline and writer_queue.is_brief() and self._commits_unchecked < CHECKPOINT_EVERY
+        return self.inline and writer_queue.is_brief() and not self._checkpoint_due()
 
     def begin_unless_busy(self, cursor: sqlite3.Cursor, sql: str) -> bool:
-        """``sql`` (a BEGIN IMMEDIATE) run here if the write lock is free now: a busy timeout of 0
+        """``sql`` (BEGIN IMMEDIATE or EXCLUSIVE) run here if the write lock is free now: a busy timeout of 0
         for the attempt, so the loop never waits on it. False when another process holds the
         lock (nothing begun); the caller then waits for it on aiosqlite's thread."""
         connection = self._sqlite()
@@ -128,13 +128,14 @@ class InlineConnection(aiosqlite.Connection):
     def runs_here(self, sql: str) -> bool:
         """Whether the statement ``sql`` would run inline: ``_execute``'s rule for a cursor's execute."""
         return (
-            not (self._commits_unchecked >= CHECKPOINT_EVERY and _is_begin(sql))
+            not (self._checkpoint_due() and _is_begin(sql))
             and not _sql_may_wait(sql)
-            and (self.inline or _QUICK.get() or sql[:8].upper() == "ROLLBACK")
+            and (self.inline or _QUICK.get() or _is_rollback(sql))
         )
 
-    def _checkpoint_due(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-        return self._commits_unchecked >= CHECKPOINT_EVERY and _begins(fn, args)
+    def _checkpoint_due(self) -> bool:
+        """The next BEGIN checkpoints the log first, on the thread (``_checkpoint_then``)."""
+        return self._commits_unchecked >= CHECKPOINT_EVERY
 
     def _sqlite(self) -> sqlite3.Connection:
         if not self._running or not self._connection:
@@ -172,6 +173,10 @@ def _is_begin(sql: str) -> bool:
     return sql[:5].upper() == "BEGIN"
 
 
+def _is_rollback(sql: str) -> bool:
+    return sql[:8].upper() == "ROLLBACK"
+
+
 def _commits(fn: Callable[..., Any]) -> bool:
     return getattr(fn, "__name__", "") == "commit" and isinstance(getattr(fn, "__self__", None), sqlite3.Connection)
 
@@ -202,7 +207,7 @@ def _sql_may_wait(sql: str) -> bool:
 
 def _rolls_back(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     name = getattr(fn, "__name__", "")
-    return name == "rollback" or (name == "execute" and bool(args) and str(args[0])[:8].upper() == "ROLLBACK")
+    return name == "rollback" or (name == "execute" and bool(args) and _is_rollback(str(args[0])))
 
 
 class InlineCursor(AsyncAdapt_aiosqlite_cursor):
@@ -223,7 +228,7 @@ class InlineCursor(AsyncAdapt_aiosqlite_cursor):
         return cursor
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
-        if operation == "BEGIN IMMEDIATE" and self._connection.begins_here():
+        if _is_begin(operation) and _sql_may_wait(operation) and self._connection.begins_here():
             if self._here(self._begin_unless_busy, operation, None):
                 return None
             return super().execute(operation, parameters)  # another process holds the lock
